@@ -1,0 +1,1 @@
+"""The ``hardtech`` command: installs and runs the local stack (Kafka, FerretDB, services)."""

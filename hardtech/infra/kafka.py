@@ -1,0 +1,130 @@
+"""Apache Kafka from Maven Central, run with the machine's Java as one KRaft node."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import subprocess
+import uuid
+from string import Template
+
+from aiokafka.admin import AIOKafkaAdminClient
+
+from hardtech.errors import SetupError
+from hardtech.paths import DATA, INFRA, KAFKA_LIBS, LOCAL
+from hardtech.procs import Proc, port_open, require_free_port, wait_until
+
+PROC = Proc("kafka")
+HOST = "127.0.0.1"
+PORT = int(os.environ.get("HARDTECH_KAFKA_PORT", "9092"))
+CONTROLLER_PORT = int(os.environ.get("HARDTECH_KAFKA_CONTROLLER_PORT", "9093"))
+HEAP = os.environ.get("HARDTECH_KAFKA_HEAP", "768m")
+POM = INFRA / "kafka" / "pom.xml"
+DATA_DIR = DATA / "kafka"
+CONFIG = LOCAL / "kafka" / "server.properties"
+MARKER = KAFKA_LIBS / ".installed"
+
+
+def bootstrap() -> str:
+    return f"{HOST}:{PORT}"
+
+
+def _require(tool: str, what: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        raise SetupError(f"{tool} not found on PATH: {what}")
+    return path
+
+
+def installed() -> bool:
+    return MARKER.exists() and MARKER.read_text() == POM.read_text()
+
+
+def install() -> bool:
+    """Copy Kafka's jars from Maven Central; False when they were already there."""
+    if installed():
+        return False
+    mvn = _require("mvn", "Maven is needed to fetch Kafka's jars (apt-get install maven)")
+    _require("java", "Java 17 is needed to run Kafka (apt-get install openjdk-17-jre-headless)")
+    staging = KAFKA_LIBS.with_name("libs.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    result = subprocess.run(
+        [mvn, "-B", "-q", "-f", str(POM), "dependency:copy-dependencies",
+         f"-DoutputDirectory={staging}", "-DincludeScope=runtime"],
+        capture_output=True, text=True,
+    )
+    if result.returncode != 0:
+        last = (result.stdout + result.stderr).strip().splitlines()[-3:]
+        raise SetupError("downloading Kafka's jars from Maven Central failed: " + " | ".join(last))
+    shutil.rmtree(KAFKA_LIBS, ignore_errors=True)
+    staging.rename(KAFKA_LIBS)
+    MARKER.write_text(POM.read_text())
+    return True
+
+
+def _java(*args: str) -> list[str]:
+    java = _require("java", "Java 17 is needed to run Kafka (apt-get install openjdk-17-jre-headless)")
+    return [java, f"-Dlog4j2.configurationFile={INFRA / 'kafka' / 'log4j2.yaml'}", "-cp", f"{KAFKA_LIBS}/*", *args]
+
+
+def _write_config() -> None:
+    template = Template((INFRA / "kafka" / "server.properties").read_text())
+    CONFIG.parent.mkdir(parents=True, exist_ok=True)
+    CONFIG.write_text(template.substitute(port=PORT, controller_port=CONTROLLER_PORT, data_dir=DATA_DIR))
+
+
+def _format_storage() -> None:
+    """Format the log directory once; later starts keep the data."""
+    if (DATA_DIR / "meta.properties").exists():
+        return
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    result = subprocess.run(_java("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(CONFIG)),
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SetupError(f"formatting Kafka's storage failed: {result.stderr.strip()[-300:]}")
+
+
+async def _answers_metadata(bootstrap_servers: str) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+    try:
+        await asyncio.wait_for(admin.start(), 4)
+        await asyncio.wait_for(admin.list_topics(), 4)
+        return True
+    except Exception:
+        return False
+    finally:
+        await admin.close()
+
+
+def healthy(bootstrap_servers: str | None = None) -> bool:
+    servers = bootstrap_servers or bootstrap()
+    if bootstrap_servers is None and not port_open(HOST, PORT):
+        return False
+    return asyncio.run(_answers_metadata(servers))
+
+
+def start(timeout: float = 90) -> bool:
+    """Start the broker unless it runs; False when it was already running."""
+    if PROC.pid() is not None:
+        wait_until(healthy, timeout=timeout, what=f"Kafka to answer metadata on {bootstrap()}", proc=PROC)
+        return False
+    require_free_port(HOST, PORT, "Kafka")
+    require_free_port(HOST, CONTROLLER_PORT, "Kafka's controller")
+    _write_config()
+    _format_storage()
+    PROC.start(_java(f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                     "-Djava.awt.headless=true", "kafka.Kafka", str(CONFIG)))
+    wait_until(healthy, timeout=timeout, what=f"Kafka to answer metadata on {bootstrap()}", proc=PROC)
+    return True
+
+
+def stop() -> bool:
+    return PROC.stop(timeout=30)
+
+
+def tool(main_class: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run one of Kafka's own command-line tools from the installed jars."""
+    return subprocess.run(_java(main_class, *args), capture_output=True, text=True, timeout=120)

@@ -1,0 +1,113 @@
+"""``hardtech``: install, start, stop and inspect the local stack. The Makefile only calls this."""
+
+from __future__ import annotations
+
+import functools
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hardtech import stack
+from hardtech.errors import SetupError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Hard-Tech Express: technology-transfer matchmaking on Apache Kafka.")
+console = Console(stderr=True)
+
+
+def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Print a SetupError as one line and exit 1, never a stack trace."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except SetupError as exc:
+            console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            console.print("interrupted")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def report(message: str) -> None:
+    console.print(f"  [green]✓[/green] {message}", highlight=False)
+
+
+@app.command()
+@one_line_errors
+def install() -> None:
+    """Install what is missing: Kafka's jars (Maven) and FerretDB (Go). Idempotent."""
+    with console.status("installing Kafka jars and FerretDB (first time: a few minutes)…"):
+        stack.install(report)
+
+
+@app.command()
+@one_line_errors
+def up(infra_only: Annotated[bool, typer.Option("--infra-only", help="Kafka and FerretDB only")] = False) -> None:
+    """Install what is missing, start Kafka, FerretDB and every service, wait until all are healthy."""
+    started = time.monotonic()
+    with console.status("installing what is missing…"):
+        stack.install(report)
+    with console.status("starting Kafka and FerretDB…"):
+        stack.start_infrastructure(report)
+    if not infra_only:
+        with console.status("starting the services…"):
+            stack.start_services(report)
+    console.print(f"up in {time.monotonic() - started:.1f}s", highlight=False)
+
+
+@app.command()
+@one_line_errors
+def down() -> None:
+    """Stop the services, FerretDB and Kafka (by their pid files), cleanly."""
+    stack.stop_all(report)
+
+
+@app.command()
+@one_line_errors
+def status() -> None:
+    """Show what runs and whether it is healthy."""
+    table = Table("component", "state", "address")
+    for name, state, address in stack.status():
+        colour = "green" if state.startswith("healthy") or state == "external" else "yellow"
+        table.add_row(name, f"[{colour}]{state}[/{colour}]", address)
+    Console().print(table)
+
+
+@app.command()
+@one_line_errors
+def demo() -> None:
+    """Bring the stack up and show its health and URLs."""
+    up(infra_only=False)
+    status()
+    out = Console()
+    out.print("\n[bold]APIs[/bold] (OpenAPI docs at /docs):")
+    for service in stack.SERVICES:
+        out.print(f"  {service.name:16} {service.url}/docs")
+    out.print(f"  dashboard        {stack.SERVICES[-1].url}/dashboard")
+    out.print("\nThe stack stays up; `make down` stops it.")
+
+
+@app.command()
+@one_line_errors
+def asyncapi(
+    output: Annotated[Path, typer.Option(help="Where to write the AsyncAPI 3 document")] = Path("docs/asyncapi.yaml"),
+) -> None:
+    """Write the AsyncAPI 3 document generated from the event models in shared/."""
+    from shared.asyncapi import render
+
+    output.write_text(render())
+    console.print(f"wrote {output}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    sys.exit(app())

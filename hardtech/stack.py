@@ -1,0 +1,141 @@
+"""The whole local stack: infrastructure first, then topics, then every service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+
+from hardtech.errors import SetupError
+from hardtech.infra import ferretdb, kafka
+from hardtech.procs import Proc, require_free_port, wait_until
+from shared import topics
+from shared.kafka import ensure_topics
+from shared.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    default_port: int
+
+    @property
+    def port(self) -> int:
+        return int(os.environ.get(f"{self.name.upper()}_PORT", self.default_port))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def proc(self) -> Proc:
+        return Proc(self.name)
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+SERVICES = (
+    Service("listing", 8001),
+    Service("events_sessions", 8002),
+    Service("matching", 8003),
+    Service("notification", 8004),
+    Service("monitor", 8005),
+)
+
+Report = Callable[[str], None]
+
+
+def external_kafka() -> str | None:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or None
+
+
+def external_mongodb() -> str | None:
+    return os.environ.get("MONGODB_URI") or None
+
+
+def endpoints() -> dict[str, str]:
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": external_kafka() or kafka.bootstrap(),
+        "MONGODB_URI": external_mongodb() or ferretdb.uri(),
+    }
+
+
+def install(report: Report) -> None:
+    if external_kafka() is None:
+        report("Kafka jars: " + ("downloaded from Maven Central" if kafka.install() else "already installed"))
+    if external_mongodb() is None:
+        report(f"FerretDB {ferretdb.VERSION}: " + ("built" if ferretdb.install() else "already built"))
+
+
+def start_infrastructure(report: Report) -> None:
+    ends = endpoints()
+    if external_kafka() is None:
+        report("Kafka: " + ("started" if kafka.start() else "already running") + f" on {kafka.bootstrap()}")
+    else:
+        wait_until(lambda: kafka.healthy(ends["KAFKA_BOOTSTRAP_SERVERS"]), timeout=30,
+                   what=f"the Kafka cluster at {ends['KAFKA_BOOTSTRAP_SERVERS']} to answer metadata")
+        report(f"Kafka: using {ends['KAFKA_BOOTSTRAP_SERVERS']}")
+    if external_mongodb() is None:
+        report("FerretDB: " + ("started" if ferretdb.start() else "already running") + f" on {ferretdb.uri()}")
+    else:
+        wait_until(lambda: ferretdb.healthy(ends["MONGODB_URI"]), timeout=30,
+                   what="the MongoDB at MONGODB_URI to answer hello")
+        report("MongoDB: using MONGODB_URI")
+    settings = CommonSettings(**{k.lower(): v for k, v in ends.items()})
+    created = asyncio.run(ensure_topics(settings, topics.ALL))
+    report(f"topics: {len(created)} created, {len(topics.ALL) - len(created)} already there")
+
+
+def start_services(report: Report, names: list[str] | None = None, timeout: float = 60) -> None:
+    chosen = [s for s in SERVICES if names is None or s.name in names]
+    started = []
+    for service in chosen:
+        if service.proc.pid() is None:
+            require_free_port("127.0.0.1", service.port, f"the {service.name} service")
+            service.proc.start([sys.executable, "-m", f"services.{service.name}"], env=endpoints())
+            started.append(service)
+    for service in chosen:
+        wait_until(service.ready, timeout=timeout, what=f"{service.name} /readyz on {service.url}", proc=service.proc)
+        report(f"{service.name}: {'started' if service in started else 'already running'}, ready at {service.url}")
+
+
+def stop_all(report: Report) -> None:
+    for service in reversed(SERVICES):
+        if service.proc.stop(timeout=15):
+            report(f"{service.name}: stopped")
+    if ferretdb.stop():
+        report("FerretDB: stopped")
+    if kafka.stop():
+        report("Kafka: stopped")
+
+
+def status() -> list[tuple[str, str, str]]:
+    rows = [
+        ("kafka", _state(kafka.PROC, kafka.healthy) if external_kafka() is None else "external",
+         external_kafka() or kafka.bootstrap()),
+        ("ferretdb", _state(ferretdb.PROC, ferretdb.healthy) if external_mongodb() is None else "external",
+         "MONGODB_URI" if external_mongodb() else ferretdb.uri()),
+    ]
+    rows += [(s.name, _state(s.proc, s.ready), s.url) for s in SERVICES]
+    return rows
+
+
+def _state(proc: Proc, healthy: Callable[[], bool]) -> str:
+    pid = proc.pid()
+    if pid is None:
+        return "stopped"
+    return f"healthy (pid {pid})" if healthy() else f"running, not healthy (pid {pid})"
+
+
+def ensure_ready_or_explain() -> None:
+    not_ready = [s.name for s in SERVICES if not s.ready()]
+    if not_ready:
+        raise SetupError(f"not ready: {', '.join(not_ready)}; run `make up` (or `hardtech up`)")

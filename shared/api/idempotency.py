@@ -1,0 +1,60 @@
+"""``Idempotency-Key`` on POST: a retried request returns the first response and never creates
+a second entity. Keys are scoped to the caller and the route and kept for a day."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import HTTPException, status
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+COLLECTION = "idempotency_keys"
+TTL = timedelta(hours=24)
+
+
+class IdempotencyStore:
+    def __init__(self, db: AsyncDatabase):
+        self._keys = db[COLLECTION]
+
+    async def ensure_indexes(self) -> None:
+        await self._keys.create_index([("expires_at", 1)])
+
+    @staticmethod
+    def _id(scope: str, key: str) -> str:
+        return hashlib.sha256(f"{scope}\x00{key}".encode()).hexdigest()
+
+    async def begin(self, scope: str, key: str, body: bytes) -> tuple[int, Any] | None:
+        """Claim the key; return the stored (status, body) if this is a retry of a finished request."""
+        fingerprint = hashlib.sha256(body).hexdigest()
+        now = datetime.now(UTC)
+        try:
+            await self._keys.insert_one({"_id": self._id(scope, key), "fingerprint": fingerprint,
+                                         "state": "running", "expires_at": now + TTL})
+            return None
+        except DuplicateKeyError:
+            pass
+        stored = await self._keys.find_one({"_id": self._id(scope, key)})
+        if stored is None:  # expired and removed between the two calls
+            return await self.begin(scope, key, body)
+        if stored["expires_at"] < now:
+            await self._keys.delete_one({"_id": stored["_id"]})
+            return await self.begin(scope, key, body)
+        if stored["fingerprint"] != fingerprint:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=[{
+                "loc": ["header", "Idempotency-Key"], "type": "value_error",
+                "msg": "this Idempotency-Key was used with a different request body"}])
+        if stored["state"] != "done":
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                detail="a request with this Idempotency-Key is still in progress")
+        return stored["status"], stored["body"]
+
+    async def finish(self, scope: str, key: str, status_code: int, body: Any) -> None:
+        await self._keys.update_one({"_id": self._id(scope, key)},
+                                    {"$set": {"state": "done", "status": status_code, "body": body}})
+
+    async def abandon(self, scope: str, key: str) -> None:
+        """Release the key after a failed request, so the client can retry it."""
+        await self._keys.delete_one({"_id": self._id(scope, key), "state": "running"})

@@ -1,0 +1,63 @@
+"""Cursor pagination: the cursor is an opaque token holding the last item's sort key."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any, Generic, TypeVar
+
+from fastapi import HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+T = TypeVar("T")
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 100
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= for the next page; null on the last page")
+
+
+def encode_cursor(key: list[Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(key, default=str).encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> list[Any] | None:
+    if cursor is None:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor.encode()))
+    except (ValueError, UnicodeDecodeError):
+        key = None
+    if not isinstance(key, list) or not key:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+                            detail=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}])
+    return key
+
+
+class PageParams(BaseModel):
+    cursor: str | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+def page_params(
+    cursor: str | None = Query(None, max_length=500, description="Cursor from the previous page"),
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+) -> PageParams:
+    return PageParams(cursor=cursor, limit=limit)
+
+
+def after_cursor(cursor: str | None, field: str = "_id") -> dict[str, Any]:
+    """A MongoDB filter for items after the cursor, sorting ascending by ``field`` (unique)."""
+    key = decode_cursor(cursor)
+    return {} if key is None else {field: {"$gt": key[0]}}
+
+
+def page_of(documents: list[dict[str, Any]], limit: int, field: str = "_id") -> tuple[list[dict[str, Any]], str | None]:
+    """Given ``limit + 1`` documents fetched, the page and the cursor for the next one."""
+    if len(documents) > limit:
+        documents = documents[:limit]
+        return documents, encode_cursor([documents[-1][field]])
+    return documents, None

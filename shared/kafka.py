@@ -1,0 +1,237 @@
+"""Kafka helpers: topic creation from the registry, a resilient idempotent producer, and a
+consumer loop that sends undecodable or invalid messages to a dead-letter topic and goes on.
+
+Delivery is at least once: offsets are committed only after the handler has finished with a
+record, so a crash replays it and handlers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from shared.events import CloudEvent, InvalidEvent, decode
+from shared.settings import CommonSettings
+from shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+DLQ_REASON = "dlq.reason"
+DLQ_MAX_VALUE_BYTES = 512 * 1024  # below the broker's default message.max.bytes
+
+
+async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], *, timeout: float = 30.0) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                request_timeout_ms=int(timeout * 1000))
+    await asyncio.wait_for(admin.start(), timeout)
+    try:
+        existing = set(await admin.list_topics())
+        wanted = [s for s in specs if s.full_name(settings.topic_prefix) not in existing]
+        created = []
+        for spec in wanted:
+            name = spec.full_name(settings.topic_prefix)
+            try:
+                await admin.create_topics([NewTopic(name, spec.partitions, 1, topic_configs=dict(spec.config))])
+                created.append(name)
+            except TopicAlreadyExistsError:
+                pass
+        return created
+    finally:
+        await admin.close()
+
+
+class Producer:
+    """An idempotent ``acks=all`` producer that (re)starts itself, so a service can come up and
+    keep taking writes while Kafka is down; callers see a ``KafkaError`` and retry later."""
+
+    def __init__(self, settings: CommonSettings, *, client_id: str):
+        self._settings = settings
+        self._client_id = client_id
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def _ensure(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = AIOKafkaProducer(
+                    bootstrap_servers=self._settings.kafka_bootstrap_servers,
+                    client_id=self._client_id,
+                    enable_idempotence=True,
+                    acks="all",
+                    linger_ms=5,
+                    request_timeout_ms=10_000,
+                    max_request_size=2 * 1024 * 1024,
+                )
+                try:
+                    await producer.start()
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def send(self, topic: str, value: bytes, *, key: str | None = None,
+                   headers: list[tuple[str, bytes]] | None = None) -> None:
+        producer = await self._ensure()
+        try:
+            await producer.send_and_wait(topic, value, key=key.encode() if key else None, headers=headers)
+        except KafkaError:
+            # A broker restart can leave the client in a state it does not leave by itself.
+            await self.reset()
+            raise
+
+    async def send_event(self, topic: str, event: CloudEvent, *, key: str) -> None:
+        await self.send(topic, event.model_dump_json(exclude_none=True).encode(), key=key)
+
+    async def reachable(self, timeout: float = 2.0) -> bool:
+        try:
+            producer = await asyncio.wait_for(self._ensure(), timeout)
+            await asyncio.wait_for(producer.client.force_metadata_update(), timeout)
+            return bool(producer.client.cluster.brokers())
+        except (KafkaError, OSError, asyncio.TimeoutError):
+            return False
+
+    async def reset(self) -> None:
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            try:
+                await asyncio.wait_for(producer.stop(), 5)
+            except (KafkaError, OSError, asyncio.TimeoutError):
+                pass
+
+    stop = reset
+
+
+class PermanentError(Exception):
+    """Raised by a handler for a record that can never be processed: it is dead-lettered."""
+
+
+Handler = Callable[[CloudEvent, ConsumerRecord], Awaitable[None]]
+
+
+@dataclass
+class ConsumerStats:
+    processed: int = 0
+    dead_lettered: int = 0
+    retries: int = 0
+
+
+class EventConsumer:
+    """Consume CloudEvents from registry topics with a handler; dead-letter what is invalid.
+
+    Records of one partition are handled in order. A handler error other than
+    ``PermanentError`` is treated as transient (e.g. MongoDB restarting): the record is retried
+    with backoff and nothing after it in that partition is committed, so nothing is lost.
+    """
+
+    def __init__(self, settings: CommonSettings, *, group_id: str, topics: Iterable[TopicSpec],
+                 dead_letter: TopicSpec, handler: Handler, producer: Producer,
+                 max_records: int = 200):
+        self._settings = settings
+        self._group_id = group_id
+        self._topics = {s.full_name(settings.topic_prefix): s for s in topics}
+        self._dead_letter = dead_letter.full_name(settings.topic_prefix)
+        self._handler = handler
+        self._producer = producer
+        self._max_records = max_records
+        self._consumer: AIOKafkaConsumer | None = None
+        self.stats = ConsumerStats()
+        self.running = False
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(
+            *self._topics,
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=f"{self._settings.topic_prefix}{self._group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            fetch_max_bytes=8 * 1024 * 1024,
+        )
+        await self._consumer.start()
+        self.running = True
+
+    async def stop(self) -> None:
+        self.running = False
+        if self._consumer is not None:
+            await self._consumer.stop()
+            self._consumer = None
+
+    async def run(self) -> None:
+        """Start (retrying while Kafka is unreachable) and consume until cancelled."""
+        backoff = 0.5
+        while self._consumer is None:
+            try:
+                await self.start()
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer %s cannot start yet: %s", self._group_id, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                for tp, records in batches.items():
+                    await self._handle_partition(tp, records)
+        finally:
+            await self.stop()
+
+    async def _handle_partition(self, tp: TopicPartition, records: list[ConsumerRecord]) -> None:
+        assert self._consumer is not None
+        for record in records:
+            await self._handle_with_retry(record)
+            await self._consumer.commit({tp: record.offset + 1})
+
+    async def _handle_with_retry(self, record: ConsumerRecord) -> None:
+        spec = self._topics[record.topic]
+        backoff = 0.2
+        while True:
+            try:
+                event = decode(record.value, allowed_types=frozenset(spec.event_types) or None)
+                await self._handler(event, record)
+                self.stats.processed += 1
+                return
+            except (InvalidEvent, PermanentError) as exc:
+                reason = exc.reason if isinstance(exc, InvalidEvent) else str(exc)
+                await self._dead_letter_record(record, reason)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # transient: retry the same record, never skip it
+                self.stats.retries += 1
+                log.warning("retrying %s[%d]@%d after %s: %s", record.topic, record.partition,
+                            record.offset, type(exc).__name__, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)
+
+    async def _dead_letter_record(self, record: ConsumerRecord, reason: str) -> None:
+        log.warning("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
+        headers = [
+            (DLQ_REASON, reason.encode()[:1000]),
+            ("dlq.consumer", self._group_id.encode()),
+            ("dlq.topic", record.topic.encode()),
+            ("dlq.partition", str(record.partition).encode()),
+            ("dlq.offset", str(record.offset).encode()),
+        ]
+        key = record.key.decode(errors="replace") if record.key else None
+        value = record.value if record.value is not None else b""
+        if len(value) > DLQ_MAX_VALUE_BYTES:
+            headers.append(("dlq.truncated_from", str(len(value)).encode()))
+            value = value[:DLQ_MAX_VALUE_BYTES]
+        backoff = 0.2
+        while True:
+            try:
+                await self._producer.send(self._dead_letter, value, key=key, headers=headers)
+                self.stats.dead_lettered += 1
+                return
+            except (KafkaError, OSError) as exc:
+                log.warning("dead-letter topic unreachable (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5)

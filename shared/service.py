@@ -1,0 +1,80 @@
+"""How every service process runs: JSON logs, uvicorn on the configured host and port, and the
+background tasks (outbox relay, consumers) started and stopped with the app."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Coroutine
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+
+from shared import logging as service_logging
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+class BackgroundTasks:
+    """Long-running tasks of a service; a task that dies is logged, never silently lost."""
+
+    def __init__(self) -> None:
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    def start(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(self._report)
+        self._tasks.append(task)
+        return task
+
+    @staticmethod
+    def _report(task: asyncio.Task[Any]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task %s died", task.get_name(), exc_info=task.exception())
+
+    def alive(self) -> bool:
+        return all(not t.done() for t in self._tasks)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+
+def run_http(app: FastAPI, settings: ServiceSettings) -> None:
+    service_logging.configure(settings.service_name, settings.log_level)
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=5)
+
+
+class Resources:
+    """What a service holds while it runs: its database, a producer and background tasks."""
+
+    def __init__(self, settings: ServiceSettings):
+        from shared.kafka import Producer
+        from shared.mongo import make_client
+
+        self.settings = settings
+        self.mongo = make_client(settings.mongodb_uri)
+        self.db = self.mongo[settings.database]
+        self.producer = Producer(settings, client_id=settings.service_name)
+        self.tasks = BackgroundTasks()
+
+    def readiness(self) -> dict[str, Any]:
+        from shared.mongo import reachable
+
+        async def mongodb() -> bool:
+            return await reachable(self.mongo)
+
+        async def background() -> bool:
+            return self.tasks.alive()
+
+        return {"mongodb": mongodb, "kafka": self.producer.reachable, "background_tasks": background}
+
+    async def close(self) -> None:
+        await self.tasks.stop()
+        await self.producer.stop()
+        await self.mongo.close()

@@ -1,0 +1,99 @@
+"""The topic registry: every topic, its partitions and configs, its key and its event types.
+
+Topics are created explicitly from this registry (``hardtech up``, the test harness); the
+brokers' auto-creation is never relied on. ``topic_prefix`` in settings namespaces every name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DAY_MS = 24 * 3600 * 1000
+
+COMPACTED = {"cleanup.policy": "compact", "min.compaction.lag.ms": str(60 * 1000)}
+EVENTS_7D = {"cleanup.policy": "delete", "retention.ms": str(7 * DAY_MS)}
+DEAD_LETTERS_30D = {"cleanup.policy": "delete", "retention.ms": str(30 * DAY_MS)}
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    key: str
+    description: str
+    event_types: tuple[str, ...] = ()
+    partitions: int = 3
+    config: dict[str, str] = field(default_factory=dict)
+    dead_letter: bool = False
+
+    def full_name(self, prefix: str = "") -> str:
+        return f"{prefix}{self.name}"
+
+
+def _types(*names: str) -> tuple[str, ...]:
+    return names
+
+
+def _lifecycle(entity: str) -> tuple[str, ...]:
+    return tuple(f"{entity}.{verb}.v1" for verb in ("created", "updated", "withdrawn", "expired"))
+
+
+PARTICIPANTS = TopicSpec(
+    "participants", "participant id", "Participants of the six party types (no secrets)",
+    _types("participant.registered.v1", "participant.updated.v1"), config=COMPACTED,
+)
+LISTINGS = TopicSpec("listings", "listing id", "Offers: technology, capital, service, policy",
+                     _lifecycle("listing"), config=COMPACTED)
+DEMANDS = TopicSpec("demands", "demand id", "Needs: technology, capital, service, policy",
+                    _lifecycle("demand"), config=COMPACTED)
+SESSIONS = TopicSpec(
+    "sessions", "session id",
+    "Pitch sessions, their registrations and meeting requests, ordered per session",
+    _types("session.created.v1", "session.updated.v1", "session.registration_closed.v1",
+           "registration.confirmed.v1", "registration.waitlisted.v1", "registration.promoted.v1",
+           "registration.cancelled.v1", "registration.checked_in.v1", "registration.no_show.v1",
+           "meeting.requested.v1"),
+    config=EVENTS_7D,
+)
+MATCHES = TopicSpec("matches", "match id", "Explained matches between an offer and a need",
+                    _types("match.created.v1", "match.updated.v1", "match.retracted.v1"), config=EVENTS_7D)
+MATCH_FEEDBACK = TopicSpec("match-feedback", "match id", "Participants accepting or declining matches",
+                           _types("match.feedback_given.v1"), config=EVENTS_7D)
+CONSORTIA = TopicSpec("consortia", "consortium id", "Proposed five-party teams (五方联动)",
+                      _types("consortium.proposed.v1", "consortium.updated.v1", "consortium.retracted.v1"),
+                      config=EVENTS_7D)
+AGENDAS = TopicSpec("agendas", "session id", "1:1 meeting agendas of sessions",
+                    _types("agenda.published.v1", "agenda.updated.v1"), config=EVENTS_7D)
+ALERTS = TopicSpec("alerts", "alert id", "Operators' alerts from the monitor",
+                   _types("alert.raised.v1", "alert.cleared.v1"), partitions=1, config=EVENTS_7D)
+NOTIFICATION_RETRIES = TopicSpec("notification-retries", "notification id",
+                                 "Webhook deliveries waiting for their next attempt (notification's own)",
+                                 config=EVENTS_7D)
+
+
+def dead_letter(consumer: str) -> TopicSpec:
+    return TopicSpec(f"{consumer}.dlq", "original key",
+                     f"Messages the {consumer} consumer could not process, with the reason in headers",
+                     partitions=1, config=DEAD_LETTERS_30D, dead_letter=True)
+
+
+CONSUMERS = ("matching", "notification", "events_sessions", "notification-webhooks")
+DEAD_LETTERS = tuple(dead_letter(c) for c in CONSUMERS)
+
+ALL: tuple[TopicSpec, ...] = (
+    PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, ALERTS,
+    NOTIFICATION_RETRIES, *DEAD_LETTERS,
+)
+
+
+def by_name(name: str) -> TopicSpec:
+    for spec in ALL:
+        if spec.name == name:
+            return spec
+    raise KeyError(name)
+
+
+def topic_of_event(type_name: str) -> TopicSpec:
+    for spec in ALL:
+        if type_name in spec.event_types:
+            return spec
+    raise KeyError(type_name)

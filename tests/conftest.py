@@ -1,0 +1,61 @@
+"""Fixtures every test shares. Integration tests get the real broker and store (see
+tests/infrastructure.py) and a fresh namespace: their own topic prefix and database names."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import TypeVar
+
+import pytest
+from pydantic_settings import BaseSettings
+
+from shared import topics
+from shared.kafka import ensure_topics
+from shared.settings import CommonSettings
+from tests.infrastructure import Endpoints, endpoints
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[Endpoints]:
+    with endpoints() as found:
+        yield found
+
+
+@pytest.fixture
+def namespace() -> str:
+    """A short unique prefix for this test's topics, consumer groups and databases."""
+    return f"t{uuid.uuid4().hex[:10]}-"
+
+
+@pytest.fixture
+def make_settings(infra: Endpoints, namespace: str) -> Callable[..., BaseSettings]:
+    """Build any settings class pointed at the test infrastructure and this test's namespace."""
+
+    def build(cls: type[S], **overrides: object) -> S:
+        values: dict[str, object] = {
+            "kafka_bootstrap_servers": infra.kafka_bootstrap_servers,
+            "mongodb_uri": infra.mongodb_uri,
+            "topic_prefix": namespace,
+        }
+        if "database" in cls.model_fields:
+            default_db = cls.model_fields["database"].default
+            values["database"] = f"{namespace.rstrip('-')}_{default_db}"[:60]
+        values.update(overrides)
+        return cls(**values)
+
+    return build
+
+
+@pytest.fixture
+async def common_settings(make_settings: Callable[..., BaseSettings]) -> CommonSettings:
+    return make_settings(CommonSettings)
+
+
+@pytest.fixture
+async def registry_topics(common_settings: CommonSettings) -> AsyncIterator[CommonSettings]:
+    """Every topic of the registry, created under this test's prefix."""
+    await ensure_topics(common_settings, topics.ALL)
+    yield common_settings

@@ -1,0 +1,97 @@
+"""The shared no-loss mechanisms against the real broker and store: the outbox relay and the
+dead-lettering consumer."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka.errors import KafkaConnectionError
+
+from shared import outbox, topics
+from shared.events import CloudEvent, new_event
+from shared.events.common import LocalizedText
+from shared.events.monitor import AlertData, Severity
+from shared.kafka import DLQ_REASON, EventConsumer, Producer
+from shared.mongo import first_time, make_client
+from shared.settings import CommonSettings
+from tests.support import read_events, read_records, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+def _alert(n: int) -> CloudEvent:
+    data = AlertData(alert_id="a1", rule="lag", severity=Severity.WARNING, subject="g", value=n, threshold=1,
+                     message=LocalizedText(en=f"alert {n}"), since=datetime.now(UTC))
+    return new_event("alert.raised.v1", data, source="/tests", subject="a1")
+
+
+async def test_outbox_relay_publishes_in_order_exactly_what_was_staged(registry_topics: CommonSettings, namespace):
+    settings = registry_topics
+    mongo = make_client(settings.mongodb_uri)
+    collection = mongo[f"{namespace}db"]["entities"]
+    events = [_alert(n) for n in range(5)]
+    await collection.insert_one(outbox.with_outbox({"_id": "e1", "v": 0}, outbox.entry(events[0], topics.ALERTS, "a1")))
+    for n, event in enumerate(events[1:], start=1):
+        await collection.update_one({"_id": "e1"}, outbox.merge_update({"$set": {"v": n}},
+                                                                       outbox.entry(event, topics.ALERTS, "a1")))
+    producer = Producer(settings, client_id="test")
+    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix)
+    await relay.drain_once()
+    received = await read_events(settings.kafka_bootstrap_servers, topics.ALERTS.full_name(settings.topic_prefix),
+                                 count=5)
+    assert [e.id for e in received] == [e.id for e in events]
+    assert await relay.pending_count() == 0
+    document = await collection.find_one({"_id": "e1"})
+    assert document["v"] == 4 and document[outbox.OUTBOX] == []
+    await producer.stop()
+    await mongo.close()
+
+
+async def test_outbox_keeps_events_while_kafka_is_unreachable(make_settings, namespace):
+    settings = make_settings(CommonSettings, kafka_bootstrap_servers="127.0.0.1:1")
+    mongo = make_client(settings.mongodb_uri)
+    collection = mongo[f"{namespace}db"]["entities"]
+    await collection.insert_one(outbox.with_outbox({"_id": "e1"}, outbox.entry(_alert(1), topics.ALERTS, "a1")))
+    relay = outbox.OutboxRelay([collection], Producer(settings, client_id="test"))
+    with pytest.raises(KafkaConnectionError):
+        await relay.drain_once()
+    assert await relay.pending_count() == 1
+    await mongo.close()
+
+
+async def test_consumer_dead_letters_poison_and_goes_on(registry_topics: CommonSettings, namespace):
+    settings = registry_topics
+    producer = Producer(settings, client_id="test")
+    alerts = topics.ALERTS.full_name(settings.topic_prefix)
+    good = _alert(1)
+    for raw in (b"not json", b'{"type": "listing.created.v1"}', b'{"type": "no.such.v1"}', b'{"a": 1}'):
+        await producer.send(alerts, raw, key="poison")
+    await producer.send_event(alerts, good, key="a1")
+    await producer.send_event(alerts, good, key="a1")  # delivered twice: deduped below
+    mongo = make_client(settings.mongodb_uri)
+    db = mongo[f"{namespace}db"]
+    handled: list[str] = []
+
+    async def handle(event, record):
+        if await first_time(db, event.id, "test"):
+            handled.append(event.id)
+
+    dead_letter = topics.dead_letter("notification")
+    consumer = EventConsumer(settings, group_id="test-consumer", topics=[topics.ALERTS], dead_letter=dead_letter,
+                             handler=handle, producer=producer)
+    task = asyncio.create_task(consumer.run())
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.stats.processed >= 2), what="both good records")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert handled == [good.id]
+    dead = await read_records(settings.kafka_bootstrap_servers, dead_letter.full_name(settings.topic_prefix), count=4)
+    reasons = [dict(r.headers)[DLQ_REASON].decode() for r in dead]
+    assert reasons[0].startswith("not JSON")
+    assert "not expected on this topic" in reasons[1]
+    assert "not expected on this topic" in reasons[2]
+    assert "missing CloudEvents attribute 'type'" in reasons[3]
+    assert dead[0].value == b"not json"
+    await producer.stop()
+    await mongo.close()
