@@ -1,0 +1,49 @@
+"""Tokenising Chinese and English text the same way everywhere (search in the listing service,
+text relevance in matching): jieba's dictionary segmenter for Chinese, lower-cased words for
+Latin script, stop words dropped."""
+
+from __future__ import annotations
+
+import logging
+import re
+from functools import lru_cache
+
+import jieba
+
+jieba.setLogLevel(logging.WARNING)
+
+_LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have in into is it its of on or our that the their this to we "
+    "with based using use via new high 的 了 和 与 及 等 在 对 为 是 将 把 被 用 于 以 及其 一种 一个 我们 进行 "
+    "基于 相关 提供 需要 寻求 技术 项目".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _initialised() -> bool:
+    jieba.initialize()
+    return True
+
+
+def tokens(text: str) -> list[str]:
+    """Index terms of a text, in order, duplicates kept (term frequency matters for BM25)."""
+    _initialised()
+    lowered = text.lower()
+    terms: list[str] = []
+    for piece in jieba.cut_for_search(lowered) if _CJK.search(lowered) else [lowered]:
+        piece = piece.strip()
+        if not piece:
+            continue
+        if _CJK.search(piece):
+            if piece not in STOP_WORDS and len(piece) > 1:
+                terms.append(piece)
+        else:
+            terms.extend(w for w in _LATIN_WORD.findall(piece) if w not in STOP_WORDS and len(w) > 1)
+    return terms
+
+
+def term_set(*texts: str | None) -> set[str]:
+    return {t for text in texts if text for t in tokens(text)}
