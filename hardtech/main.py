@@ -22,13 +22,13 @@ console = Console(stderr=True)
 
 
 def one_line_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Print a SetupError as one line and exit 1, never a stack trace."""
+    """Print a SetupError (or an OS error such as a full disk) as one line and exit 1, never a stack trace."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return command(*args, **kwargs)
-        except SetupError as exc:
+        except (SetupError, OSError) as exc:
             console.print(f"[red]error:[/red] {exc}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
         except KeyboardInterrupt:
@@ -95,6 +95,32 @@ def demo() -> None:
         out.print(f"  {service.name:16} {service.url}/docs")
     out.print(f"  dashboard        {stack.SERVICES[-1].url}/dashboard")
     out.print("\nThe stack stays up; `make down` stops it.")
+
+
+@app.command()
+@one_line_errors
+def topics() -> None:
+    """Create the registry's topics that do not exist yet (for a cluster given by KAFKA_BOOTSTRAP_SERVERS)."""
+    import asyncio
+
+    from shared import topics as registry
+    from shared.kafka import ensure_topics
+    from shared.settings import CommonSettings
+
+    created = asyncio.run(ensure_topics(CommonSettings(), registry.ALL))
+    console.print(f"topics: {len(created)} created, {len(registry.ALL) - len(created)} already there")
+
+
+@app.command()
+def ready(url: str) -> None:
+    """Exit 0 when URL answers 200 (a container healthcheck)."""
+    import httpx
+
+    try:
+        ok = httpx.get(url, timeout=3).status_code == 200
+    except httpx.HTTPError:
+        ok = False
+    raise typer.Exit(0 if ok else 1)
 
 
 @app.command()

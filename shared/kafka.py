@@ -110,6 +110,23 @@ class Producer:
     stop = reset
 
 
+def dead_letter_message(topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, *,
+                        reason: str, consumer: str) -> tuple[str | None, bytes, list[tuple[str, bytes]]]:
+    """Key, value and reason headers of the dead-letter record for a record that failed."""
+    headers = [
+        (DLQ_REASON, reason.encode()[:1000]),
+        ("dlq.consumer", consumer.encode()),
+        ("dlq.topic", topic.encode()),
+        ("dlq.partition", str(partition).encode()),
+        ("dlq.offset", str(offset).encode()),
+    ]
+    value = value if value is not None else b""
+    if len(value) > DLQ_MAX_VALUE_BYTES:
+        headers.append(("dlq.truncated_from", str(len(value)).encode()))
+        value = value[:DLQ_MAX_VALUE_BYTES]
+    return (key.decode(errors="replace") if key else None), value, headers
+
+
 class PermanentError(Exception):
     """Raised by a handler for a record that can never be processed: it is dead-lettered."""
 
@@ -213,18 +230,8 @@ class EventConsumer:
 
     async def _dead_letter_record(self, record: ConsumerRecord, reason: str) -> None:
         log.warning("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)
-        headers = [
-            (DLQ_REASON, reason.encode()[:1000]),
-            ("dlq.consumer", self._group_id.encode()),
-            ("dlq.topic", record.topic.encode()),
-            ("dlq.partition", str(record.partition).encode()),
-            ("dlq.offset", str(record.offset).encode()),
-        ]
-        key = record.key.decode(errors="replace") if record.key else None
-        value = record.value if record.value is not None else b""
-        if len(value) > DLQ_MAX_VALUE_BYTES:
-            headers.append(("dlq.truncated_from", str(len(value)).encode()))
-            value = value[:DLQ_MAX_VALUE_BYTES]
+        key, value, headers = dead_letter_message(record.topic, record.partition, record.offset, record.key,
+                                                  record.value, reason=reason, consumer=self._group_id)
         backoff = 0.2
         while True:
             try:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Any
 
 from aiokafka.errors import KafkaError
@@ -22,6 +23,7 @@ from pymongo.errors import PyMongoError
 
 from shared.events import CloudEvent, encode
 from shared.kafka import Producer
+from shared.locks import KeyedLocks
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -61,8 +63,10 @@ class OutboxRelay:
     """Publishes pending events from the outboxes of the given collections."""
 
     def __init__(self, collections: Sequence[AsyncCollection], producer: Producer, *, topic_prefix: str = "",
-                 poll_seconds: float = 1.0, batch: int = 200):
+                 poll_seconds: float = 1.0, batch: int = 200, locks: KeyedLocks | None = None):
         self._collections = list(collections)
+        # The writers' per-document locks: on FerretDB a pop must not overlap a writer's update.
+        self._locks = locks
         self._producer = producer
         self._prefix = topic_prefix
         self._poll = poll_seconds
@@ -111,10 +115,15 @@ class OutboxRelay:
     async def _publish_document(self, collection: AsyncCollection, document: dict[str, Any]) -> None:
         for pending in document.get(OUTBOX, []):
             await self._producer.send(self._prefix + pending["topic"], pending["value"].encode(), key=pending["key"])
-            await collection.update_one({"_id": document["_id"], f"{OUTBOX}.0.id": pending["id"]},
-                                        {"$pop": {OUTBOX: -1}})
+            async with self._hold(document["_id"]):
+                await collection.update_one({"_id": document["_id"], f"{OUTBOX}.0.id": pending["id"]},
+                                            {"$pop": {OUTBOX: -1}})
             self.published += 1
-        await collection.update_one({"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
+        async with self._hold(document["_id"]):
+            await collection.update_one({"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$set": {PENDING: False}})
+
+    def _hold(self, document_id: Any) -> AbstractAsyncContextManager[None]:
+        return nullcontext() if self._locks is None else self._locks.hold(document_id)
 
     async def pending_count(self) -> int:
         total = 0

@@ -1,7 +1,5 @@
-from services.matching.app import create_app
+from services.matching.app import run
 from services.matching.settings import Settings
-from shared.service import run_http
 
 if __name__ == "__main__":
-    settings = Settings()
-    run_http(create_app(settings), settings)
+    run(Settings())

@@ -43,7 +43,7 @@ class IdempotencyStore:
             await self._keys.delete_one({"_id": stored["_id"]})
             return await self.begin(scope, key, body)
         if stored["fingerprint"] != fingerprint:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, detail=[{
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=[{
                 "loc": ["header", "Idempotency-Key"], "type": "value_error",
                 "msg": "this Idempotency-Key was used with a different request body"}])
         if stored["state"] != "done":

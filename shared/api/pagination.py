@@ -32,7 +32,7 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
     except (ValueError, UnicodeDecodeError):
         key = None
     if not isinstance(key, list) or not key:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}])
     return key
 

@@ -1,0 +1,3 @@
+from hardtech.main import app
+
+app()

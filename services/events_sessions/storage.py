@@ -1,0 +1,158 @@
+"""MongoDB adapter: one document per session (with its registrations, meeting requests and
+outbox), the local read model of listings, and the agendas received from matching.
+
+Every write to a session is compare-and-set on its ``revision``, holding the session's lock:
+the lock makes writes to one document sequential in this process, which FerretDB v1 needs
+(it loses one of two overlapping updates of a document, even two ``$inc``); the revision guard
+keeps several processes on MongoDB correct, where ``update_one`` is atomic per document.
+The decision (seat or waitlist), its arrival number and its events are written in ONE update.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared import outbox
+from shared.events.listing import ItemData, ItemStatus
+from shared.events.matching import AgendaData
+from shared.locks import KeyedLocks
+from services.events_sessions.domain.errors import Conflict, NotFound
+from services.events_sessions.domain.model import Session
+from services.events_sessions.domain.seats import Change, apply, seat_counts
+from services.events_sessions.events import outbox_entries
+
+T = TypeVar("T")
+
+# Compare-and-set retries: in one process the lock makes a retry rare (another process wrote).
+MAX_ATTEMPTS = 50
+HEAVY_FIELDS = ("registrations", "meeting_requests", "registrants", outbox.OUTBOX)
+SUMMARY = {name: 0 for name in HEAVY_FIELDS}
+
+
+def _document(session: Session) -> dict[str, Any]:
+    document = session.model_dump(exclude={"id"})
+    document["_id"] = session.id
+    document.update(seat_counts(session).as_document())
+    document["registrants"] = sorted({r.participant_id for r in session.registrations.values()})
+    return document
+
+
+def to_session(document: dict[str, Any]) -> Session:
+    return Session.model_validate({**document, "id": document["_id"]})
+
+
+class SessionStore:
+    def __init__(self, db: AsyncDatabase, locks: KeyedLocks):
+        self.sessions = db["sessions"]
+        self.listings = db["listings"]
+        self.agendas = db["agendas"]
+        self.locks = locks
+
+    async def ensure_indexes(self) -> None:
+        await self.sessions.create_index([("starts_at", ASCENDING), ("_id", ASCENDING)])
+        await self.sessions.create_index([("registrants", ASCENDING)])
+        await self.sessions.create_index([("registration_open", ASCENDING), ("registration_closes_at", ASCENDING)])
+        await self.sessions.create_index([(outbox.PENDING, ASCENDING)])
+        await self.agendas.create_index([("participants", ASCENDING)])
+
+    # sessions
+
+    async def insert(self, session: Session, change: Change) -> None:
+        await self.sessions.insert_one(outbox.with_outbox(_document(session), *outbox_entries(session.id, change.events)))
+
+    async def get(self, session_id: str) -> Session:
+        document = await self.sessions.find_one({"_id": session_id})
+        if document is None:
+            raise NotFound(f"no session {session_id!r} / 活动不存在")
+        return to_session(document)
+
+    async def mutate(self, session_id: str, decide: Callable[[Session], tuple[T, Change]]) -> T:
+        """Decide on the current state and write the decision with its events, atomically."""
+        async with self.locks.hold(session_id):
+            for _ in range(MAX_ATTEMPTS):
+                session = await self.get(session_id)
+                result, change = decide(session)
+                if await self._write(session, change):
+                    return result
+        raise Conflict("the session is changing too fast, retry / 活动正忙，请重试")
+
+    async def _write(self, session: Session, change: Change) -> bool:
+        after = apply(session, change)
+        fields = {**change.fields, **seat_counts(after).as_document(), "revision": session.revision + 1}
+        fields.update({f"registrations.{key}": r.model_dump() for key, r in change.registrations.items()})
+        fields.update({f"meeting_requests.{key}": m.model_dump() for key, m in change.meeting_requests.items()})
+        update: dict[str, Any] = {"$set": fields}
+        if change.new_participant is not None:
+            update["$addToSet"] = {"registrants": change.new_participant}
+        entries = outbox_entries(session.id, change.events)
+        if entries:
+            update = outbox.merge_update(update, *entries)
+        result = await self.sessions.update_one({"_id": session.id, "revision": session.revision}, update)
+        return result.matched_count == 1
+
+    async def page(self, query: dict[str, Any], *, after: tuple[datetime, str] | None,
+                   limit: int) -> list[dict[str, Any]]:
+        """Session summaries (without registrations) by start time, after a (starts_at, id) cursor."""
+        if after is not None:
+            starts_at, session_id = after
+            query = {"$and": [query, {"$or": [{"starts_at": {"$gt": starts_at}},
+                                              {"starts_at": starts_at, "_id": {"$gt": session_id}}]}]}
+        cursor = self.sessions.find(query, SUMMARY).sort([("starts_at", ASCENDING), ("_id", ASCENDING)])
+        return await cursor.limit(limit).to_list()
+
+    async def of_participant(self, participant_id: str, *, after: str | None, limit: int) -> list[Session]:
+        query: dict[str, Any] = {"registrants": participant_id}
+        if after is not None:
+            query["_id"] = {"$gt": after}
+        documents = await self.sessions.find(query).sort("_id", ASCENDING).limit(limit).to_list()
+        return [to_session(d) for d in documents]
+
+    async def due_for_closing(self, now: datetime) -> list[str]:
+        documents = await self.sessions.find({"registration_open": True, "registration_closes_at": {"$lte": now}},
+                                             {"_id": 1}).to_list()
+        return [d["_id"] for d in documents]
+
+    # listings read model
+
+    async def save_listing(self, item: ItemData) -> None:
+        """Keep the newest snapshot of a listing; an older or repeated one changes nothing."""
+        try:
+            await self.listings.update_one(
+                {"_id": item.id, "version": {"$lt": item.version}},
+                {"$set": {"owner_id": item.owner_id, "status": item.status.value, "version": item.version}},
+                upsert=True)
+        except DuplicateKeyError:
+            pass  # a newer version is stored already
+
+    async def listings_named(self, listing_ids: list[str]) -> dict[str, tuple[str, ItemStatus]]:
+        if not listing_ids:
+            return {}
+        documents = await self.listings.find({"_id": {"$in": listing_ids}}).to_list()
+        return {d["_id"]: (d["owner_id"], ItemStatus(d["status"])) for d in documents}
+
+    # agendas
+
+    async def save_agenda(self, agenda: AgendaData) -> bool:
+        """Store an agenda unless a newer (or the same) version is stored; True when stored."""
+        participants = sorted({p for m in agenda.meetings for p in m.participant_ids})
+        try:
+            result = await self.agendas.update_one(
+                {"_id": agenda.session_id, "version": {"$lt": agenda.version}},
+                {"$set": {**agenda.model_dump(), "participants": participants}}, upsert=True)
+        except DuplicateKeyError:
+            return False
+        return result.matched_count == 1 or result.upserted_id is not None
+
+    async def agenda(self, session_id: str) -> AgendaData | None:
+        document = await self.agendas.find_one({"_id": session_id}, {"_id": 0, "participants": 0})
+        return None if document is None else AgendaData.model_validate(document)
+
+    async def agendas_of(self, participant_id: str) -> list[AgendaData]:
+        documents = await self.agendas.find({"participants": participant_id}, {"_id": 0, "participants": 0}).to_list()
+        return [AgendaData.model_validate(d) for d in documents]

@@ -1,0 +1,65 @@
+"""Field types of request bodies with the checks that name the bad field in a 422: taxonomy
+codes, region codes, text lengths, money ranges and expiry dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from shared import regions, taxonomy
+from shared.events.common import LocalizedText, MoneyRange
+
+MAX_EXPIRY = timedelta(days=5 * 365)
+
+
+class RequestModel(BaseModel):
+    """Base of every request body: unknown JSON fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def _known_fields(codes: list[str]) -> list[str]:
+    unknown = taxonomy.unknown_codes(codes)
+    if unknown:
+        raise ValueError(f"unknown taxonomy code(s) {', '.join(unknown)} (未知领域代码); see shared/taxonomy.py")
+    return list(dict.fromkeys(codes))
+
+
+def _known_region(code: str) -> str:
+    if not regions.is_known(code):
+        raise ValueError(f"unknown region code {code} (未知地区代码), e.g. CN-SC or CN-SC.CD")
+    return code
+
+
+def _future(moment: datetime) -> datetime:
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = moment.astimezone(UTC)
+    current = datetime.now(UTC)
+    if moment <= current:
+        raise ValueError("expires_at must be in the future (到期时间必须晚于当前时间)")
+    if moment > current + MAX_EXPIRY:
+        raise ValueError("expires_at must be within 5 years (到期时间不得超过五年)")
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+FieldCodes = Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=10), AfterValidator(_known_fields)]
+RegionCode = Annotated[str, Field(max_length=20), AfterValidator(_known_region)]
+RegionCodes = Annotated[list[RegionCode], Field(max_length=20)]
+ShortStrings = Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=20)]
+FutureTime = Annotated[datetime, AfterValidator(_future)]
+
+
+class Title(LocalizedText):
+    """A title or a name: at most 200 characters in each language."""
+
+    zh: str | None = Field(None, max_length=200)
+    en: str | None = Field(None, max_length=200)
+
+
+class Amount(MoneyRange):
+    """A price, budget or ticket range as a client sends it: finite numbers only."""
+
+    min: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False)
+    max: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False)

@@ -1,0 +1,146 @@
+"""The use cases: load, let the domain decide, store the new state with its event, wake the relay."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from pymongo.errors import PyMongoError
+
+from services.listing.domain import items, participants
+from services.listing.domain.common import Conflict, NotFound, RateLimited, Unauthorized, now
+from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery
+from services.listing.domain.participants import ParticipantIn, ParticipantPatch
+from services.listing.domain.ratelimit import SlidingWindowLimiter
+from services.listing.events import item_event, participant_event
+from services.listing.settings import Settings
+from services.listing.storage import ListingStore
+from shared.auth import Principal, hash_api_key, issue_token, new_api_key
+from shared.events.listing import ItemData, ParticipantData
+from shared.outbox import OutboxRelay
+from shared.party_types import Side
+
+log = logging.getLogger(__name__)
+
+KEY_PREFIX_CHARS = 12  # "htx_" and 8 random characters: enough to group guesses at one key
+WRITE_ATTEMPTS = 3
+
+
+class ListingService:
+    def __init__(self, store: ListingStore, relay: OutboxRelay, settings: Settings):
+        self._store = store
+        self._relay = relay
+        self._settings = settings
+        window = settings.auth_rate_window_seconds
+        self._per_ip = SlidingWindowLimiter(settings.auth_rate_per_ip, window)
+        self._per_key = SlidingWindowLimiter(settings.auth_rate_per_key, window)
+
+    # participants and identity
+
+    async def register(self, request: ParticipantIn) -> tuple[ParticipantData, str]:
+        participant = participants.register(request)
+        api_key = new_api_key()
+        await self._store.add_participant(participant, hash_api_key(api_key), participant_event(participant, "registered"))
+        self._relay.notify()
+        return participant, api_key
+
+    async def new_key(self, participant_id: str) -> str:
+        """A fresh API key for a participant; the previous one stops working."""
+        api_key = new_api_key()
+        await self._store.set_api_key_hash(participant_id, hash_api_key(api_key))
+        return api_key
+
+    async def token(self, api_key: str, client: str) -> tuple[str, int]:
+        for limiter, key in ((self._per_ip, f"ip:{client}"), (self._per_key, f"key:{api_key[:KEY_PREFIX_CHARS]}")):
+            wait = limiter.acquire(key)
+            if wait:
+                raise RateLimited("too many token requests; retry later", "令牌请求过于频繁，请稍后重试", wait)
+        participant = await self._store.participant_by_key_hash(hash_api_key(api_key))
+        if participant is None:
+            raise Unauthorized("unknown API key", "API 密钥无效")
+        return issue_token(self._settings, participant.id, participant.party_type)
+
+    async def participant(self, participant_id: str) -> ParticipantData:
+        participant = await self._store.participant(participant_id)
+        if participant is None:
+            raise NotFound(f"no participant {participant_id}", f"参与方 {participant_id} 不存在")
+        return participant
+
+    async def update_participant(self, participant_id: str, patch: ParticipantPatch) -> ParticipantData:
+        async def attempt() -> ParticipantData | None:
+            updated = participants.apply_patch(await self.participant(participant_id), patch)
+            stored = await self._store.replace_participant(updated, participant_event(updated, "updated"))
+            return updated if stored else None
+
+        return await self._write(attempt)
+
+    # listings and demands
+
+    async def create_item(self, side: Side, principal: Principal, request: ItemIn) -> ItemData:
+        assert principal.participant_id is not None and principal.party_type is not None
+        item = items.create(side, principal.participant_id, principal.party_type, request, now())
+        await self._store.add_item(item, item_event(item, "created"))
+        self._relay.notify()
+        return item
+
+    async def item(self, side: Side, item_id: str, principal: Principal) -> ItemData:
+        item = await self._store.item(side, item_id)
+        if item is None or not items.visible_to(item, principal.subject, principal.is_operator):
+            en, zh = items.NOUN[side]
+            raise NotFound(f"no {en} {item_id}", f"{zh} {item_id} 不存在")
+        return item
+
+    async def update_item(self, side: Side, item_id: str, principal: Principal, patch: ItemPatch) -> ItemData:
+        return await self._change_item(side, item_id, principal, "updated",
+                                       lambda current: items.apply_patch(current, patch, now()))
+
+    async def withdraw_item(self, side: Side, item_id: str, principal: Principal) -> ItemData:
+        return await self._change_item(side, item_id, principal, "withdrawn",
+                                       lambda current: items.withdraw(current, now()))
+
+    async def list_items(self, side: Side, query: ItemQuery, *, before: str | None, limit: int) -> list[ItemData]:
+        return await self._store.find_items(side, query, before=before, limit=limit)
+
+    async def _change_item(self, side: Side, item_id: str, principal: Principal, verb: str,
+                           change: Callable[[ItemData], ItemData]) -> ItemData:
+        async def attempt() -> ItemData | None:
+            current = await self.item(side, item_id, principal)
+            items.require_owner(current, principal.participant_id)
+            updated = change(current)
+            return updated if await self._store.replace_item(updated, item_event(updated, verb)) else None
+
+        return await self._write(attempt)
+
+    async def _write(self, attempt: Callable[[], Awaitable[ItemData | ParticipantData | None]]):
+        """Run a versioned read-change-write, again when a concurrent writer got there first."""
+        for _ in range(WRITE_ATTEMPTS):
+            result = await attempt()
+            if result is not None:
+                self._relay.notify()
+                return result
+        raise Conflict("changed concurrently by another request; retry", "已被其他请求同时修改，请重试")
+
+    # expiry
+
+    async def expire_due(self, at: datetime, batch: int = 200) -> int:
+        """Mark draft and open items past their expiry as expired; return how many."""
+        expired = 0
+        for side in Side:
+            for item in await self._store.due_items(side, at, limit=batch):
+                updated = items.expire(item, at)
+                expired += await self._store.replace_item(updated, item_event(updated, "expired"))
+        if expired:
+            self._relay.notify()
+        return expired
+
+    async def run_expiry(self) -> None:
+        while True:
+            try:
+                count = await self.expire_due(now())
+                if count:
+                    log.info("expired %d items", count)
+            except (PyMongoError, OSError):  # a store outage must not end the sweeps; the next one retries
+                log.exception("expiry sweep failed")
+            await asyncio.sleep(self._settings.expiry_interval_seconds)

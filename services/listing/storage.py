@@ -1,0 +1,139 @@
+"""MongoDB adapter: participants, listings and demands, each document carrying its own outbox.
+
+An entity's state and the event announcing it are written in one update of one document (the
+transactional outbox of ``shared.outbox``); updates are guarded by the entity's version, so two
+concurrent writers never lose each other's change or emit snapshots out of order.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.listing.domain.items import ItemQuery, search_terms
+from shared import outbox, regions, taxonomy
+from shared.events.listing import ItemData, ItemStatus, ParticipantData
+from shared.party_types import Side
+
+API_KEY_HASH = "api_key_hash"
+# Derived, searchable copies of an item's text, fields and region: never part of its snapshot.
+TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
+INTERNAL = (API_KEY_HASH, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
+
+
+def _document(entity: ParticipantData | ItemData) -> dict[str, Any]:
+    document = entity.model_dump(exclude={"id"})
+    document["_id"] = entity.id
+    return document
+
+
+def _item_document(item: ItemData) -> dict[str, Any]:
+    document = _document(item)
+    document[TERMS] = search_terms(item)
+    document[FIELD_INDEX] = sorted({*item.fields, *(taxonomy.top_level(code) for code in item.fields)})
+    document[REGION_INDEX] = [] if item.region is None else sorted({item.region, regions.province_of(item.region)})
+    return document
+
+
+def _entity(document: dict[str, Any]) -> dict[str, Any]:
+    values = {k: v for k, v in document.items() if k not in INTERNAL and k != "_id"}
+    values["id"] = document["_id"]
+    return values
+
+
+class ListingStore:
+    def __init__(self, db: AsyncDatabase):
+        self.participants: AsyncCollection = db["participants"]
+        self.items: dict[Side, AsyncCollection] = {Side.OFFER: db["listings"], Side.NEED: db["demands"]}
+
+    @property
+    def collections(self) -> list[AsyncCollection]:
+        """Every collection whose documents carry an outbox."""
+        return [self.participants, *self.items.values()]
+
+    async def ensure_indexes(self) -> None:
+        await self.participants.create_index([(API_KEY_HASH, ASCENDING)], unique=True)
+        for collection in self.items.values():
+            await collection.create_index([("status", ASCENDING), ("_id", DESCENDING)])
+            await collection.create_index([("owner_id", ASCENDING), ("_id", DESCENDING)])
+            await collection.create_index([("expires_at", ASCENDING)])
+
+    # participants
+
+    async def add_participant(self, participant: ParticipantData, api_key_hash: str,
+                              event: dict[str, Any]) -> None:
+        document = {**_document(participant), API_KEY_HASH: api_key_hash}
+        await self.participants.insert_one(outbox.with_outbox(document, event))
+
+    async def participant(self, participant_id: str) -> ParticipantData | None:
+        document = await self.participants.find_one({"_id": participant_id})
+        return None if document is None else ParticipantData.model_validate(_entity(document))
+
+    async def participant_by_key_hash(self, api_key_hash: str) -> ParticipantData | None:
+        document = await self.participants.find_one({API_KEY_HASH: api_key_hash})
+        return None if document is None else ParticipantData.model_validate(_entity(document))
+
+    async def replace_participant(self, participant: ParticipantData, event: dict[str, Any]) -> bool:
+        """Store the next version; False when someone else changed it first."""
+        fields = {k: v for k, v in _document(participant).items() if k != "_id"}
+        result = await self.participants.update_one(
+            {"_id": participant.id, "version": participant.version - 1},
+            outbox.merge_update({"$set": fields}, event))
+        return result.matched_count == 1
+
+    async def set_api_key_hash(self, participant_id: str, api_key_hash: str) -> None:
+        await self.participants.update_one({"_id": participant_id}, {"$set": {API_KEY_HASH: api_key_hash}})
+
+    # listings and demands
+
+    async def add_item(self, item: ItemData, event: dict[str, Any]) -> None:
+        await self.items[item.side].insert_one(outbox.with_outbox(_item_document(item), event))
+
+    async def item(self, side: Side, item_id: str) -> ItemData | None:
+        document = await self.items[side].find_one({"_id": item_id})
+        return None if document is None else ItemData.model_validate(_entity(document))
+
+    async def replace_item(self, item: ItemData, event: dict[str, Any]) -> bool:
+        """Store the next version; False when someone else changed it first."""
+        fields = {k: v for k, v in _item_document(item).items() if k != "_id"}
+        result = await self.items[item.side].update_one(
+            {"_id": item.id, "version": item.version - 1}, outbox.merge_update({"$set": fields}, event))
+        return result.matched_count == 1
+
+    async def find_items(self, side: Side, query: ItemQuery, *, before: str | None, limit: int) -> list[ItemData]:
+        """Newest first; ``before`` is the id of the last item of the previous page."""
+        selector = _selector(query)
+        if before is not None:
+            selector["_id"] = {"$lt": before}
+        cursor = self.items[side].find(selector).sort("_id", DESCENDING).limit(limit)
+        return [ItemData.model_validate(_entity(document)) async for document in cursor]
+
+    async def due_items(self, side: Side, at: datetime, *, limit: int) -> list[ItemData]:
+        """Draft or open items whose expiry has passed."""
+        cursor = self.items[side].find({"status": {"$in": [ItemStatus.DRAFT.value, ItemStatus.OPEN.value]},
+                                        "expires_at": {"$lte": at}}).limit(limit)
+        return [ItemData.model_validate(_entity(document)) async for document in cursor]
+
+
+def _selector(query: ItemQuery) -> dict[str, Any]:
+    selector: dict[str, Any] = {}
+    status = query.effective_status()
+    if status is not None:
+        selector["status"] = status.value
+    if query.owner_only():
+        selector["owner_id"] = query.subject
+    if query.kind is not None:
+        selector["kind"] = query.kind.value
+    if query.party_type is not None:
+        selector["owner_party_type"] = query.party_type.value
+    if query.field is not None:
+        selector[FIELD_INDEX] = query.field
+    if query.region is not None:
+        selector[REGION_INDEX] = query.region
+    if query.terms:
+        selector[TERMS] = {"$all": list(query.terms)}
+    return selector

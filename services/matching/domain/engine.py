@@ -1,0 +1,196 @@
+"""The match engine: items, participants and feedback in; match created/updated/retracted out.
+
+Rules:
+- A live (open, unexpired) item is indexed, its existing matches are re-scored (retracted when
+  a hard filter now fails or the score fell below the threshold, updated when the score moved
+  by at least ``UPDATE_EPSILON`` or the explanation changed) and its top-k partners above the
+  threshold become matches when they are not yet. A new offer finds needs; a new need finds offers.
+- An item that is withdrawn, closed, expired (or a draft again) leaves the index and all its
+  matches are retracted with the matching reason.
+- A decline retracts the match for the declining participant, is remembered as a penalty on
+  similar candidates (``feedback.py``) and the decliner's other matches of that item are re-scored.
+  A declined pair is never proposed again; when both sides declined, the match is gone.
+- Nothing depends on wall-clock time or hash order: the same sequence of calls (with the same
+  ``now`` values, e.g. each event's time) gives the same changes, so replays agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.events.listing import ItemData, ItemStatus, ParticipantData
+from shared.events.matching import (
+    FeedbackDecision, MatchData, MatchFeedbackData, MatchRetractedData, RetractReason, match_id,
+)
+from shared.party_types import Side
+
+from services.matching.domain.feedback import FeedbackPenalties
+from services.matching.domain.index import CandidateIndex, top_partners
+from services.matching.domain.scoring import ScoredPair, is_live, score_pair, to_match_data
+from services.matching.domain.text import TextModel
+
+MATCH_CREATED = "match.created.v1"
+MATCH_UPDATED = "match.updated.v1"
+MATCH_RETRACTED = "match.retracted.v1"
+UPDATE_EPSILON = 0.005
+
+
+@dataclass(frozen=True)
+class MatchChange:
+    event_type: str  # MATCH_CREATED, MATCH_UPDATED or MATCH_RETRACTED
+    data: MatchData | MatchRetractedData
+
+    @property
+    def match_id(self) -> str:
+        return self.data.match_id
+
+
+def _retract_reason(item: ItemData, now: datetime) -> RetractReason:
+    if item.status is ItemStatus.CLOSED:
+        return RetractReason.CLOSED
+    if item.status is ItemStatus.EXPIRED or (item.status is ItemStatus.OPEN and item.expires_at is not None):
+        return RetractReason.EXPIRED
+    return RetractReason.OFFER_WITHDRAWN if item.side is Side.OFFER else RetractReason.NEED_WITHDRAWN
+
+
+def _retracted(data: MatchData, reason: RetractReason, for_participant: str | None = None) -> MatchChange:
+    return MatchChange(MATCH_RETRACTED, MatchRetractedData(
+        match_id=data.match_id, kind=data.kind, offer=data.offer, need=data.need, reason=reason,
+        for_participant=for_participant))
+
+
+def _moved(old: MatchData, new: MatchData) -> bool:
+    return abs(old.score - new.score) >= UPDATE_EPSILON or old.explanation != new.explanation
+
+
+class MatchEngine:
+    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba"):
+        self.threshold = threshold
+        self.top_k = top_k
+        self.index = CandidateIndex(TextModel(analyser))
+        self.feedback = FeedbackPenalties()
+        self.participants: dict[str, ParticipantData] = {}
+        self._matches: dict[str, MatchData] = {}
+        self._by_item: dict[str, set[str]] = {}
+        self._by_owner: dict[str, set[str]] = {}  # open item ids per participant
+        self._declined_by: dict[str, set[str]] = {}  # match id -> participants who declined it
+        self._declined_partners: dict[str, set[str]] = {}  # item id -> partner ids never to propose
+
+    # --- queries -----------------------------------------------------------------------------
+
+    def get_item(self, item_id: str) -> ItemData | None:
+        return self.index.get(item_id)
+
+    def items_of(self, owner_id: str) -> list[ItemData]:
+        return [self.index.get(i) for i in sorted(self._by_owner.get(owner_id, ()))]
+
+    def match(self, match_id_: str) -> MatchData | None:
+        return self._matches.get(match_id_)
+
+    def matches_for(self, item_id: str) -> list[MatchData]:
+        """The item's current matches, best first."""
+        found = [self._matches[m] for m in self._by_item.get(item_id, ())]
+        return sorted(found, key=lambda m: (-m.score, m.match_id))
+
+    def declined_by(self, match_id_: str) -> frozenset[str]:
+        return frozenset(self._declined_by.get(match_id_, ()))
+
+    def __len__(self) -> int:
+        return len(self._matches)
+
+    # --- inputs ------------------------------------------------------------------------------
+
+    def on_participant(self, participant: ParticipantData) -> None:
+        known = self.participants.get(participant.id)
+        if known is None or participant.version >= known.version:
+            self.participants[participant.id] = participant
+
+    def on_item(self, item: ItemData, now: datetime) -> list[MatchChange]:
+        known = self.index.get(item.id)
+        if known is not None and item.version < known.version:
+            return []  # a stale version arriving late changes nothing
+        if not is_live(item, now):
+            self._forget(item)
+            reason = _retract_reason(item, now)
+            return [self._drop(data, reason) for data in self.matches_for(item.id)]
+        self._forget(item)  # the owner may have changed
+        self.index.upsert(item)
+        self._by_owner.setdefault(item.owner_id, set()).add(item.id)
+        return self._rescore_existing(item, now) + self._create_best(item, now)
+
+    def on_feedback(self, feedback: MatchFeedbackData, now: datetime) -> list[MatchChange]:
+        data = self._matches.get(feedback.match_id)
+        if data is None or feedback.decision is not FeedbackDecision.DECLINE:
+            return []
+        decliner = feedback.participant_id
+        owners = {data.offer.owner_id, data.need.owner_id}
+        declined = self._declined_by.setdefault(data.match_id, set())
+        if decliner not in owners or decliner in declined:
+            return []
+        declined.add(decliner)
+        self._declined_partners.setdefault(data.offer.item_id, set()).add(data.need.item_id)
+        self._declined_partners.setdefault(data.need.item_id, set()).add(data.offer.item_id)
+        mine, partner = ((data.offer.item_id, data.need.item_id) if data.offer.owner_id == decliner
+                         else (data.need.item_id, data.offer.item_id))
+        self.feedback.record(decliner, self.index.get(partner), feedback.reason)
+        changes = [_retracted(data, RetractReason.DECLINED, for_participant=decliner)]
+        if declined >= owners:
+            self._drop(data, RetractReason.DECLINED)
+        return changes + self._rescore_existing(self.index.get(mine), now)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _score(self, item: ItemData, partner: ItemData, now: datetime) -> ScoredPair | None:
+        offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
+        return score_pair(offer, need, now=now, text=self.index.text, feedback=self.feedback)
+
+    def _rescore_existing(self, item: ItemData, now: datetime) -> list[MatchChange]:
+        changes: list[MatchChange] = []
+        for old in sorted((self._matches[m] for m in self._by_item.get(item.id, ())), key=lambda m: m.match_id):
+            partner = self.index.get(old.need.item_id if item.side is Side.OFFER else old.offer.item_id)
+            scored = self._score(item, partner, now) if partner is not None else None
+            if scored is None or scored.score < self.threshold:
+                changes.append(self._drop(old, RetractReason.BELOW_THRESHOLD))
+                continue
+            offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
+            new = to_match_data(scored, offer, need)
+            if _moved(old, new):
+                self._matches[new.match_id] = new
+                changes.append(MatchChange(MATCH_UPDATED, new))
+        return changes
+
+    def _create_best(self, item: ItemData, now: datetime) -> list[MatchChange]:
+        changes: list[MatchChange] = []
+        best = top_partners(self.index, item, k=self.top_k, now=now, threshold=self.threshold,
+                            feedback=self.feedback, exclude=self._declined_partners.get(item.id, ()))
+        for _, partner in best:
+            offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
+            if match_id(offer.id, need.id) in self._matches:
+                continue
+            data = to_match_data(self._score(item, partner, now), offer, need)
+            self._matches[data.match_id] = data
+            self._by_item.setdefault(offer.id, set()).add(data.match_id)
+            self._by_item.setdefault(need.id, set()).add(data.match_id)
+            changes.append(MatchChange(MATCH_CREATED, data))
+        return changes
+
+    def _drop(self, data: MatchData, reason: RetractReason) -> MatchChange:
+        self._matches.pop(data.match_id, None)
+        for item_id in (data.offer.item_id, data.need.item_id):
+            linked = self._by_item.get(item_id)
+            if linked is not None:
+                linked.discard(data.match_id)
+                if not linked:
+                    del self._by_item[item_id]
+        return _retracted(data, reason)
+
+    def _forget(self, item: ItemData) -> None:
+        known = self.index.get(item.id)
+        self.index.remove(item.id)
+        if known is not None:
+            owned = self._by_owner.get(known.owner_id)
+            if owned is not None:
+                owned.discard(item.id)
+                if not owned:
+                    del self._by_owner[known.owner_id]

@@ -1,0 +1,133 @@
+"""Text relevance over Chinese and English: analysers and incrementally kept corpus statistics.
+
+Two analysers are offered. ``jieba_terms`` (the default) is ``shared.text.tokens``: jieba's
+dictionary segmenter for Chinese, lower-cased words for Latin script. ``ngram_terms`` uses
+overlapping Chinese character bigrams instead. Both were measured on the labelled set in
+``tests/unit/matching/data/labelled.json`` (see ``bench/results/matching_candidates.md``);
+jieba ranked at least as well and gives fewer, more meaningful terms, so it is the default.
+
+Relevance is BM25 with the need as the query and the offer as the document, without length
+normalisation (b = 0: titles and short descriptions vary little in length, and it lets the
+index accumulate exact scores from its postings), divided by the need's score against itself
+and capped at 1: 1 means the offer covers the need's terms as strongly as the need itself.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from functools import lru_cache
+
+from shared.events.listing import ItemData
+from shared.text import STOP_WORDS, tokens
+
+Analyser = Callable[[str], list[str]]
+
+K1 = 1.2  # BM25 term-frequency saturation
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+_LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
+
+
+@lru_cache(maxsize=65536)
+def jieba_terms(text: str) -> list[str]:
+    return tokens(text)
+
+
+@lru_cache(maxsize=65536)
+def ngram_terms(text: str) -> list[str]:
+    """Chinese as overlapping character bigrams (a lone character stays a unigram), Latin as words."""
+    lowered = text.lower()
+    terms: list[str] = []
+    for run in _CJK_RUN.findall(lowered):
+        terms.extend(run[i:i + 2] for i in range(max(len(run) - 1, 1)))
+    latin = _CJK_RUN.sub(" ", lowered)
+    terms.extend(w for w in _LATIN_WORD.findall(latin) if w not in STOP_WORDS and len(w) > 1)
+    return [t for t in terms if t not in STOP_WORDS]
+
+
+ANALYSERS: dict[str, Analyser] = {"jieba": jieba_terms, "ngram": ngram_terms}
+
+
+def item_texts(item: ItemData) -> Iterable[str]:
+    """Every text of an item a person wrote: title, description and keywords, in zh and en."""
+    for localized in (item.title, item.description):
+        if localized is not None:
+            yield from (t for t in (localized.zh, localized.en) if t)
+    yield from item.keywords
+
+
+def saturation(tf: int) -> float:
+    """BM25's term-frequency part with b = 0: 1 for one occurrence, approaching K1 + 1."""
+    return tf * (K1 + 1) / (tf + K1)
+
+
+class TextModel:
+    """Term counts of every indexed item and the document frequencies of the corpus.
+
+    Kept incrementally: ``add`` (which replaces an earlier version of the same item) and
+    ``remove``. The same sequence of calls always gives the same statistics, so replays agree.
+    """
+
+    def __init__(self, analyser: str = "jieba"):
+        self.analyser_name = analyser
+        self._analyse = ANALYSERS[analyser]
+        self._terms: dict[str, Counter[str]] = {}
+        self._df: Counter[str] = Counter()
+        self._idf: dict[str, float] = {}  # cleared whenever the corpus changes
+
+    def __len__(self) -> int:
+        return len(self._terms)
+
+    def analyse(self, item: ItemData) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for text in item_texts(item):
+            counts.update(self._analyse(text))
+        return counts
+
+    def add(self, item: ItemData) -> Counter[str]:
+        self.remove(item)
+        counts = self.analyse(item)
+        self._terms[item.id] = counts
+        self._df.update(counts.keys())
+        self._idf.clear()
+        return counts
+
+    def remove(self, item: ItemData | str) -> Counter[str] | None:
+        item_id = item if isinstance(item, str) else item.id
+        counts = self._terms.pop(item_id, None)
+        if counts is not None:
+            self._df.subtract(counts.keys())
+            for term in counts:
+                if self._df[term] <= 0:
+                    del self._df[term]
+            self._idf.clear()
+        return counts
+
+    def terms(self, item: ItemData) -> Counter[str]:
+        """The item's term counts: from the corpus when indexed, else analysed now."""
+        return self._terms.get(item.id) or self.analyse(item)
+
+    def idf(self, term: str) -> float:
+        """BM25's idf, never negative; a term unseen in the corpus counts as rare."""
+        idf = self._idf.get(term)
+        if idf is None:
+            df = self._df.get(term, 0)
+            idf = self._idf[term] = math.log(1 + (len(self._terms) - df + 0.5) / (df + 0.5))
+        return idf
+
+    def self_score(self, counts: Counter[str]) -> float:
+        return sum(self.idf(t) * saturation(tf) for t, tf in counts.items())
+
+    def relevance(self, offer: ItemData, need: ItemData) -> float:
+        """BM25 relevance of the offer to the need in [0, 1]."""
+        query, document = self.terms(need), self.terms(offer)
+        matched = sum(self.idf(t) * saturation(document[t]) for t in query if t in document)
+        return min(1.0, matched / self.self_score(query)) if matched else 0.0
+
+    def shared_terms(self, offer: ItemData, need: ItemData) -> list[str]:
+        """The terms both share, rarest (most telling) first."""
+        document = self.terms(offer)
+        return sorted((t for t in self.terms(need) if t in document), key=lambda t: (-self.idf(t), t))

@@ -1,0 +1,156 @@
+"""Kafka adapter of the matching service: the faust app, its topics, tables and agents.
+
+Input events are validated and forwarded, in order per key, onto one internal single-partition
+work topic, so exactly one worker holds the whole candidate index (see README: scaling). The
+work agent feeds the ``Processor`` in small batches, sends the outputs, waits for Kafka's
+acknowledgement and only then records them in the ledger table. A projection agent writes the
+service's own output topics into MongoDB for the query API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+
+import faust
+from aiokafka.errors import KafkaError
+from faust.types import EventT
+from prometheus_client import Counter, Histogram
+
+from services.matching.processor import Batch, Emission, Processor, State
+from services.matching.settings import Settings
+from services.matching.storage import MatchingStore
+from shared import topics
+from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
+from shared.events import CloudEvent, InvalidEvent, decode, encode
+from shared.kafka import dead_letter_message
+from shared.topics import TopicSpec
+
+log = logging.getLogger(__name__)
+
+INPUTS = (topics.PARTICIPANTS, topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCH_FEEDBACK)
+OUTPUTS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS)
+DEAD_LETTER = topics.dead_letter("matching")
+WORK_TOPIC = "matching-work"
+BATCH_SIZE = 200
+BATCH_WITHIN_SECONDS = 0.005
+
+OUTPUTS_EMITTED = Counter("matching_outputs_emitted_total", "Match, consortium and agenda events emitted", ["type"])
+PROCESSING_LATENCY = Histogram(
+    "matching_processing_seconds", "From an input event reaching Kafka to its outputs acknowledged",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10))
+
+
+class MatchingStream:
+    def __init__(self, settings: Settings, store: MatchingStore):
+        self.settings = settings
+        self.store = store
+        prefix = settings.topic_prefix
+        self.app = faust.App(
+            settings.app_id,
+            broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+            store="rocksdb://",
+            datadir=str(settings.datadir),
+            web_enabled=False,
+            topic_partitions=1,
+            topic_replication_factor=1,
+            table_standby_replicas=settings.standby_replicas,
+            consumer_auto_offset_reset="earliest",
+            producer_acks=-1,
+        )
+        self.inputs = {spec.full_name(prefix): spec for spec in INPUTS}
+        self.outputs = {spec.full_name(prefix): spec for spec in OUTPUTS}
+        self.work = self._raw_topic(f"{prefix}{WORK_TOPIC}", partitions=1, internal=True)
+        self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
+        self._topics = {spec.name: self._raw_topic(spec.full_name(prefix)) for spec in OUTPUTS}
+        self.state = State(**{name: self.app.Table(name, partitions=1, key_type=str)
+                              for name in ("items", "participants", "feedback", "sessions", "ledger")})
+        self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
+        self.restored = False
+        self.state.ledger.on_recover(self._restore)
+        self.app.agent(self._raw_topic(*self.inputs), name="matching-forward")(self._forward)
+        self.app.agent(self.work, name="matching-work")(self._work)
+        self.app.agent(self._raw_topic(*self.outputs), name="matching-projection")(self._project)
+
+    def _raw_topic(self, *names: str, **options: object) -> faust.TopicT:
+        """Topics carry CloudEvents as bytes, decoded and validated by ``shared.events``."""
+        return self.app.topic(*names, key_serializer="raw", value_serializer="raw", **options)
+
+    def ready(self) -> bool:
+        return self.restored and bool(self.app.consumer.assignment())
+
+    # -- agents ---------------------------------------------------------------------------
+
+    async def _forward(self, stream: faust.StreamT) -> None:
+        """Validate input and forward it to the work topic, keeping the record's timestamp."""
+        async for event in stream.events():
+            message = event.message
+            if await self._valid(event, self.inputs[message.topic]) is not None:
+                await self.work.send(key=message.key, value=message.value, timestamp=message.timestamp)
+
+    async def _work(self, stream: faust.StreamT) -> None:
+        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
+            batch = self.processor.new_batch()
+            for event in events:
+                decoded = decode(event.value)
+                self.processor.handle(decoded, batch)
+                EVENTS_CONSUMED.labels("matching", decoded.type).inc()
+            await self._publish_reliably(batch)
+            now = time.time()
+            for event in events:
+                PROCESSING_LATENCY.observe(max(0.0, now - event.message.timestamp))
+
+    async def _project(self, stream: faust.StreamT) -> None:
+        async for event in stream.events():
+            decoded = await self._valid(event, self.outputs[event.message.topic])
+            if decoded is not None:
+                await self.store.project(decoded)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    async def _restore(self) -> None:
+        """Rebuild the engine once the tables are recovered, and emit what a crash left unsent."""
+        started = time.monotonic()
+        batch = self.processor.restore()
+        await self._publish_reliably(batch)
+        log.info("matching engine restored from %d open items in %.1fs", len(self.state.items),
+                 time.monotonic() - started)
+        self.restored = True
+
+    async def _publish_reliably(self, batch: Batch) -> None:
+        """Publish a batch, reconciling again while Kafka refuses: nothing is recorded unsent."""
+        backoff = 0.5
+        while True:
+            try:
+                await self._publish(batch.emissions)
+                self.processor.commit(batch)
+                return
+            except KafkaError as exc:
+                log.warning("publishing matching outputs failed (%s); retrying", exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+                batch = self.processor.reconcile()
+
+    async def _publish(self, emissions: Iterable[Emission]) -> None:
+        pending = []
+        for emission in emissions:
+            topic = self._topics[emission.topic.name]
+            pending.append(await topic.send(key=emission.key.encode(), value=encode(emission.event)))
+            OUTPUTS_EMITTED.labels(emission.event.type).inc()
+        if pending:
+            await asyncio.gather(*pending)
+
+    async def _valid(self, event: EventT, spec: TopicSpec) -> CloudEvent | None:
+        """The decoded event, or None after dead-lettering it with the reason."""
+        message = event.message
+        try:
+            return decode(message.value, allowed_types=frozenset(spec.event_types) or None)
+        except InvalidEvent as exc:
+            log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc.reason)
+            key, value, headers = dead_letter_message(message.topic, message.partition, message.offset, message.key,
+                                                      message.value, reason=exc.reason, consumer=self.settings.service_name)
+            await self.dead_letter.send(key=key.encode() if key else None, value=value, headers=headers)
+            EVENTS_DEAD_LETTERED.labels("matching").inc()
+            return None

@@ -1,0 +1,369 @@
+"""The matching service's use cases around the pure domain core, free of Kafka and MongoDB.
+
+``Processor`` turns one input event into the output events it causes. Its state lives in
+plain mappings (faust tables in the service, dicts in unit tests); the domain's ``MatchEngine``
+is derived state, rebuilt from them by ``restore``.
+
+Output bookkeeping (the *ledger*) makes the output stream replay-safe: every match, consortium
+and agenda has a version counter, an output event's id is ``uuid5(entity id / version)``, and an
+output is emitted only when its content differs from the last one recorded. The adapter records
+an emission in the ledger only after Kafka acknowledged it, so a crash in between re-emits the
+same event with the same id, and a replay of already handled input emits nothing new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, MutableMapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from services.matching.domain.consortium import propose
+from services.matching.domain.engine import MatchEngine
+from services.matching.domain.scheduler import plan_agenda
+from shared import topics
+from shared.events import CloudEvent, EventData, new_event
+from shared.events.listing import ItemData, ItemStatus, ParticipantData
+from shared.events.matching import (
+    AgendaData,
+    ConsortiumData,
+    ConsortiumRetractedData,
+    MatchData,
+    MatchFeedbackData,
+    MatchRetractedData,
+    RetractReason,
+)
+from shared.events.sessions import RegistrationClosedData, RegistrationData, RegistrationStatus
+from shared.party_types import Kind
+from shared.topics import TopicSpec
+
+SOURCE = "/services/matching"
+EVENT_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b7e-5d0a-9c4e-2a8f7b1d6e30")
+
+MATCH_TYPES = ("match.created.v1", "match.updated.v1", "match.retracted.v1")
+CONSORTIUM_TYPES = ("consortium.proposed.v1", "consortium.updated.v1", "consortium.retracted.v1")
+
+
+def output_event_id(entity_id: str, version: int) -> str:
+    """Deterministic id of an output event, so a replay and its notification dedupe."""
+    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{entity_id}/{version}"))
+
+
+def digest(data: BaseModel) -> str:
+    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:32]
+
+
+@dataclass
+class State:
+    """The durable state: in the service each mapping is a faust table with a changelog."""
+
+    items: MutableMapping[str, Any]  # open item id -> {"item": ItemData json, "seen_at": iso time}
+    participants: MutableMapping[str, Any]  # participant id -> ParticipantData json
+    feedback: MutableMapping[str, Any]  # "match/participant" -> {"feedback": json, "at": iso time}
+    sessions: MutableMapping[str, Any]  # session id -> registrations, meeting requests, closing, agenda
+    ledger: MutableMapping[str, Any]  # output entity key -> {"version", "digest", "active", "data"}
+
+
+@dataclass(frozen=True)
+class Emission:
+    topic: TopicSpec
+    key: str
+    event: CloudEvent
+
+
+@dataclass
+class Batch:
+    """Emissions of a batch of input events, and the ledger entries to record once Kafka
+    acknowledged them; later emissions see the entries of earlier ones."""
+
+    ledger: MutableMapping[str, Any]
+    emissions: list[Emission] = field(default_factory=list)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def entry(self, key: str) -> dict[str, Any] | None:
+        return self.pending.get(key) or self.ledger.get(key)
+
+    def emit(self, topic: TopicSpec, key: str, type_name: str, data: EventData, *, ledger_key: str,
+             active: bool, content: str, version_of: str | None = None) -> None:
+        previous = self.entry(ledger_key) or {}
+        counter = (self.entry(version_of) or {}) if version_of else previous
+        version = counter.get("version", 0) + 1
+        entry = {**previous, "version": version, "digest": content, "active": active,
+                 "data": data.model_dump(mode="json")}
+        entity_id = version_of or ledger_key
+        event = new_event(type_name, data, source=SOURCE, subject=key,
+                          event_id=output_event_id(entity_id, version))
+        self.pending[ledger_key] = entry
+        if version_of:  # a per-participant retraction advances its match's version counter too
+            self.pending[version_of] = {**counter, "version": version}
+        self.emissions.append(Emission(topic, key, event))
+
+
+class Processor:
+    def __init__(self, state: State, *, threshold: float = 0.35, top_k: int = 10):
+        self.state = state
+        self._threshold = threshold
+        self._top_k = top_k
+        self.engine = MatchEngine(threshold=threshold, top_k=top_k)
+        self._items_of_owner: dict[str, set[str]] = defaultdict(set)
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def new_batch(self) -> Batch:
+        return Batch(self.state.ledger)
+
+    def commit(self, batch: Batch) -> None:
+        """Record a batch's emissions in the ledger; call once Kafka acknowledged them."""
+        for key, entry in batch.pending.items():
+            self.state.ledger[key] = entry
+
+    def restore(self) -> Batch:
+        """Rebuild the engine from the tables, then emit whatever the ledger has not recorded
+        (a crash between a state change and its output event)."""
+        self.engine = MatchEngine(threshold=self._threshold, top_k=self._top_k)
+        self._items_of_owner.clear()
+        for raw in self.state.participants.values():
+            self.engine.on_participant(ParticipantData.model_validate(raw))
+        stored = sorted(self.state.items.values(), key=lambda s: (s["seen_at"], s["item"]["id"]))
+        for record in stored:
+            item = ItemData.model_validate(record["item"])
+            self._index_owner(item)
+            self.engine.on_item(item, datetime.fromisoformat(record["seen_at"]))
+        for record in sorted(self.state.feedback.values(), key=lambda r: (r["at"], r["key"])):
+            self.engine.on_feedback(MatchFeedbackData.model_validate(record["feedback"]),
+                                    datetime.fromisoformat(record["at"]))
+        return self.reconcile()
+
+    def reconcile(self) -> Batch:
+        """Emissions that bring the ledger (what was sent) level with the engine and the tables."""
+        batch = self.new_batch()
+        current = self._current_matches()
+        for match in current.values():
+            self._emit_match(batch, match)
+        for key, entry in list(self.state.ledger.items()):
+            if key.startswith("m_") and "@" not in key and entry.get("active") and key not in current:
+                last = MatchData.model_validate(entry["data"])
+                self._emit_retraction(batch, _retracted(last, self._lost_side_reason(last)))
+        self._refresh_consortia(batch, [m for m in current.values() if m.kind is Kind.TECHNOLOGY], set())
+        for session_id, session in list(self.state.sessions.items()):
+            if session.get("agenda"):
+                self._emit_agenda(batch, session_id, AgendaData.model_validate(session["agenda"]))
+        return batch
+
+    def _current_matches(self) -> dict[str, MatchData]:
+        return {m.match_id: m for item_id in self.state.items for m in self.engine.matches_for(item_id)}
+
+    def _lost_side_reason(self, match: MatchData) -> RetractReason:
+        if match.offer.item_id not in self.state.items:
+            return RetractReason.OFFER_WITHDRAWN
+        if match.need.item_id not in self.state.items:
+            return RetractReason.NEED_WITHDRAWN
+        return RetractReason.BELOW_THRESHOLD
+
+    # -- input events ---------------------------------------------------------------------
+
+    def handle(self, event: CloudEvent, batch: Batch) -> None:
+        data = event.data
+        if isinstance(data, ParticipantData):
+            self.state.participants[data.id] = data.model_dump(mode="json")
+            self.engine.on_participant(data)
+        elif isinstance(data, ItemData):
+            self._on_item(batch, data, event.time)
+        elif isinstance(data, MatchFeedbackData):
+            self._on_feedback(batch, data, event.time)
+        elif isinstance(data, RegistrationClosedData):
+            self._on_registration_closed(batch, data)
+        elif isinstance(data, RegistrationData):
+            self._on_registration(batch, data)
+        else:  # sessions and meeting requests: kept with their session
+            self._remember_session_event(event)
+
+    def _on_item(self, batch: Batch, item: ItemData, at: datetime) -> None:
+        known = self.state.items.get(item.id)
+        if known is not None and known["item"]["version"] > item.version:
+            return  # an older snapshot arriving late changes nothing
+        if item.status is ItemStatus.OPEN:
+            self.state.items[item.id] = {"item": item.model_dump(mode="json"), "seen_at": at.isoformat()}
+            self._index_owner(item)
+        elif known is not None:
+            del self.state.items[item.id]
+            self._items_of_owner[item.owner_id].discard(item.id)
+        self._apply_changes(batch, self.engine.on_item(item, at))
+
+    def _on_feedback(self, batch: Batch, feedback: MatchFeedbackData, at: datetime) -> None:
+        key = f"{feedback.match_id}/{feedback.participant_id}"
+        self.state.feedback[key] = {"key": key, "feedback": feedback.model_dump(mode="json"),
+                                    "at": at.isoformat()}
+        self._apply_changes(batch, self.engine.on_feedback(feedback, at))
+
+    def _apply_changes(self, batch: Batch, changes: Iterable[Any]) -> None:
+        touched: list[MatchData] = []
+        retracted: set[str] = set()
+        for change in changes:
+            if isinstance(change.data, MatchData):
+                self._emit_match(batch, change.data)
+                touched.append(change.data)
+            else:
+                self._emit_retraction(batch, change.data)
+                if change.data.for_participant is None:
+                    retracted.add(change.data.match_id)
+                    if change.data.kind is Kind.TECHNOLOGY:
+                        self._retract_consortium(batch, change.data.match_id, "technology match retracted")
+        self._refresh_consortia(batch, self._technology_matches_around(touched), retracted)
+
+    # -- matches --------------------------------------------------------------------------
+
+    def _emit_match(self, batch: Batch, match: MatchData) -> None:
+        entry = batch.entry(match.match_id)
+        content = digest(match)
+        if entry and entry["active"] and entry["digest"] == content:
+            return
+        type_name = "match.updated.v1" if entry and entry["active"] else "match.created.v1"
+        batch.emit(topics.MATCHES, match.match_id, type_name, match, ledger_key=match.match_id,
+                   active=True, content=content)
+
+    def _emit_retraction(self, batch: Batch, retraction: MatchRetractedData) -> None:
+        if retraction.for_participant is not None:
+            key = f"{retraction.match_id}@{retraction.for_participant}"
+            if batch.entry(key):
+                return
+            batch.emit(topics.MATCHES, retraction.match_id, "match.retracted.v1", retraction, ledger_key=key,
+                       active=False, content=digest(retraction), version_of=retraction.match_id)
+            return
+        entry = batch.entry(retraction.match_id)
+        if not entry or not entry["active"]:
+            return
+        batch.emit(topics.MATCHES, retraction.match_id, "match.retracted.v1", retraction,
+                   ledger_key=retraction.match_id, active=False, content=digest(retraction))
+
+    # -- consortia (五方联动) ----------------------------------------------------------------
+
+    def _technology_matches_around(self, touched: list[MatchData]) -> list[MatchData]:
+        """Technology matches whose consortium may change: the touched ones, and those of the
+        parties of touched capital, service and policy matches."""
+        found = {m.match_id: m for m in touched if m.kind is Kind.TECHNOLOGY}
+        parties = {p for m in touched if m.kind is not Kind.TECHNOLOGY for p in (m.offer.owner_id, m.need.owner_id)}
+        for party in sorted(parties):
+            for item_id in sorted(self._items_of_owner.get(party, ())):
+                for match in self.engine.matches_for(item_id):
+                    if match.kind is Kind.TECHNOLOGY:
+                        found.setdefault(match.match_id, match)
+        return [found[k] for k in sorted(found)]
+
+    def _refresh_consortia(self, batch: Batch, technology: list[MatchData], retracted: set[str]) -> None:
+        for match in technology:
+            if match.match_id in retracted:
+                continue
+            proposal = propose(match, self.engine)
+            if proposal is None:
+                self._retract_consortium(batch, match.match_id, "no partner for any other role")
+                continue
+            key = _consortium_key(match.match_id)
+            entry = batch.entry(key)
+            content = digest(proposal)
+            if entry and entry["active"] and entry["digest"] == content:
+                continue
+            type_name = "consortium.updated.v1" if entry and entry["active"] else "consortium.proposed.v1"
+            batch.emit(topics.CONSORTIA, proposal.consortium_id, type_name, proposal, ledger_key=key,
+                       active=True, content=content)
+
+    def _retract_consortium(self, batch: Batch, technology_match_id: str, reason: str) -> None:
+        key = _consortium_key(technology_match_id)
+        entry = batch.entry(key)
+        if not entry or not entry["active"]:
+            return
+        last = ConsortiumData.model_validate(entry["data"])
+        retraction = ConsortiumRetractedData(
+            consortium_id=last.consortium_id, technology_match_id=technology_match_id,
+            participant_ids=sorted({m.participant_id for m in last.members}), reason=reason)
+        batch.emit(topics.CONSORTIA, last.consortium_id, "consortium.retracted.v1", retraction, ledger_key=key,
+                   active=False, content=digest(retraction))
+
+    # -- sessions and agendas ---------------------------------------------------------------
+
+    def _session(self, session_id: str) -> dict[str, Any]:
+        return dict(self.state.sessions.get(session_id) or
+                    {"registrations": {}, "meeting_requests": [], "closed": None, "agenda": None})
+
+    def _remember_session_event(self, event: CloudEvent) -> None:
+        data = event.data
+        session_id = data.session_id if hasattr(data, "session_id") else data.id
+        session = self._session(session_id)
+        if event.type.startswith("session."):
+            session["session"] = data.model_dump(mode="json")
+        else:  # meeting.requested.v1: the latest preference for a pair wins
+            pair = [data.requester_id, data.target_id]
+            others = [r for r in session["meeting_requests"] if [r["requester_id"], r["target_id"]] != pair]
+            session["meeting_requests"] = [*others, data.model_dump(mode="json")]
+        self.state.sessions[session_id] = session
+
+    def _on_registration(self, batch: Batch, registration: RegistrationData) -> None:
+        session = self._session(registration.session_id)
+        session["registrations"] = {**session["registrations"], registration.participant_id: registration.status}
+        self.state.sessions[registration.session_id] = session
+        if session["closed"] and registration.status is RegistrationStatus.CANCELLED:
+            closed = RegistrationClosedData.model_validate(session["closed"])
+            remaining = _without_participant(closed, registration.participant_id)
+            if remaining != closed:
+                self._plan(batch, registration.session_id, remaining)
+
+    def _on_registration_closed(self, batch: Batch, closed: RegistrationClosedData) -> None:
+        session = self._session(closed.session.id)
+        if session["closed"] == closed.model_dump(mode="json") and session["agenda"]:
+            return  # the same closing delivered again
+        self._plan(batch, closed.session.id, closed)
+
+    def _plan(self, batch: Batch, session_id: str, closed: RegistrationClosedData) -> None:
+        session = self._session(session_id)
+        previous = AgendaData.model_validate(session["agenda"]) if session["agenda"] else None
+        agenda = plan_agenda(closed, self._pair_scores(closed), previous)
+        session["closed"] = closed.model_dump(mode="json")
+        session["agenda"] = agenda.model_dump(mode="json")
+        self.state.sessions[session_id] = session
+        self._emit_agenda(batch, session_id, agenda)
+
+    def _emit_agenda(self, batch: Batch, session_id: str, agenda: AgendaData) -> None:
+        key = f"agenda:{session_id}"
+        entry = batch.entry(key)
+        content = digest(agenda)
+        if entry and entry["digest"] == content:
+            return
+        type_name = "agenda.updated.v1" if entry else "agenda.published.v1"
+        batch.emit(topics.AGENDAS, session_id, type_name, agenda, ledger_key=key, active=True, content=content)
+
+    def _pair_scores(self, closed: RegistrationClosedData) -> dict[frozenset[str], float]:
+        """The best match score between any two registrants, over all their open items."""
+        registrants = {r.participant_id for r in closed.registrants}
+        scores: dict[frozenset[str], float] = {}
+        for participant in sorted(registrants):
+            for item_id in sorted(self._items_of_owner.get(participant, ())):
+                for match in self.engine.matches_for(item_id):
+                    pair = frozenset((match.offer.owner_id, match.need.owner_id))
+                    if len(pair) == 2 and pair <= registrants:
+                        scores[pair] = max(scores.get(pair, 0.0), match.score)
+        return scores
+
+    def _index_owner(self, item: ItemData) -> None:
+        self._items_of_owner[item.owner_id].add(item.id)
+
+
+def _consortium_key(technology_match_id: str) -> str:
+    return f"consortium:{technology_match_id}"
+
+
+def _retracted(match: MatchData, reason: RetractReason) -> MatchRetractedData:
+    return MatchRetractedData(match_id=match.match_id, kind=match.kind, offer=match.offer, need=match.need,
+                              reason=reason)
+
+
+def _without_participant(closed: RegistrationClosedData, participant_id: str) -> RegistrationClosedData:
+    return closed.model_copy(update={
+        "registrants": [r for r in closed.registrants if r.participant_id != participant_id],
+        "meeting_requests": [r for r in closed.meeting_requests
+                             if participant_id not in (r.requester_id, r.target_id)],
+    })

@@ -1,0 +1,127 @@
+"""Participants of all six party types post, read, change and withdraw offers and needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from services.listing.domain.common import now
+from shared.party_types import NEED_RULES, OFFER_RULES, ORGANISER_TYPES, PartyType
+from tests.integration.listing.conftest import item_body, register
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.mark.parametrize("party_type", list(PartyType))
+async def test_crud_flow_for_each_party_type(client, settings, party_type: PartyType):
+    party = await register(client, party_type.value)
+    assert "api_key_hash" not in party.profile and party.profile["api_key"].startswith("htx_")
+    claims = jwt.decode(party.headers["Authorization"].split()[1], options={"verify_signature": False})
+    assert claims["sub"] == party.id and claims["pty"] == party_type.value
+    assert ("organiser" in claims["roles"]) == (party_type in ORGANISER_TYPES)
+
+    offer_kind = sorted(OFFER_RULES[party_type])[0].value
+    need_kind = sorted(NEED_RULES[party_type])[0].value
+    for path, kind in (("/listings", offer_kind), ("/demands", need_kind)):
+        created = await client.post(path, json=item_body(kind, status="draft"), headers=party.headers)
+        assert created.status_code == 201, created.text
+        item = created.json()
+        assert item["owner_id"] == party.id and item["owner_party_type"] == party_type.value
+        assert item["side"] == ("offer" if path == "/listings" else "need") and item["version"] == 1
+        assert item["amount"]["currency"] == "CNY"
+
+        read = await client.get(f"{path}/{item['id']}", headers=party.headers)
+        assert read.status_code == 200 and read.json() == item
+
+        opened = await client.patch(f"{path}/{item['id']}", headers=party.headers,
+                                    json={"status": "open", "trl": None, "keywords": ["射频"]})
+        assert opened.status_code == 200, opened.text
+        assert opened.json()["status"] == "open" and opened.json()["trl"] is None
+        assert opened.json()["keywords"] == ["射频"] and opened.json()["version"] == 2
+
+        mine = await client.get(path, params={"mine": "true"}, headers=party.headers)
+        assert [i["id"] for i in mine.json()["items"]] == [item["id"]]
+
+        withdrawn = await client.post(f"{path}/{item['id']}/withdraw", headers=party.headers)
+        assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
+        again = await client.patch(f"{path}/{item['id']}", json={"trl": 7}, headers=party.headers)
+        assert again.status_code == 409 and "withdrawn" in again.json()["detail"]
+
+
+async def test_participant_reads_and_updates_own_profile(client):
+    party = await register(client, "enterprise")
+    me = await client.get("/participants/me", headers=party.headers)
+    assert me.status_code == 200 and me.json()["id"] == party.id and "api_key" not in me.json()
+
+    changed = await client.patch("/participants/me", headers=party.headers,
+                                 json={"display_name": {"en": "R&D"}, "language": "en", "webhook_url": None})
+    assert changed.status_code == 200, changed.text
+    assert changed.json()["display_name"] == {"zh": None, "en": "R&D"} and changed.json()["version"] == 2
+
+    other = await register(client, "investor")
+    seen = await client.get(f"/participants/{party.id}", headers=other.headers)
+    assert seen.status_code == 200 and seen.json()["language"] == "en"
+    missing = await client.get("/participants/p_nobody", headers=other.headers)
+    assert missing.status_code == 404 and "p_nobody" in missing.json()["detail"]
+
+
+async def test_search_by_filters_and_free_text_in_both_languages(client):
+    university = await register(client, "university", region="CN-SC.CD")
+    institute = await register(client, "institute", region="CN-BJ.BJ")
+    chip = (await client.post("/listings", headers=university.headers, json=item_body(
+        title={"zh": "量子芯片低温测控系统"}, keywords=[], description=None, fields=["EIT.QIT"]))).json()
+    laser = (await client.post("/listings", headers=institute.headers, json=item_body(
+        title={"en": "Ultrafast fibre laser for micro-machining"}, description=None, keywords=[],
+        fields=["PHO.LAS"], region="CN-BJ.BJ"))).json()
+    draft = (await client.post("/listings", headers=institute.headers, json=item_body(
+        title={"en": "Secret fibre laser draft"}, status="draft", fields=["PHO.LAS"]))).json()
+
+    async def ids(**params) -> list[str]:
+        response = await client.get("/listings", params=params, headers=university.headers)
+        assert response.status_code == 200, response.text
+        return [i["id"] for i in response.json()["items"]]
+
+    assert await ids(q="量子芯片") == [chip["id"]]
+    assert await ids(q="fibre LASER") == [laser["id"]]  # the other's draft stays hidden
+    assert await ids(field="EIT") == [chip["id"]]  # a field includes its sub-fields
+    assert await ids(region="CN-BJ", field="PHO") == [laser["id"]]  # a province includes its cities
+    assert await ids(party_type="institute", q="laser") == [laser["id"]]
+    assert await ids(status="draft", q="laser") == []  # others' drafts are not listed
+    hidden = await client.get(f"/listings/{draft['id']}", headers=university.headers)
+    assert hidden.status_code == 404
+
+
+async def test_cursor_pagination_visits_every_item_once(client):
+    party = await register(client, "enterprise")
+    created = []
+    for n in range(5):
+        response = await client.post("/demands", headers=party.headers,
+                                     json=item_body("capital", title={"en": f"Series A round {n}"}, trl=None))
+        created.append(response.json()["id"])
+    seen, cursor = [], None
+    while True:
+        params = {"mine": "true", "limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await client.get("/demands", params=params, headers=party.headers)).json()
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == list(reversed(created))  # newest first
+    bad = await client.get("/demands", params={"cursor": "not-a-cursor"}, headers=party.headers)
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "cursor"]
+
+
+async def test_items_past_expiry_become_expired_and_leave_search(app, client):
+    party = await register(client, "agency")
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    item = (await client.post("/listings", headers=party.headers,
+                              json=item_body("service", expires_at=soon, trl=None))).json()
+    service = app.state.listing
+    assert await service.expire_due(now()) == 0
+    assert await service.expire_due(now() + timedelta(seconds=31)) >= 1
+    expired = await client.get(f"/listings/{item['id']}", headers=party.headers)
+    assert expired.json()["status"] == "expired" and expired.json()["version"] == 2
+    listed = await client.get("/listings", params={"q": "GaN", "party_type": "agency"}, headers=party.headers)
+    assert item["id"] not in [i["id"] for i in listed.json()["items"]]
