@@ -15,6 +15,7 @@ from rich.table import Table
 
 from hardtech import stack
 from hardtech.errors import SetupError
+from hardtech.lag import lag
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Hard-Tech Express: technology-transfer matchmaking on Apache Kafka.")
@@ -61,6 +62,7 @@ def up(infra_only: Annotated[bool, typer.Option("--infra-only", help="Kafka and 
         stack.start_infrastructure(report)
     if not infra_only:
         with console.status("starting the services…"):
+            stack.start_sink(report)
             stack.start_services(report)
     console.print(f"up in {time.monotonic() - started:.1f}s", highlight=False)
 
@@ -86,15 +88,29 @@ def status() -> None:
 @app.command()
 @one_line_errors
 def demo() -> None:
-    """Bring the stack up and show its health and URLs."""
+    """Bring the stack up, load the demo data set, wait for matches and agendas, print the report."""
+    import asyncio
+
+    from hardtech.demo.report import print_report
+    from hardtech.demo.run import run
+
+    started = time.monotonic()
     up(infra_only=False)
-    status()
     out = Console()
-    out.print("\n[bold]APIs[/bold] (OpenAPI docs at /docs):")
+
+    async def main() -> None:
+        demo = await run(console)
+        try:
+            await print_report(demo, out)
+        finally:
+            await demo.close()
+
+    asyncio.run(main())
+    out.print(f"\n[bold]Demo done in {time.monotonic() - started:.0f}s.[/bold] The stack stays up; `make down` stops it.")
+    out.print("APIs (OpenAPI docs at /docs):")
     for service in stack.SERVICES:
         out.print(f"  {service.name:16} {service.url}/docs")
-    out.print(f"  dashboard        {stack.SERVICES[-1].url}/dashboard")
-    out.print("\nThe stack stays up; `make down` stops it.")
+    out.print(f"  dashboard        {stack.SERVICES[-1].url}/dashboard?token=<HARDTECH_OPERATOR_TOKEN>")
 
 
 @app.command()
@@ -133,6 +149,9 @@ def asyncapi(
 
     output.write_text(render())
     console.print(f"wrote {output}")
+
+
+app.command()(one_line_errors(lag))
 
 
 def main() -> None:  # pragma: no cover - console entry point

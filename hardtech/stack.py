@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import httpx
 
 from hardtech.errors import SetupError
+from hardtech import devsink
 from hardtech.infra import ferretdb, kafka
-from hardtech.procs import Proc, require_free_port, wait_until
+from hardtech.paths import DATA
+from hardtech.procs import Proc, port_open, require_free_port, wait_until
 from shared import topics
 from shared.kafka import ensure_topics
 from shared.settings import CommonSettings
@@ -68,6 +70,33 @@ def endpoints() -> dict[str, str]:
     }
 
 
+SINK = Proc("devsink")
+
+
+def service_environment() -> dict[str, str]:
+    """What the local stack gives its services: the endpoints, a state directory for matching,
+    the dev sink as SMTP server and (private-address) webhook receiver, and room for the demo."""
+    return {
+        **endpoints(),
+        "MATCHING_DATADIR": str(DATA / "matching"),
+        "NOTIFICATION_SMTP_HOST": "127.0.0.1",
+        "NOTIFICATION_SMTP_PORT": str(devsink.SMTP_PORT),
+        "NOTIFICATION_ALLOW_PRIVATE_WEBHOOKS": "true",
+        # The demo registers hundreds of participants from one address; the per-key limit stays.
+        "LISTING_AUTH_RATE_PER_IP": "2000",
+    }
+
+
+def start_sink(report: Report) -> None:
+    if SINK.pid() is None:
+        require_free_port("127.0.0.1", devsink.SMTP_PORT, "the dev mail sink")
+        require_free_port("127.0.0.1", devsink.HTTP_PORT, "the dev webhook sink")
+        SINK.start([sys.executable, "-m", "hardtech.devsink"])
+    wait_until(lambda: port_open("127.0.0.1", devsink.HTTP_PORT) and port_open("127.0.0.1", devsink.SMTP_PORT),
+               timeout=20, what="the dev mail and webhook sink", proc=SINK)
+    report(f"dev sink: SMTP on 127.0.0.1:{devsink.SMTP_PORT}, webhooks on http://127.0.0.1:{devsink.HTTP_PORT}")
+
+
 def install(report: Report) -> None:
     if external_kafka() is None:
         report("Kafka jars: " + ("downloaded from Maven Central" if kafka.install() else "already installed"))
@@ -100,7 +129,7 @@ def start_services(report: Report, names: list[str] | None = None, timeout: floa
     for service in chosen:
         if service.proc.pid() is None:
             require_free_port("127.0.0.1", service.port, f"the {service.name} service")
-            service.proc.start([sys.executable, "-m", f"services.{service.name}"], env=endpoints())
+            service.proc.start([sys.executable, "-m", f"services.{service.name}"], env=service_environment())
             started.append(service)
     for service in chosen:
         wait_until(service.ready, timeout=timeout, what=f"{service.name} /readyz on {service.url}", proc=service.proc)
@@ -111,6 +140,8 @@ def stop_all(report: Report) -> None:
     for service in reversed(SERVICES):
         if service.proc.stop(timeout=15):
             report(f"{service.name}: stopped")
+    if SINK.stop(timeout=5):
+        report("dev sink: stopped")
     if ferretdb.stop():
         report("FerretDB: stopped")
     if kafka.stop():
@@ -125,6 +156,8 @@ def status() -> list[tuple[str, str, str]]:
          "MONGODB_URI" if external_mongodb() else ferretdb.uri()),
     ]
     rows += [(s.name, _state(s.proc, s.ready), s.url) for s in SERVICES]
+    rows.append(("devsink", _state(SINK, lambda: port_open("127.0.0.1", devsink.HTTP_PORT)),
+                 f"smtp://127.0.0.1:{devsink.SMTP_PORT} http://127.0.0.1:{devsink.HTTP_PORT}"))
     return rows
 
 

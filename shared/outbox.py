@@ -86,6 +86,7 @@ class OutboxRelay:
     async def run(self) -> None:
         backoff = self._poll
         while True:
+            self._wake.clear()  # before draining: a notify() during the drain wakes the next round
             try:
                 busy = await self.drain_once()
                 self.last_error = None
@@ -96,7 +97,6 @@ class OutboxRelay:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("outbox relay waiting: %s", self.last_error)
                 backoff = min(backoff * 2, 10.0)
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), backoff)
             except asyncio.TimeoutError:

@@ -9,3 +9,5 @@ class Settings(ServiceSettings):
     service_name: str = "events_sessions"
     port: int = 8002
     database: str = "hardtech_events_sessions"
+    # How often sessions whose registration window has ended are closed (and their snapshot published).
+    closer_interval_seconds: float = 5.0

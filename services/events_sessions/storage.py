@@ -10,10 +10,12 @@ The decision (seat or waitlist), its arrival number and its events are written i
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -31,6 +33,8 @@ T = TypeVar("T")
 
 # Compare-and-set retries: in one process the lock makes a retry rare (another process wrote).
 MAX_ATTEMPTS = 50
+# Sessions whose last written state is kept, so a write skips reading the (large) document back.
+CACHED_SESSIONS = 64
 HEAVY_FIELDS = ("registrations", "meeting_requests", "registrants", outbox.OUTBOX)
 SUMMARY = {name: 0 for name in HEAVY_FIELDS}
 
@@ -53,6 +57,7 @@ class SessionStore:
         self.listings = db["listings"]
         self.agendas = db["agendas"]
         self.locks = locks
+        self._written: OrderedDict[str, Session] = OrderedDict()
 
     async def ensure_indexes(self) -> None:
         await self.sessions.create_index([("starts_at", ASCENDING), ("_id", ASCENDING)])
@@ -75,16 +80,25 @@ class SessionStore:
     async def mutate(self, session_id: str, decide: Callable[[Session], tuple[T, Change]]) -> T:
         """Decide on the current state and write the decision with its events, atomically."""
         async with self.locks.hold(session_id):
+            session = self._written.pop(session_id, None) or await self.get(session_id)
             for _ in range(MAX_ATTEMPTS):
-                session = await self.get(session_id)
                 result, change = decide(session)
                 if await self._write(session, change):
+                    self._remember(apply(session, change).model_copy(update={"revision": session.revision + 1}))
                     return result
+                session = await self.get(session_id)  # another process wrote it
         raise Conflict("the session is changing too fast, retry / 活动正忙，请重试")
+
+    def _remember(self, session: Session) -> None:
+        self._written[session.id] = session
+        while len(self._written) > CACHED_SESSIONS:
+            self._written.popitem(last=False)
 
     async def _write(self, session: Session, change: Change) -> bool:
         after = apply(session, change)
-        fields = {**change.fields, **seat_counts(after).as_document(), "revision": session.revision + 1}
+        fields = {name: value.model_dump() if isinstance(value, BaseModel) else value
+                  for name, value in change.fields.items()}
+        fields.update({**seat_counts(after).as_document(), "revision": session.revision + 1})
         fields.update({f"registrations.{key}": r.model_dump() for key, r in change.registrations.items()})
         fields.update({f"meeting_requests.{key}": m.model_dump() for key, m in change.meeting_requests.items()})
         update: dict[str, Any] = {"$set": fields}

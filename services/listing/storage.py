@@ -2,7 +2,10 @@
 
 An entity's state and the event announcing it are written in one update of one document (the
 transactional outbox of ``shared.outbox``); updates are guarded by the entity's version, so two
-concurrent writers never lose each other's change or emit snapshots out of order.
+concurrent writers never lose each other's change or emit snapshots out of order. Every update
+holds the document's lock, shared with the relay, because FerretDB v1 does not apply a single
+update atomically (see ``shared.locks``): one listing process per database. Ids carry their
+entity's prefix (``p_``, ``l_``, ``d_``), so one lock table serves all three collections.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.listing.domain.items import ItemQuery, search_terms
 from shared import outbox, regions, taxonomy
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
+from shared.locks import KeyedLocks
 from shared.party_types import Side
 
 API_KEY_HASH = "api_key_hash"
@@ -46,7 +50,8 @@ def _entity(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class ListingStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, locks: KeyedLocks):
+        self.locks = locks
         self.participants: AsyncCollection = db["participants"]
         self.items: dict[Side, AsyncCollection] = {Side.OFFER: db["listings"], Side.NEED: db["demands"]}
 
@@ -80,13 +85,11 @@ class ListingStore:
     async def replace_participant(self, participant: ParticipantData, event: dict[str, Any]) -> bool:
         """Store the next version; False when someone else changed it first."""
         fields = {k: v for k, v in _document(participant).items() if k != "_id"}
-        result = await self.participants.update_one(
-            {"_id": participant.id, "version": participant.version - 1},
-            outbox.merge_update({"$set": fields}, event))
-        return result.matched_count == 1
+        return await self._update(self.participants, {"_id": participant.id, "version": participant.version - 1},
+                                  outbox.merge_update({"$set": fields}, event))
 
     async def set_api_key_hash(self, participant_id: str, api_key_hash: str) -> None:
-        await self.participants.update_one({"_id": participant_id}, {"$set": {API_KEY_HASH: api_key_hash}})
+        await self._update(self.participants, {"_id": participant_id}, {"$set": {API_KEY_HASH: api_key_hash}})
 
     # listings and demands
 
@@ -100,8 +103,12 @@ class ListingStore:
     async def replace_item(self, item: ItemData, event: dict[str, Any]) -> bool:
         """Store the next version; False when someone else changed it first."""
         fields = {k: v for k, v in _item_document(item).items() if k != "_id"}
-        result = await self.items[item.side].update_one(
-            {"_id": item.id, "version": item.version - 1}, outbox.merge_update({"$set": fields}, event))
+        return await self._update(self.items[item.side], {"_id": item.id, "version": item.version - 1},
+                                  outbox.merge_update({"$set": fields}, event))
+
+    async def _update(self, collection: AsyncCollection, selector: dict[str, Any], update: dict[str, Any]) -> bool:
+        async with self.locks.hold(selector["_id"]):
+            result = await collection.update_one(selector, update)
         return result.matched_count == 1
 
     async def find_items(self, side: Side, query: ItemQuery, *, before: str | None, limit: int) -> list[ItemData]:

@@ -12,10 +12,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.streams import _current_event
 from faust.types import EventT
 from prometheus_client import Counter, Histogram
 
@@ -43,6 +46,17 @@ PROCESSING_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10))
 
 
+@contextmanager
+def _handling(event: EventT) -> Iterator[None]:
+    """Make ``event`` faust's current event: the RocksDB store files table writes under its
+    partition. Faust sets it only while a stream yields single events, not batches."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
+
+
 class MatchingStream:
     def __init__(self, settings: Settings, store: MatchingStore):
         self.settings = settings
@@ -59,6 +73,9 @@ class MatchingStream:
             table_standby_replicas=settings.standby_replicas,
             consumer_auto_offset_reset="earliest",
             producer_acks=-1,
+            # A crashed worker's partitions move to a restarted or standby one within seconds.
+            broker_session_timeout=10.0,
+            broker_heartbeat_interval=2.0,
         )
         self.inputs = {spec.full_name(prefix): spec for spec in INPUTS}
         self.outputs = {spec.full_name(prefix): spec for spec in OUTPUTS}
@@ -95,9 +112,12 @@ class MatchingStream:
             batch = self.processor.new_batch()
             for event in events:
                 decoded = decode(event.value)
-                self.processor.handle(decoded, batch)
+                with _handling(event):
+                    self.processor.handle(decoded, batch, event.message.offset)
                 EVENTS_CONSUMED.labels("matching", decoded.type).inc()
-            await self._publish_reliably(batch)
+            batch = await self._publish_reliably(batch)
+            with _handling(events[-1]):
+                self.processor.commit(batch)
             now = time.time()
             for event in events:
                 PROCESSING_LATENCY.observe(max(0.0, now - event.message.timestamp))
@@ -113,20 +133,19 @@ class MatchingStream:
     async def _restore(self) -> None:
         """Rebuild the engine once the tables are recovered, and emit what a crash left unsent."""
         started = time.monotonic()
-        batch = self.processor.restore()
-        await self._publish_reliably(batch)
-        log.info("matching engine restored from %d open items in %.1fs", len(self.state.items),
-                 time.monotonic() - started)
+        batch = await self._publish_reliably(self.processor.restore())
+        self.processor.hold(batch)
+        log.info("matching engine restored from %d open items in %.1fs (%d outputs re-sent)",
+                 len(self.state.items), time.monotonic() - started, len(batch.emissions))
         self.restored = True
 
-    async def _publish_reliably(self, batch: Batch) -> None:
-        """Publish a batch, reconciling again while Kafka refuses: nothing is recorded unsent."""
+    async def _publish_reliably(self, batch: Batch) -> Batch:
+        """Publish a batch, reconciling again while Kafka refuses; returns the batch sent."""
         backoff = 0.5
         while True:
             try:
                 await self._publish(batch.emissions)
-                self.processor.commit(batch)
-                return
+                return batch
             except KafkaError as exc:
                 log.warning("publishing matching outputs failed (%s); retrying", exc)
                 await asyncio.sleep(backoff)

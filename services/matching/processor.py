@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable, MutableMapping
+from collections import ChainMap
+from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,7 +62,8 @@ def digest(data: BaseModel) -> str:
 class State:
     """The durable state: in the service each mapping is a faust table with a changelog."""
 
-    items: MutableMapping[str, Any]  # open item id -> {"item": ItemData json, "seen_at": iso time}
+    # open item id -> {"item": ItemData json, "seen_at": event time, "position": offset in the work topic}
+    items: MutableMapping[str, Any]
     participants: MutableMapping[str, Any]  # participant id -> ParticipantData json
     feedback: MutableMapping[str, Any]  # "match/participant" -> {"feedback": json, "at": iso time}
     sessions: MutableMapping[str, Any]  # session id -> registrations, meeting requests, closing, agenda
@@ -81,7 +82,7 @@ class Batch:
     """Emissions of a batch of input events, and the ledger entries to record once Kafka
     acknowledged them; later emissions see the entries of earlier ones."""
 
-    ledger: MutableMapping[str, Any]
+    ledger: Mapping[str, Any]
     emissions: list[Emission] = field(default_factory=list)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -110,30 +111,34 @@ class Processor:
         self._threshold = threshold
         self._top_k = top_k
         self.engine = MatchEngine(threshold=threshold, top_k=top_k)
-        self._items_of_owner: dict[str, set[str]] = defaultdict(set)
+        self._sent_unrecorded: dict[str, dict[str, Any]] = {}
 
     # -- start-up -------------------------------------------------------------------------
 
     def new_batch(self) -> Batch:
-        return Batch(self.state.ledger)
+        return Batch(ChainMap(self._sent_unrecorded, self.state.ledger))
 
     def commit(self, batch: Batch) -> None:
         """Record a batch's emissions in the ledger; call once Kafka acknowledged them."""
-        for key, entry in batch.pending.items():
+        for key, entry in {**self._sent_unrecorded, **batch.pending}.items():
             self.state.ledger[key] = entry
+        self._sent_unrecorded = {}
+
+    def hold(self, batch: Batch) -> None:
+        """Keep a sent batch's ledger entries until they can be recorded with the next ``commit``
+        (the store accepts writes only while an input event is being handled)."""
+        self._sent_unrecorded = {**self._sent_unrecorded, **batch.pending}
 
     def restore(self) -> Batch:
         """Rebuild the engine from the tables, then emit whatever the ledger has not recorded
         (a crash between a state change and its output event)."""
         self.engine = MatchEngine(threshold=self._threshold, top_k=self._top_k)
-        self._items_of_owner.clear()
         for raw in self.state.participants.values():
             self.engine.on_participant(ParticipantData.model_validate(raw))
-        stored = sorted(self.state.items.values(), key=lambda s: (s["seen_at"], s["item"]["id"]))
+        # The order in which the items were handled, so the text statistics each saw match.
+        stored = sorted(self.state.items.values(), key=lambda s: (s["position"], s["item"]["id"]))
         for record in stored:
-            item = ItemData.model_validate(record["item"])
-            self._index_owner(item)
-            self.engine.on_item(item, datetime.fromisoformat(record["seen_at"]))
+            self.engine.on_item(ItemData.model_validate(record["item"]), datetime.fromisoformat(record["seen_at"]))
         for record in sorted(self.state.feedback.values(), key=lambda r: (r["at"], r["key"])):
             self.engine.on_feedback(MatchFeedbackData.model_validate(record["feedback"]),
                                     datetime.fromisoformat(record["at"]))
@@ -163,17 +168,20 @@ class Processor:
             return RetractReason.OFFER_WITHDRAWN
         if match.need.item_id not in self.state.items:
             return RetractReason.NEED_WITHDRAWN
+        if self.engine.declined_by(match.match_id) >= {match.offer.owner_id, match.need.owner_id}:
+            return RetractReason.DECLINED
         return RetractReason.BELOW_THRESHOLD
 
     # -- input events ---------------------------------------------------------------------
 
-    def handle(self, event: CloudEvent, batch: Batch) -> None:
+    def handle(self, event: CloudEvent, batch: Batch, position: int) -> None:
+        """Handle one input event; ``position`` orders events as handled (the work topic's offset)."""
         data = event.data
         if isinstance(data, ParticipantData):
             self.state.participants[data.id] = data.model_dump(mode="json")
             self.engine.on_participant(data)
         elif isinstance(data, ItemData):
-            self._on_item(batch, data, event.time)
+            self._on_item(batch, data, event.time, position)
         elif isinstance(data, MatchFeedbackData):
             self._on_feedback(batch, data, event.time)
         elif isinstance(data, RegistrationClosedData):
@@ -183,16 +191,15 @@ class Processor:
         else:  # sessions and meeting requests: kept with their session
             self._remember_session_event(event)
 
-    def _on_item(self, batch: Batch, item: ItemData, at: datetime) -> None:
+    def _on_item(self, batch: Batch, item: ItemData, at: datetime, position: int) -> None:
         known = self.state.items.get(item.id)
         if known is not None and known["item"]["version"] > item.version:
             return  # an older snapshot arriving late changes nothing
         if item.status is ItemStatus.OPEN:
-            self.state.items[item.id] = {"item": item.model_dump(mode="json"), "seen_at": at.isoformat()}
-            self._index_owner(item)
+            self.state.items[item.id] = {"item": item.model_dump(mode="json"), "seen_at": at.isoformat(),
+                                         "position": position}
         elif known is not None:
             del self.state.items[item.id]
-            self._items_of_owner[item.owner_id].discard(item.id)
         self._apply_changes(batch, self.engine.on_item(item, at))
 
     def _on_feedback(self, batch: Batch, feedback: MatchFeedbackData, at: datetime) -> None:
@@ -202,18 +209,18 @@ class Processor:
         self._apply_changes(batch, self.engine.on_feedback(feedback, at))
 
     def _apply_changes(self, batch: Batch, changes: Iterable[Any]) -> None:
-        touched: list[MatchData] = []
+        touched: list[MatchData | MatchRetractedData] = []
         retracted: set[str] = set()
         for change in changes:
             if isinstance(change.data, MatchData):
                 self._emit_match(batch, change.data)
-                touched.append(change.data)
             else:
                 self._emit_retraction(batch, change.data)
                 if change.data.for_participant is None:
                     retracted.add(change.data.match_id)
                     if change.data.kind is Kind.TECHNOLOGY:
                         self._retract_consortium(batch, change.data.match_id, "technology match retracted")
+            touched.append(change.data)
         self._refresh_consortia(batch, self._technology_matches_around(touched), retracted)
 
     # -- matches --------------------------------------------------------------------------
@@ -243,15 +250,14 @@ class Processor:
 
     # -- consortia (五方联动) ----------------------------------------------------------------
 
-    def _technology_matches_around(self, touched: list[MatchData]) -> list[MatchData]:
+    def _technology_matches_around(self, touched: list[MatchData | MatchRetractedData]) -> list[MatchData]:
         """Technology matches whose consortium may change: the touched ones, and those of the
-        parties of touched capital, service and policy matches."""
-        found = {m.match_id: m for m in touched if m.kind is Kind.TECHNOLOGY}
-        parties = {p for m in touched if m.kind is not Kind.TECHNOLOGY for p in (m.offer.owner_id, m.need.owner_id)}
-        for party in sorted(parties):
-            for item_id in sorted(self._items_of_owner.get(party, ())):
-                for match in self.engine.matches_for(item_id):
-                    if match.kind is Kind.TECHNOLOGY:
+        party in need of a touched capital, service or policy match (the roles fill its needs)."""
+        found = {m.match_id: m for m in touched if isinstance(m, MatchData) and m.kind is Kind.TECHNOLOGY}
+        for party in sorted({m.need.owner_id for m in touched if m.kind is not Kind.TECHNOLOGY}):
+            for item in self.engine.items_of(party):
+                if item.kind is Kind.TECHNOLOGY:
+                    for match in self.engine.matches_for(item.id):
                         found.setdefault(match.match_id, match)
         return [found[k] for k in sorted(found)]
 
@@ -321,7 +327,8 @@ class Processor:
     def _plan(self, batch: Batch, session_id: str, closed: RegistrationClosedData) -> None:
         session = self._session(session_id)
         previous = AgendaData.model_validate(session["agenda"]) if session["agenda"] else None
-        agenda = plan_agenda(closed, self._pair_scores(closed), previous)
+        scores, match_ids = self._pairs(closed)
+        agenda = plan_agenda(closed, scores, previous, match_ids=match_ids)
         session["closed"] = closed.model_dump(mode="json")
         session["agenda"] = agenda.model_dump(mode="json")
         self.state.sessions[session_id] = session
@@ -336,20 +343,18 @@ class Processor:
         type_name = "agenda.updated.v1" if entry else "agenda.published.v1"
         batch.emit(topics.AGENDAS, session_id, type_name, agenda, ledger_key=key, active=True, content=content)
 
-    def _pair_scores(self, closed: RegistrationClosedData) -> dict[frozenset[str], float]:
-        """The best match score between any two registrants, over all their open items."""
+    def _pairs(self, closed: RegistrationClosedData) -> tuple[dict[frozenset[str], float], dict[frozenset[str], str]]:
+        """The best match (score and id) between any two registrants, over all their open items."""
         registrants = {r.participant_id for r in closed.registrants}
         scores: dict[frozenset[str], float] = {}
+        match_ids: dict[frozenset[str], str] = {}
         for participant in sorted(registrants):
-            for item_id in sorted(self._items_of_owner.get(participant, ())):
-                for match in self.engine.matches_for(item_id):
+            for item in self.engine.items_of(participant):
+                for match in self.engine.matches_for(item.id):
                     pair = frozenset((match.offer.owner_id, match.need.owner_id))
-                    if len(pair) == 2 and pair <= registrants:
-                        scores[pair] = max(scores.get(pair, 0.0), match.score)
-        return scores
-
-    def _index_owner(self, item: ItemData) -> None:
-        self._items_of_owner[item.owner_id].add(item.id)
+                    if len(pair) == 2 and pair <= registrants and match.score > scores.get(pair, -1.0):
+                        scores[pair], match_ids[pair] = match.score, match.match_id
+        return scores, match_ids
 
 
 def _consortium_key(technology_match_id: str) -> str:

@@ -4,7 +4,6 @@ OffsetFetch) and of the log ends (ListOffsets latest, and earliest for dead-lett
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import defaultdict
 
@@ -17,7 +16,6 @@ from services.monitor.domain.model import ClusterObservation, GroupObservation, 
 from services.monitor.settings import Settings
 from shared import topics
 
-log = logging.getLogger(__name__)
 
 CONCURRENCY = 32  # coordinator requests in flight at once
 
@@ -103,19 +101,19 @@ class KafkaSampler:
         wanted.update(tp for tp in partitions if tp[0] in watched)
         wanted &= partitions  # a deleted topic's committed offsets have no log end to compare with
         tps = [TopicPartition(*tp) for tp in sorted(wanted)]
-        log_ends = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()} if tps else {}
         dead_tps = [TopicPartition(*tp) for tp in sorted(partitions) if tp[0] in dead_letters]
+        # Track every wanted topic's metadata in one refresh; otherwise aiokafka's ListOffsets
+        # learns unknown topics one per retry (about 50 ms each: seconds for a cluster).
+        await consumer._client.set_topics(sorted({tp.topic for tp in (*tps, *dead_tps)}))  # noqa: SLF001
+        log_ends = {(tp.topic, tp.partition): o for tp, o in (await consumer.end_offsets(tps)).items()} if tps else {}
         log_starts = await consumer.beginning_offsets(dead_tps) if dead_tps else {}
         groups = tuple(self._group(g, descriptions.get(g, {}), offsets, error, log_ends)
                        for g, (offsets, error) in zip(names, committed, strict=True))
-        topic_ends: dict[str, int] = defaultdict(int)
         dead: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for (topic, partition), end in log_ends.items():
-            topic_ends[topic] += end
         for tp, start in log_starts.items():
             dead[tp.topic][0] += start
             dead[tp.topic][1] += log_ends.get((tp.topic, tp.partition), start)
-        return ClusterObservation(time.time(), groups, dict(topic_ends),
+        return ClusterObservation(time.time(), groups, log_ends,
                                   {t: (s, e) for t, (s, e) in dead.items()})
 
     async def _limited(self, awaitable):

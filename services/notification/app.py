@@ -1,11 +1,16 @@
-"""Wiring of the notification service: resources, background tasks and routes."""
+"""Wiring of the notification service: store, fan-out consumer, delivery and digest pollers, routes."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.notification.api import router
+from services.notification.events import FanOut
+from services.notification.live import Broadcaster
 from services.notification.settings import Settings
+from services.notification.storage import Store
+from services.notification.workers import DeliveryWorker, DigestWorker
 from shared.api.app import create_service_app
 from shared.service import Resources
 
@@ -15,15 +20,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.resources = Resources(settings)
+        resources = app.state.resources = Resources(settings)
+        store = app.state.store = Store(resources.db)
+        live = app.state.live = Broadcaster()
+        await store.ensure_indexes()
+        deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)
+        fan_out = FanOut(settings, store, live, deliveries.wake)
+        resources.tasks.start(fan_out.consumer(resources.producer).run(), "fan-out consumer")
+        resources.tasks.start(deliveries.run(), "delivery poller")
+        resources.tasks.start(DigestWorker(settings, store, deliveries).run(), "digest poller")
         yield
-        await app.state.resources.close()
+        await resources.close()
 
     return create_service_app(
         settings,
         title="Hard-Tech Express: notification",
-        description="Participants of the six party types, their offers (listings) and needs (demands).",
-        routers=[],
+        description="Fan-out of matches, consortia, agendas, registrations and alerts to the inbox, a live "
+                    "stream (SSE), signed webhooks (Standard Webhooks) and e-mail. "
+                    "通知服务：收件箱、实时推送、签名 webhook 与邮件。",
+        routers=[router],
         lifespan=lifespan,
         readiness=lambda app: app.state.resources.readiness(),
     )

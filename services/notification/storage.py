@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.notification.domain.preferences import Contact, Preferences
+from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 
@@ -24,7 +25,8 @@ class RecipientRecord:
     def __init__(self, document: dict[str, Any] | None):
         document = document or {}
         contact = document.get("contact") or {}
-        self.contact = Contact(**contact)
+        self.contact = Contact(email=contact.get("email"), webhook_url=contact.get("webhook_url"),
+                               language=Language(contact.get("language", Language.ZH_CN)))
         self.preferences = Preferences(**document["preferences"]) if document.get("preferences") else None
         self.webhook_secret: str | None = document.get("webhook_secret")
         self.webhook_disabled: dict[str, Any] | None = document.get("webhook_disabled")
@@ -103,8 +105,6 @@ class Store:
     async def add_to_inbox(self, entry: dict[str, Any]) -> bool:
         """Insert under the notification id; False when it was there already. ``seq`` orders a
         recipient's inbox for the live stream's ``Last-Event-ID`` (gaps are harmless)."""
-        if await self.inbox.find_one({"_id": entry["_id"]}, {"_id": 1}):
-            return False
         counter = await self.sequences.find_one_and_update({"_id": entry["recipient"]}, {"$inc": {"seq": 1}},
                                                            upsert=True, return_document=ReturnDocument.AFTER)
         try:

@@ -42,7 +42,8 @@ from services.events_sessions.domain.rules import ensure_accepting, validate_ses
 
 @dataclass
 class Change:
-    """What one write does to a session document, and the events it publishes (in order)."""
+    """What one write does to a session document, and the events it publishes (in order).
+    ``fields`` hold the session's new top-level values (models, not dicts)."""
 
     registrations: dict[str, Registration] = field(default_factory=dict)
     meeting_requests: dict[str, MeetingRequest] = field(default_factory=dict)
@@ -122,8 +123,8 @@ def update_session(session: Session, changes: dict[str, Any], now: datetime) -> 
                 for role in Role if getattr(spec.capacity, f"{role.value}s") < counts.seated[role]]
     if problems:
         raise Invalid(problems)
-    updated = session.model_copy(update={**spec.model_dump(), "version": session.version + 1})
-    fields = {**spec.model_dump(), "version": updated.version}
+    fields = {name: getattr(spec, name) for name in SessionSpec.model_fields} | {"version": session.version + 1}
+    updated = session.model_copy(update=fields)
     change = Change(fields=fields, events=[("session.updated.v1", session_data(updated))])
     return _with_promotions(session, change, now)
 

@@ -88,6 +88,10 @@ class MatchEngine:
     def match(self, match_id_: str) -> MatchData | None:
         return self._matches.get(match_id_)
 
+    def matches(self) -> list[MatchData]:
+        """Every current match, by id."""
+        return [self._matches[m] for m in sorted(self._matches)]
+
     def matches_for(self, item_id: str) -> list[MatchData]:
         """The item's current matches, best first."""
         found = [self._matches[m] for m in self._by_item.get(item_id, ())]

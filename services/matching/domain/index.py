@@ -2,15 +2,19 @@
 
 Postings are kept per (kind, side, key): each field code an item lists, the top-level field of
 each code, and each text term (with its BM25 saturation, so the text part of the score is
-accumulated exactly from the postings). ``ranked`` yields the items of the opposite side and
-the same kind in non-increasing order of their *index score* — the field and text part of the
-match score, which the other features can raise by at most ``WEIGHT_BEYOND_INDEX``. That bound
-lets ``top_partners`` stop early and still return exactly the top-k a full scan would.
+accumulated exactly from the postings). The *index score* of a candidate is the field and text
+part of its match score; the other features can add at most ``WEIGHT_BEYOND_INDEX``.
+
+``candidates``/``ranked`` list candidates by index score. ``top_partners`` finds exactly the
+top-k a scan of every item would, reading as little as it can (MaxScore, driven by the k-th best
+score found so far): the postings of the query's common terms are never read once even a full
+share of them could not lift a candidate to the k-th best score.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Collection, Iterator
 from datetime import datetime
 
@@ -19,11 +23,14 @@ from shared.events.listing import ItemData, ItemStatus
 from shared.party_types import Kind, Side
 
 from services.matching.domain.feedback import FeedbackPenalties
-from services.matching.domain.scoring import SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, field_overlap, pair_score
+from services.matching.domain.scoring import (
+    SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, pair_score, practical_score,
+)
 from services.matching.domain.text import TextModel, saturation
 
 _FIELD_WEIGHT = WEIGHTS["field"]
 _TEXT_WEIGHT = WEIGHTS["text"]
+SEED_CANDIDATES = 64  # candidates from the rarest terms, scored first to learn a k-th best score
 _ROUNDING = 1e-6  # scores are rounded to 6 places; accumulated sums differ in the last bits
 
 PostingKey = tuple[Kind, Side, str]
@@ -49,6 +56,8 @@ class CandidateIndex:
         self._items: dict[str, ItemData] = {}
         self._fields: dict[PostingKey, set[str]] = {}
         self._terms: dict[PostingKey, dict[str, float]] = {}
+        self._term_ceiling: dict[PostingKey, float] = {}  # never below the posting's largest value
+        self._shapes: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # item id -> (codes, top-levels)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -65,31 +74,40 @@ class CandidateIndex:
         if item.status is not ItemStatus.OPEN:
             return
         self._items[item.id] = item
+        self._shapes[item.id] = (frozenset(item.fields), frozenset(taxonomy.top_level(c) for c in item.fields))
         for key in self._field_keys(item):
             self._fields.setdefault((item.kind, item.side, key), set()).add(item.id)
         for term, tf in self.text.add(item).items():
-            self._terms.setdefault((item.kind, item.side, term), {})[item.id] = saturation(tf)
+            key = (item.kind, item.side, term)
+            self._terms.setdefault(key, {})[item.id] = saturation(tf)
+            self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), saturation(tf))
 
     def remove(self, item_id: str) -> None:
         item = self._items.pop(item_id, None)
         if item is None:
             return
+        del self._shapes[item_id]
         for key in self._field_keys(item):
             self._discard(self._fields, (item.kind, item.side, key), item_id)
         for term in self.text.remove(item_id) or ():
-            self._discard(self._terms, (item.kind, item.side, term), item_id)
+            key = (item.kind, item.side, term)
+            if self._discard(self._terms, key, item_id):
+                del self._term_ceiling[key]
 
     @staticmethod
-    def _discard(postings: dict, key: PostingKey, item_id: str) -> None:
+    def _discard(postings: dict, key: PostingKey, item_id: str) -> bool:
+        """Take the item out of one posting; True when the posting became empty and went."""
         posting = postings.get(key)
         if posting is None:
-            return
+            return False
         if isinstance(posting, set):
             posting.discard(item_id)
         else:
             posting.pop(item_id, None)
-        if not posting:
-            del postings[key]
+        if posting:
+            return False
+        del postings[key]
+        return True
 
     @staticmethod
     def _field_keys(item: ItemData) -> set[str]:
@@ -100,7 +118,7 @@ class CandidateIndex:
 
     def candidates(self, item: ItemData, limit: int = 200) -> list[ItemData]:
         """Up to ``limit`` items of the opposite side and the same kind sharing a field or terms
-        with ``item``, best index score first."""
+        with ``item``, best index score first (ties by id)."""
         found: list[ItemData] = []
         for _, candidate in self.ranked(item):
             if len(found) >= limit:
@@ -109,75 +127,191 @@ class CandidateIndex:
         return found
 
     def ranked(self, item: ItemData) -> Iterator[tuple[float, ItemData]]:
-        """(index score, item) in non-increasing index score; ties by item id. Items that share
-        only a field are enumerated lazily, after every better text hit."""
-        side = opposite(item.side)
-        relevance = self._text_hits(item, side)
-        hits = sorted(
-            ((_FIELD_WEIGHT * field_overlap(self._items[i].fields, item.fields) + _TEXT_WEIGHT * t, i)
-             for i, t in relevance.items()),
-            key=lambda hit: (-hit[0], hit[1]),
-        )
-        tiers = [(_FIELD_WEIGHT, [_code_key(c) for c in item.fields]),
-                 (_FIELD_WEIGHT * SAME_TOP_LEVEL, [_top_key(c) for c in item.fields])]
-        seen = set(relevance)
-        for score, item_id in hits:
-            while tiers and tiers[0][0] > score:
-                yield from self._field_tier(item.kind, side, tiers.pop(0), seen)
+        """(index score, item) in non-increasing index score, ties by id. Items sharing only a
+        field (no term) are gathered lazily, when their turn comes."""
+        query = _Query(self, item)
+        hits = query.hits(query.terms)
+        ranked = sorted(((query.index_score(i), i) for i in hits), key=lambda e: (-e[0], e[1]))
+        groups = query.field_groups()
+        for score, item_id in ranked:
+            while groups and groups[0][0] > score:
+                yield from self._field_only(groups.pop(0), hits)
             yield score, self._items[item_id]
-        for tier in tiers:
-            yield from self._field_tier(item.kind, side, tier, seen)
+        for group in groups:
+            yield from self._field_only(group, hits)
 
-    def _field_tier(self, kind: Kind, side: Side, tier: tuple[float, list[str]],
-                    seen: set[str]) -> Iterator[tuple[float, ItemData]]:
-        score, keys = tier
-        members = set().union(*(self._fields.get((kind, side, key), ()) for key in keys)) - seen
+    def _field_only(self, group: tuple[float, list[Collection[str]]], seen: set[str]) -> Iterator[tuple[float, ItemData]]:
+        ceiling, postings = group
+        members = set().union(*postings) - seen
         seen |= members
         for item_id in sorted(members):
-            yield score, self._items[item_id]
+            yield ceiling, self._items[item_id]
 
-    def _text_hits(self, item: ItemData, side: Side) -> dict[str, float]:
-        """The exact text relevance of every item of ``side`` sharing a term with ``item``."""
-        query = self.text.terms(item)
-        accumulated: dict[str, float] = {}
-        for term, tf in query.items():
-            posting = self._terms.get((item.kind, side, term))
-            if not posting:
-                continue
-            idf = self.text.idf(term)
-            if side is Side.OFFER:  # the item is the need: the query of BM25
-                for item_id, offer_saturation in posting.items():
-                    accumulated[item_id] = accumulated.get(item_id, 0.0) + idf * offer_saturation
-            else:  # the item is the offer: the document; each need is its own query
-                weight = idf * saturation(tf)
-                for item_id in posting:
-                    accumulated[item_id] = accumulated.get(item_id, 0.0) + weight
-        if side is Side.OFFER:
-            norm = self.text.self_score(query)
-            return {i: min(1.0, a / norm) for i, a in accumulated.items()}
-        return {i: min(1.0, a / self.text.self_score(self.text.terms(self._items[i])))
-                for i, a in accumulated.items()}
+
+class _Query:
+    """One item's query against the postings of the opposite side, same kind."""
+
+    def __init__(self, index: CandidateIndex, item: ItemData):
+        self.index, self.kind, self.side = index, item.kind, opposite(item.side)
+        self.codes = frozenset(item.fields)
+        self.tops = frozenset(taxonomy.top_level(c) for c in item.fields)
+        text = index.text
+        counts = text.terms(item)
+        # Each (posting, weight, ceiling): a candidate's text score is the sum of weight × its
+        # posting value over the terms it shares; ceiling bounds one term's share.
+        self.terms: list[tuple[dict[str, float], float, float]] = []
+        # The need is BM25's query: one norm for all offers. An offer as the query meets needs that
+        # each normalise by their own terms, so there the sum is divided per candidate.
+        self.per_candidate_norm = self.side is Side.NEED
+        norm = 1.0 if self.per_candidate_norm else text.item_self_score(item)
+        for term in sorted(counts):
+            key = (item.kind, self.side, term)
+            posting = index._terms.get(key)
+            if posting:
+                if self.per_candidate_norm:
+                    weight, ceiling = text.idf(term) * saturation(counts[term]), 1.0
+                else:
+                    weight = text.idf(term) / norm
+                    ceiling = weight * index._term_ceiling[key]
+                self.terms.append((posting, weight, ceiling))
+
+    @staticmethod
+    def hits(terms: list[tuple[dict[str, float], float, float]]) -> set[str]:
+        found: set[str] = set()
+        for posting, _, _ in terms:
+            found.update(posting)
+        return found
+
+    def field_groups(self) -> list[tuple[float, list[Collection[str]]]]:
+        """Items sharing a sub-field, then a top-level field, with the index score they have
+        when they share no term."""
+        fields = self.index._fields
+        return [(_FIELD_WEIGHT, [fields.get((self.kind, self.side, _code_key(c)), ()) for c in self.codes]),
+                (_FIELD_WEIGHT * SAME_TOP_LEVEL, [fields.get((self.kind, self.side, _top_key(t)), ()) for t in self.tops])]
+
+    def field_score(self, item_id: str) -> float:
+        codes, tops = self.index._shapes[item_id]
+        if not codes.isdisjoint(self.codes):
+            return _FIELD_WEIGHT
+        return _FIELD_WEIGHT * SAME_TOP_LEVEL if not tops.isdisjoint(self.tops) else 0.0
+
+    def text_sum(self, item_id: str, terms: list[tuple[dict[str, float], float, float]]) -> float:
+        total = 0.0
+        for posting, weight, _ in terms:
+            value = posting.get(item_id)
+            if value is not None:
+                total += weight * (1.0 if self.per_candidate_norm else value)
+        if total and self.per_candidate_norm:
+            total /= self.index.text.item_self_score(self.index._items[item_id])
+        return min(1.0, total)
+
+    def bounded(self, essential: list[tuple[dict[str, float], float, float]], common_ceiling: float,
+                best: _TopK, exclude: set[str]) -> Iterator[tuple[float, float, str]]:
+        """(field share, essential text, id) of the candidates the essential postings reach, by
+        non-increasing essential text, while one with a full field share could still enter.
+        The text of a need's query is summed term at a time, posting by posting."""
+        if self.per_candidate_norm:
+            texts = {i: self.text_sum(i, essential) for i in self.hits(essential) - exclude}
+        else:
+            texts = {}
+            for posting, weight, _ in essential:
+                for item_id, value in posting.items():
+                    texts[item_id] = texts.get(item_id, 0.0) + weight * value
+        # with the best field share, the essential text a candidate needs to have a chance at all
+        needed = (best.bar - _ROUNDING - _FIELD_WEIGHT - WEIGHT_BEYOND_INDEX) / _TEXT_WEIGHT - common_ceiling
+        for negated, item_id in sorted((-t, i) for i, t in texts.items() if t >= needed and i not in exclude):
+            if best.hopeless(_FIELD_WEIGHT + _TEXT_WEIGHT * min(1.0, common_ceiling - negated) + WEIGHT_BEYOND_INDEX):
+                return
+            yield self.field_score(item_id), -negated, item_id
+
+    def index_score(self, item_id: str) -> float:
+        return self.field_score(item_id) + _TEXT_WEIGHT * self.text_sum(item_id, self.terms)
+
+
+class _TopK:
+    """The k best (score, id) so far and the score a newcomer must reach."""
+
+    def __init__(self, k: int, threshold: float):
+        self.k, self.threshold = k, threshold
+        self.entries: list[tuple[float, str, ItemData]] = []  # sorted by (-score, id)
+
+    @property
+    def bar(self) -> float:
+        return -self.entries[-1][0] if len(self.entries) == self.k else self.threshold
+
+    def hopeless(self, ceiling: float) -> bool:
+        """True when a candidate whose score cannot exceed ``ceiling`` cannot enter."""
+        return ceiling + _ROUNDING < self.bar
+
+    def offer(self, score: float | None, candidate: ItemData) -> None:
+        if score is None or score < self.threshold:
+            return
+        entry = (-score, candidate.id, candidate)
+        if len(self.entries) < self.k or entry[:2] < self.entries[-1][:2]:
+            bisect.insort(self.entries, entry, key=lambda e: e[:2])
+            del self.entries[self.k:]
 
 
 def top_partners(index: CandidateIndex, item: ItemData, *, k: int, now: datetime, threshold: float = 0.0,
                  feedback: FeedbackPenalties | None = None,
                  exclude: Collection[str] = ()) -> list[tuple[float, ItemData]]:
     """Exactly the ``k`` best partners of ``item`` scoring at least ``threshold`` (score
-    descending, ties by id), as a scan of every item would find them, but stopping as soon as
-    no unscored candidate can still enter the top ``k``."""
-    best: list[tuple[float, str, ItemData]] = []  # sorted by (-score, id)
-    for index_score, candidate in index.ranked(item):
-        ceiling = index_score + WEIGHT_BEYOND_INDEX + _ROUNDING
-        if ceiling < threshold or (len(best) == k and -best[-1][0] > ceiling):
-            break
-        if candidate.id in exclude:
-            continue
+    descending, ties by id) — what scoring every item would give, without scoring every item.
+
+    1. Seed: score the best candidates reachable through the rarest terms, for a k-th best score.
+    2. Split the terms: the most common ones become *non-essential* while a candidate sharing
+       only them (and a sub-field) could still not reach the k-th best score; their postings are
+       never read. Candidates from the essential postings are bounded by their essential text,
+       their field and a full share of everything else, and scored best bound first until the
+       bound falls below the k-th best score.
+    3. Candidates sharing a field but no essential term are read only if even they could enter.
+    """
+    query = _Query(index, item)
+    best = _TopK(k, threshold)
+    scored: set[str] = set(exclude)
+
+    def score(candidate_id: str, ceiling: float = 1.0) -> None:
+        """Score a candidate unless its ceiling (with the exact practical part, cheap) says it
+        cannot enter; ``ceiling`` bounds its score with a full practical share."""
+        scored.add(candidate_id)
+        candidate = index._items[candidate_id]
         offer, need = (item, candidate) if item.side is Side.OFFER else (candidate, item)
-        score = pair_score(offer, need, now=now, text=index.text, feedback=feedback)
-        if score is None or score < threshold:
+        if best.hopeless(ceiling - WEIGHT_BEYOND_INDEX + practical_score(offer, need, now)):
+            return
+        best.offer(pair_score(offer, need, now=now, text=index.text, feedback=feedback), candidate)
+
+    by_rarity = sorted(query.terms, key=lambda t: len(t[0]))
+    seeds: set[str] = set()
+    for term in by_rarity:
+        if len(seeds) >= SEED_CANDIDATES:
+            break
+        seeds.update(term[0])
+    for _, candidate_id in sorted(((-query.index_score(i), i) for i in seeds - scored))[:k]:
+        score(candidate_id)
+
+    common: list[tuple[dict[str, float], float, float]] = []
+    common_ceiling = 0.0
+    if not query.per_candidate_norm:
+        for term in reversed(by_rarity):
+            if not best.hopeless(_FIELD_WEIGHT + _TEXT_WEIGHT * min(1.0, common_ceiling + term[2]) + WEIGHT_BEYOND_INDEX):
+                break
+            common.append(term)
+            common_ceiling += term[2]
+    essential = [t for t in query.terms if not any(t is c for c in common)]
+    slack = _TEXT_WEIGHT * min(1.0, common_ceiling) + WEIGHT_BEYOND_INDEX
+    for field, text, candidate_id in query.bounded(essential, common_ceiling, best, exclude=scored):
+        if best.hopeless(field + _TEXT_WEIGHT * min(1.0, text + common_ceiling) + WEIGHT_BEYOND_INDEX):
             continue
-        entry = (-score, candidate.id, candidate)
-        if len(best) < k or entry[:2] < best[-1][:2]:
-            bisect.insort(best, entry, key=lambda e: e[:2])
-            del best[k:]
-    return [(-negated, candidate) for negated, _, candidate in best]
+        # the exact text: the essential part plus a look-up in each common posting
+        score(candidate_id, field + _TEXT_WEIGHT * min(1.0, text + query.text_sum(candidate_id, common))
+              + WEIGHT_BEYOND_INDEX)
+
+    reached = query.hits(essential)
+    for ceiling, postings in query.field_groups():
+        if best.hopeless(ceiling + slack):
+            break
+        for candidate_id in sorted(set().union(*postings) - reached - scored):
+            ceiling = query.field_score(candidate_id) + slack
+            if not best.hopeless(ceiling):
+                score(candidate_id, ceiling)
+    return [(-negated, candidate) for negated, _, candidate in best.entries]

@@ -6,7 +6,8 @@ free and a table is left (the lowest free table):
 1. with ``previous`` (a re-plan after late cancellations): every surviving meeting stays in its
    slot at its table — as few changes as possible;
 2. must-meet requests, best match score first (those that cannot be placed are reported);
-3. people still below the plan's minimum, by participant id, with their best-scoring partners;
+3. people still below the plan's minimum: first pairs of two such people, best score first, then
+   each one left (by participant id) with their best-scoring partners who have room;
 4. every other scored pair, highest score first (a "would like" request adds ``WOULD_LIKE_BONUS``).
 
 Always: a declined pair never meets, nobody has two meetings in a slot, a table holds one
@@ -121,7 +122,7 @@ def plan_agenda(closed: RegistrationClosedData, pair_scores: Mapping[frozenset[s
         for pair in sorted(must_meet, key=lambda p: (-scores.get(p, 0.0), p)):
             if pair not in board.met and not board.place(pair):
                 unplaced.append(pair)
-        _reach_minimum(board, people, plan.min_meetings, declined, scores)
+        _reach_minimum(board, people, plan.min_meetings, declined, scores, by_score)
         for pair in by_score:
             board.place(pair)
 
@@ -136,8 +137,11 @@ def plan_agenda(closed: RegistrationClosedData, pair_scores: Mapping[frozenset[s
 
 
 def _reach_minimum(board: _Board, people: list[str], minimum: int, declined: set[Pair],
-                   scores: Mapping[Pair, float]) -> None:
-    """Give each person below the minimum their best-scoring partners who still have room."""
+                   scores: Mapping[Pair, float], by_score: list[Pair]) -> None:
+    """Lift everyone below the minimum: first by pairing them with each other, then with anyone."""
+    for pair in by_score:
+        if board.count[pair[0]] < minimum and board.count[pair[1]] < minimum:
+            board.place(pair)
     for person in people:
         if board.count[person] >= minimum:
             continue

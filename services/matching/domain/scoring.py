@@ -21,21 +21,23 @@ from shared.party_types import PARTY_NAMES, Kind, PartyType, Side, may_post
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.text import TextModel
 
-# The weights of the features. Field and text (what the pair is about) carry 0.65, the rest
-# (how well the terms fit) 0.35, so that two items about different things never outrank two
-# items about the same thing on practicalities alone.
+# The weights of the features. What the pair is about (field and text) carries 0.8, how well the
+# terms fit (the rest) 0.2: practicalities reorder partners about the same thing but never lift
+# a pair about different things above one about the same thing. The small weight beyond field
+# and text is also what lets the index stop early (see index.top_partners).
 WEIGHTS: dict[str, float] = {
     "field": 0.30,  # 1 same sub-field (exact code), 0.5 same top-level field, 0 otherwise
-    "text": 0.35,  # BM25 of the offer against the need, zh + en (see text.py)
-    "trl": 0.10,  # offer's TRL against the need's minimum
-    "amount": 0.08,  # price / ticket against budget: overlap of the two ranges
-    "region": 0.08,  # proximity to each side's region preference; none means no penalty
-    "party": 0.03,  # how typical the pair of party types is for the kind
-    "freshness": 0.06,  # halves every FRESHNESS_HALF_LIFE_DAYS since the older side's update
+    "text": 0.50,  # BM25 of the offer against the need, zh + en (see text.py)
+    "trl": 0.07,  # offer's TRL against the need's minimum
+    "amount": 0.04,  # price / ticket against budget: overlap of the two ranges
+    "region": 0.04,  # proximity to each side's region preference; none means no penalty
+    "party": 0.02,  # how typical the pair of party types is for the kind
+    "freshness": 0.03,  # halves every FRESHNESS_HALF_LIFE_DAYS since the older side's update
 }
 FEATURES: tuple[str, ...] = tuple(WEIGHTS)
-# What the features the index cannot rank by (all but field and text) can add at most.
-WEIGHT_BEYOND_INDEX = sum(w for name, w in WEIGHTS.items() if name not in ("field", "text"))
+PRACTICAL: tuple[str, ...] = FEATURES[2:]  # all but field and text: what the index cannot rank by
+_PRACTICAL_WEIGHTS = tuple(WEIGHTS[name] for name in PRACTICAL)
+WEIGHT_BEYOND_INDEX = sum(_PRACTICAL_WEIGHTS)
 
 SAME_TOP_LEVEL = 0.5
 TRL_STEP_PENALTY = 0.35  # per TRL level the offer is short of the need's minimum
@@ -165,8 +167,18 @@ def feature_values(offer: ItemData, need: ItemData, *, now: datetime,
     relevance = (text or _NO_TEXT_STATISTICS).relevance(offer, need)
     if not field and not relevance:
         return None
-    return (field, relevance, trl_fit(offer.trl, need.trl), amount_fit(offer.amount, need.amount),
-            region_fit(offer, need), party_fit(offer, need), freshness(offer, need, now))
+    return (field, relevance, *practical_values(offer, need, now))
+
+
+def practical_values(offer: ItemData, need: ItemData, now: datetime) -> tuple[float, ...]:
+    """The features beyond field and text (``PRACTICAL``), cheap to compute: no text involved."""
+    return (trl_fit(offer.trl, need.trl), amount_fit(offer.amount, need.amount), region_fit(offer, need),
+            party_fit(offer, need), freshness(offer, need, now))
+
+
+def practical_score(offer: ItemData, need: ItemData, now: datetime) -> float:
+    """What the practical features add to the score (at most ``WEIGHT_BEYOND_INDEX``)."""
+    return sum(w * v for w, v in zip(_PRACTICAL_WEIGHTS, practical_values(offer, need, now), strict=True))
 
 
 def pair_score(offer: ItemData, need: ItemData, *, now: datetime, text: TextModel | None = None,
@@ -239,17 +251,24 @@ def _amount_line(offer: ItemData, need: ItemData, value: float) -> tuple[str, st
 
 def _region_line(offer: ItemData, need: ItemData, value: float) -> tuple[str, str]:
     if not offer.region_preference and not need.region_preference:
-        return "双方无地域偏好", "No regional preference on either side"
-    if offer.region and need.region and regions.is_known(offer.region) and regions.is_known(need.region):
+        return "双方无地域偏好，不扣分", "No regional preference on either side, no penalty"
+    named = [regions.REGIONS[r] for r in (offer.region, need.region) if r and regions.is_known(r)]
+    where_zh = "、".join(dict.fromkeys(r.zh for r in named)) or "地区未知"
+    where_en = ", ".join(dict.fromkeys(r.en for r in named)) or "region unknown"
+    if value == 1.0:
+        return f"地域：符合地域偏好（{where_zh}）", f"Region: within the preferred region ({where_en})"
+    if len(named) == 2:
         closeness = regions.proximity(offer.region, need.region)
-        zh = {regions.Proximity.SAME_CITY: "同城", regions.Proximity.SAME_PROVINCE: "同省",
-              regions.Proximity.SAME_STRATEGY: "同一区域战略", regions.Proximity.SAME_CENTRE: "同一技术转移区域中心",
-              regions.Proximity.ELSEWHERE: "异地"}[closeness]
-        en = closeness.value.replace("_", " ")
-        names = f"{regions.REGIONS[offer.region].zh} / {regions.REGIONS[need.region].zh}"
-        names_en = f"{regions.REGIONS[offer.region].en} / {regions.REGIONS[need.region].en}"
-        return f"地域：{zh}（{names}），契合度 {value:.2f}", f"Region: {en} ({names_en}), fit {value:.2f}"
-    return f"地域契合度 {value:.2f}", f"Region fit {value:.2f}"
+        return (f"地域：{_PROXIMITY_ZH[closeness]}（{where_zh}），契合度 {value:.2f}",
+                f"Region: {closeness.value.replace('_', ' ')} ({where_en}), fit {value:.2f}")
+    return f"地域契合度 {value:.2f}（{where_zh}）", f"Region fit {value:.2f} ({where_en})"
+
+
+_PROXIMITY_ZH: dict[regions.Proximity, str] = {
+    regions.Proximity.SAME_CITY: "同城", regions.Proximity.SAME_PROVINCE: "同省",
+    regions.Proximity.SAME_STRATEGY: "同一区域战略", regions.Proximity.SAME_CENTRE: "同一技术转移区域中心",
+    regions.Proximity.ELSEWHERE: "异地",
+}
 
 
 def explain(offer: ItemData, need: ItemData, values: dict[str, float], shared_terms: list[str],

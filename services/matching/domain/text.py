@@ -77,6 +77,7 @@ class TextModel:
         self._terms: dict[str, Counter[str]] = {}
         self._df: Counter[str] = Counter()
         self._idf: dict[str, float] = {}  # cleared whenever the corpus changes
+        self._self_scores: dict[str, float] = {}  # by indexed item id; cleared likewise
 
     def __len__(self) -> int:
         return len(self._terms)
@@ -92,7 +93,7 @@ class TextModel:
         counts = self.analyse(item)
         self._terms[item.id] = counts
         self._df.update(counts.keys())
-        self._idf.clear()
+        self._corpus_changed()
         return counts
 
     def remove(self, item: ItemData | str) -> Counter[str] | None:
@@ -103,8 +104,12 @@ class TextModel:
             for term in counts:
                 if self._df[term] <= 0:
                     del self._df[term]
-            self._idf.clear()
+            self._corpus_changed()
         return counts
+
+    def _corpus_changed(self) -> None:
+        self._idf.clear()
+        self._self_scores.clear()
 
     def terms(self, item: ItemData) -> Counter[str]:
         """The item's term counts: from the corpus when indexed, else analysed now."""
@@ -121,11 +126,20 @@ class TextModel:
     def self_score(self, counts: Counter[str]) -> float:
         return sum(self.idf(t) * saturation(tf) for t, tf in counts.items())
 
+    def item_self_score(self, item: ItemData) -> float:
+        """The item's BM25 score against itself: the norm of its relevance as a query."""
+        if item.id not in self._terms:
+            return self.self_score(self.analyse(item))
+        score = self._self_scores.get(item.id)
+        if score is None:
+            score = self._self_scores[item.id] = self.self_score(self._terms[item.id])
+        return score
+
     def relevance(self, offer: ItemData, need: ItemData) -> float:
         """BM25 relevance of the offer to the need in [0, 1]."""
         query, document = self.terms(need), self.terms(offer)
         matched = sum(self.idf(t) * saturation(document[t]) for t in query if t in document)
-        return min(1.0, matched / self.self_score(query)) if matched else 0.0
+        return min(1.0, matched / self.item_self_score(need)) if matched else 0.0
 
     def shared_terms(self, offer: ItemData, need: ItemData) -> list[str]:
         """The terms both share, rarest (most telling) first."""

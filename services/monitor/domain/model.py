@@ -63,12 +63,12 @@ class GroupObservation:
 
 @dataclass(frozen=True)
 class ClusterObservation:
-    """One sampling round: every group, and the log-end offsets of the topics watched for
-    throughput; dead-letter topics with their (log start, log end) offsets."""
+    """One sampling round: every group; the log-end offset of every partition sampled (those of
+    the groups and of the registry's topics); dead-letter topics with (log start, log end)."""
 
     at: float  # seconds since the epoch
     groups: tuple[GroupObservation, ...]
-    topic_log_ends: dict[str, int] = field(default_factory=dict)  # summed over partitions
+    log_ends: dict[tuple[str, int], int] = field(default_factory=dict)
     dead_letters: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 

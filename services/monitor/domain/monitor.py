@@ -66,18 +66,15 @@ class LagMonitor:
         return table[key]
 
     def _record_log_ends(self, observation: ClusterObservation) -> None:
-        seen: set[tuple[str, int]] = set()
+        ends = dict(observation.log_ends)
         for group in observation.groups:
-            for p in group.partitions:
-                key = (p.topic, p.partition)
-                if key in seen:
-                    continue
-                seen.add(key)
-                timeline = self._timelines.get(key)
-                if timeline is None:
-                    timeline = self._timelines[key] = OffsetTimeline(self.config.timeline_capacity)
-                timeline.record(p.log_end, observation.at)
-        for gone in set(self._timelines) - seen:
+            ends.update(((p.topic, p.partition), p.log_end) for p in group.partitions)
+        for key, log_end in ends.items():
+            timeline = self._timelines.get(key)
+            if timeline is None:
+                timeline = self._timelines[key] = OffsetTimeline(self.config.timeline_capacity)
+            timeline.record(log_end, observation.at)
+        for gone in set(self._timelines) - set(ends):
             del self._timelines[gone]
 
     def _evaluate_group(self, group: GroupObservation, now: float) -> GroupLag:
@@ -111,15 +108,18 @@ class LagMonitor:
             del self._windows[gone]
 
     def _throughput(self, observation: ClusterObservation) -> dict[str, float]:
-        previous, self._topic_ends = self._topic_ends, (observation.at, dict(observation.topic_log_ends))
+        topic_ends: dict[str, int] = {}
+        for (topic, _), end in observation.log_ends.items():
+            topic_ends[topic] = topic_ends.get(topic, 0) + end
+        previous, self._topic_ends = self._topic_ends, (observation.at, topic_ends)
         if previous is None or observation.at <= previous[0]:
             return {}
         elapsed = observation.at - previous[0]
         rates = {topic: max(0, end - previous[1][topic]) / elapsed
-                 for topic, end in observation.topic_log_ends.items() if topic in previous[1]}
+                 for topic, end in topic_ends.items() if topic in previous[1]}
         for topic, rate in rates.items():
             self._history(self.throughput_history, topic).append((observation.at, round(rate, 3)))
-        for gone in set(self.throughput_history) - set(observation.topic_log_ends):
+        for gone in set(self.throughput_history) - set(topic_ends):
             del self.throughput_history[gone]
         return rates
 

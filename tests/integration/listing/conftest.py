@@ -3,12 +3,14 @@ register participants and get their tokens."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 import pytest
 from fastapi import FastAPI
 
@@ -17,6 +19,7 @@ from services.listing.settings import Settings
 from shared import topics
 from shared.kafka import ensure_topics
 from shared.mongo import make_client
+from shared.topics import TopicSpec
 from tests.infrastructure import Endpoints
 from tests.support import running
 
@@ -98,3 +101,21 @@ async def register(client: httpx.AsyncClient, party_type: str = "university", **
 
 def operator_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {settings.operator_token.get_secret_value()}"}
+
+
+async def events_of(settings: Settings, spec: TopicSpec, key: str, *, count: int,
+                    timeout: float = 20.0) -> list[ConsumerRecord]:
+    """The first ``count`` records keyed ``key`` on a topic shared with other tests' entities."""
+    consumer = AIOKafkaConsumer(spec.full_name(settings.topic_prefix), bootstrap_servers=settings.kafka_bootstrap_servers,
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    await consumer.start()
+    found: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(found) < count and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=300)).values():
+                found += [r for r in records if r.key == key.encode()]
+    finally:
+        await consumer.stop()
+    assert len(found) >= count, f"expected {count} events keyed {key}, got {len(found)} in {timeout}s"
+    return found

@@ -3,6 +3,7 @@ schemas; and no event is lost or duplicated (after dedupe by id) across a Kafka 
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -11,9 +12,10 @@ from services.listing.app import create_app
 from services.listing.storage import ListingStore
 from shared import outbox, topics
 from shared.events import decode
-from shared.kafka import Producer
+from shared.kafka import Producer, ensure_topics
+from shared.locks import KeyedLocks
 from shared.mongo import make_client
-from tests.integration.listing.conftest import item_body, listing_settings, register
+from tests.integration.listing.conftest import events_of, item_body, listing_settings, register
 from tests.support import read_records, running, wait_for
 
 pytestmark = pytest.mark.integration
@@ -27,13 +29,9 @@ async def test_every_write_emits_a_valid_snapshot_event_keyed_by_entity(client, 
     await client.post(f"/listings/{listing['id']}/withdraw", headers=party.headers)
     demand = (await client.post("/demands", json=item_body("capital", trl=None), headers=party.headers)).json()
 
-    bootstrap = settings.kafka_bootstrap_servers
-    people = [r for r in await read_records(bootstrap, topics.PARTICIPANTS.full_name(settings.topic_prefix), count=2)
-              if r.key == party.id.encode()]
-    offers = [r for r in await read_records(bootstrap, topics.LISTINGS.full_name(settings.topic_prefix), count=3)
-              if r.key == listing["id"].encode()]
-    needs = [r for r in await read_records(bootstrap, topics.DEMANDS.full_name(settings.topic_prefix), count=1)
-             if r.key == demand["id"].encode()]
+    people = await events_of(settings, topics.PARTICIPANTS, party.id, count=2)
+    offers = await events_of(settings, topics.LISTINGS, listing["id"], count=3)
+    needs = await events_of(settings, topics.DEMANDS, demand["id"], count=1)
 
     def checked(records, allowed) -> list:
         events = [decode(r.value, allowed_types=frozenset(allowed)) for r in records]
@@ -71,16 +69,16 @@ async def test_writes_survive_a_kafka_outage_and_each_event_arrives_once(infra):
 
     # Kafka is back (the same store, a relay pointed at the real broker): everything staged is published.
     up = down.model_copy(update={"kafka_bootstrap_servers": infra.kafka_bootstrap_servers})
-    from shared.kafka import ensure_topics
-
     await ensure_topics(up, topics.ALL)
     mongo = make_client(up.mongodb_uri)
-    store = ListingStore(mongo[up.database])
-    staged = {entry["id"] async for collection in store.collections
-              async for document in collection.find({outbox.PENDING: True}) for entry in document[outbox.OUTBOX]}
+    store = ListingStore(mongo[up.database], KeyedLocks())
+    staged = set()
+    for collection in store.collections:
+        async for document in collection.find({outbox.PENDING: True}):
+            staged |= {entry["id"] for entry in document[outbox.OUTBOX]}
     assert len(staged) == 1 + 3 + 2  # registration, three creations, an update and a withdrawal
     producer = Producer(up, client_id="test-relay")
-    relay = outbox.OutboxRelay(store.collections, producer, topic_prefix=up.topic_prefix)
+    relay = outbox.OutboxRelay(store.collections, producer, topic_prefix=up.topic_prefix, locks=store.locks)
     await relay.drain_once()
     await relay.drain_once()  # nothing left: a second pass publishes nothing again
     assert relay.published == len(staged) and await relay.pending_count() == 0
@@ -99,15 +97,29 @@ async def test_writes_survive_a_kafka_outage_and_each_event_arrives_once(infra):
 
 async def test_relay_in_the_running_service_publishes_without_waiting_for_a_poll(infra):
     settings = listing_settings(infra, relay_poll_seconds=30)  # only notify() can make it publish quickly
-    from shared.kafka import ensure_topics
-
     await ensure_topics(settings, topics.ALL)
-    async with running(create_app(settings)) as client:
+    app = create_app(settings)
+    async with running(app) as client:
         party = await register(client, "investor")
         await client.post("/listings", json=item_body("capital", trl=None), headers=party.headers)
-        relay = client._transport.app.state.relay  # type: ignore[attr-defined]
+        relay = app.state.relay
         await wait_for(lambda: _zero(relay), timeout=10, what="the relay to publish after notify()")
 
 
 async def _zero(relay: outbox.OutboxRelay) -> bool:
     return await relay.pending_count() == 0
+
+
+async def test_concurrent_changes_and_the_relay_lose_no_update_and_no_event(client, settings):
+    party = await register(client, "institute")
+    item = (await client.post("/listings", json=item_body(), headers=party.headers)).json()
+    answers = await asyncio.gather(*[client.patch(f"/listings/{item['id']}", json={"keywords": [f"k{n}"]},
+                                                  headers=party.headers) for n in range(8)])
+    assert {a.status_code for a in answers} <= {200, 409}
+    accepted = [a.json() for a in answers if a.status_code == 200]
+    final = (await client.get(f"/listings/{item['id']}", headers=party.headers)).json()
+    assert final["version"] == 1 + len(accepted)
+    assert sorted(a["version"] for a in accepted) == list(range(2, 2 + len(accepted)))
+    records = await events_of(settings, topics.LISTINGS, item["id"], count=1 + len(accepted))
+    versions = [decode(r.value).data.version for r in records]
+    assert versions == list(range(1, 2 + len(accepted)))  # every snapshot, once, in order

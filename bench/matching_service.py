@@ -1,0 +1,216 @@
+"""The matching service on the local broker: sustained events per second on one worker with many
+open items, and the latency from an item's event to its match event at a steady 500 events/s.
+Compared in the same run with the same events handled in-process by the service's ``Processor``
+(no Kafka, no faust), which shows what the stream plumbing costs."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.common import median, percentile, write_section
+from bench.matching_candidates import Corpus
+from services.matching.processor import Processor, State
+from services.matching.settings import Settings
+from shared import topics
+from shared.events import decode, encode, new_event
+from shared.events.listing import ItemData
+from shared.kafka import ensure_topics
+from shared.party_types import Side
+
+ROOT = Path(__file__).resolve().parents[1]
+RATE = 500
+
+
+def _items(corpus: Corpus, start: int, count: int) -> list[ItemData]:
+    return [corpus.item(n, Side.OFFER if n % 2 else Side.NEED) for n in range(start, start + count)]
+
+
+def _event(item: ItemData) -> bytes:
+    entity = "listing" if item.side is Side.OFFER else "demand"
+    return encode(new_event(f"{entity}.created.v1", item, source="/bench", subject=item.id))
+
+
+def _topic(settings: Settings, item: ItemData) -> str:
+    return (topics.LISTINGS if item.side is Side.OFFER else topics.DEMANDS).full_name(settings.topic_prefix)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HARDTECH_TOPIC_PREFIX": settings.topic_prefix, "MATCHING_PORT": str(settings.port),
+           "MATCHING_DATADIR": str(settings.datadir), "MATCHING_DATABASE": settings.database,
+           "HARDTECH_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
+                               stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{settings.port}/readyz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None:
+            break
+        time.sleep(0.5)
+    raise RuntimeError(f"matching did not get ready; see {log}")
+
+
+async def _processed(client: httpx.AsyncClient) -> int:
+    text = (await client.get("/metrics")).text
+    return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith('events_consumed_total{service="matching"')))
+
+
+async def _publish_all(producer: AIOKafkaProducer, settings: Settings, items: list[ItemData]) -> None:
+    futures = [await producer.send(_topic(settings, item), _event(item), key=item.id.encode()) for item in items]
+    await asyncio.gather(*futures)
+
+
+async def _until_processed(client: httpx.AsyncClient, target: int, timeout: float) -> float:
+    deadline = time.monotonic() + timeout
+    while (done := await _processed(client)) < target:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"only {done} of {target} events processed after {timeout}s")
+        await asyncio.sleep(0.05)
+    return time.monotonic()
+
+
+async def _latency(producer: AIOKafkaProducer, settings: Settings, items: list[ItemData]) -> tuple[list[float], int]:
+    """Publish at RATE events/s; the time from each send to the first match event naming the item."""
+    consumer = AIOKafkaConsumer(topics.MATCHES.full_name(settings.topic_prefix),
+                                bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="latest",
+                                enable_auto_commit=False, group_id=None, fetch_max_wait_ms=5)
+    await consumer.start()
+    while not consumer.assignment():
+        await asyncio.sleep(0.05)
+    for tp in consumer.assignment():
+        await consumer.position(tp)
+    sent: dict[str, float] = {}
+    latencies: dict[str, float] = {}
+
+    async def receive() -> None:
+        while True:
+            for records in (await consumer.getmany(timeout_ms=20)).values():
+                now = time.monotonic()
+                for record in records:
+                    data = decode(record.value).data
+                    for side in (data.offer.item_id, data.need.item_id):
+                        if side in sent and side not in latencies:
+                            latencies[side] = now - sent[side]
+
+    receiver = asyncio.create_task(receive())
+    started = time.monotonic()
+    for n, item in enumerate(items):
+        await asyncio.sleep(max(0.0, started + n / RATE - time.monotonic()))
+        sent[item.id] = time.monotonic()
+        await producer.send(_topic(settings, item), _event(item), key=item.id.encode())
+    await asyncio.sleep(3)
+    receiver.cancel()
+    await consumer.stop()
+    return sorted(latencies.values()), len(items)
+
+
+def _in_process(items: list[ItemData], events_count: int) -> float:
+    """Events/s of the same work in-process: Processor over dicts, the last ``events_count`` timed."""
+    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
+    events = [decode(_event(item)) for item in items]
+    warm, timed = events[:-events_count], events[-events_count:]
+    batch = processor.new_batch()
+    for position, event in enumerate(warm):
+        processor.handle(event, batch, position)
+    processor.commit(batch)
+    started = time.perf_counter()
+    for position, event in enumerate(timed, start=len(warm)):
+        batch = processor.new_batch()
+        processor.handle(event, batch, position)
+        processor.commit(batch)
+    return events_count / (time.perf_counter() - started)
+
+
+async def run(preload: int, burst: int, latency_seconds: int) -> str:
+    namespace = f"bench{uuid.uuid4().hex[:8]}-"
+    workdir = Path(tempfile.mkdtemp(prefix="matching-bench-"))
+    settings = Settings(topic_prefix=namespace, port=_free_port(), datadir=workdir / "data",
+                        database=f"{namespace.rstrip('-')}_matching")
+    await ensure_topics(settings, topics.ALL)
+    corpus = Corpus(seed=7, topical=True)
+    preload_items = _items(corpus, 0, preload)
+    burst_items = _items(corpus, preload, burst)
+    latency_items = _items(corpus, preload + burst, RATE * latency_seconds)
+    print(f"in-process baseline over {preload + burst} items ...", flush=True)
+    baseline = _in_process(preload_items + burst_items, burst)
+
+    process = _start(settings, workdir / "matching.log")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
+                                enable_idempotence=True)
+    await producer.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=10) as client:
+            print(f"preloading {preload} open items ...", flush=True)
+            started = time.monotonic()
+            await _publish_all(producer, settings, preload_items)
+            preload_done = await _until_processed(client, preload, timeout=3600)
+            preload_rate = preload / (preload_done - started)
+            print(f"burst of {burst} events over {preload} open items ...", flush=True)
+            started = time.monotonic()
+            await _publish_all(producer, settings, burst_items)
+            burst_rate = burst / (await _until_processed(client, preload + burst, timeout=3600) - started)
+            print(f"{RATE} events/s for {latency_seconds}s ...", flush=True)
+            latencies, published = await _latency(producer, settings, latency_items)
+    finally:
+        await producer.stop()
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    p99_ms = percentile(latencies, 99) * 1000 if latencies else float("nan")
+    rows = [
+        ("preload: events/s while the index grows to " f"{preload} items", f"{preload_rate:,.0f}", "—"),
+        (f"sustained events/s, {burst} new items over {preload} open ones (service)", f"{burst_rate:,.0f}", "≥ 2,000"),
+        ("same events in-process (Processor over dicts, no Kafka)", f"{baseline:,.0f}", "comparison"),
+        ("service / in-process", f"{burst_rate / baseline:.2f}×", "—"),
+        (f"item event → first match event at {RATE}/s, median", f"{median(latencies) * 1000:.1f} ms" if latencies
+         else "n/a", "—"),
+        (f"item event → first match event at {RATE}/s, p99", f"{p99_ms:.1f} ms", "< 200 ms"),
+        ("items of the latency run that got a match", f"{len(latencies)} of {published}", "—"),
+    ]
+    table = "| measure | value | goal |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="small sizes, under ~2 minutes")
+    args = parser.parse_args()
+    preload, burst, seconds = (4_000, 2_000, 8) if args.quick else (100_000, 20_000, 30)
+    table = asyncio.run(run(preload, burst, seconds))
+    print(table)
+    body = (f"One worker (`python -m services.matching`) on the local broker, synthetic items from "
+            f"`bench.matching_candidates.Corpus`; sizes: {preload:,} preloaded open items, a burst of {burst:,}, "
+            f"{seconds} s at {RATE} events/s{' (--quick)' if args.quick else ''}. Events/s counts input events "
+            f"handled (the service's `events_consumed_total`), from the first send to the last handled.\n\n{table}\n")
+    path = write_section("matching_service", "Matching service on the broker (events/s, event → match latency)",
+                         body)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The generated demo data set (``dataset.json``), shipped with the package."""

@@ -1,0 +1,96 @@
+"""The demo's report: what participants and operators now see, read back from the services."""
+
+from __future__ import annotations
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+from rich.console import Console
+from rich.table import Table
+
+from hardtech import devsink
+from hardtech.demo.run import Demo
+from hardtech.lag import render as render_lag
+from shared.party_types import PARTY_NAMES, PartyType
+
+BEST_MATCHES = 5
+CONSORTIA = 3
+
+
+def _title(side: dict) -> str:
+    title = side["title"]
+    return " / ".join(t for t in (title.get("zh"), title.get("en")) if t)
+
+
+async def best_matches(demo: Demo, out: Console) -> None:
+    matches = await demo.api["matching"].pages("/matches", token=demo.operator,
+                                               params={"status": "active", "min_score": 0.5}, most=2000)
+    matches.sort(key=lambda m: (-m["score"], m["match_id"]))
+    out.rule(f"[bold]Best matches[/bold] ({len(matches)} active with score ≥ 0.5)")
+    for match in matches[:BEST_MATCHES]:
+        out.print(f"[bold]{match['score']:.2f}[/bold]  {match['kind']}: {_title(match['offer'])}"
+                  f"  ⇄  {_title(match['need'])}", highlight=False)
+        explanation = match["explanation"]
+        out.print("      " + "；".join(explanation["zh"]), highlight=False)
+        out.print("      " + "; ".join(explanation["en"]), highlight=False)
+
+
+async def consortia(demo: Demo, out: Console) -> None:
+    views = await demo.api["matching"].pages("/consortia", token=demo.operator, params={"status": "active"},
+                                             most=2000)
+    views.sort(key=lambda v: (-len(v["consortium"]["members"]), -v["consortium"]["score"]))
+    out.rule(f"[bold]Five-party consortia (五方联动)[/bold] ({len(views)} proposed)")
+    table = Table("score", "members (role: party type)", "missing roles")
+    for view in views[:CONSORTIA]:
+        team = view["consortium"]
+        members = ", ".join(f"{m['role']}: {PARTY_NAMES[PartyType(m['party_type'])][0]}" for m in team["members"])
+        table.add_row(f"{team['score']:.2f}", members, ", ".join(team["missing_roles"]) or "none")
+    out.print(table)
+
+
+async def one_agenda(demo: Demo, out: Console) -> None:
+    requests = demo.data.meeting_requests
+    key = max({r.requester for r in requests}, key=lambda k: (sum(r.requester == k for r in requests), k))
+    participant = demo.data.participant(key)
+    meetings = await demo.api["events_sessions"].pages("/me/agenda", token=demo.loaded.tokens[key])
+    out.rule(f"[bold]Agenda of {participant.display_name.pick('zh')}[/bold] "
+             f"({participant.organisation.pick('zh')}, {len(meetings)} meetings)")
+    table = Table("time", "table", "counterpart", "must meet")
+    names = {demo.loaded.ids[p.key]: p for p in demo.data.participants}
+    for meeting in meetings:
+        other = names.get(meeting["counterpart_id"])
+        who = f"{other.organisation.pick('zh')} ({other.party_type.value})" if other else meeting["counterpart_id"]
+        table.add_row(meeting["starts_at"][5:16].replace("T", " "), str(meeting["table"] + 1), who,
+                      "yes" if meeting["must_meet"] else "")
+    out.print(table)
+
+
+async def notifications(demo: Demo, out: Console) -> None:
+    metrics = (await demo.api["notification"].call("GET", "/metrics")).text
+    sent: dict[str, int] = {}
+    for family in text_string_to_metric_families(metrics):
+        for sample in family.samples:
+            if sample.name == "notifications_total" and sample.labels.get("outcome") == "sent":
+                sent[sample.labels["channel"]] = sent.get(sample.labels["channel"], 0) + int(sample.value)
+    try:
+        received = httpx.get(f"http://127.0.0.1:{devsink.HTTP_PORT}/counts", timeout=3).json()
+    except httpx.HTTPError:
+        received = {}
+    out.rule("[bold]Notifications delivered so far[/bold] (the fan-out goes on in the background)")
+    table = Table("channel", "sent by the notification service", "received by the dev sink")
+    for channel in sorted(sent):
+        table.add_row(channel, str(sent[channel]), str(received.get(channel, "")))
+    out.print(table)
+
+
+async def lag(demo: Demo, out: Console) -> None:
+    response = await demo.api["monitor"].call("GET", "/lag", token=demo.operator, params={"limit": 100},
+                                              accept=(503,))
+    body = response.json()
+    out.rule("[bold]Consumer lag[/bold]")
+    out.print(render_lag(body["items"], body.get("reason") if response.status_code == 503 else None),
+              highlight=False, soft_wrap=True)
+
+
+async def print_report(demo: Demo, out: Console) -> None:
+    for section in (best_matches, consortia, one_agenda, notifications, lag):
+        await section(demo, out)

@@ -1,0 +1,168 @@
+"""`hardtech demo`: load the demo data set through the services' APIs, close registration, wait
+for matches, consortia and agendas, and print what the participants and operators see."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from hardtech import devsink
+from hardtech.demo.client import Api, ApiError
+from hardtech.demo.dataset import load
+from hardtech.demo.model import Dataset
+from hardtech.stack import SERVICES
+from shared.party_types import Side
+from shared.settings import CommonSettings
+
+T = TypeVar("T")
+URLS = {s.name: s.url for s in SERVICES}
+WEBHOOK_PARTICIPANTS = 12  # how many participants the demo points at the dev sink's webhook receiver
+
+
+@dataclass
+class Loaded:
+    """Keys of the data set mapped to what the services assigned."""
+
+    ids: dict[str, str] = field(default_factory=dict)  # participant, item and session keys → ids
+    tokens: dict[str, str] = field(default_factory=dict)  # participant key → token
+
+
+class Demo:
+    def __init__(self, dataset: Dataset, console: Console):
+        self.data = dataset
+        self.console = console
+        self.api = {name: Api(url) for name, url in URLS.items()}
+        self.operator = CommonSettings().operator_token.get_secret_value()
+        self.loaded = Loaded()
+        self.run_key = f"demo-{dataset.seed}"
+
+    async def close(self) -> None:
+        await asyncio.gather(*(api.close() for api in self.api.values()))
+
+    async def _each(self, progress: Progress, label: str, things: Iterable[T],
+                    action: Callable[[T], Awaitable[None]]) -> None:
+        """Run ``action`` for every thing concurrently, with a progress bar."""
+        todo = list(things)
+        task = progress.add_task(label, total=len(todo))
+
+        async def one(thing: T) -> None:
+            await action(thing)
+            progress.advance(task)
+
+        await asyncio.gather(*(one(t) for t in todo))
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    async def register_participant(self, participant: Any) -> None:
+        listing = self.api["listing"]
+        registered = await listing.json("POST", "/participants", json=participant.as_request(),
+                                        idempotency_key=f"{self.run_key}-{participant.key}")
+        self.loaded.ids[participant.key] = registered["id"]
+        token = await listing.json("POST", "/auth/token", json={"api_key": registered["api_key"]})
+        self.loaded.tokens[participant.key] = token["access_token"]
+
+    async def post_item(self, item: Any) -> None:
+        path = "/listings" if item.side is Side.OFFER else "/demands"
+        posted = await self.api["listing"].json("POST", path, json=item.as_request(),
+                                                token=self.loaded.tokens[item.owner],
+                                                idempotency_key=f"{self.run_key}-{item.key}")
+        self.loaded.ids[item.key] = posted["id"]
+
+    async def create_session(self, session: Any, now: datetime) -> None:
+        created = await self.api["events_sessions"].json(
+            "POST", "/sessions", json=session.as_request(now), token=self.loaded.tokens[session.organiser],
+            idempotency_key=f"{self.run_key}-{session.key}")
+        self.loaded.ids[session.key] = created["id"]
+
+    async def register(self, registration: Any) -> None:
+        body = {"role": registration.role.value, "interests": registration.interests,
+                "listing_ids": [self.loaded.ids[k] for k in registration.listings]}
+        await self.api["events_sessions"].call(
+            "POST", f"/sessions/{self.loaded.ids[registration.session]}/registrations", json=body,
+            token=self.loaded.tokens[registration.participant], accept=(409,))
+
+    async def request_meeting(self, request: Any) -> None:
+        await self.api["events_sessions"].call(
+            "POST", f"/sessions/{self.loaded.ids[request.session]}/meeting-requests",
+            json={"target_id": self.loaded.ids[request.target], "preference": request.preference.value},
+            token=self.loaded.tokens[request.requester], accept=(409,))
+
+    async def close_registration(self, session: Any) -> None:
+        await self.api["events_sessions"].call("POST", f"/sessions/{self.loaded.ids[session.key]}/close",
+                                               token=self.loaded.tokens[session.organiser], accept=(409,))
+
+    async def point_webhooks_at_sink(self, participant: Any) -> None:
+        pid = self.loaded.ids[participant.key]
+        prefs = {"channels": {"webhook": {"enabled": True,
+                                          "url": f"http://127.0.0.1:{devsink.HTTP_PORT}/webhooks/{pid}"}}}
+        await self.api["notification"].call("PUT", "/me/preferences", json=prefs,
+                                            token=self.loaded.tokens[participant.key])
+
+    async def load(self) -> None:
+        now = datetime.now(UTC)
+        columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=self.console) as progress:
+            await self._each(progress, "registering participants", self.data.participants,
+                             self.register_participant)
+            await self._each(progress, "webhook preferences", self.data.participants[:WEBHOOK_PARTICIPANTS],
+                             self.point_webhooks_at_sink)
+            await self._each(progress, "posting offers and needs", self.data.items, self.post_item)
+            await self._each(progress, "creating sessions", self.data.sessions,
+                             lambda s: self.create_session(s, now))
+            await self._each(progress, "registering for sessions", self.data.registrations, self.register)
+            await self._each(progress, "requesting 1:1 meetings", self.data.meeting_requests, self.request_meeting)
+            await self._each(progress, "closing registration", self.data.sessions, self.close_registration)
+
+    # -- waiting ---------------------------------------------------------------------------------
+
+    async def _agenda_ready(self, session: Any) -> bool:
+        response = await self.api["events_sessions"].call(
+            "GET", f"/sessions/{self.loaded.ids[session.key]}/agenda",
+            token=self.loaded.tokens[session.organiser], accept=(404,))
+        return response.status_code == 200
+
+    async def _matching_caught_up(self) -> bool:
+        response = await self.api["monitor"].call("GET", "/lag/matching", token=self.operator, accept=(404, 503))
+        if response.status_code != 200:
+            return False
+        group = response.json()
+        return group["total_lag"] == 0 and group["uncommitted_partitions"] == 0
+
+    async def wait_for_results(self, timeout: float = 150) -> None:
+        columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        deadline = time.monotonic() + timeout
+        with Progress(*columns, console=self.console) as progress:
+            agendas = progress.add_task("waiting for agendas", total=len(self.data.sessions))
+            matching = progress.add_task("waiting for matching to catch up", total=1)
+            ready: set[str] = set()
+            caught_up = False
+            while len(ready) < len(self.data.sessions) or not caught_up:
+                if time.monotonic() > deadline:
+                    raise ApiError(f"timed out after {timeout:.0f}s waiting for agendas ({len(ready)} of "
+                                   f"{len(self.data.sessions)}) and for the matching service to catch up")
+                for session in self.data.sessions:
+                    if session.key not in ready and await self._agenda_ready(session):
+                        ready.add(session.key)
+                        progress.advance(agendas)
+                if not caught_up and await self._matching_caught_up():
+                    caught_up = True
+                    progress.advance(matching)
+                await asyncio.sleep(1)
+
+
+async def run(console: Console) -> Demo:
+    demo = Demo(load(), console)
+    try:
+        await demo.load()
+        await demo.wait_for_results()
+        return demo
+    except ApiError:
+        await demo.close()
+        raise

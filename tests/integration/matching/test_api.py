@@ -1,0 +1,108 @@
+"""The query API in-process over the real store: a participant sees only their own matches,
+operators see all, filters and cursors, errors that name the problem, feedback through the outbox."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.matching.app import create_app
+from services.matching.processor import SOURCE
+from services.matching.settings import Settings
+from shared import topics
+from shared.auth import issue_token
+from shared.events import new_event
+from shared.events.common import LocalizedText
+from shared.events.matching import (
+    ConsortiumData, ConsortiumMember, ConsortiumRole, Explanation, FeatureScore, MatchData, MatchRetractedData,
+    MatchSide, RetractReason,
+)
+from shared.party_types import Kind, PartyType
+from shared.settings import DEV_OPERATOR_TOKEN
+from tests.support import read_events, running
+
+pytestmark = pytest.mark.integration
+
+
+def _side(item: str, owner: str, party: PartyType) -> MatchSide:
+    return MatchSide(item_id=item, owner_id=owner, party_type=party, title=LocalizedText(zh=f"条目{item}"))
+
+
+def _match(n: int, owner: str, score: float, kind: Kind = Kind.TECHNOLOGY) -> MatchData:
+    return MatchData(match_id=f"m_{n:03d}", kind=kind, offer=_side(f"o{n}", f"uni{n}", PartyType.UNIVERSITY),
+                     need=_side(f"n{n}", owner, PartyType.ENTERPRISE), score=score,
+                     features=[FeatureScore(name="field", value=1, weight=0.3, contribution=0.3)],
+                     explanation=Explanation(zh=["领域：5G通信"], en=["Field: 5G communications"]))
+
+
+def _auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, make_settings):
+    settings = make_settings(Settings)
+    app = create_app(settings, worker_ready=lambda: True)
+    async with running(app) as client:
+        store = app.state.store
+        matches = [_match(1, "ent", 0.9), _match(2, "ent", 0.7, Kind.CAPITAL), _match(3, "ent", 0.7),
+                   _match(4, "other", 0.8)]
+        for match in matches:
+            await store.project(new_event("match.created.v1", match, source=SOURCE))
+        retracted = matches[2]
+        await store.project(new_event("match.retracted.v1", MatchRetractedData(
+            match_id=retracted.match_id, kind=retracted.kind, offer=retracted.offer, need=retracted.need,
+            reason=RetractReason.NEED_WITHDRAWN), source=SOURCE))
+        await store.project(new_event("consortium.proposed.v1", ConsortiumData(
+            consortium_id="c_1", technology_match_id="m_001", score=0.4, missing_roles=[ConsortiumRole.POLICY],
+            members=[ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_SEEKER, participant_id="ent",
+                                      party_type=PartyType.ENTERPRISE, item_id="n1")]), source=SOURCE))
+        ent = _auth(issue_token(settings, "ent", PartyType.ENTERPRISE)[0])
+        operator = _auth(DEV_OPERATOR_TOKEN)
+
+        assert (await client.get("/readyz")).json()["checks"]["worker"] is True
+        first = (await client.get("/matches", params={"limit": 2}, headers=ent)).json()
+        assert [m["match_id"] for m in first["items"]] == ["m_001", "m_002"]
+        rest = (await client.get("/matches", params={"limit": 2, "cursor": first["next_cursor"]}, headers=ent)).json()
+        assert [m["match_id"] for m in rest["items"]] == ["m_003"] and rest["next_cursor"] is None
+        assert rest["items"][0]["status"] == "retracted" and rest["items"][0]["retract_reason"] == "need_withdrawn"
+        active = (await client.get("/matches", params={"status": "active", "kind": "technology", "min_score": 0.5},
+                                   headers=ent)).json()
+        assert [m["match_id"] for m in active["items"]] == ["m_001"]
+        everything = (await client.get("/matches", headers=operator)).json()
+        assert [m["match_id"] for m in everything["items"]] == ["m_001", "m_004", "m_002", "m_003"]
+
+        assert (await client.get("/matches/m_004", headers=ent)).status_code == 403
+        missing = await client.get("/matches/m_999", headers=ent)
+        assert missing.status_code == 404 and "m_999" in missing.json()["detail"]
+        assert (await client.get("/matches")).status_code == 401
+        bad_cursor = await client.get("/matches", params={"cursor": "nope"}, headers=ent)
+        assert bad_cursor.status_code == 422 and bad_cursor.json()["detail"][0]["loc"] == ["query", "cursor"]
+        bad_score = await client.get("/matches", params={"min_score": 2}, headers=ent)
+        assert bad_score.status_code == 422 and bad_score.json()["detail"][0]["loc"] == ["query", "min_score"]
+
+        no_reason = await client.post("/matches/m_001/feedback", json={"decision": "decline"}, headers=ent)
+        assert no_reason.status_code == 422 and "reason" in no_reason.text
+        unknown = await client.post("/matches/m_001/feedback", json={"decision": "accept", "x": 1}, headers=ent)
+        assert unknown.status_code == 422 and unknown.json()["detail"][0]["loc"] == ["body", "x"]
+        assert (await client.post("/matches/m_001/feedback", json={"decision": "accept"},
+                                  headers=operator)).status_code == 403
+        closed = await client.post("/matches/m_003/feedback", json={"decision": "accept"}, headers=ent)
+        assert closed.status_code == 409
+        declined = await client.post("/matches/m_001/feedback",
+                                     json={"decision": "decline", "reason": "not_our_field"}, headers=ent)
+        assert declined.status_code == 202, declined.text
+        published = await read_events(settings.kafka_bootstrap_servers,
+                                      topics.MATCH_FEEDBACK.full_name(settings.topic_prefix), count=1)
+        assert published[0].id == declined.json()["event_id"]
+        assert published[0].data.reason.value == "not_our_field" and published[0].data.participant_id == "ent"
+
+        await store.project(new_event("match.retracted.v1", MatchRetractedData(
+            match_id="m_001", kind=Kind.TECHNOLOGY, offer=matches[0].offer, need=matches[0].need,
+            reason=RetractReason.DECLINED, for_participant="ent"), source=SOURCE))
+        mine = (await client.get("/matches/m_001", headers=ent)).json()
+        uni = _auth(issue_token(settings, "uni1", PartyType.UNIVERSITY)[0])
+        theirs = (await client.get("/matches/m_001", headers=uni)).json()
+        assert mine["status"] == "retracted" and theirs["status"] == "active"
+
+        consortia = (await client.get("/consortia", headers=ent)).json()
+        assert [c["consortium"]["consortium_id"] for c in consortia["items"]] == ["c_1"]
+        assert (await client.get("/consortia", headers=uni)).json()["items"] == []

@@ -1,0 +1,133 @@
+"""Signed webhooks to a real HTTP receiver that verifies them with the standardwebhooks library:
+retries keep the webhook id, honour Retry-After, survive timeouts; 410 disables the endpoint;
+the last failure goes to the dead-letter topic; operators replay."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from services.notification.app import create_app
+from shared import topics
+from shared.kafka import DLQ_REASON
+from tests.integration.notification.conftest import auth, enable_webhook, inbox_of, operator, publish
+from tests.support import read_records, running, wait_for
+from tests.unit.notification import samples
+
+pytestmark = pytest.mark.integration
+
+
+def _delivered(receiver, name, count):
+    """A probe: true once ``count`` attempts to ``name`` were answered 200."""
+    async def probe():
+        return sum(r.answered == 200 for r in receiver.of(name)) >= count
+    return probe
+
+
+async def _log(client, settings, message_id):
+    response = await client.get(f"/operator/deliveries/{message_id}", headers=operator(settings))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_retries_keep_the_webhook_id_and_honour_retry_after(notification_settings, producer, receiver):
+    settings = notification_settings()
+    async with running(create_app(settings)) as client:
+        await enable_webhook(client, settings, receiver, "p_ent")
+        receiver.script["p_ent"] = [(500, {}), 2.5, (429, {"retry-after": "2"}), (200, {})]
+        await publish(producer, settings, samples.match_created("p_uni", "p_ent"))
+        await wait_for(_delivered(receiver, "p_ent", 1), timeout=30, what="the webhook after three failures")
+        attempts = receiver.of("p_ent")
+        assert [a.answered for a in attempts] == [500, 0, 429, 200]
+        assert all(a.verified for a in attempts), "every attempt carries a valid Standard Webhooks signature"
+        assert len({a.id for a in attempts}) == 1, "the webhook id stays the same across retries"
+        assert attempts[3].at - attempts[2].at >= 1.9, "Retry-After was honoured"
+        body = json.loads(attempts[3].body)
+        assert body["type"] == "match.created" and body["data"]["id"] == attempts[0].id
+        assert "mmWave phased-array chip" in body["data"]["subject"] or "毫米波" in body["data"]["subject"]
+
+        log = await _log(client, settings, attempts[0].id)
+        assert log["status"] == "delivered" and log["attempt_count"] == 4
+        assert [a["status_code"] for a in log["attempts"]] == [500, None, 429, 200]
+        assert "no answer within" in log["attempts"][1]["error"] and log["attempts"][2]["retry_after"] == "2"
+        mine = await client.get(f"/me/deliveries/{attempts[0].id}", headers=auth(settings, "p_ent"))
+        assert mine.status_code == 200 and mine.json()["attempt_count"] == 4
+        theirs = await client.get(f"/me/deliveries/{attempts[0].id}", headers=auth(settings, "p_uni"))
+        assert theirs.status_code == 404
+        metrics = (await client.get("/metrics")).text
+        for outcome in ("sent", "failed", "retried"):
+            assert f'notifications_total{{channel="webhook",outcome="{outcome}"}}' in metrics
+
+
+async def test_gone_disables_the_endpoint_and_dead_letters(notification_settings, producer, receiver):
+    settings = notification_settings()
+    async with running(create_app(settings)) as client:
+        await enable_webhook(client, settings, receiver, "p_uni")
+        receiver.script["p_uni"] = [(410, {})]
+        await publish(producer, settings, samples.match_created("p_uni", "p_ent", match_id="m_a"))
+        dead = await read_records(settings.kafka_bootstrap_servers,
+                                  topics.dead_letter("notification-webhooks").full_name(settings.topic_prefix), count=1)
+        assert "410" in dict(dead[0].headers)[DLQ_REASON].decode()
+        assert dead[0].key.decode() == receiver.of("p_uni")[0].id
+        preferences = (await client.get("/me/preferences", headers=auth(settings, "p_uni"))).json()
+        assert "410" in preferences["webhook"]["disabled_reason"]
+
+        await publish(producer, settings, samples.match_created("p_uni", "p_ent", match_id="m_b"))
+        await wait_for(lambda: _inbox_has(client, settings, "m_b"), what="the second match in the inbox")
+        deliveries = (await client.get("/operator/deliveries", headers=operator(settings))).json()["items"]
+        assert [d["status"] for d in deliveries] == ["dead"], "no webhook is queued for a disabled endpoint"
+        assert len(receiver.of("p_uni")) == 1
+
+        body = {"channels": {"webhook": {"enabled": True, "url": receiver.url("p_uni")}}}
+        again = await client.put("/me/preferences", json=body, headers=auth(settings, "p_uni"))  # turns it back on
+        assert again.json()["webhook"]["disabled_reason"] is None
+        assert again.json()["webhook_secret"] is None, "the secret is shown once, when it is made"
+
+
+async def _inbox_has(client, settings, match_id):
+    return any(e["data"]["match_id"] == match_id for e in await inbox_of(client, settings, "p_uni"))
+
+
+async def test_last_failure_is_dead_lettered_and_operators_replay(notification_settings, producer, receiver):
+    settings = notification_settings(webhook_max_attempts=3)
+    dead_letters = topics.dead_letter("notification-webhooks").full_name(settings.topic_prefix)
+    async with running(create_app(settings)) as client:
+        await enable_webhook(client, settings, receiver, "p_ent")
+        receiver.script["p_ent"] = [(500, {})] * 3
+        before = datetime.now(UTC).isoformat()
+        await publish(producer, settings, samples.match_created("p_uni", "p_ent", match_id="m_1"))
+        [dead] = await read_records(settings.kafka_bootstrap_servers, dead_letters, count=1)
+        assert dict(dead.headers)[DLQ_REASON].decode() == \
+            "gave up after 3 attempts: HTTP 500"
+        message_id = receiver.of("p_ent")[0].id
+        assert json.loads(dead.value)["data"]["id"] == message_id
+        await wait_for(lambda: _status(client, settings, message_id, "dead"), what="the delivery marked dead")
+
+        replay = await client.post(f"/operator/deliveries/{message_id}/replay", headers=operator(settings))
+        assert replay.status_code == 202
+        await wait_for(_delivered(receiver, "p_ent", 1), what="the replayed webhook")
+        assert {r.id for r in receiver.of("p_ent")} == {message_id}
+        log = await _log(client, settings, message_id)
+        assert log["status"] == "delivered" and [a["status_code"] for a in log["attempts"]] == [500, 500, 500, 200]
+
+        receiver.script["p_ent"] = [(500, {})] * 3
+        await publish(producer, settings, samples.match_created("p_uni", "p_ent", match_id="m_2"))
+        await read_records(settings.kafka_bootstrap_servers, dead_letters, count=2)
+        await wait_for(lambda: _dead_count(client, settings, 1), what="the second delivery marked dead")
+        bulk = await client.post("/operator/deliveries/replay", json={"since": before}, headers=operator(settings))
+        assert bulk.status_code == 202 and bulk.json() == {"replayed": 1}
+        await wait_for(_delivered(receiver, "p_ent", 2), what="the bulk-replayed webhook")
+        assert (await client.post("/operator/deliveries/replay", json={"since": "yesterday"},
+                                  headers=operator(settings))).status_code == 422
+        assert (await client.post("/operator/deliveries/nope/replay", headers=operator(settings))).status_code == 404
+
+
+async def _status(client, settings, message_id, status):
+    return (await _log(client, settings, message_id))["status"] == status
+
+
+async def _dead_count(client, settings, count):
+    response = await client.get("/operator/deliveries", params={"status": "dead"}, headers=operator(settings))
+    return len(response.json()["items"]) == count

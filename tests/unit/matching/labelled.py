@@ -1,0 +1,78 @@
+"""The labelled set (``data/labelled.json``) as items, and ranking quality measured on it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from shared.events.common import LocalizedText, MoneyRange
+from shared.events.listing import ItemData, ItemStatus
+from shared.party_types import Kind, PartyType, Side
+
+from services.matching.domain.index import CandidateIndex, top_partners
+from services.matching.domain.text import TextModel
+from tests.unit.matching.factories import NOW
+
+DATA = Path(__file__).parent / "data" / "labelled.json"
+
+
+def _item(raw: dict, side: Side) -> ItemData:
+    description = None
+    if raw.get("zh_desc") or raw.get("en_desc"):
+        description = LocalizedText(zh=raw.get("zh_desc"), en=raw.get("en_desc"))
+    amount = raw.get("amount")
+    return ItemData(
+        id=raw["id"], side=side, kind=Kind(raw["kind"]), owner_id="p-" + raw["id"],
+        owner_party_type=PartyType(raw["party"]), title=LocalizedText(zh=raw.get("zh"), en=raw.get("en")),
+        description=description, fields=raw["fields"], keywords=raw.get("keywords", []), trl=raw.get("trl"),
+        amount=MoneyRange(min=amount[0], max=amount[1]) if amount else None, region=raw.get("region"),
+        status=ItemStatus.OPEN, created_at=NOW, updated_at=NOW)
+
+
+def load() -> tuple[list[ItemData], list[ItemData], dict[str, str]]:
+    """Offers, needs and the expected offer of each need."""
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    offers = [_item(o, Side.OFFER) for o in raw["offers"]]
+    needs = [_item(n, Side.NEED) for n in raw["needs"]]
+    return offers, needs, {n["id"]: n["expected"] for n in raw["needs"]}
+
+
+@dataclass(frozen=True)
+class Quality:
+    analyser: str
+    needs: int
+    top1: float  # share of needs whose expected offer ranks first
+    top3: float
+    mrr: float  # mean reciprocal rank of the expected offer (0 when not ranked at all)
+
+
+def _quality(analyser: str, rank: Callable[[TextModel, ItemData, list[ItemData]], list[str]]) -> Quality:
+    offers, needs, expected = load()
+    index = CandidateIndex(TextModel(analyser))
+    for item in offers + needs:
+        index.upsert(item)
+    ranks: list[int | None] = []
+    for need in needs:
+        ranked = rank(index, need, offers)
+        ranks.append(ranked.index(expected[need.id]) + 1 if expected[need.id] in ranked else None)
+    n = len(ranks)
+    return Quality(analyser=analyser, needs=n, top1=sum(r == 1 for r in ranks) / n,
+                   top3=sum(r is not None and r <= 3 for r in ranks) / n, mrr=sum(1 / r for r in ranks if r) / n)
+
+
+def ranking_quality(analyser: str) -> Quality:
+    """Offers ranked for each need by the full score, through the index."""
+    return _quality(analyser, lambda index, need, offers: [
+        o.id for _, o in top_partners(index, need, k=len(offers), now=NOW)])
+
+
+def text_only_quality(analyser: str) -> Quality:
+    """Offers ranked by text relevance alone, ignoring fields and the rest: how well the
+    analyser itself tells partners apart."""
+    def by_text(index: CandidateIndex, need: ItemData, offers: list[ItemData]) -> list[str]:
+        scored = sorted(((index.text.relevance(o, need), o.id) for o in offers if o.kind is need.kind),
+                        key=lambda s: (-s[0], s[1]))
+        return [oid for score, oid in scored if score > 0]
+    return _quality(analyser, by_text)

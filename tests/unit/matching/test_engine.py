@@ -1,0 +1,156 @@
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.events.listing import ItemStatus
+from shared.events.matching import DeclineReason, FeedbackDecision, MatchFeedbackData, RetractReason, match_id
+from shared.party_types import Kind, PartyType
+
+from services.matching.domain.engine import MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, MatchEngine
+from tests.unit.matching.factories import NOW, need, offer
+
+
+def _types(changes):
+    return [(c.event_type, c.match_id) for c in changes]
+
+
+def test_a_new_need_finds_offers_and_a_new_offer_finds_needs():
+    engine = MatchEngine()
+    assert engine.on_item(offer("o1", zh="毫米波射频芯片"), NOW) == []
+    created = engine.on_item(need("n1", zh="射频芯片"), NOW)
+    assert _types(created) == [(MATCH_CREATED, match_id("o1", "n1"))]
+    created = engine.on_item(offer("o2", zh="射频芯片封装"), NOW)
+    assert _types(created) == [(MATCH_CREATED, match_id("o2", "n1"))]
+    assert {m.offer.item_id for m in engine.matches_for("n1")} == {"o1", "o2"}
+
+
+def test_top_k_limits_new_matches_per_item():
+    engine = MatchEngine(top_k=2)
+    for n in range(5):
+        engine.on_item(offer(f"o{n}", en="radio beamforming" + " radio" * n), NOW)
+    assert len(engine.on_item(need("n", en="radio beamforming"), NOW)) == 2
+
+
+def test_withdrawn_closed_expired_retract_with_the_reason():
+    engine = MatchEngine()
+    engine.on_item(offer("o1", en="radio"), NOW)
+    engine.on_item(offer("o2", en="radio"), NOW)
+    engine.on_item(offer("o3", en="radio"), NOW)
+    engine.on_item(need("n", en="radio"), NOW)
+    withdrawn = engine.on_item(offer("o1", en="radio", status=ItemStatus.WITHDRAWN, version=2), NOW)
+    closed = engine.on_item(offer("o2", en="radio", status=ItemStatus.CLOSED, version=2), NOW)
+    expired = engine.on_item(offer("o3", en="radio", expires_at=NOW + timedelta(days=1)), NOW + timedelta(days=2))
+    assert [(c.event_type, c.data.reason) for c in withdrawn + closed + expired] == [
+        (MATCH_RETRACTED, RetractReason.OFFER_WITHDRAWN), (MATCH_RETRACTED, RetractReason.CLOSED),
+        (MATCH_RETRACTED, RetractReason.EXPIRED)]
+    assert engine.matches_for("n") == [] and len(engine) == 0
+
+
+def test_a_need_withdrawn_retracts_for_the_need():
+    engine = MatchEngine()
+    engine.on_item(offer("o", en="radio"), NOW)
+    engine.on_item(need("n", en="radio"), NOW)
+    changes = engine.on_item(need("n", en="radio", status=ItemStatus.WITHDRAWN, version=2), NOW)
+    assert [c.data.reason for c in changes] == [RetractReason.NEED_WITHDRAWN]
+
+
+def test_an_update_that_changes_the_score_updates_and_one_that_drops_it_retracts():
+    engine = MatchEngine()
+    engine.on_item(offer("o", fields=["5G.RAN"], en="radio beamforming", trl=6), NOW)
+    engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", trl=5), NOW)
+    updated = engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", trl=8, version=2), NOW)
+    assert _types(updated) == [(MATCH_UPDATED, match_id("o", "n"))]
+    assert updated[0].data.score < engine.match(match_id("o", "n")).score + 1e-9
+    unchanged = engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", trl=8, version=3), NOW)
+    assert unchanged == []
+    dropped = engine.on_item(need("n", fields=["5G.OPT"], en="optics", trl=9, version=4), NOW)
+    assert [(c.event_type, c.data.reason) for c in dropped] == [(MATCH_RETRACTED, RetractReason.BELOW_THRESHOLD)]
+
+
+def test_a_stale_version_is_ignored():
+    engine = MatchEngine()
+    engine.on_item(offer("o", en="radio", version=3), NOW)
+    engine.on_item(need("n", en="radio"), NOW)
+    assert engine.on_item(offer("o", en="radio", status=ItemStatus.WITHDRAWN, version=2), NOW) == []
+    assert len(engine) == 1
+
+
+def test_below_threshold_pairs_are_never_created():
+    engine = MatchEngine(threshold=0.99)
+    engine.on_item(offer("o", en="radio"), NOW)
+    assert engine.on_item(need("n", en="radio", trl=9), NOW) == []
+
+
+def test_a_decline_retracts_for_that_participant_and_lowers_similar_candidates():
+    engine = MatchEngine()
+    engine.on_item(offer("o1", fields=["5G.RAN"], en="radio", owner="uni"), NOW)
+    engine.on_item(offer("o2", fields=["5G.RAN"], en="radio network", owner="uni2"), NOW)
+    engine.on_item(need("n", fields=["5G.RAN"], en="radio network", owner="ent"), NOW)
+    before = engine.match(match_id("o1", "n")).score
+    changes = engine.on_feedback(MatchFeedbackData(match_id=match_id("o2", "n"), participant_id="ent",
+                                                   decision=FeedbackDecision.DECLINE,
+                                                   reason=DeclineReason.NOT_OUR_FIELD), NOW)
+    assert (changes[0].event_type, changes[0].data.reason, changes[0].data.for_participant) == (
+        MATCH_RETRACTED, RetractReason.DECLINED, "ent")
+    assert engine.declined_by(match_id("o2", "n")) == {"ent"}
+    assert engine.match(match_id("o1", "n")).score < before  # a similar candidate, lowered
+    assert any(c.event_type == MATCH_UPDATED and c.match_id == match_id("o1", "n") for c in changes)
+    repeat = MatchFeedbackData(match_id=match_id("o2", "n"), participant_id="ent", decision=FeedbackDecision.DECLINE)
+    assert engine.on_feedback(repeat, NOW) == []
+    stranger = MatchFeedbackData(match_id=match_id("o1", "n"), participant_id="x", decision=FeedbackDecision.DECLINE)
+    assert engine.on_feedback(stranger, NOW) == []
+
+
+def test_a_declined_pair_is_not_proposed_again():
+    engine = MatchEngine()
+    engine.on_item(offer("o", en="radio", owner="uni"), NOW)
+    engine.on_item(need("n", en="radio", owner="ent"), NOW)
+    for who in ("ent", "uni"):
+        engine.on_feedback(MatchFeedbackData(match_id=match_id("o", "n"), participant_id=who,
+                                             decision=FeedbackDecision.DECLINE), NOW)
+    assert engine.match(match_id("o", "n")) is None
+    assert engine.on_item(need("n", en="radio", owner="ent", version=2), NOW) == []
+
+
+def test_kinds_only_match_their_own_kind():
+    engine = MatchEngine()
+    engine.on_item(offer("fund", kind=Kind.CAPITAL, party=PartyType.INVESTOR, en="radio chips"), NOW)
+    assert engine.on_item(need("n", en="radio chips"), NOW) == []
+
+
+_EVENTS = st.lists(st.tuples(
+    st.sampled_from(["offer", "need"]), st.integers(0, 5),
+    st.sampled_from(["radio beamforming", "毫米波 射频 芯片", "radio chip", "optical module", "robot"]),
+    st.sampled_from([["5G.RAN"], ["5G.RF"], ["5G.OPT"], ["IMFG.ROB"]]),
+    st.sampled_from([ItemStatus.OPEN, ItemStatus.OPEN, ItemStatus.WITHDRAWN]),
+    st.none() | st.integers(1, 9)), min_size=1, max_size=25)
+
+
+def _replay(events):
+    engine = MatchEngine(threshold=0.3, top_k=3)
+    out = []
+    for version, (side, n, text, fields, status, trl) in enumerate(events, start=1):
+        build = offer if side == "offer" else need
+        item = build(f"{side}{n}", zh=text, fields=fields, status=status, trl=trl, version=version)
+        out += [(c.event_type, c.data.model_dump_json()) for c in engine.on_item(item, NOW + timedelta(hours=version))]
+    return out, engine
+
+
+@settings(max_examples=40, deadline=None)
+@given(_EVENTS)
+def test_replaying_the_same_input_gives_the_same_output_and_consistent_state(events):
+    first, engine = _replay(events)
+    second, _ = _replay(events)
+    assert first == second
+    live = {}
+    for event_type, payload in first:
+        mid = payload.split('"match_id":"')[1].split('"')[0]
+        if event_type == MATCH_RETRACTED:
+            assert mid in live
+            live.pop(mid)
+        else:
+            assert (mid in live) == (event_type == MATCH_UPDATED)
+            live[mid] = payload
+    assert [m.match_id for m in engine.matches()] == sorted(live)
+    assert all(m.score >= 0.3 for m in engine.matches())

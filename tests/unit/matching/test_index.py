@@ -1,0 +1,92 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from shared.events.listing import ItemStatus
+from shared.party_types import Kind, Side
+
+from services.matching.domain.index import CandidateIndex, top_partners
+from services.matching.domain.scoring import pair_score
+from tests.unit.matching.factories import NOW, item, need, offer
+
+
+def test_candidates_are_the_opposite_side_of_the_same_kind_sharing_a_field_or_terms():
+    index = CandidateIndex()
+    index.upsert(offer("same-field", fields=["5G.RAN"], en="base station software"))
+    index.upsert(offer("same-top", fields=["5G.OPT"], en="optical module"))
+    index.upsert(offer("text-only", fields=["EIT.AI"], en="beamforming algorithm"))
+    index.upsert(offer("unrelated", fields=["BIO.DRUG"], en="antibody"))
+    index.upsert(offer("capital", kind=Kind.CAPITAL, fields=["5G.RAN"], en="beamforming fund"))
+    index.upsert(need("other-need", fields=["5G.RAN"], en="beamforming"))
+    query = need("q", fields=["5G.RAN"], en="beamforming algorithm")
+
+    found = [i.id for i in index.candidates(query)]
+
+    assert set(found) == {"same-field", "same-top", "text-only"}
+    assert found.index("same-field") < found.index("same-top")
+
+
+def test_candidates_respect_the_limit_and_best_first():
+    index = CandidateIndex()
+    for n in range(30):
+        index.upsert(offer(f"o{n:02d}", fields=["5G.RAN"], en="radio" + (" beamforming" if n == 17 else "")))
+    found = index.candidates(need("q", fields=["5G.RAN"], en="beamforming radio"), limit=5)
+    assert len(found) == 5
+    assert found[0].id == "o17"
+
+
+def test_remove_and_non_open_upsert_take_items_out_of_every_posting():
+    index = CandidateIndex()
+    index.upsert(offer("a", en="beamforming"))
+    index.upsert(offer("b", en="beamforming"))
+    index.remove("a")
+    index.upsert(offer("b", en="beamforming", status=ItemStatus.WITHDRAWN))
+    assert len(index) == 0 and index.get("b") is None
+    assert index.candidates(need("q", en="beamforming")) == []
+    assert len(index.text) == 0
+
+
+def test_an_update_replaces_the_old_terms_and_fields():
+    index = CandidateIndex()
+    index.upsert(offer("a", fields=["5G.RAN"], en="beamforming"))
+    index.upsert(offer("a", fields=["BIO.DRUG"], en="antibody"))
+    assert index.candidates(need("q", fields=["5G.RAN"], en="beamforming")) == []
+    assert [i.id for i in index.candidates(need("q", fields=["BIO.DRUG"], en="antibody"))] == ["a"]
+
+
+def test_a_new_offer_finds_needs():
+    index = CandidateIndex()
+    index.upsert(need("n1", fields=["5G.RF"], zh="毫米波功放芯片"))
+    index.upsert(need("n2", fields=["BIO.DX"], zh="体外诊断"))
+    assert [i.id for i in index.candidates(offer("o", fields=["5G.RF"], zh="毫米波芯片"))] == ["n1"]
+
+
+_WORDS = ["beamforming", "antenna", "chip", "毫米波", "基站", "射频", "optical", "robot"]
+_FIELDS = ["5G.RAN", "5G.RF", "5G.OPT", "IMFG.ROB", "BIO.DX"]
+
+
+@st.composite
+def _items(draw, side: Side, prefix: str):
+    count = draw(st.integers(1, 25))
+    return [
+        item(f"{prefix}{n}", side, fields=draw(st.lists(st.sampled_from(_FIELDS), min_size=1, max_size=2, unique=True)),
+             en=" ".join(draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4))),
+             trl=draw(st.none() | st.integers(1, 9)), age_days=draw(st.integers(0, 400)),
+             region=draw(st.none() | st.sampled_from(["CN-SC.CD", "CN-BJ.BJ", "CN-GD.SZ"])),
+             region_preference=draw(st.sampled_from([[], ["CN-SC"], ["CN-GD.SZ"]])))
+        for n in range(count)
+    ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(offers=_items(Side.OFFER, "o"), needs=_items(Side.NEED, "n"), k=st.integers(1, 6))
+def test_top_partners_equal_a_full_scan_in_both_directions(offers, needs, k):
+    index = CandidateIndex()
+    for i in offers + needs:
+        index.upsert(i)
+    for query, others in [(n, offers) for n in needs] + [(o, needs) for o in offers]:
+        pairs = [(o, query) if query.side is Side.NEED else (query, o) for o in others]
+        scanned = sorted(((s, o.id if query.side is Side.NEED else n.id) for o, n in pairs
+                          if (s := pair_score(o, n, now=NOW, text=index.text)) is not None),
+                         key=lambda e: (-e[0], e[1]))[:k]
+        found = [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)]
+        assert found == scanned

@@ -1,0 +1,141 @@
+from datetime import timedelta
+
+import pytest
+
+from shared.events.common import MoneyRange
+from shared.events.listing import ItemStatus, TransferMode
+from shared.events.matching import DeclineReason, match_id
+from shared.party_types import Kind, PartyType
+
+from services.matching.domain.feedback import FeedbackPenalties
+from services.matching.domain.scoring import (
+    FEATURES, WEIGHTS, amount_fit, field_overlap, pair_score, region_fit, score_pair, to_match_data, trl_fit,
+)
+from services.matching.domain.text import TextModel
+from tests.unit.matching.factories import NOW, need, offer
+
+
+def test_weights_sum_to_one_and_cover_every_feature():
+    assert sum(WEIGHTS.values()) == pytest.approx(1.0)
+    assert set(FEATURES) == set(WEIGHTS)
+
+
+def test_a_good_pair_is_scored_and_explained_in_both_languages():
+    o = offer("o", fields=["5G.RAN"], zh="毫米波基站射频芯片", trl=6, amount=(1e6, 5e6), region="CN-SC.CD")
+    n = need("n", fields=["5G.RAN"], zh="基站射频芯片", trl=5, amount=(2e6, 3e6), region_preference=["CN-SC"])
+    scored = score_pair(o, n, now=NOW)
+    assert scored is not None and 0.8 < scored.score <= 1
+    assert [f.name for f in scored.features] == list(FEATURES)
+    assert all(0 <= f.value <= 1 for f in scored.features)
+    assert sum(f.contribution for f in scored.features) == pytest.approx(scored.score, abs=1e-5)
+    zh, en = scored.explanation.zh, scored.explanation.en
+    assert zh[0] == "领域：5G通信 · 无线接入网"
+    assert "TRL 6 满足需求 ≥ 5" in zh and "预算区间重叠" in zh
+    assert en[0] == "Field: 5G communications · Radio access network"
+    assert len(zh) == len(en)
+    assert pair_score(o, n, now=NOW) == scored.score
+
+
+@pytest.mark.parametrize("change", [
+    {"kind": Kind.CAPITAL, "party": PartyType.INVESTOR},
+    {"status": ItemStatus.WITHDRAWN},
+    {"expires_at": NOW - timedelta(seconds=1)},
+    {"transfer_modes": [TransferMode.EQUITY]},
+    {"party": PartyType.AGENCY},  # an agency may not offer technology
+    {"owner": "p-n"},  # nobody matches with themselves
+])
+def test_hard_filters_return_none(change):
+    n = need("n", transfer_modes=[TransferMode.LICENCE, TransferMode.ASSIGNMENT])
+    assert score_pair(offer("o", **{"transfer_modes": [TransferMode.LICENCE], **change}), n, now=NOW) is None
+    assert score_pair(offer("o", transfer_modes=[TransferMode.LICENCE]), n, now=NOW) is not None
+
+
+def test_pairs_with_nothing_in_common_are_not_scored():
+    assert score_pair(offer("o", fields=["BIO.DRUG"], en="antibody"), need("n", fields=["5G.RAN"], en="radio"),
+                      now=NOW) is None
+
+
+def test_same_sub_field_beats_same_top_level_beats_nothing():
+    assert field_overlap(["5G.RAN"], ["5G.RAN", "BIO.DX"]) == 1.0
+    assert field_overlap(["5G.RAN"], ["5G.OPT"]) == 0.5
+    assert field_overlap(["5G.RAN"], ["BIO.DX"]) == 0.0
+
+
+def test_trl_meets_or_falls_short_of_the_minimum():
+    assert trl_fit(6, 5) == 1.0 and trl_fit(3, None) == 1.0
+    assert 0 < trl_fit(4, 5) < 1 and trl_fit(1, 9) == 0.0
+    assert trl_fit(None, 5) == 0.5
+
+
+def test_amount_ranges():
+    assert amount_fit(MoneyRange(min=1, max=5), MoneyRange(min=4, max=9)) == 1.0
+    assert amount_fit(MoneyRange(min=10, max=None), MoneyRange(min=None, max=9)) == pytest.approx(0.8)
+    assert amount_fit(MoneyRange(min=100), MoneyRange(max=1)) == 0.0
+    assert amount_fit(None, MoneyRange(max=1)) == 1.0
+    assert amount_fit(MoneyRange(min=1, currency="USD"), MoneyRange(max=1)) == 0.5
+
+
+def test_region_same_city_above_strategy_above_elsewhere_and_no_preference_no_penalty():
+    def fit(region):
+        return region_fit(offer("o", region=region), need("n", region_preference=["CN-SC.CD"]))
+
+    assert fit("CN-SC.CD") == 1.0
+    assert fit("CN-SC.CD") > fit("CN-CQ.CQ") > fit("CN-BJ.BJ")
+    assert region_fit(offer("o", region="CN-BJ.BJ"), need("n")) == 1.0
+
+
+def test_freshness_lowers_older_pairs():
+    fresh = pair_score(offer("o", age_days=1), need("n"), now=NOW)
+    stale = pair_score(offer("o", age_days=365), need("n"), now=NOW)
+    assert fresh > stale
+
+
+def test_text_relevance_uses_corpus_statistics_over_chinese_and_english():
+    model = TextModel()
+    o = offer("o", zh="毫米波功率放大器芯片", en="mmWave power amplifier")
+    for i in (o, offer("x1", zh="芯片设计"), offer("x2", zh="芯片封装")):
+        model.add(i)
+    rare = model.relevance(o, need("n1", zh="毫米波功率放大器"))
+    common = model.relevance(o, need("n2", zh="芯片设计"))
+    english = model.relevance(o, need("n3", en="power amplifier"))
+    assert rare > common > 0 and english > 0
+    assert model.relevance(o, need("n4", en="antibody")) == 0.0
+
+
+def test_text_model_forgets_removed_items():
+    model = TextModel()
+    model.add(offer("a", en="beamforming"))
+    before = model.idf("beamforming")
+    model.add(offer("b", en="beamforming"))
+    model.remove("b")
+    assert model.idf("beamforming") == before and len(model) == 1
+
+
+def test_a_decline_penalty_lowers_similar_pairs_and_is_explained():
+    penalties = FeedbackPenalties()
+    penalties.record("p-n", offer("declined", fields=["5G.RAN"], trl=4), DeclineReason.NOT_OUR_FIELD)
+    o, n = offer("o", fields=["5G.RAN"], trl=6), need("n", fields=["5G.RAN"], owner="p-n")
+    plain, lowered = score_pair(o, n, now=NOW), score_pair(o, n, now=NOW, feedback=penalties)
+    assert lowered.score == pytest.approx(plain.score * 0.6, abs=1e-5)
+    assert "降权 40%" in lowered.explanation.zh[-1]
+    other = need("n2", fields=["BIO.DX"], owner="p-n", en="x")
+    assert penalties.factor(offer("o2", fields=["BIO.DX"], en="x"), other) == 1.0
+
+
+def test_too_early_applies_only_to_candidates_no_more_mature():
+    penalties = FeedbackPenalties()
+    penalties.record("p-n", offer("declined", trl=4), DeclineReason.TOO_EARLY)
+    n = need("n", owner="p-n")
+    assert penalties.factor(offer("young", trl=3), n) == pytest.approx(0.7)
+    assert penalties.factor(offer("mature", trl=7), n) == 1.0
+
+
+def test_to_match_data_has_the_stable_pair_id():
+    o, n = offer("o"), need("n")
+    data = to_match_data(score_pair(o, n, now=NOW), o, n)
+    assert data.match_id == match_id("o", "n") and data.offer.item_id == "o" and data.need.owner_id == "p-n"
+
+
+def test_scoring_is_deterministic():
+    o, n = offer("o", zh="毫米波芯片", trl=5), need("n", zh="芯片", trl=6)
+    assert score_pair(o, n, now=NOW) == score_pair(o, n, now=NOW)

@@ -1,0 +1,160 @@
+"""The service's use cases around the domain: replay-safe outputs with stable ids, recovery
+after a crash between a state change and its output, consortia, feedback and agendas."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+
+from services.matching.processor import Batch, Processor, State
+from shared.events import CloudEvent, EventData, new_event
+from shared.events.common import LocalizedText
+from shared.events.listing import ItemData, ItemStatus
+from shared.events.matching import DeclineReason, FeedbackDecision, MatchFeedbackData
+from shared.events.sessions import (
+    Capacity, MeetingPlan, Registrant, RegistrationClosedData, RegistrationData, RegistrationStatus, Role, SessionData,
+)
+from shared.party_types import Kind, PartyType
+from tests.unit.matching.factories import NOW, need, offer
+
+T0 = NOW
+
+
+def _state() -> State:
+    return State(items={}, participants={}, feedback={}, sessions={}, ledger={})
+
+
+def _event(type_name: str, data: EventData, at: datetime = T0) -> CloudEvent:
+    return new_event(type_name, data, source="/tests").model_copy(update={"time": at})
+
+
+def _item_event(item: ItemData, at: datetime = T0) -> CloudEvent:
+    verb = "created" if item.status is ItemStatus.OPEN else "withdrawn"
+    return _event(f"{'listing' if item.side == 'offer' else 'demand'}.{verb}.v1", item, at)
+
+
+_positions = itertools.count()
+
+
+def _run(processor: Processor, *events: CloudEvent, commit: bool = True) -> Batch:
+    batch = processor.new_batch()
+    for event in events:
+        processor.handle(event, batch, next(_positions))
+    if commit:
+        processor.commit(batch)
+    return batch
+
+
+RADIO = dict(fields=["5G.RAN"], zh="毫米波基站射频芯片", en="mmWave base-station RF chip", trl=6)
+TECH_OFFER = offer("o1", owner="uni", **RADIO)
+TECH_NEED = need("n1", owner="ent", fields=["5G.RAN"], zh="寻求毫米波射频芯片", en="need mmWave RF chip", trl=5)
+CAPITAL_OFFER = offer("o-cap", kind=Kind.CAPITAL, owner="vc", fields=["5G.RAN"], zh="5G射频芯片早期投资",
+                      en="early-stage investment in 5G RF chips", amount=(1e6, 5e6))
+CAPITAL_NEED = need("n-cap", kind=Kind.CAPITAL, owner="ent", fields=["5G.RAN"], zh="射频芯片融资",
+                    en="funding for RF chip production", amount=(2e6, 3e6))
+
+
+def _types(batch: Batch) -> list[str]:
+    return [e.event.type for e in batch.emissions]
+
+
+def test_a_new_offer_and_need_make_one_match_and_a_repeat_makes_nothing():
+    processor = Processor(_state())
+    first = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
+    assert _types(first) == ["match.created.v1", "consortium.proposed.v1"]
+    match = first.emissions[0].event
+    assert match.data.explanation.zh and match.data.explanation.en and match.data.features
+    assert first.emissions[0].key == match.data.match_id
+    again = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
+    assert again.emissions == []
+
+
+def test_a_replay_from_the_start_gives_the_same_event_ids():
+    events = [_item_event(TECH_OFFER), _item_event(TECH_NEED), _item_event(CAPITAL_OFFER),
+              _item_event(CAPITAL_NEED), _item_event(TECH_NEED.model_copy(update={"status": ItemStatus.WITHDRAWN,
+                                                                                  "version": 2}))]
+    runs = []
+    for _ in range(2):
+        processor = Processor(_state())
+        runs.append([(e.event.type, e.event.id) for ev in events for e in _run(processor, ev).emissions])
+    assert runs[0] == runs[1]
+    assert len({event_id for _, event_id in runs[0]}) == len(runs[0])
+    assert ("match.retracted.v1" in {t for t, _ in runs[0]}) and ("consortium.retracted.v1" in {t for t, _ in runs[0]})
+
+
+def test_outputs_lost_in_a_crash_are_emitted_again_with_the_same_ids_on_restore():
+    state = _state()
+    processor = Processor(state)
+    _run(processor, _item_event(TECH_OFFER))
+    lost = _run(processor, _item_event(TECH_NEED), commit=False)  # state changed, outputs never acknowledged
+    assert lost.emissions
+    restarted = Processor(state)
+    recovered = restarted.restore()
+    assert [(e.event.type, e.event.id) for e in recovered.emissions] == [(e.event.type, e.event.id)
+                                                                          for e in lost.emissions]
+    restarted.commit(recovered)
+    assert Processor(state).restore().emissions == []
+
+
+def test_a_capital_match_fills_the_consortium_and_its_loss_updates_it():
+    processor = Processor(_state())
+    _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
+    with_capital = _run(processor, _item_event(CAPITAL_OFFER), _item_event(CAPITAL_NEED))
+    assert _types(with_capital) == ["match.created.v1", "consortium.updated.v1"]
+    consortium = with_capital.emissions[-1].event.data
+    assert {m.role.value for m in consortium.members} >= {"capital", "technology_provider", "technology_seeker"}
+    assert [r.value for r in consortium.missing_roles] == ["service", "policy"]
+    withdrawn = CAPITAL_OFFER.model_copy(update={"status": ItemStatus.WITHDRAWN, "version": 2})
+    lost = _run(processor, _item_event(withdrawn))
+    assert _types(lost) == ["match.retracted.v1", "consortium.updated.v1"]
+    assert lost.emissions[0].event.data.reason.value == "offer_withdrawn"
+
+
+def test_a_decline_retracts_for_the_decliner_once():
+    processor = Processor(_state())
+    created = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
+    match_id = created.emissions[0].event.data.match_id
+    decline = _event("match.feedback_given.v1", MatchFeedbackData(
+        match_id=match_id, participant_id="ent", decision=FeedbackDecision.DECLINE,
+        reason=DeclineReason.TOO_EARLY), T0 + timedelta(minutes=1))
+    first = _run(processor, decline)
+    retractions = [e.event for e in first.emissions if e.event.type == "match.retracted.v1"]
+    assert [(r.data.for_participant, r.data.reason.value) for r in retractions] == [("ent", "declined")]
+    assert retractions[0].id not in {e.event.id for e in created.emissions}
+    assert _run(processor, decline).emissions == []
+
+
+def _closed(registrants: list[str]) -> RegistrationClosedData:
+    start = datetime(2026, 7, 1, 9, tzinfo=UTC)
+    session = SessionData(
+        id="s1", organiser_id="gov", title=LocalizedText(zh="5G专场"), fields=["5G"], city="CN-SC.CD",
+        starts_at=start, ends_at=start + timedelta(hours=8), registration_opens_at=start - timedelta(days=30),
+        registration_closes_at=start - timedelta(days=1), capacity=Capacity(presenters=10, attendees=10),
+        meeting_plan=MeetingPlan(first_slot_at=start, slot_minutes=20, slots=3, tables=2, max_meetings=3))
+    return RegistrationClosedData(session=session, registrants=[
+        Registrant(registration_id=f"r-{p}", participant_id=p, party_type=PartyType.ENTERPRISE, role=Role.ATTENDEE)
+        for p in registrants])
+
+
+def test_registration_closed_publishes_an_agenda_and_a_late_cancellation_updates_it():
+    processor = Processor(_state())
+    _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED), _item_event(CAPITAL_OFFER),
+         _item_event(CAPITAL_NEED))
+    closed = _event("session.registration_closed.v1", _closed(["uni", "ent", "vc"]))
+    published = _run(processor, closed)
+    assert _types(published) == ["agenda.published.v1"]
+    agenda = published.emissions[0].event.data
+    assert {frozenset(m.participant_ids) for m in agenda.meetings} == {frozenset({"uni", "ent"}),
+                                                                        frozenset({"vc", "ent"})}
+    assert all(m.match_id for m in agenda.meetings)
+    assert _run(processor, closed).emissions == []
+    cancel = _event("registration.cancelled.v1", RegistrationData(
+        session_id="s1", registration_id="r-vc", participant_id="vc", party_type=PartyType.INVESTOR,
+        role=Role.ATTENDEE, status=RegistrationStatus.CANCELLED, sequence=3))
+    updated = _run(processor, cancel)
+    assert _types(updated) == ["agenda.updated.v1"]
+    replanned = updated.emissions[0].event.data
+    assert replanned.version == 2
+    kept = [m for m in agenda.meetings if "vc" not in m.participant_ids]
+    assert [(m.slot, m.table, m.participant_ids) for m in replanned.meetings] == [
+        (m.slot, m.table, m.participant_ids) for m in kept]
