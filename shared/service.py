@@ -12,6 +12,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from shared import logging as service_logging
+from shared.locks import KeyedLocks
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,9 @@ class Resources:
         self.db = self.mongo[settings.database]
         self.producer = Producer(settings, client_id=settings.service_name)
         self.tasks = BackgroundTasks()
+        # One lock per document for every writer in this process and its outbox relay: FerretDB v1
+        # loses concurrent updates to one document (see shared/locks.py).
+        self.locks = KeyedLocks()
 
     def readiness(self) -> dict[str, Any]:
         from shared.mongo import reachable

@@ -81,12 +81,21 @@ class Demo:
             idempotency_key=f"{self.run_key}-{session.key}")
         self.loaded.ids[session.key] = created["id"]
 
-    async def register(self, registration: Any) -> None:
+    async def register(self, registration: Any, patience: float = 180) -> None:
+        """Register; a presenter's listings reach the sessions service through the listings
+        topic, so an 'unknown listing' answer means: not there yet, try again shortly."""
         body = {"role": registration.role.value, "interests": registration.interests,
                 "listing_ids": [self.loaded.ids[k] for k in registration.listings]}
-        await self.api["events_sessions"].call(
-            "POST", f"/sessions/{self.loaded.ids[registration.session]}/registrations", json=body,
-            token=self.loaded.tokens[registration.participant], accept=(409,))
+        deadline = time.monotonic() + patience
+        while True:
+            response = await self.api["events_sessions"].call(
+                "POST", f"/sessions/{self.loaded.ids[registration.session]}/registrations", json=body,
+                token=self.loaded.tokens[registration.participant], accept=(409, 422))
+            if response.status_code != 422:
+                return
+            if "unknown listing" not in response.text or time.monotonic() > deadline:
+                raise ApiError(f"registration refused: {response.text[:300]}")
+            await asyncio.sleep(1)
 
     async def request_meeting(self, request: Any) -> None:
         await self.api["events_sessions"].call(

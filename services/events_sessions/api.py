@@ -11,6 +11,7 @@ from typing import Annotated, Any, TypeVar
 import segno
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response, status
 from fastapi.responses import JSONResponse
+from pydantic import AfterValidator
 
 from shared import taxonomy
 from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
@@ -19,7 +20,7 @@ from shared.events.matching import AgendaData
 from shared.events.sessions import RegistrationStatus
 from services.events_sessions.domain.agenda import MyMeeting, meeting_order
 from services.events_sessions.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
-from services.events_sessions.domain.model import SEATED, SessionSpec
+from services.events_sessions.domain.model import SEATED, SessionSpec, in_range
 from services.events_sessions.handlers import SessionService
 from services.events_sessions.schemas import (
     CheckInIn,
@@ -33,6 +34,7 @@ from services.events_sessions.schemas import (
 )
 
 SessionId = Annotated[str, Path(min_length=1, max_length=64)]
+QueryMoment = Annotated[datetime, AfterValidator(in_range)]
 Pages = Annotated[PageParams, Depends(page_params)]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown session"},
                                           409: {"description": "Not allowed in the session's state"}}
@@ -96,8 +98,8 @@ async def list_sessions(
     request: Request, pages: Pages,
     field: Annotated[str | None, Query(max_length=20, description="Field code; a first-level code matches its sub-fields")] = None,
     city: Annotated[str | None, Query(max_length=20, description="City code such as CN-SC.CD")] = None,
-    starts_from: Annotated[datetime | None, Query(description="Sessions starting at or after")] = None,
-    starts_to: Annotated[datetime | None, Query(description="Sessions starting before")] = None,
+    starts_from: Annotated[QueryMoment | None, Query(description="Sessions starting at or after")] = None,
+    starts_to: Annotated[QueryMoment | None, Query(description="Sessions starting before")] = None,
     open: Annotated[bool | None, Query(description="Only sessions accepting registrations now (or not)")] = None,
 ) -> Page[SessionOut]:
     svc = service(request)

@@ -15,7 +15,6 @@ from services.events_sessions.handlers import Clock, SessionService, utc_now
 from services.events_sessions.settings import Settings
 from services.events_sessions.storage import SessionStore
 from shared.api.app import create_service_app
-from shared.locks import KeyedLocks
 from shared.outbox import OutboxRelay
 from shared.service import Resources
 
@@ -28,8 +27,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = Resources(settings)
         app.state.resources = resources
-        # One lock per session document, shared by the writers and the relay (see shared/locks.py).
-        locks = KeyedLocks()
+        locks = resources.locks
         store = SessionStore(resources.db, locks)
         await store.ensure_indexes()
         relay = OutboxRelay([store.sessions], resources.producer, topic_prefix=settings.topic_prefix, locks=locks)

@@ -47,7 +47,7 @@ class SessionService:
 
     async def _mutate(self, session_id: str, decide: Callable[[Session], tuple[Any, seats.Change]]) -> Any:
         result = await self.store.mutate(session_id, decide)
-        self.relay.notify()
+        self.relay.notify(self.store.sessions, session_id)
         return result
 
     async def _organised(self, session_id: str, actor: Principal) -> Session:
@@ -61,7 +61,7 @@ class SessionService:
         session, change = seats.new_session(spec, session_id="s_" + uuid.uuid4().hex[:20],
                                             organiser_id=organiser.subject, now=self.clock())
         await self.store.insert(session, change)
-        self.relay.notify()
+        self.relay.notify(self.store.sessions, session.id)
         return session
 
     async def update(self, session_id: str, changes: dict[str, Any], actor: Principal) -> Session:

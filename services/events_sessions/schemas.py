@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.common import LocalizedText
 from shared.events.sessions import Capacity, MeetingPlan, MeetingPreference, RegistrationStatus, Role
 from shared.party_types import PartyType
-from services.events_sessions.domain.model import Registration, Session, SessionSpec
+from services.events_sessions.domain.model import Moment, Registration, Session, SessionSpec
 from services.events_sessions.domain.rules import is_accepting
 from services.events_sessions.domain.seats import seat_counts, waitlist_position
 
@@ -27,10 +27,10 @@ class SessionChanges(BaseModel):
     high_tech_zone: str | None = Field(None, max_length=20)
     industrial_cluster: str | None = Field(None, min_length=1, max_length=200)
     venue: str | None = Field(None, min_length=1, max_length=300)
-    starts_at: AwareDatetime = None  # type: ignore[assignment]
-    ends_at: AwareDatetime = None  # type: ignore[assignment]
-    registration_opens_at: AwareDatetime = None  # type: ignore[assignment]
-    registration_closes_at: AwareDatetime = None  # type: ignore[assignment]
+    starts_at: Moment = None  # type: ignore[assignment]
+    ends_at: Moment = None  # type: ignore[assignment]
+    registration_opens_at: Moment = None  # type: ignore[assignment]
+    registration_closes_at: Moment = None  # type: ignore[assignment]
     capacity: Capacity = None  # type: ignore[assignment]
     quotas: dict[PartyType, int] = None  # type: ignore[assignment]
     meeting_plan: MeetingPlan | None = None

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from pymongo.errors import PyMongoError
 
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 
 KEY_PREFIX_CHARS = 12  # "htx_" and 8 random characters: enough to group guesses at one key
 WRITE_ATTEMPTS = 3
+Entity = TypeVar("Entity", ItemData, ParticipantData)
 
 
 class ListingService:
@@ -37,13 +39,17 @@ class ListingService:
         self._per_ip = SlidingWindowLimiter(settings.auth_rate_per_ip, window)
         self._per_key = SlidingWindowLimiter(settings.auth_rate_per_key, window)
 
+    def _written(self, entity: ItemData | ParticipantData) -> None:
+        """Wake the outbox relay for the document just written."""
+        self._relay.notify(self._store.collection_of(entity), entity.id)
+
     # participants and identity
 
     async def register(self, request: ParticipantIn) -> tuple[ParticipantData, str]:
         participant = participants.register(request)
         api_key = new_api_key()
         await self._store.add_participant(participant, hash_api_key(api_key), participant_event(participant, "registered"))
-        self._relay.notify()
+        self._written(participant)
         return participant, api_key
 
     async def new_key(self, participant_id: str) -> str:
@@ -82,7 +88,7 @@ class ListingService:
         assert principal.participant_id is not None and principal.party_type is not None
         item = items.create(side, principal.participant_id, principal.party_type, request, now())
         await self._store.add_item(item, item_event(item, "created"))
-        self._relay.notify()
+        self._written(item)
         return item
 
     async def item(self, side: Side, item_id: str, principal: Principal) -> ItemData:
@@ -113,12 +119,12 @@ class ListingService:
 
         return await self._write(attempt)
 
-    async def _write(self, attempt: Callable[[], Awaitable[ItemData | ParticipantData | None]]):
+    async def _write(self, attempt: Callable[[], Awaitable[Entity | None]]) -> Entity:
         """Run a versioned read-change-write, again when a concurrent writer got there first."""
         for _ in range(WRITE_ATTEMPTS):
             result = await attempt()
             if result is not None:
-                self._relay.notify()
+                self._written(result)
                 return result
         raise Conflict("changed concurrently by another request; retry", "已被其他请求同时修改，请重试")
 
@@ -130,9 +136,9 @@ class ListingService:
         for side in Side:
             for item in await self._store.due_items(side, at, limit=batch):
                 updated = items.expire(item, at)
-                expired += await self._store.replace_item(updated, item_event(updated, "expired"))
-        if expired:
-            self._relay.notify()
+                if await self._store.replace_item(updated, item_event(updated, "expired")):
+                    expired += 1
+                    self._written(updated)
         return expired
 
     async def run_expiry(self) -> None:

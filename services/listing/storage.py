@@ -55,6 +55,9 @@ class ListingStore:
         self.participants: AsyncCollection = db["participants"]
         self.items: dict[Side, AsyncCollection] = {Side.OFFER: db["listings"], Side.NEED: db["demands"]}
 
+    def collection_of(self, entity: ItemData | ParticipantData) -> AsyncCollection:
+        return self.items[entity.side] if isinstance(entity, ItemData) else self.participants
+
     @property
     def collections(self) -> list[AsyncCollection]:
         """Every collection whose documents carry an outbox."""

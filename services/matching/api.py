@@ -146,8 +146,7 @@ async def give_feedback(match_id: MatchIdPath, body: FeedbackIn, principal: Part
     assert principal.participant_id is not None
     feedback = MatchFeedbackData(match_id=match_id, participant_id=principal.participant_id,
                                  decision=body.decision, reason=body.reason, comment=body.comment)
-    event = await store.record_feedback(feedback)
-    request.app.state.relay.notify()
+    event = await store.record_feedback(feedback, request.app.state.relay)
     return FeedbackAccepted(match_id=match_id, participant_id=feedback.participant_id, decision=feedback.decision,
                             reason=feedback.reason, event_id=event.id)
 

@@ -33,9 +33,10 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         held = resources or Resources(settings)
         app.state.resources = held
-        app.state.store = MatchingStore(held.db, source=SOURCE)
+        app.state.store = MatchingStore(held.db, source=SOURCE, locks=held.locks)
         await app.state.store.ensure_indexes()
-        app.state.relay = OutboxRelay([app.state.store.feedback], held.producer, topic_prefix=settings.topic_prefix)
+        app.state.relay = OutboxRelay([app.state.store.feedback], held.producer, topic_prefix=settings.topic_prefix,
+                                      locks=held.locks)
         await app.state.relay.ensure_indexes()
         held.tasks.start(app.state.relay.run(), "matching-feedback-outbox")
         yield
@@ -86,7 +87,7 @@ def run(settings: Settings) -> None:
     # Faust creates its own internal topics (work, changelogs); the registry topics are ours to ensure.
     loop.run_until_complete(ensure_topics(settings, (*INPUTS, *OUTPUTS, DEAD_LETTER)))
     resources = Resources(settings)
-    stream = MatchingStream(settings, MatchingStore(resources.db, source=SOURCE))
+    stream = MatchingStream(settings, MatchingStore(resources.db, source=SOURCE, locks=resources.locks))
     api = create_app(settings, resources=resources, worker_ready=stream.ready)
     worker = faust.Worker(stream.app, HttpService(api, settings), loop=loop, loglevel=settings.log_level,
                           override_logging=False)

@@ -22,6 +22,7 @@ from shared.events.matching import (
     MatchFeedbackData,
     MatchRetractedData,
 )
+from shared.locks import KeyedLocks
 
 MATCHES = "matches"
 CONSORTIA = "consortia"
@@ -37,9 +38,10 @@ Page = tuple[list[dict[str, Any]], After | None]
 
 
 class MatchingStore:
-    def __init__(self, db: AsyncDatabase, *, source: str):
+    def __init__(self, db: AsyncDatabase, *, source: str, locks: KeyedLocks):
         self.db = db
         self._source = source
+        self._locks = locks  # shared with the feedback outbox relay (see shared/locks.py)
         self.matches = db[MATCHES]
         self.consortia = db[CONSORTIA]
         self.agendas = db[AGENDAS]
@@ -112,14 +114,18 @@ class MatchingStore:
 
     # -- feedback ------------------------------------------------------------------------
 
-    async def record_feedback(self, feedback: MatchFeedbackData) -> CloudEvent:
+    async def record_feedback(self, feedback: MatchFeedbackData, relay: outbox.OutboxRelay) -> CloudEvent:
         """Store a participant's latest feedback on a match and stage its event in the same write."""
         event = new_event("match.feedback_given.v1", feedback, source=self._source, subject=feedback.match_id)
         document = {**feedback.model_dump(mode="json"), "given_at": event.time}
-        await self.feedback.update_one(
-            {"_id": f"{feedback.match_id}/{feedback.participant_id}"},
-            outbox.merge_update({"$set": document}, outbox.entry(event, topics.MATCH_FEEDBACK, feedback.match_id)),
-            upsert=True)
+        document_id = f"{feedback.match_id}/{feedback.participant_id}"
+        async with self._locks.hold(document_id):
+            await self.feedback.update_one(
+                {"_id": document_id},
+                outbox.merge_update({"$set": document},
+                                    outbox.entry(event, topics.MATCH_FEEDBACK, feedback.match_id)),
+                upsert=True)
+        relay.notify(self.feedback, document_id)
         return event
 
 

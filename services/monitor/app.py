@@ -23,9 +23,11 @@ def create_app(settings: Settings | None = None, *, sample: bool = True) -> Fast
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = app.state.resources = Resources(settings)
-        store = AlertStore(resources.db)
-        relay = OutboxRelay([store.alerts], resources.producer, topic_prefix=settings.topic_prefix)
-        runtime = app.state.runtime = MonitorRuntime(settings, store, on_alert_stored=relay.notify)
+        store = AlertStore(resources.db, resources.locks)
+        relay = OutboxRelay([store.alerts], resources.producer, topic_prefix=settings.topic_prefix,
+                            locks=resources.locks)
+        runtime = app.state.runtime = MonitorRuntime(settings, store,
+                                                     on_alert_stored=lambda: relay.notify(store.alerts))
         COLLECTOR.source = lambda: runtime
         resources.tasks.start(relay.run(), "alert-outbox-relay")
         if sample:

@@ -13,6 +13,7 @@ from shared import outbox, topics
 from shared.events import new_event
 from shared.events.common import LocalizedText
 from shared.events.monitor import AlertData, Severity
+from shared.locks import KeyedLocks
 
 SOURCE = "/services/monitor"
 
@@ -26,8 +27,9 @@ def alert_data(alert: ActiveAlert) -> AlertData:
 
 
 class AlertStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, locks: KeyedLocks):
         self.alerts: AsyncCollection = db["alerts"]
+        self._locks = locks  # shared with the outbox relay, which pops from the same documents
 
     async def active(self) -> list[ActiveAlert]:
         found = []
@@ -45,8 +47,9 @@ class AlertStore:
         fields = {"rule": c.rule, "critical": c.critical, "subject": c.subject, "value": c.value,
                   "threshold": c.threshold, "message_en": c.message_en, "message_zh": c.message_zh,
                   "since": alert.since, "active": raised}
-        await self.alerts.update_one(
-            {"_id": c.alert_id},
-            outbox.merge_update({"$set": fields}, outbox.entry(event, topics.ALERTS, c.alert_id)),
-            upsert=True,
-        )
+        async with self._locks.hold(c.alert_id):
+            await self.alerts.update_one(
+                {"_id": c.alert_id},
+                outbox.merge_update({"$set": fields}, outbox.entry(event, topics.ALERTS, c.alert_id)),
+                upsert=True,
+            )

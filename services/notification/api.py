@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from sse_starlette import EventSourceResponse
 
 from services.notification import metrics
@@ -28,6 +28,7 @@ from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor
 from shared.api.security import Operator, Participant
 from shared.auth import Principal
 from shared.events.common import Language
+from shared.moments import to_utc
 
 router = APIRouter()
 
@@ -45,6 +46,16 @@ def _unprocessable(loc: list[str], msg: str) -> HTTPException:
 
 def _not_found(what: str) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=what)
+
+
+def _is_seq(value: object) -> bool:
+    """An inbox sequence number: MongoDB stores at most 8-byte integers, so a larger one is a 422, not a 500."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63
+
+
+def _as_int(text: str) -> int | None:
+    """ASCII digits only: ``str.isdigit`` also accepts characters such as "²" that ``int`` refuses."""
+    return int(text) if text.isascii() and text.isdigit() else None
 
 
 # --- preferences ---------------------------------------------------------------------------------
@@ -128,7 +139,7 @@ async def list_inbox(principal: Participant, store: StoreDep, page: Annotated[Pa
                      unread: bool = False, archived: bool = False) -> Page[InboxEntry]:
     """Newest first. ``unread=true`` lists only unread entries; ``archived=true`` the archive."""
     cursor = decode_cursor(page.cursor)
-    if cursor is not None and not isinstance(cursor[0], int):
+    if cursor is not None and not _is_seq(cursor[0]):
         raise _unprocessable(["query", "cursor"], "invalid cursor")
     documents = await store.inbox_page(principal.subject, unread_only=unread, archived=archived,
                                        before_seq=cursor[0] if cursor else None, limit=page.limit + 1)
@@ -168,7 +179,7 @@ async def stream(request: Request, principal: Participant, store: StoreDep,
                  last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None) -> EventSourceResponse:
     """Server-Sent Events of new inbox entries; the event id is the entry's ``seq``, so a client
     reconnecting with ``Last-Event-ID`` gets exactly what it missed."""
-    if last_event_id is not None and not last_event_id.strip().isdigit():
+    if last_event_id is not None and not _is_seq(_as_int(last_event_id.strip())):
         raise _unprocessable(["header", "Last-Event-ID"], "must be the id of an event from this stream (an integer)")
     record = await store.recipient(principal.subject)
     if record.preferences is not None and not record.preferences.channels.stream:
@@ -232,7 +243,8 @@ class DeliveryLog(BaseModel):
 
 class ReplaySince(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: datetime = Field(description="Replay every delivery that failed for good at or after this time")
+    since: Annotated[datetime, AfterValidator(to_utc)] = Field(
+        description="Replay every delivery that failed for good at or after this time")
 
 
 class Replayed(BaseModel):
@@ -252,6 +264,8 @@ async def list_deliveries(_: Operator, store: StoreDep, page: Annotated[PagePara
                           delivery_status: Annotated[Literal["pending", "delivered", "dead"] | None,
                                                      Query(alias="status")] = None) -> Page[DeliveryLog]:
     cursor = decode_cursor(page.cursor)
+    if cursor is not None and not isinstance(cursor[0], str):
+        raise _unprocessable(["query", "cursor"], "invalid cursor")
     documents = await store.deliveries_page(delivery_status, cursor[0] if cursor else None, page.limit + 1)
     more = len(documents) > page.limit
     documents = documents[:page.limit]

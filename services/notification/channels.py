@@ -37,7 +37,7 @@ async def refused_url(url: str, *, allow_private: bool) -> str | None:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a label IDNA cannot encode (empty, over 63 characters)
         return f"cannot resolve {parts.hostname}: {exc}"
     for info in infos:
         reason = forbidden_address(str(info[4][0]))

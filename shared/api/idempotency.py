@@ -13,11 +13,15 @@ from pymongo.errors import DuplicateKeyError
 
 COLLECTION = "idempotency_keys"
 TTL = timedelta(hours=24)
+# A claim still running after this long was left by a process that crashed (requests fail far
+# sooner: MongoDB calls time out in seconds), so a retry takes it over instead of a 409 for a day.
+ABANDONED_AFTER = timedelta(seconds=30)
 
 
 class IdempotencyStore:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, *, abandoned_after: timedelta = ABANDONED_AFTER):
         self._keys = db[COLLECTION]
+        self._abandoned_after = abandoned_after
 
     async def ensure_indexes(self) -> None:
         await self._keys.create_index([("expires_at", 1)])
@@ -47,9 +51,19 @@ class IdempotencyStore:
                 "loc": ["header", "Idempotency-Key"], "type": "value_error",
                 "msg": "this Idempotency-Key was used with a different request body"}])
         if stored["state"] != "done":
+            claimed_at = stored["expires_at"] - TTL
+            if claimed_at < now - self._abandoned_after and await self._take_over(stored, now):
+                return None
             raise HTTPException(status.HTTP_409_CONFLICT,
                                 detail="a request with this Idempotency-Key is still in progress")
         return stored["status"], stored["body"]
+
+    async def _take_over(self, stored: dict[str, Any], now: datetime) -> bool:
+        """Claim a key whose first request died with its process; False when another retry won."""
+        taken = await self._keys.update_one({"_id": stored["_id"], "state": "running",
+                                             "expires_at": stored["expires_at"]},
+                                            {"$set": {"expires_at": now + TTL}})
+        return taken.modified_count == 1
 
     async def finish(self, scope: str, key: str, status_code: int, body: Any) -> None:
         await self._keys.update_one({"_id": self._id(scope, key)},

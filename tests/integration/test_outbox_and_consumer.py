@@ -14,6 +14,7 @@ from shared.events import CloudEvent, new_event
 from shared.events.common import LocalizedText
 from shared.events.monitor import AlertData, Severity
 from shared.kafka import DLQ_REASON, EventConsumer, Producer
+from shared.locks import KeyedLocks
 from shared.mongo import first_time, make_client
 from shared.settings import CommonSettings
 from tests.support import read_events, read_records, wait_for
@@ -37,7 +38,7 @@ async def test_outbox_relay_publishes_in_order_exactly_what_was_staged(registry_
         await collection.update_one({"_id": "e1"}, outbox.merge_update({"$set": {"v": n}},
                                                                        outbox.entry(event, topics.ALERTS, "a1")))
     producer = Producer(settings, client_id="test")
-    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix)
+    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
     await relay.drain_once()
     received = await read_events(settings.kafka_bootstrap_servers, topics.ALERTS.full_name(settings.topic_prefix),
                                  count=5)
@@ -54,7 +55,7 @@ async def test_outbox_keeps_events_while_kafka_is_unreachable(make_settings, nam
     mongo = make_client(settings.mongodb_uri)
     collection = mongo[f"{namespace}db"]["entities"]
     await collection.insert_one(outbox.with_outbox({"_id": "e1"}, outbox.entry(_alert(1), topics.ALERTS, "a1")))
-    relay = outbox.OutboxRelay([collection], Producer(settings, client_id="test"))
+    relay = outbox.OutboxRelay([collection], Producer(settings, client_id="test"), locks=KeyedLocks())
     with pytest.raises(KafkaConnectionError):
         await relay.drain_once()
     assert await relay.pending_count() == 1

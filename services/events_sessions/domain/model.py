@@ -7,11 +7,13 @@ state and written back with its events in one atomic update (see ``storage``).
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from shared.events.common import LocalizedText
+from shared.moments import to_utc
 from shared.events.sessions import (
     Capacity,
     MeetingPlan,
@@ -25,6 +27,21 @@ from shared.party_types import PartyType
 ACTIVE = frozenset({RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED,
                     RegistrationStatus.CHECKED_IN, RegistrationStatus.NO_SHOW})
 SEATED = frozenset({RegistrationStatus.CONFIRMED, RegistrationStatus.CHECKED_IN, RegistrationStatus.NO_SHOW})
+
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2999, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+def in_range(moment: datetime) -> datetime:
+    """Dates between 2000 and 2999 (UTC, when no zone is given): far from the calendar's ends, so an
+    offset or a meeting plan added to one can neither overflow nor reach MongoDB out of its range."""
+    if not EARLIEST <= to_utc(moment) <= LATEST:
+        raise ValueError("must lie between the years 2000 and 2999 / 日期须在2000年至2999年之间")
+    return moment
+
+
+Moment = Annotated[AwareDatetime, AfterValidator(in_range)]
 
 
 def participant_key(participant_id: str) -> str:
@@ -47,14 +64,23 @@ class SessionSpec(BaseModel):
     high_tech_zone: str | None = Field(None, max_length=20, description="National high-tech zone code, e.g. CDHT")
     industrial_cluster: str | None = Field(None, min_length=1, max_length=200)
     venue: str | None = Field(None, min_length=1, max_length=300)
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
-    registration_opens_at: AwareDatetime
-    registration_closes_at: AwareDatetime
+    starts_at: Moment
+    ends_at: Moment
+    registration_opens_at: Moment
+    registration_closes_at: Moment
     capacity: Capacity
     quotas: dict[PartyType, int] = Field(default_factory=dict,
                                          description="Most seats (both roles together) per party type")
     meeting_plan: MeetingPlan | None = None
+
+    @field_validator("meeting_plan")
+    @classmethod
+    def _slots_start_at_a_zoned_time(cls, plan: MeetingPlan | None) -> MeetingPlan | None:
+        if plan is not None and plan.first_slot_at.tzinfo is None:
+            raise ValueError("first_slot_at needs a time zone, e.g. +08:00 / 须注明时区")
+        if plan is not None:
+            in_range(plan.first_slot_at)
+        return plan
 
 
 class Registration(BaseModel):

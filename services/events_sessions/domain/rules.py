@@ -12,6 +12,10 @@ from services.events_sessions.domain.errors import Conflict, Forbidden, Invalid,
 from services.events_sessions.domain.model import Session, SessionSpec
 
 
+# Far above any venue, and well within the 8-byte integers MongoDB stores.
+MAX_COUNT = 1_000_000
+
+
 def session_problems(spec: SessionSpec, now: datetime, *, new_deadline: bool = True) -> list[Problem]:
     """``new_deadline``: the registration deadline is being set, so it must lie ahead."""
     problems = [Problem(("fields", i), f"unknown field code {code!r} / 未知领域代码")
@@ -36,8 +40,15 @@ def session_problems(spec: SessionSpec, now: datetime, *, new_deadline: bool = T
     if new_deadline and spec.registration_closes_at <= now:
         problems.append(Problem(("registration_closes_at",), "is already past / 报名截止时间已过"))
     for party_type, quota in spec.quotas.items():
-        if quota < 1:
-            problems.append(Problem(("quotas", party_type.value), "a quota is at least 1 / 名额至少为 1"))
+        if not 1 <= quota <= MAX_COUNT:
+            problems.append(Problem(("quotas", party_type.value),
+                                    f"a quota is between 1 and {MAX_COUNT} / 名额须在 1 至 {MAX_COUNT} 之间"))
+    counts = {("capacity", "presenters"): spec.capacity.presenters, ("capacity", "attendees"): spec.capacity.attendees}
+    if spec.meeting_plan is not None:
+        counts.update({("meeting_plan", "min_meetings"): spec.meeting_plan.min_meetings,
+                       ("meeting_plan", "max_meetings"): spec.meeting_plan.max_meetings})
+    problems += [Problem(loc, f"at most {MAX_COUNT} / 不得超过 {MAX_COUNT}") for loc, count in counts.items()
+                 if count > MAX_COUNT]
     plan = spec.meeting_plan
     if plan is not None:
         plan_ends = plan.first_slot_at + timedelta(minutes=plan.slots * plan.slot_minutes)

@@ -124,26 +124,52 @@ class MatchEngine:
         return self._rescore_existing(item, now) + self._create_best(item, now)
 
     def on_feedback(self, feedback: MatchFeedbackData, now: datetime) -> list[MatchChange]:
+        declined = self._record_decline(feedback)
+        if declined is None:
+            return []
+        data, mine = declined
+        return ([_retracted(data, RetractReason.DECLINED, for_participant=feedback.participant_id)]
+                + self._rescore_existing(self.index.get(mine), now))
+
+    # --- recovery: rebuild the state from stored items, matches and feedback, emitting nothing --
+
+    def restore_item(self, item: ItemData, now: datetime) -> None:
+        if is_live(item, now):
+            self._forget(item)
+            self.index.upsert(item)
+            self._by_owner.setdefault(item.owner_id, set()).add(item.id)
+
+    def restore_match(self, data: MatchData) -> None:
+        """A match that was current; restore items first, so both sides are known."""
+        self._matches[data.match_id] = data
+        self._by_item.setdefault(data.offer.item_id, set()).add(data.match_id)
+        self._by_item.setdefault(data.need.item_id, set()).add(data.match_id)
+
+    def restore_feedback(self, feedback: MatchFeedbackData) -> None:
+        """A decline given earlier; restore its match first."""
+        self._record_decline(feedback)
+
+    # --- internals ---------------------------------------------------------------------------
+
+    def _record_decline(self, feedback: MatchFeedbackData) -> tuple[MatchData, str] | None:
+        """Remember a new decline of a current match by one of its parties: the match and the
+        decliner's item id; None when there is nothing new to remember."""
         data = self._matches.get(feedback.match_id)
         if data is None or feedback.decision is not FeedbackDecision.DECLINE:
-            return []
+            return None
         decliner = feedback.participant_id
-        owners = {data.offer.owner_id, data.need.owner_id}
         declined = self._declined_by.setdefault(data.match_id, set())
-        if decliner not in owners or decliner in declined:
-            return []
+        if decliner not in (data.offer.owner_id, data.need.owner_id) or decliner in declined:
+            return None
         declined.add(decliner)
         self._declined_partners.setdefault(data.offer.item_id, set()).add(data.need.item_id)
         self._declined_partners.setdefault(data.need.item_id, set()).add(data.offer.item_id)
         mine, partner = ((data.offer.item_id, data.need.item_id) if data.offer.owner_id == decliner
                          else (data.need.item_id, data.offer.item_id))
         self.feedback.record(decliner, self.index.get(partner), feedback.reason)
-        changes = [_retracted(data, RetractReason.DECLINED, for_participant=decliner)]
-        if declined >= owners:
-            self._drop(data, RetractReason.DECLINED)
-        return changes + self._rescore_existing(self.index.get(mine), now)
-
-    # --- internals ---------------------------------------------------------------------------
+        if declined >= {data.offer.owner_id, data.need.owner_id}:
+            self._drop(data, RetractReason.DECLINED)  # both sides declined: the match is gone
+        return data, mine
 
     def _score(self, item: ItemData, partner: ItemData, now: datetime) -> ScoredPair | None:
         offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)

@@ -2,7 +2,8 @@
 
 Postings are kept per (kind, side, key): each field code an item lists, the top-level field of
 each code, and each text term (with its BM25 saturation, so the text part of the score is
-accumulated exactly from the postings). The *index score* of a candidate is the field and text
+accumulated exactly from the postings) — a term once for the kind and side and once more per
+top-level field of the item, so a query reads the candidates in its own fields first. The *index score* of a candidate is the field and text
 part of its match score; the other features can add at most ``WEIGHT_BEYOND_INDEX``.
 
 ``candidates``/``ranked`` list candidates by index score. ``top_partners`` finds exactly the
@@ -14,7 +15,6 @@ share of them could not lift a candidate to the k-th best score.
 from __future__ import annotations
 
 import bisect
-import heapq
 from collections.abc import Collection, Iterator
 from datetime import datetime
 
@@ -34,6 +34,7 @@ SEED_CANDIDATES = 64  # candidates from the rarest terms, scored first to learn 
 _ROUNDING = 1e-6  # scores are rounded to 6 places; accumulated sums differ in the last bits
 
 PostingKey = tuple[Kind, Side, str]
+Term = tuple[dict[str, float], float, float]  # a query term: (posting, weight, ceiling of its share)
 
 
 def opposite(side: Side) -> Side:
@@ -55,8 +56,9 @@ class CandidateIndex:
         self.text = text or TextModel()
         self._items: dict[str, ItemData] = {}
         self._fields: dict[PostingKey, set[str]] = {}
-        self._terms: dict[PostingKey, dict[str, float]] = {}
-        self._term_ceiling: dict[PostingKey, float] = {}  # never below the posting's largest value
+        # (kind, side, term) and (kind, side, term, top-level field) -> {item id: BM25 saturation}
+        self._terms: dict[tuple, dict[str, float]] = {}
+        self._term_ceiling: dict[tuple, float] = {}  # never below the posting's largest value
         self._shapes: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # item id -> (codes, top-levels)
 
     def __len__(self) -> int:
@@ -78,21 +80,22 @@ class CandidateIndex:
         for key in self._field_keys(item):
             self._fields.setdefault((item.kind, item.side, key), set()).add(item.id)
         for term, tf in self.text.add(item).items():
-            key = (item.kind, item.side, term)
-            self._terms.setdefault(key, {})[item.id] = saturation(tf)
-            self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), saturation(tf))
+            value = saturation(tf)
+            for key in self._term_keys(item, term):
+                self._terms.setdefault(key, {})[item.id] = value
+                self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), value)
 
     def remove(self, item_id: str) -> None:
         item = self._items.pop(item_id, None)
         if item is None:
             return
-        del self._shapes[item_id]
         for key in self._field_keys(item):
             self._discard(self._fields, (item.kind, item.side, key), item_id)
         for term in self.text.remove(item_id) or ():
-            key = (item.kind, item.side, term)
-            if self._discard(self._terms, key, item_id):
-                del self._term_ceiling[key]
+            for key in self._term_keys(item, term):
+                if self._discard(self._terms, key, item_id):
+                    del self._term_ceiling[key]
+        del self._shapes[item_id]
 
     @staticmethod
     def _discard(postings: dict, key: PostingKey, item_id: str) -> bool:
@@ -109,12 +112,14 @@ class CandidateIndex:
         del postings[key]
         return True
 
+    def _term_keys(self, item: ItemData, term: str) -> list[tuple]:
+        """A term is posted once for the kind and side, and once more per top-level field of the
+        item, so a query can first read only the candidates in its own fields."""
+        return [(item.kind, item.side, term), *((item.kind, item.side, term, top) for top in self._shapes[item.id][1])]
+
     @staticmethod
     def _field_keys(item: ItemData) -> set[str]:
         return {_code_key(c) for c in item.fields} | {_top_key(c) for c in item.fields}
-
-    def items(self, side: Side | None = None) -> list[ItemData]:
-        return [i for i in self._items.values() if side is None or i.side is side]
 
     def candidates(self, item: ItemData, limit: int = 200) -> list[ItemData]:
         """Up to ``limit`` items of the opposite side and the same kind sharing a field or terms
@@ -129,7 +134,7 @@ class CandidateIndex:
     def ranked(self, item: ItemData) -> Iterator[tuple[float, ItemData]]:
         """(index score, item) in non-increasing index score, ties by id. Items sharing only a
         field (no term) are gathered lazily, when their turn comes."""
-        query = _Query(self, item)
+        query = _Query(self, item, scoped=False)
         hits = query.hits(query.terms)
         ranked = sorted(((query.index_score(i), i) for i in hits), key=lambda e: (-e[0], e[1]))
         groups = query.field_groups()
@@ -151,7 +156,8 @@ class CandidateIndex:
 class _Query:
     """One item's query against the postings of the opposite side, same kind."""
 
-    def __init__(self, index: CandidateIndex, item: ItemData):
+    def __init__(self, index: CandidateIndex, item: ItemData, *, scoped: bool):
+        """``scoped``: read only the postings of the item's own top-level fields."""
         self.index, self.kind, self.side = index, item.kind, opposite(item.side)
         self.codes = frozenset(item.fields)
         self.tops = frozenset(taxonomy.top_level(c) for c in item.fields)
@@ -159,24 +165,28 @@ class _Query:
         counts = text.terms(item)
         # Each (posting, weight, ceiling): a candidate's text score is the sum of weight × its
         # posting value over the terms it shares; ceiling bounds one term's share.
-        self.terms: list[tuple[dict[str, float], float, float]] = []
+        self.terms: list[Term] = []
         # The need is BM25's query: one norm for all offers. An offer as the query meets needs that
         # each normalise by their own terms, so there the sum is divided per candidate.
         self.per_candidate_norm = self.side is Side.NEED
         norm = 1.0 if self.per_candidate_norm else text.item_self_score(item)
         for term in sorted(counts):
-            key = (item.kind, self.side, term)
-            posting = index._terms.get(key)
-            if posting:
-                if self.per_candidate_norm:
-                    weight, ceiling = text.idf(term) * saturation(counts[term]), 1.0
-                else:
-                    weight = text.idf(term) / norm
-                    ceiling = weight * index._term_ceiling[key]
-                self.terms.append((posting, weight, ceiling))
+            keys = ([(item.kind, self.side, term, top) for top in sorted(self.tops)] if scoped
+                    else [(item.kind, self.side, term)])
+            keys = [key for key in keys if key in index._terms]
+            if not keys:
+                continue
+            posting = index._terms[keys[0]] if len(keys) == 1 else {
+                item_id: value for key in keys for item_id, value in index._terms[key].items()}
+            if self.per_candidate_norm:
+                weight, ceiling = text.idf(term) * saturation(counts[term]), 1.0
+            else:
+                weight = text.idf(term) / norm
+                ceiling = weight * max(index._term_ceiling[key] for key in keys)
+            self.terms.append((posting, weight, ceiling))
 
     @staticmethod
-    def hits(terms: list[tuple[dict[str, float], float, float]]) -> set[str]:
+    def hits(terms: list[Term]) -> set[str]:
         found: set[str] = set()
         for posting, _, _ in terms:
             found.update(posting)
@@ -195,7 +205,7 @@ class _Query:
             return _FIELD_WEIGHT
         return _FIELD_WEIGHT * SAME_TOP_LEVEL if not tops.isdisjoint(self.tops) else 0.0
 
-    def text_sum(self, item_id: str, terms: list[tuple[dict[str, float], float, float]]) -> float:
+    def text_sum(self, item_id: str, terms: list[Term]) -> float:
         total = 0.0
         for posting, weight, _ in terms:
             value = posting.get(item_id)
@@ -205,11 +215,11 @@ class _Query:
             total /= self.index.text.item_self_score(self.index._items[item_id])
         return min(1.0, total)
 
-    def bounded(self, essential: list[tuple[dict[str, float], float, float]], common_ceiling: float,
+    def bounded(self, essential: list[Term], common_ceiling: float, field_ceiling: float,
                 best: _TopK, exclude: set[str]) -> Iterator[tuple[float, float, str]]:
         """(field share, essential text, id) of the candidates the essential postings reach, by
-        non-increasing essential text, while one with a full field share could still enter.
-        The text of a need's query is summed term at a time, posting by posting."""
+        non-increasing essential text, while one with ``field_ceiling`` as its field share could
+        still enter. The text of a need's query is summed term at a time, posting by posting."""
         if self.per_candidate_norm:
             texts = {i: self.text_sum(i, essential) for i in self.hits(essential) - exclude}
         else:
@@ -218,9 +228,9 @@ class _Query:
                 for item_id, value in posting.items():
                     texts[item_id] = texts.get(item_id, 0.0) + weight * value
         # with the best field share, the essential text a candidate needs to have a chance at all
-        needed = (best.bar - _ROUNDING - _FIELD_WEIGHT - WEIGHT_BEYOND_INDEX) / _TEXT_WEIGHT - common_ceiling
+        needed = (best.bar - _ROUNDING - field_ceiling - WEIGHT_BEYOND_INDEX) / _TEXT_WEIGHT - common_ceiling
         for negated, item_id in sorted((-t, i) for i, t in texts.items() if t >= needed and i not in exclude):
-            if best.hopeless(_FIELD_WEIGHT + _TEXT_WEIGHT * min(1.0, common_ceiling - negated) + WEIGHT_BEYOND_INDEX):
+            if best.hopeless(field_ceiling + _TEXT_WEIGHT * min(1.0, common_ceiling - negated) + WEIGHT_BEYOND_INDEX):
                 return
             yield self.field_score(item_id), -negated, item_id
 
@@ -258,60 +268,92 @@ def top_partners(index: CandidateIndex, item: ItemData, *, k: int, now: datetime
     """Exactly the ``k`` best partners of ``item`` scoring at least ``threshold`` (score
     descending, ties by id) — what scoring every item would give, without scoring every item.
 
-    1. Seed: score the best candidates reachable through the rarest terms, for a k-th best score.
-    2. Split the terms: the most common ones become *non-essential* while a candidate sharing
-       only them (and a sub-field) could still not reach the k-th best score; their postings are
-       never read. Candidates from the essential postings are bounded by their essential text,
-       their field and a full share of everything else, and scored best bound first until the
-       bound falls below the k-th best score.
-    3. Candidates sharing a field but no essential term are read only if even they could enter.
+    Every candidate has a ceiling: its field share, its text (or a bound on it) and a full share
+    of the practical features; a candidate whose ceiling is below the k-th best score so far is
+    never scored, and a group of candidates whose common ceiling is below it is never read.
+
+    1. Seed: score the best candidates the rarest terms reach, for a first k-th best score.
+    2. Candidates in the item's own top-level fields sharing terms (MaxScore): the most common
+       terms are set aside while even a full share of them (with a full field share) could not
+       lift a candidate in — their postings are only looked up, never read through; the postings
+       of the other terms are summed, and candidates scored by falling text.
+    3. Candidates sharing a field but none of those other terms: read only if their field share,
+       a full share of the common terms and of the practical features could enter.
+    4. Candidates of other fields sharing terms (field share 0): the same as 2, read only if
+       text + practical could enter.
     """
-    query = _Query(index, item)
-    best = _TopK(k, threshold)
-    scored: set[str] = set(exclude)
-
-    def score(candidate_id: str, ceiling: float = 1.0) -> None:
-        """Score a candidate unless its ceiling (with the exact practical part, cheap) says it
-        cannot enter; ``ceiling`` bounds its score with a full practical share."""
-        scored.add(candidate_id)
-        candidate = index._items[candidate_id]
-        offer, need = (item, candidate) if item.side is Side.OFFER else (candidate, item)
-        if best.hopeless(ceiling - WEIGHT_BEYOND_INDEX + practical_score(offer, need, now)):
-            return
-        best.offer(pair_score(offer, need, now=now, text=index.text, feedback=feedback), candidate)
-
-    by_rarity = sorted(query.terms, key=lambda t: len(t[0]))
-    seeds: set[str] = set()
-    for term in by_rarity:
-        if len(seeds) >= SEED_CANDIDATES:
+    search = _Search(index, item, k=k, now=now, threshold=threshold, feedback=feedback, exclude=exclude)
+    scoped = _Query(index, item, scoped=True)
+    search.seed(scoped)
+    reached, common, common_ceiling = search.scan(scoped, _FIELD_WEIGHT)
+    for field_share, postings in scoped.field_groups():
+        if search.best.hopeless(field_share + _TEXT_WEIGHT * min(1.0, common_ceiling) + WEIGHT_BEYOND_INDEX):
             break
-        seeds.update(term[0])
-    for _, candidate_id in sorted(((-query.index_score(i), i) for i in seeds - scored))[:k]:
-        score(candidate_id)
+        for candidate_id in sorted(set().union(*postings) - reached - search.scored):
+            search.score(candidate_id, scoped.field_score(candidate_id)
+                         + _TEXT_WEIGHT * scoped.text_sum(candidate_id, common) + WEIGHT_BEYOND_INDEX)
+    everywhere = _Query(index, item, scoped=False)
+    if not search.best.hopeless(_TEXT_WEIGHT * min(1.0, sum(t[2] for t in everywhere.terms)) + WEIGHT_BEYOND_INDEX):
+        search.scan(everywhere, 0.0, other_fields_of=scoped)
+    return [(-negated, candidate) for negated, _, candidate in search.best.entries]
 
-    common: list[tuple[dict[str, float], float, float]] = []
-    common_ceiling = 0.0
-    if not query.per_candidate_norm:
-        for term in reversed(by_rarity):
-            if not best.hopeless(_FIELD_WEIGHT + _TEXT_WEIGHT * min(1.0, common_ceiling + term[2]) + WEIGHT_BEYOND_INDEX):
+
+class _Search:
+    def __init__(self, index: CandidateIndex, item: ItemData, *, k: int, now: datetime, threshold: float,
+                 feedback: FeedbackPenalties | None, exclude: Collection[str]):
+        self.index, self.item, self.now, self.feedback = index, item, now, feedback
+        self.best = _TopK(k, threshold)
+        self.scored: set[str] = set(exclude)
+
+    def score(self, candidate_id: str, ceiling: float) -> None:
+        """Score a candidate unless its ceiling — first as given (with a full practical share),
+        then with its exact practical part (cheap: no text) — says it cannot enter."""
+        self.scored.add(candidate_id)
+        if self.best.hopeless(ceiling):
+            return
+        candidate = self.index._items[candidate_id]
+        offer, need = (self.item, candidate) if self.item.side is Side.OFFER else (candidate, self.item)
+        if self.best.hopeless(ceiling - WEIGHT_BEYOND_INDEX + practical_score(offer, need, self.now)):
+            return
+        self.best.offer(pair_score(offer, need, now=self.now, text=self.index.text, feedback=self.feedback),
+                        candidate)
+
+    def seed(self, query: _Query) -> None:
+        seeds: set[str] = set()
+        for posting, _, _ in sorted(query.terms, key=lambda t: len(t[0])):
+            if len(seeds) >= SEED_CANDIDATES:
+                break
+            seeds.update(posting)
+        for _, candidate_id in sorted((-query.index_score(i), i) for i in seeds - self.scored)[:self.best.k]:
+            self.score(candidate_id, 1.0)
+
+    def scan(self, query: _Query, field_ceiling: float,
+             other_fields_of: _Query | None = None) -> tuple[set[str], list[Term], float]:
+        """Score the candidates reached by the query's essential terms whose field share is at
+        most ``field_ceiling`` (skipping those in ``other_fields_of``'s fields, if given).
+        Returns the ids reached, and the common terms set aside with their summed ceiling: no
+        candidate reached by those alone can enter."""
+        essential, common, common_ceiling = self._split(query.terms, field_ceiling)
+        reached = query.hits(essential)
+        for field, text, candidate_id in query.bounded(essential, common_ceiling, field_ceiling, self.best,
+                                                       self.scored):
+            if other_fields_of is not None and other_fields_of.field_score(candidate_id):
+                continue  # in the item's own fields: already considered
+            if self.best.hopeless(field + _TEXT_WEIGHT * min(1.0, text + common_ceiling) + WEIGHT_BEYOND_INDEX):
+                continue
+            # the exact text: the essential part plus a look-up in each common posting
+            self.score(candidate_id, field + _TEXT_WEIGHT * min(1.0, text + query.text_sum(candidate_id, common))
+                       + WEIGHT_BEYOND_INDEX)
+        return reached, common, common_ceiling
+
+    def _split(self, terms: list[Term], field_ceiling: float) -> tuple[list[Term], list[Term], float]:
+        """(essential, common, common ceiling): the terms with the longest postings are common
+        while a candidate sharing only them could not enter."""
+        common: list[Term] = []
+        ceiling = 0.0
+        for term in sorted(terms, key=lambda t: -len(t[0])):
+            if not self.best.hopeless(field_ceiling + _TEXT_WEIGHT * min(1.0, ceiling + term[2]) + WEIGHT_BEYOND_INDEX):
                 break
             common.append(term)
-            common_ceiling += term[2]
-    essential = [t for t in query.terms if not any(t is c for c in common)]
-    slack = _TEXT_WEIGHT * min(1.0, common_ceiling) + WEIGHT_BEYOND_INDEX
-    for field, text, candidate_id in query.bounded(essential, common_ceiling, best, exclude=scored):
-        if best.hopeless(field + _TEXT_WEIGHT * min(1.0, text + common_ceiling) + WEIGHT_BEYOND_INDEX):
-            continue
-        # the exact text: the essential part plus a look-up in each common posting
-        score(candidate_id, field + _TEXT_WEIGHT * min(1.0, text + query.text_sum(candidate_id, common))
-              + WEIGHT_BEYOND_INDEX)
-
-    reached = query.hits(essential)
-    for ceiling, postings in query.field_groups():
-        if best.hopeless(ceiling + slack):
-            break
-        for candidate_id in sorted(set().union(*postings) - reached - scored):
-            ceiling = query.field_score(candidate_id) + slack
-            if not best.hopeless(ceiling):
-                score(candidate_id, ceiling)
-    return [(-negated, candidate) for negated, _, candidate in best.entries]
+            ceiling += term[2]
+        return [t for t in terms if not any(t is c for c in common)], common, ceiling

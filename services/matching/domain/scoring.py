@@ -22,9 +22,9 @@ from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.text import TextModel
 
 # The weights of the features. What the pair is about (field and text) carries 0.8, how well the
-# terms fit (the rest) 0.2: practicalities reorder partners about the same thing but never lift
-# a pair about different things above one about the same thing. The small weight beyond field
-# and text is also what lets the index stop early (see index.top_partners).
+# terms fit (the practical features) 0.2 in all: they reorder partners of similar relevance but
+# cannot outweigh a shared sub-field (0.3). The small weight beyond field and text is also what
+# lets the index stop early (see index.top_partners).
 WEIGHTS: dict[str, float] = {
     "field": 0.30,  # 1 same sub-field (exact code), 0.5 same top-level field, 0 otherwise
     "text": 0.50,  # BM25 of the offer against the need, zh + en (see text.py)
@@ -300,7 +300,3 @@ def _side(item: ItemData) -> MatchSide:
 def to_match_data(scored: ScoredPair, offer: ItemData, need: ItemData) -> MatchData:
     return MatchData(match_id=match_id(offer.id, need.id), kind=offer.kind, offer=_side(offer), need=_side(need),
                      score=scored.score, features=scored.features, explanation=scored.explanation)
-
-
-def match_sides(offer: ItemData, need: ItemData) -> tuple[MatchSide, MatchSide]:
-    return _side(offer), _side(need)

@@ -1,3 +1,6 @@
+import random
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -84,9 +87,34 @@ def test_top_partners_equal_a_full_scan_in_both_directions(offers, needs, k):
     for i in offers + needs:
         index.upsert(i)
     for query, others in [(n, offers) for n in needs] + [(o, needs) for o in offers]:
-        pairs = [(o, query) if query.side is Side.NEED else (query, o) for o in others]
-        scanned = sorted(((s, o.id if query.side is Side.NEED else n.id) for o, n in pairs
-                          if (s := pair_score(o, n, now=NOW, text=index.text)) is not None),
-                         key=lambda e: (-e[0], e[1]))[:k]
-        found = [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)]
-        assert found == scanned
+        assert [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)] == _scan(query, others, index, k)
+
+
+def _random_items(r: random.Random, side: Side, prefix: str, count: int) -> list:
+    words = ["beamforming", "antenna", "chip", "毫米波", "基站", "射频", "optical", "robot", "laser", "wafer",
+             "ran1", "ran2", "ran3", "rf7", "rf8"]
+    fields = ["5G.RAN", "5G.RF", "5G.OPT", "IMFG.ROB", "BIO.DX", "5G", "IMFG"]
+    return [item(f"{prefix}{n}", side, fields=r.sample(fields, r.randint(1, 2)),
+                 en=" ".join(r.choices(words, k=r.randint(1, 6))), trl=r.choice([None, *range(1, 10)]), age_days=r.randint(0, 400),
+                 region=r.choice([None, "CN-SC.CD", "CN-BJ.BJ"]), region_preference=r.choice([[], ["CN-SC"]]))
+            for n in range(count)]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_top_partners_equal_a_full_scan_on_corpora_big_enough_to_prune(seed):
+    """Hundreds of items, so that common terms are set aside and groups skipped."""
+    r = random.Random(seed)
+    offers, needs = _random_items(r, Side.OFFER, "o", 300), _random_items(r, Side.NEED, "n", 12)
+    index = CandidateIndex()
+    for i in offers + needs:
+        index.upsert(i)
+    k = r.randint(1, 10)
+    for query, others in [(n, offers) for n in needs] + [(o, needs) for o in offers[:12]]:
+        assert [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)] == _scan(query, others, index, k)
+
+
+def _scan(query, others, index, k):
+    pairs = [(o, query) if query.side is Side.NEED else (query, o) for o in others]
+    scored = [(s, o.id if query.side is Side.NEED else n.id) for o, n in pairs
+              if (s := pair_score(o, n, now=NOW, text=index.text)) is not None]
+    return sorted(scored, key=lambda e: (-e[0], e[1]))[:k]

@@ -1,0 +1,108 @@
+"""Poison on every topic a service consumes: not JSON, the wrong schema, an unknown type and a
+huge (~900 KB) message. Each consumer puts each one on its dead-letter topic with the reason in
+``dlq.reason`` and goes on: good input after the poison is still processed."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from shared import topics
+from shared.kafka import DLQ_REASON, Producer
+from shared.topics import TopicSpec
+from tests.reliability.conftest import Stack
+from tests.reliability.workload import CONSUMER_GROUPS, Apis, Round, check_everything, eventually, topic_records
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+
+# Who reads what (matching also projects its own outputs into its read model).
+CONSUMERS: dict[str, tuple[str, ...]] = {
+    topics.PARTICIPANTS.name: ("matching", "notification"),
+    topics.LISTINGS.name: ("matching", "events_sessions"),
+    topics.DEMANDS.name: ("matching",),
+    topics.SESSIONS.name: ("matching", "notification"),
+    topics.MATCH_FEEDBACK.name: ("matching",),
+    topics.MATCHES.name: ("matching", "notification"),
+    topics.CONSORTIA.name: ("matching", "notification"),
+    topics.AGENDAS.name: ("matching", "notification", "events_sessions"),
+    topics.ALERTS.name: ("notification",),
+}
+HUGE_BYTES = 900 * 1024
+
+
+def envelope(type_name: str, data: object) -> bytes:
+    return json.dumps({"specversion": "1.0", "id": str(uuid.uuid4()), "source": "/tests/poison", "type": type_name,
+                       "time": "2026-01-01T00:00:00Z", "datacontenttype": "application/json",
+                       "data": data}).encode()
+
+
+def poisons(spec: TopicSpec) -> dict[str, bytes]:
+    allowed = spec.event_types[0]
+    return {
+        "not-json": b"{this is not json \xff",
+        "wrong-schema": envelope(allowed, {"id": 42, "unexpected": ["field"]}),
+        "unknown-type": envelope("poison.never_heard_of.v1", {}),
+        "huge": envelope(allowed, {"blob": "x" * HUGE_BYTES}),
+    }
+
+
+async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_consumers_go_on(
+        healthy_stack: Stack, apis: Apis):
+    stack = healthy_stack
+    tag = uuid.uuid4().hex[:6]
+    producer = Producer(stack.settings, client_id="reliability-poison")
+    sent: dict[str, TopicSpec] = {}  # key → topic
+    try:
+        for spec in map(topics.by_name, CONSUMERS):
+            for kind, value in poisons(spec).items():
+                key = f"poison-{tag}-{kind}-{spec.name}"
+                await producer.send(stack.topic(spec), value, key=key)
+                sent[key] = spec
+    finally:
+        await producer.stop()
+
+    # good input after the poison: a whole round, then one decline through match-feedback
+    round_ = Round(apis, tag=f"p{tag}", pairs=2)
+    await round_.run()
+    await check_everything(round_, stack.consumer_groups())
+    pair = round_.done[0]
+    await apis.matching.call("POST", f"/matches/{pair.match_id}/feedback", token=pair.enterprise.token,
+                             json={"decision": "decline", "reason": "not_our_field"}, accept=(202,))
+
+    async def declined() -> str | None:
+        seen = await apis.matching.json("GET", f"/matches/{pair.match_id}", token=pair.enterprise.token)
+        if seen["status"] != "retracted":
+            return f"match {pair.match_id} still {seen['status']} for the enterprise that declined it"
+        inbox = await apis.notification.every("/inbox", token=pair.enterprise.token)
+        if not [e for e in inbox if e["type"] == "match.retracted" and e["data"]["match_id"] == pair.match_id]:
+            return "no match.retracted notification after the decline"
+        return None
+
+    await eventually(declined, timeout=90, what="the decline to go through match-feedback")
+
+    for consumer in CONSUMER_GROUPS:
+        expected = {key: spec for key, spec in sent.items() if consumer in CONSUMERS[spec.name]}
+        dlq = stack.topic(topics.dead_letter(consumer))
+
+        async def all_there() -> str | None:
+            records = {r.key.decode(): r for r in await topic_records(stack.endpoints.kafka_bootstrap_servers, dlq)
+                       if r.key and r.key.decode() in expected}
+            missing = sorted(set(expected) - set(records))
+            return f"{len(missing)} poison records missing from {dlq}: {missing[:6]}" if missing else None
+
+        await eventually(all_there, timeout=60, what=f"the poison in {dlq}")
+        records = [r for r in await topic_records(stack.endpoints.kafka_bootstrap_servers, dlq)
+                   if r.key and r.key.decode() in expected]
+        keys = [r.key.decode() for r in records]
+        assert len(keys) == len(set(keys)), f"poison dead-lettered twice on {dlq}"
+        for record in records:
+            headers = {k: v.decode() for k, v in record.headers}
+            key = record.key.decode()
+            assert headers.get(DLQ_REASON), f"{key} on {dlq} has no {DLQ_REASON} header"
+            assert headers.get("dlq.topic") == stack.topic(expected[key]), f"{key} on {dlq}: {headers}"
+            kind = key.split("-")[2]
+            reason = headers[DLQ_REASON]
+            assert {"not": "not JSON", "wrong": expected[key].event_types[0], "unknown": "poison.never_heard_of.v1",
+                    "huge": expected[key].event_types[0]}[kind] in reason, f"{key} on {dlq}: reason {reason!r}"

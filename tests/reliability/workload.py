@@ -1,0 +1,369 @@
+"""A small, fully predictable workload driven through the services' public APIs, as users would,
+and the checks that nothing was lost or duplicated afterwards.
+
+One ``Round`` is: a government organiser opens a session; ``pairs`` universities each offer a
+technology and ``pairs`` enterprises each need it (same sub-field, shared words, so each pair must
+match); the universities register as presenters with their offer, the enterprises as attendees
+asking to meet "their" university (must meet); registration closes, so an agenda must follow.
+The client retries like a careful user's would: through connection errors and 5xx, with the same
+Idempotency-Key, so a crash of a service never makes it give up or post twice."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+
+from shared import taxonomy
+from shared.events.matching import match_id
+
+log = logging.getLogger(__name__)
+
+RETRY_FOR = 150.0  # seconds a call keeps retrying through a crash and restart (matching restores slowly)
+# The services' consumer groups (under the stack's namespace): what "every consumer resumed" means.
+CONSUMER_GROUPS = ("matching", "notification", "events_sessions")
+SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)
+
+
+class Api:
+    """HTTP to one service that waits out crashes: transport errors, 5xx and 429 are retried."""
+
+    def __init__(self, base_url: str):
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=20)
+        self.retried = 0
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
+                   params: dict[str, Any] | None = None, idempotency_key: str | None = None,
+                   accept: tuple[int, ...] = (), retry_on: tuple[int, ...] = (),
+                   retry_for: float = RETRY_FOR) -> httpx.Response:
+        headers = {}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if idempotency_key:
+            headers["Idempotency-Key"] = idempotency_key
+        deadline = time.monotonic() + retry_for
+        last = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                response = await self._client.request(method, path, json=json, params=params, headers=headers)
+            except httpx.TransportError as exc:
+                last = f"{type(exc).__name__}: {exc}"
+            else:
+                if response.is_success or response.status_code in accept:
+                    return response
+                last = f"{response.status_code} {response.text[:300]}"
+                if response.status_code < 500 and response.status_code not in (429, *retry_on):
+                    raise AssertionError(f"{method} {self._client.base_url}{path} answered {last}")
+            self.retried += 1
+            await asyncio.sleep(0.3)
+        raise AssertionError(f"{method} {self._client.base_url}{path} kept failing for {retry_for:.0f}s: {last}")
+
+    async def json(self, method: str, path: str, **options: Any) -> Any:
+        return (await self.call(method, path, **options)).json()
+
+    async def every(self, path: str, *, token: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every item of a cursor-paginated list."""
+        items: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            query = {**(params or {}), "limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = await self.json("GET", path, token=token, params=query)
+            items += page["items"]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return items
+
+
+@dataclass
+class Apis:
+    listing: Api
+    events_sessions: Api
+    matching: Api
+    notification: Api
+    monitor: Api
+    operator_token: str
+
+    @classmethod
+    def of(cls, urls: dict[str, str], operator_token: str) -> Apis:
+        return cls(**{name: Api(url) for name, url in urls.items()}, operator_token=operator_token)
+
+    def by_name(self) -> dict[str, Api]:
+        return {"listing": self.listing, "events_sessions": self.events_sessions, "matching": self.matching,
+                "notification": self.notification, "monitor": self.monitor}
+
+    async def close(self) -> None:
+        for api in self.by_name().values():
+            await api.close()
+
+
+@dataclass
+class Party:
+    id: str
+    token: str
+    party_type: str
+
+
+@dataclass
+class Pair:
+    university: Party
+    enterprise: Party
+    offer_id: str
+    need_id: str
+
+    @property
+    def match_id(self) -> str:
+        return match_id(self.offer_id, self.need_id)
+
+
+def participant_body(tag: str, party_type: str, n: int) -> dict[str, Any]:
+    return {"party_type": party_type, "organisation": {"zh": f"{tag}机构{party_type}{n}", "en": f"{tag} {party_type} {n}"},
+            "display_name": {"zh": f"{tag}联系人{n}", "en": f"{tag} contact {n}"}, "region": "CN-SC.CD",
+            "fields": ["5G"], "language": "zh-CN", "email": f"{party_type}{n}@{tag}.example.cn"}
+
+
+def item_bodies(tag: str, n: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An offer and a need that belong together: the same sub-field and shared distinctive words."""
+    code = SUB_FIELDS[n % len(SUB_FIELDS)]
+    f = taxonomy.FIELDS[code]
+    words = f"{f.en} {tag} module series {n}"
+    offer = {"kind": "technology", "title": {"zh": f"{f.zh}成果{tag}{n}", "en": words}, "fields": [code],
+             "keywords": [f"{tag}{n}", f.en], "trl": 6, "region": "CN-SC.CD"}
+    need = {"kind": "technology", "title": {"zh": f"寻求{f.zh}{tag}{n}", "en": f"need {words}"}, "fields": [code],
+            "keywords": [f"{tag}{n}", f.en], "trl": 5, "region": "CN-SC.CD"}
+    return offer, need
+
+
+def session_body(tag: str, pairs: int) -> dict[str, Any]:
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+    return {"title": {"zh": f"科技成果直通车·可靠性专场{tag}", "en": f"S&T Express reliability session {tag}"},
+            "fields": ["5G"], "city": "CN-SC.CD", "high_tech_zone": "CDHT", "venue": "成都高新区菁蓉汇",
+            "starts_at": start.isoformat(), "ends_at": (start + timedelta(hours=8)).isoformat(),
+            "registration_opens_at": (start - timedelta(days=10)).isoformat(),
+            "registration_closes_at": (start - timedelta(days=1)).isoformat(),
+            "capacity": {"presenters": pairs + 2, "attendees": pairs + 2},
+            "meeting_plan": {"first_slot_at": (start + timedelta(hours=4)).isoformat(), "slot_minutes": 20,
+                             "slots": 6, "tables": pairs + 2}}
+
+
+@dataclass
+class Round:
+    """One run of the workload; ``tag`` keeps its data apart from other rounds on the same stack."""
+
+    apis: Apis
+    tag: str
+    pairs: int
+    organiser: Party | None = None
+    session_id: str | None = None
+    done: list[Pair] = field(default_factory=list)
+    progress: asyncio.Event = field(default_factory=asyncio.Event)
+    fault_after: int = 0  # ``progress`` is set once this many pairs are posted
+
+    async def register(self, party_type: str, n: int) -> Party:
+        key = f"{self.tag}-{party_type}-{n}"
+        registered = await self.apis.listing.json("POST", "/participants", json=participant_body(self.tag, party_type, n),
+                                                  idempotency_key=key, retry_on=(409,))
+        token = await self.apis.listing.json("POST", "/auth/token", json={"api_key": registered["api_key"]})
+        return Party(registered["id"], token["access_token"], party_type)
+
+    async def post(self, path: str, party: Party, body: dict[str, Any], key: str) -> str:
+        """Post an offer or need; a 409 (the key's first request still in progress, or lost in a
+        crash) is retried with the same key until the service answers it."""
+        return (await self.apis.listing.json("POST", path, json=body, token=party.token,
+                                             idempotency_key=f"{self.tag}-{key}", retry_on=(409,)))["id"]
+
+    async def open_session(self) -> None:
+        self.organiser = await self.register("government", 0)
+        created = await self.apis.events_sessions.json("POST", "/sessions", json=session_body(self.tag, self.pairs),
+                                                       token=self.organiser.token)
+        self.session_id = created["id"]
+
+    async def sessions_call(self, path: str, party: Party, body: dict[str, Any], *, retry_on: tuple[int, ...] = ()
+                            ) -> None:
+        """A write to events_sessions; 409 after a retry means the first attempt got through."""
+        await self.apis.events_sessions.call("POST", f"/sessions/{self.session_id}{path}", json=body,
+                                             token=party.token, accept=(201, 409), retry_on=retry_on)
+
+    async def one_pair(self, n: int) -> Pair:
+        university, enterprise = await self.register("university", n), await self.register("enterprise", n)
+        offer, need = item_bodies(self.tag, n)
+        pair = Pair(university, enterprise, await self.post("/listings", university, offer, f"offer-{n}"),
+                    await self.post("/demands", enterprise, need, f"need-{n}"))
+        # 422 until events_sessions has read the offer from the listings topic
+        await self.sessions_call("/registrations", university,
+                                 {"role": "presenter", "listing_ids": [pair.offer_id], "interests": [offer["fields"][0]]},
+                                 retry_on=(422,))
+        await self.sessions_call("/registrations", enterprise, {"role": "attendee"})
+        await self.sessions_call("/meeting-requests", enterprise,
+                                 {"target_id": university.id, "preference": "must_meet"})
+        return pair
+
+    async def run(self) -> None:
+        await self.open_session()
+        for n in range(self.pairs):
+            self.done.append(await self.one_pair(n))
+            if len(self.done) >= self.fault_after:
+                self.progress.set()
+        assert self.organiser is not None
+        await self.apis.events_sessions.call("POST", f"/sessions/{self.session_id}/close", token=self.organiser.token,
+                                             accept=(409,))
+
+    def parties(self) -> list[Party]:
+        return [p for pair in self.done for p in (pair.university, pair.enterprise)]
+
+
+async def until_progress(round_: Round, work: asyncio.Task[None]) -> None:
+    """Wait until the round has posted enough to be mid-stream (or failed trying)."""
+    progress = asyncio.create_task(round_.progress.wait())
+    await asyncio.wait({progress, work}, timeout=180, return_when=asyncio.FIRST_COMPLETED)
+    progress.cancel()
+    if work.done():
+        work.result()
+    assert round_.progress.is_set(), f"round {round_.tag} made no progress in 180s"
+
+
+async def eventually(check: Callable[[], Awaitable[str | None]], *, timeout: float, what: str) -> None:
+    """Poll ``check`` (None when satisfied, else what is missing) until it passes or time runs out."""
+    deadline = time.monotonic() + timeout
+    missing: str | None = "not checked"
+    while time.monotonic() < deadline:
+        try:
+            missing = await check()
+        except (httpx.HTTPError, AssertionError) as exc:
+            missing = f"{type(exc).__name__}: {exc}"
+        if missing is None:
+            return
+        await asyncio.sleep(1)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}: {missing}")
+
+
+async def topic_records(bootstrap: str, topic: str) -> list[ConsumerRecord]:
+    """Every record on a topic now, from its start to its end offsets."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
+                                auto_offset_reset="earliest", fetch_max_bytes=16 * 1024 * 1024,
+                                max_partition_fetch_bytes=4 * 1024 * 1024)
+    await consumer.start()
+    try:
+        records: list[ConsumerRecord] = []
+        deadline = time.monotonic() + 30
+        while not consumer.assignment() and time.monotonic() < deadline:
+            for batch in (await consumer.getmany(timeout_ms=200)).values():
+                records.extend(batch)
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        while time.monotonic() < deadline:
+            if all([await consumer.position(tp) >= end for tp, end in ends.items()]):
+                return records
+            for batch in (await consumer.getmany(timeout_ms=500)).values():
+                records.extend(batch)
+        raise AssertionError(f"could not read {topic} to its end in 30s")
+    finally:
+        await consumer.stop()
+
+
+def duplicates(values: list[Any]) -> list[Any]:
+    return [v for v, n in Counter(values).items() if n > 1]
+
+
+async def matches_missing(round_: Round) -> str | None:
+    """Every pair's match present and active for both parties, no match listed twice."""
+    for pair in round_.done:
+        for party in (pair.university, pair.enterprise):
+            seen = await round_.apis.matching.every("/matches", token=party.token)
+            ids = [m["match_id"] for m in seen]
+            assert not duplicates(ids), f"matches listed twice to {party.id}: {duplicates(ids)}"
+            if pair.match_id not in ids:
+                return f"match {pair.match_id} not (yet) listed to {party.id}"
+            if next(m for m in seen if m["match_id"] == pair.match_id)["status"] != "active":
+                return f"match {pair.match_id} not active for {party.id}"
+    return None
+
+
+async def agenda_missing(round_: Round) -> str | None:
+    """The session's agenda published, holding every must-meet pair; each party sees its meeting."""
+    assert round_.organiser is not None
+    response = await round_.apis.events_sessions.call("GET", f"/sessions/{round_.session_id}/agenda",
+                                                      token=round_.organiser.token, accept=(404,))
+    if response.status_code == 404:
+        return f"no agenda for session {round_.session_id} yet"
+    meetings = {frozenset(m["participant_ids"]) for m in response.json()["meetings"]}
+    lost = [p.match_id for p in round_.done if frozenset((p.university.id, p.enterprise.id)) not in meetings]
+    assert not lost, f"must-meet pairs missing from the agenda of {round_.session_id}: {lost}"
+    for party in round_.parties():
+        mine = await round_.apis.events_sessions.every("/me/agenda", token=party.token)
+        if not [m for m in mine if m["session_id"] == round_.session_id]:
+            return f"{party.id} has no meeting in session {round_.session_id} on /me/agenda"
+    return None
+
+
+def _identity(entry: dict[str, Any]) -> tuple[Any, ...]:
+    """What makes two inbox entries the same thing to the participant reading them."""
+    data = entry["data"]
+    return (entry["type"], data.get("match_id"), data.get("consortium_id"), data.get("registration_id"),
+            data.get("session_id"), data.get("version"))
+
+
+async def notifications_missing(round_: Round) -> str | None:
+    """Each party's inbox: its match, its registration, the agenda; nothing there twice."""
+    for pair in round_.done:
+        for party in (pair.university, pair.enterprise):
+            inbox = await round_.apis.notification.every("/inbox", token=party.token)
+            ids = [e["id"] for e in inbox]
+            assert not duplicates(ids), f"inbox entries listed twice to {party.id}: {duplicates(ids)}"
+            same = duplicates([_identity(e) for e in inbox])
+            assert not same, f"{party.id} sees the same notification twice: {same}"
+            types = Counter(e["type"] for e in inbox)
+            matched = {e["data"].get("match_id") for e in inbox if e["type"] == "match.created"}
+            if pair.match_id not in matched:
+                return f"{party.id} has no match.created notification for {pair.match_id}"
+            if not types["registration.confirmed"]:
+                return f"{party.id} has no registration.confirmed notification"
+            if not types["agenda.published"]:
+                return f"{party.id} has no agenda.published notification"
+    return None
+
+
+async def lag_left(apis: Apis, groups: list[str], since: float) -> str | None:
+    """None once the monitor, in a sample taken after ``since``, shows each group with no lag
+    left and a committed offset on every partition that holds records."""
+    page = await apis.monitor.call("GET", "/lag", token=apis.operator_token, params={"limit": 1}, accept=(503,))
+    sampled_at = page.json().get("sampled_at")
+    if page.status_code != 200 or sampled_at is None or sampled_at < since:
+        return f"no fresh lag sample since the input stopped (monitor answered {page.status_code})"
+    for group in groups:
+        response = await apis.monitor.call("GET", f"/lag/{group}", token=apis.operator_token, accept=(404, 503))
+        if response.status_code != 200:
+            return f"monitor answers {response.status_code} for {group}: {response.text[:200]}"
+        lag = response.json()
+        if lag["total_lag"] != 0:
+            return f"{group} still {lag['total_lag']} messages behind"
+        # faust reads its tables' changelogs from the start to restore them and never commits there
+        behind = [f"{p['topic']}[{p['partition']}]" for p in lag["partitions"]
+                  if p["committed_offset"] is None and p["log_end_offset"] > 0
+                  and not p["topic"].endswith("-changelog")]
+        if behind:
+            return f"{group} never committed on {behind}"
+    return None
+
+
+async def check_everything(round_: Round, groups: list[str], *, timeout: float = 120.0) -> None:
+    """Nothing lost, nothing a user sees twice, every consumer caught up."""
+    started = time.monotonic()
+    await eventually(lambda: matches_missing(round_), timeout=timeout, what=f"round {round_.tag}'s matches")
+    await eventually(lambda: agenda_missing(round_), timeout=timeout, what=f"round {round_.tag}'s agenda")
+    await eventually(lambda: notifications_missing(round_), timeout=timeout,
+                     what=f"round {round_.tag}'s notifications")
+    since = time.time()
+    await eventually(lambda: lag_left(round_.apis, groups, since), timeout=timeout,
+                     what=f"consumer groups {groups} to catch up")
+    log.info("round %s checked in %.1fs (client retries: %s)", round_.tag, time.monotonic() - started,
+             {name: api.retried for name, api in round_.apis.by_name().items()})
