@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import AfterValidator
 
 from shared import taxonomy
+from shared.api.idempotency import IdempotencyKey, answer_once
 from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
 from shared.api.security import Organiser, Participant
 from shared.events.matching import AgendaData
@@ -88,9 +89,14 @@ def _meeting_key(starts_at: str, session_id: str, slot: int) -> tuple[str, str, 
 
 
 @sessions.post("", status_code=status.HTTP_201_CREATED, response_model=SessionOut)
-async def create_session(spec: SessionSpec, organiser: Organiser, request: Request) -> SessionOut:
+async def create_session(spec: SessionSpec, organiser: Organiser, request: Request,
+                         idempotency_key: IdempotencyKey = None) -> JSONResponse:
     svc = service(request)
-    return SessionOut.of(await svc.create(spec, organiser), svc.clock())
+
+    async def produce() -> SessionOut:
+        return SessionOut.of(await svc.create(spec, organiser), svc.clock())
+
+    return await answer_once(request, idempotency_key, f"{organiser.subject}:POST /sessions", 201, produce)
 
 
 @sessions.get("", response_model=Page[SessionOut])

@@ -15,6 +15,7 @@ from services.events_sessions.handlers import Clock, SessionService, utc_now
 from services.events_sessions.settings import Settings
 from services.events_sessions.storage import SessionStore
 from shared.api.app import create_service_app
+from shared.api.idempotency import IdempotencyStore
 from shared.outbox import OutboxRelay
 from shared.service import Resources
 
@@ -33,6 +34,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         relay = OutboxRelay([store.sessions], resources.producer, topic_prefix=settings.topic_prefix, locks=locks)
         sessions = SessionService(store, relay, clock)
         app.state.sessions = sessions
+        app.state.idempotency = IdempotencyStore(resources.db)
+        await app.state.idempotency.ensure_indexes()
         consumer = make_consumer(settings, resources.producer, on_listing=sessions.receive_listing,
                                  on_agenda=sessions.receive_agenda)
         app.state.consumer = consumer

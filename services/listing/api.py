@@ -11,7 +11,7 @@ from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery, query_te
 from services.listing.domain.participants import ParticipantIn, ParticipantPatch
 from services.listing.domain.validation import RequestModel
 from services.listing.handlers import ListingService
-from services.listing.idempotency import Body, IdempotencyKey, answer_once
+from shared.api.idempotency import Body, IdempotencyKey, answer_once
 from shared import regions, taxonomy
 from shared.api.app import Problem
 from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params

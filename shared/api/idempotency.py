@@ -4,10 +4,13 @@ a second entity. Keys are scoped to the caller and the route and kept for a day.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, status
+from fastapi import Header, HTTPException, Request, status
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -72,3 +75,41 @@ class IdempotencyStore:
     async def abandon(self, scope: str, key: str) -> None:
         """Release the key after a failed request, so the client can retry it."""
         await self._keys.delete_one({"_id": self._id(scope, key), "state": "running"})
+
+
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=200,
+    description="A unique value per intended request: a retry with the same key and body returns the first "
+                "response and never creates a second entity")]
+
+Body = dict[str, Any]
+
+
+def _unchanged(body: Body) -> Body:
+    return body
+
+
+async def _as_stored(body: Body) -> Body:
+    return body
+
+
+async def answer_once(request: Request, key: str | None, scope: str, status_code: int,
+                      produce: Callable[[], Awaitable[BaseModel]], *,
+                      to_store: Callable[[Body], Body] = _unchanged,
+                      on_replay: Callable[[Body], Awaitable[Body]] = _as_stored) -> JSONResponse:
+    """Run ``produce`` unless this key already answered; ``to_store`` drops what must not be kept
+    (a secret shown once) and ``on_replay`` rebuilds the answer of a retry from what was kept."""
+    if key is None:
+        return JSONResponse((await produce()).model_dump(mode="json"), status_code)
+    store: IdempotencyStore = request.app.state.idempotency
+    stored = await store.begin(scope, key, await request.body())
+    if stored is not None:
+        stored_status, stored_body = stored
+        return JSONResponse(await on_replay(stored_body), stored_status, headers={"Idempotent-Replayed": "true"})
+    try:
+        body = (await produce()).model_dump(mode="json")
+    except BaseException:
+        await store.abandon(scope, key)
+        raise
+    await store.finish(scope, key, status_code, to_store(body))
+    return JSONResponse(body, status_code)

@@ -49,7 +49,7 @@ async def test_restart_mid_stream_loses_nothing(healthy_stack: Stack, apis: Apis
     if local != in_use:
         pytest.skip(f"the tests use {in_use}, not this checkout's local {component_name} at {local}")
 
-    round_ = Round(apis, tag=f"i{uuid.uuid4().hex[:6]}", pairs=6, fault_after=2)
+    round_ = Round(apis, tag=f"i{uuid.uuid4().hex[:6]}", pairs=4, fault_after=2)
     work = asyncio.create_task(round_.run())
     await until_progress(round_, work)
 

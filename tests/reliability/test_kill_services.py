@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 @pytest.mark.parametrize("victim", SERVICE_NAMES)
 async def test_kill_9_mid_stream_and_restart_loses_nothing(healthy_stack: Stack, apis: Apis, victim: str):
-    round_ = Round(apis, tag=f"k{uuid.uuid4().hex[:6]}", pairs=6, fault_after=2)
+    round_ = Round(apis, tag=f"k{uuid.uuid4().hex[:6]}", pairs=4, fault_after=2)
     work = asyncio.create_task(round_.run())
     await until_progress(round_, work)
 

@@ -243,7 +243,7 @@ async def eventually(check: Callable[[], Awaitable[str | None]], *, timeout: flo
             missing = f"{type(exc).__name__}: {exc}"
         if missing is None:
             return
-        await asyncio.sleep(1)
+        await asyncio.sleep(0.5)
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}: {missing}")
 
 
@@ -358,12 +358,15 @@ async def lag_left(apis: Apis, groups: list[str], since: float) -> str | None:
 async def check_everything(round_: Round, groups: list[str], *, timeout: float = 120.0) -> None:
     """Nothing lost, nothing a user sees twice, every consumer caught up."""
     started = time.monotonic()
-    await eventually(lambda: matches_missing(round_), timeout=timeout, what=f"round {round_.tag}'s matches")
-    await eventually(lambda: agenda_missing(round_), timeout=timeout, what=f"round {round_.tag}'s agenda")
-    await eventually(lambda: notifications_missing(round_), timeout=timeout,
-                     what=f"round {round_.tag}'s notifications")
+    stages = {"matches": lambda: matches_missing(round_), "agenda": lambda: agenda_missing(round_),
+              "notifications": lambda: notifications_missing(round_)}
+    took = {}
+    for stage, check in stages.items():
+        await eventually(check, timeout=timeout, what=f"round {round_.tag}'s {stage}")
+        took[stage] = round(time.monotonic() - started, 1)
     since = time.time()
     await eventually(lambda: lag_left(round_.apis, groups, since), timeout=timeout,
                      what=f"consumer groups {groups} to catch up")
-    log.info("round %s checked in %.1fs (client retries: %s)", round_.tag, time.monotonic() - started,
+    took["lag"] = round(time.monotonic() - started, 1)
+    log.info("round %s checked (seconds since start of the check: %s; client retries: %s)", round_.tag, took,
              {name: api.retried for name, api in round_.apis.by_name().items()})
