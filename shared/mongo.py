@@ -6,10 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from pymongo import AsyncMongoClient
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError, PyMongoError
-
-PROCESSED_EVENTS = "processed_events"
+from pymongo.errors import PyMongoError
 
 
 def make_client(uri: str, *, timeout_ms: int = 3000) -> AsyncMongoClient:
@@ -21,13 +18,4 @@ async def reachable(client: AsyncMongoClient, timeout: float = 2.0) -> bool:
         await asyncio.wait_for(client.admin.command("ping"), timeout)
         return True
     except (PyMongoError, OSError, asyncio.TimeoutError):
-        return False
-
-
-async def first_time(db: AsyncDatabase, event_id: str, consumer: str) -> bool:
-    """Record that ``consumer`` handled ``event_id``; False when it already had (dedupe by id)."""
-    try:
-        await db[PROCESSED_EVENTS].insert_one({"_id": f"{consumer}:{event_id}"})
-        return True
-    except DuplicateKeyError:
         return False

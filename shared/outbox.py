@@ -55,10 +55,6 @@ def merge_update(update: dict[str, Any], *entries: dict[str, Any]) -> dict[str, 
     return merged
 
 
-def without_outbox(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k not in (OUTBOX, PENDING)}
-
-
 class OutboxRelay:
     """Publishes pending events from the outboxes of the given collections.
 

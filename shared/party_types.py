@@ -58,14 +58,6 @@ NEED_RULES: dict[PartyType, frozenset[Kind]] = {
 # Government and agency participants may host sessions.
 ORGANISER_TYPES: frozenset[PartyType] = frozenset({PartyType.GOVERNMENT, PartyType.AGENCY})
 
-# The consortium role each kind of offer fills around a technology match (五方联动).
-CONSORTIUM_ROLE_BY_KIND: dict[Kind, str] = {
-    Kind.CAPITAL: "capital",
-    Kind.SERVICE: "service",
-    Kind.POLICY: "policy",
-}
-
-
 def may_post(party_type: PartyType, side: Side, kind: Kind) -> bool:
     rules = OFFER_RULES if side is Side.OFFER else NEED_RULES
     return kind in rules[party_type]

@@ -65,9 +65,6 @@ AGENDAS = TopicSpec("agendas", "session id", "1:1 meeting agendas of sessions",
                     _types("agenda.published.v1", "agenda.updated.v1"), config=EVENTS_7D)
 ALERTS = TopicSpec("alerts", "alert id", "Operators' alerts from the monitor",
                    _types("alert.raised.v1", "alert.cleared.v1"), partitions=1, config=EVENTS_7D)
-NOTIFICATION_RETRIES = TopicSpec("notification-retries", "notification id",
-                                 "Webhook deliveries waiting for their next attempt (notification's own)",
-                                 config=EVENTS_7D)
 
 
 def dead_letter(consumer: str) -> TopicSpec:
@@ -81,15 +78,8 @@ DEAD_LETTERS = tuple(dead_letter(c) for c in CONSUMERS)
 
 ALL: tuple[TopicSpec, ...] = (
     PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, ALERTS,
-    NOTIFICATION_RETRIES, *DEAD_LETTERS,
+    *DEAD_LETTERS,
 )
-
-
-def by_name(name: str) -> TopicSpec:
-    for spec in ALL:
-        if spec.name == name:
-            return spec
-    raise KeyError(name)
 
 
 def topic_of_event(type_name: str) -> TopicSpec:

@@ -47,17 +47,3 @@ def page_params(
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> PageParams:
     return PageParams(cursor=cursor, limit=limit)
-
-
-def after_cursor(cursor: str | None, field: str = "_id") -> dict[str, Any]:
-    """A MongoDB filter for items after the cursor, sorting ascending by ``field`` (unique)."""
-    key = decode_cursor(cursor)
-    return {} if key is None else {field: {"$gt": key[0]}}
-
-
-def page_of(documents: list[dict[str, Any]], limit: int, field: str = "_id") -> tuple[list[dict[str, Any]], str | None]:
-    """Given ``limit + 1`` documents fetched, the page and the cursor for the next one."""
-    if len(documents) > limit:
-        documents = documents[:limit]
-        return documents, encode_cursor([documents[-1][field]])
-    return documents, None

@@ -11,6 +11,7 @@ Idempotency-Key, so a crash of a service never makes it give up or post twice.""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections import Counter
@@ -305,11 +306,18 @@ async def agenda_missing(round_: Round) -> str | None:
     return None
 
 
-def _identity(entry: dict[str, Any]) -> tuple[Any, ...]:
-    """What makes two inbox entries the same thing to the participant reading them."""
+ONCE_PER_ENTITY = ("match.created", "consortium.proposed", "agenda.published", "registration.confirmed")
+
+
+def _identity(entry: dict[str, Any]) -> tuple[str, str]:
+    """What makes two inbox entries the same thing to the participant reading them: a creation
+    is told once per entity; an update once per content (two updates saying the same are one)."""
     data = entry["data"]
-    return (entry["type"], data.get("match_id"), data.get("consortium_id"), data.get("registration_id"),
-            data.get("session_id"), data.get("version"))
+    if entry["type"] in ONCE_PER_ENTITY:
+        entity = (data.get("match_id") or data.get("consortium_id") or data.get("registration_id")
+                  or data.get("session_id"))
+        return entry["type"], str(entity)
+    return entry["type"], json.dumps(data, sort_keys=True)
 
 
 async def notifications_missing(round_: Round) -> str | None:
@@ -320,7 +328,9 @@ async def notifications_missing(round_: Round) -> str | None:
             ids = [e["id"] for e in inbox]
             assert not duplicates(ids), f"inbox entries listed twice to {party.id}: {duplicates(ids)}"
             same = duplicates([_identity(e) for e in inbox])
-            assert not same, f"{party.id} sees the same notification twice: {same}"
+            assert not same, f"{party.id} sees the same notification twice: " + "; ".join(
+                f"{e['id']} {e['type']} seq {e['seq']} at {e['created_at']}: {json.dumps(e['data'])[:400]}"
+                for e in inbox if _identity(e) in same)
             types = Counter(e["type"] for e in inbox)
             matched = {e["data"].get("match_id") for e in inbox if e["type"] == "match.created"}
             if pair.match_id not in matched:

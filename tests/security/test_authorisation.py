@@ -35,6 +35,10 @@ OPERATORS = frozenset({OPERATOR})
 OWNER = frozenset({PARTICIPANT})
 
 
+# The owner last, so that others meet the participant's things before a withdrawal hides them.
+CALLING_ORDER = [ANONYMOUS, OPERATOR, ORGANISER, PARTICIPANT]
+
+
 @dataclass(frozen=True)
 class Route:
     method: str
@@ -43,6 +47,7 @@ class Route:
     hidden: frozenset[Identity] = frozenset()
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
+    unavailable_by_design: bool = False  # readiness answers 503 while a dependency is not ready
 
     def expected(self, identity: Identity) -> set[int] | None:
         """The statuses ``identity`` must get, or None when anything past authorisation will do."""
@@ -53,14 +58,15 @@ class Route:
         return {401} if identity is ANONYMOUS else {403}
 
 
-OPERATIONS = [Route("GET", "/healthz", ANYONE), Route("GET", "/readyz", ANYONE), Route("GET", "/metrics", ANYONE)]
+OPERATIONS = [Route("GET", "/healthz", ANYONE), Route("GET", "/readyz", ANYONE, unavailable_by_design=True),
+              Route("GET", "/metrics", ANYONE)]
 
 # In the order they are called: reads before the writes that change what they read.
 MATRIX: dict[str, list[Route]] = {
     "listing": [
         *OPERATIONS,
         Route("POST", "/participants", ANYONE, body=bodies.participant("university")),
-        Route("POST", "/auth/token", ANYONE, body={"api_key": "htx_not-a-key-of-anyone"}),
+        Route("POST", "/auth/token", ANYONE, body={"api_key": "{api_key}"}),
         Route("GET", "/participants/me", PARTICIPANTS),
         Route("PATCH", "/participants/me", PARTICIPANTS, body={"display_name": {"zh": "新名称", "en": "New name"}}),
         Route("GET", "/participants/{participant_id}", SIGNED_IN),
@@ -137,7 +143,8 @@ def verdict(route: Route, identity: Identity, response: httpx.Response) -> str |
     expected = route.expected(identity)
     status = response.status_code
     if expected is None:
-        return None if status not in (401, 403) and status < 500 else f"got {status}, expected to pass: {response.text}"
+        passed = status not in (401, 403) and (status < 500 or status == 503 and route.unavailable_by_design)
+        return None if passed else f"got {status}, expected to pass: {response.text}"
     if status not in expected:
         return f"got {status}, expected {sorted(expected)}: {response.text[:200]}"
     if not response.json().get("detail"):
@@ -153,7 +160,7 @@ async def test_authorisation_matrix(service: str, make_settings: Callable[..., A
         world = await make_world(service, app, client, settings)
         wrong = []
         for route in MATRIX[service]:
-            for identity in Identity:
+            for identity in CALLING_ORDER:
                 headers = credentials(settings, identity, world.participants.get(identity, ""))
                 problem = verdict(route, identity, await answer(client, route, headers, world.ids))
                 if problem:

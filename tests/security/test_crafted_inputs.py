@@ -85,6 +85,12 @@ HUGE = 2**70  # MongoDB stores integers of at most 8 bytes
 PAST_THE_END = "9999-12-31T23:59:59-23:59"  # in UTC, past year 9999
 SESSION = bodies.session()
 CRAFTED: dict[str, list[Crafted]] = {
+    "listing": [
+        Crafted("POST", "/listings", Identity.PARTICIPANT, ["body", "expires_at"],
+                json={**bodies.item(), "expires_at": PAST_THE_END}),
+        Crafted("PATCH", "/demands/{demand_id}", Identity.PARTICIPANT, ["body", "expires_at"],
+                json={"expires_at": "0001-01-01T00:00:00+00:01"}),
+    ],
     "events_sessions": [
         Crafted("POST", "/sessions", Identity.ORGANISER, ["body", "capacity", "presenters"],
                 json={**SESSION, "capacity": {"presenters": HUGE, "attendees": 5}}),

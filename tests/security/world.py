@@ -43,8 +43,9 @@ async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings
     world = World({PARTICIPANT: "p_sec_enterprise", ORGANISER: "p_sec_government"})
     if service == "listing":
         for identity, party_type in ((PARTICIPANT, "enterprise"), (ORGANISER, "government")):
-            world.participants[identity] = (await created(client, "/participants", bodies.participant(party_type),
-                                                          {}))["id"]
+            registered = await created(client, "/participants", bodies.participant(party_type), {})
+            world.participants[identity] = registered["id"]
+            world.ids.setdefault("api_key", registered["api_key"])
     owner = credentials(settings, PARTICIPANT, world.participants[PARTICIPANT])
     world.ids.update(participant_id=world.participants[PARTICIPANT], organiser_id=world.participants[ORGANISER])
     if service == "listing":

@@ -10,6 +10,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared import regions, taxonomy
 from shared.events.common import LocalizedText, MoneyRange
+from shared.moments import to_utc
 
 MAX_EXPIRY = timedelta(days=5 * 365)
 
@@ -34,8 +35,7 @@ def _known_region(code: str) -> str:
 
 
 def _future(moment: datetime) -> datetime:
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    moment = moment.astimezone(UTC)
+    moment = to_utc(moment)
     current = datetime.now(UTC)
     if moment <= current:
         raise ValueError("expires_at must be in the future (到期时间必须晚于当前时间)")
