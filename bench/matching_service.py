@@ -54,13 +54,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
+def _start(settings: Settings, log: Path, ready_within: float = 90) -> subprocess.Popen[bytes]:
     env = {**os.environ, "HARDTECH_TOPIC_PREFIX": settings.topic_prefix, "MATCHING_PORT": str(settings.port),
            "MATCHING_DATADIR": str(settings.datadir), "MATCHING_DATABASE": settings.database,
            "HARDTECH_LOG_LEVEL": "WARNING"}
     process = subprocess.Popen([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
                                stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{settings.port}/readyz", timeout=1).status_code == 200:
@@ -70,6 +70,9 @@ def _start(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         if process.poll() is not None:
             break
         time.sleep(0.5)
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
     raise RuntimeError(f"matching did not get ready; see {log}")
 
 
@@ -136,11 +139,13 @@ def _in_process(items: list[ItemData], events_count: int) -> float:
     batch = processor.new_batch()
     for position, event in enumerate(warm):
         processor.handle(event, batch, position)
+    processor.finish(batch)
     processor.commit(batch)
     started = time.perf_counter()
     for position, event in enumerate(timed, start=len(warm)):
         batch = processor.new_batch()
         processor.handle(event, batch, position)
+        processor.finish(batch)
         processor.commit(batch)
     return events_count / (time.perf_counter() - started)
 

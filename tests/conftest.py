@@ -8,10 +8,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from pydantic_settings import BaseSettings
+from pymongo.errors import PyMongoError
 
 from shared import topics
 from shared.kafka import ensure_topics
+from shared.mongo import make_client
 from shared.settings import CommonSettings
 from tests.infrastructure import Endpoints, endpoints
 
@@ -31,8 +35,10 @@ def namespace() -> str:
 
 
 @pytest.fixture
-def make_settings(infra: Endpoints, namespace: str) -> Callable[..., BaseSettings]:
-    """Build any settings class pointed at the test infrastructure and this test's namespace."""
+async def make_settings(infra: Endpoints, namespace: str) -> AsyncIterator[Callable[..., BaseSettings]]:
+    """Build any settings class pointed at the test infrastructure and this test's namespace;
+    afterwards the namespace's topics and databases are deleted, so the broker and the store
+    stay small over a long run."""
 
     def build(cls: type[S], **overrides: object) -> S:
         values: dict[str, object] = {
@@ -42,11 +48,38 @@ def make_settings(infra: Endpoints, namespace: str) -> Callable[..., BaseSetting
         }
         if "database" in cls.model_fields:
             default_db = cls.model_fields["database"].default
-            values["database"] = f"{namespace.rstrip('-')}_{default_db}"[:60]
+            values["database"] = database_name(namespace, default_db)
         values.update(overrides)
         return cls(**values)
 
-    return build
+    yield build
+    await delete_namespace(infra, namespace)
+
+
+def database_name(namespace: str, name: str) -> str:
+    return f"{namespace.rstrip('-')}_{name}"[:60]
+
+
+async def delete_namespace(infra: Endpoints, namespace: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=10_000)
+    try:
+        await admin.start()
+        doomed = [t for t in await admin.list_topics() if t.startswith(namespace)]
+        if doomed:
+            await admin.delete_topics(doomed)
+    except (KafkaError, OSError):
+        pass  # best effort: a test that stopped the broker must not fail its own teardown
+    finally:
+        await admin.close()
+    mongo = make_client(infra.mongodb_uri)
+    try:
+        for name in await mongo.list_database_names():
+            if name.startswith(namespace.rstrip("-")):
+                await mongo.drop_database(name)
+    except PyMongoError:
+        pass
+    finally:
+        await mongo.close()
 
 
 @pytest.fixture

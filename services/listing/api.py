@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel, Field
 
+from services.listing.domain import items
 from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery, query_terms
 from services.listing.domain.participants import ParticipantIn, ParticipantPatch
 from services.listing.domain.validation import RequestModel
@@ -109,8 +110,14 @@ def item_router(side: Side) -> APIRouter:
                  operation_id=f"create_{side.value}")
     async def create(body: ItemIn, request: Request, principal: Participant, service: Service,
                      idempotency_key: IdempotencyKey = None):
-        return await answer_once(request, idempotency_key, f"{principal.subject}:POST {path}", 201,
-                                 lambda: service.create_item(side, principal, body))
+        scope = f"{principal.subject}:POST {path}"
+
+        async def produce() -> ItemData:
+            item_id = None if idempotency_key is None else await request.app.state.idempotency.reserved_id(
+                scope, idempotency_key, lambda: items.new_item_id(side))
+            return await service.create_item(side, principal, body, item_id)
+
+        return await answer_once(request, idempotency_key, scope, 201, produce)
 
     @router.get("", response_model=Page[ItemData], operation_id=f"list_{side.value}s")
     async def search(

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from services.listing.domain import items, participants
 from services.listing.domain.common import Conflict, NotFound, RateLimited, Unauthorized, now
@@ -84,10 +84,19 @@ class ListingService:
 
     # listings and demands
 
-    async def create_item(self, side: Side, principal: Principal, request: ItemIn) -> ItemData:
+    async def create_item(self, side: Side, principal: Principal, request: ItemIn,
+                          item_id: str | None = None) -> ItemData:
+        """Create an offer or need; with ``item_id`` reserved by an idempotency key, a retry after
+        a crash finds the item its first attempt wrote and answers with it."""
         assert principal.participant_id is not None and principal.party_type is not None
-        item = items.create(side, principal.participant_id, principal.party_type, request, now())
-        await self._store.add_item(item, item_event(item, "created"))
+        item = items.create(side, principal.participant_id, principal.party_type, request, now(), item_id)
+        try:
+            await self._store.add_item(item, item_event(item, "created"))
+        except DuplicateKeyError:
+            existing = await self._store.item(side, item.id)
+            if existing is None or existing.owner_id != principal.participant_id:
+                raise
+            return existing
         self._written(item)
         return item
 

@@ -166,8 +166,8 @@ async def list_consortia(principal: CurrentPrincipal, store: Store, paging: Pagi
             responses={404: {"description": "no agenda yet"}})
 async def get_agenda(session_id: Annotated[str, Path(min_length=1, max_length=100)], _: CurrentPrincipal,
                      store: Store) -> AgendaData:
-    document = await store.agenda(session_id)
-    if document is None:
+    agenda = await store.agenda(session_id)
+    if agenda is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             detail=f"no agenda for session {session_id} yet / 该场次尚未生成日程")
-    return AgendaData.model_validate(document["data"])
+    return agenda

@@ -19,9 +19,10 @@ from contextlib import contextmanager
 import faust
 from aiokafka.errors import KafkaError
 from faust.streams import _current_event
-from faust.types import EventT
+from faust.types import EventT, Message
 from prometheus_client import Counter, Histogram
 
+from services.matching.domain.text import warm_up_text_analysis
 from services.matching.processor import Batch, Emission, Processor, State
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore
@@ -39,6 +40,13 @@ DEAD_LETTER = topics.dead_letter("matching")
 WORK_TOPIC = "matching-work"
 BATCH_SIZE = 200
 BATCH_WITHIN_SECONDS = 0.005
+# The read model is written in batches: FerretDB v1 pays per operation, and an entity that
+# changed several times within a batch is written once.
+PROJECTION_BATCH_SIZE = 5000
+PROJECTION_WITHIN_SECONDS = 1.0
+# While the work topic has a backlog, consortia wait (at most this long) until it is worked off:
+# each is then sent once rather than once per batch that touched one of its matches.
+CONSORTIA_MAX_DELAY_SECONDS = 20.0
 
 OUTPUTS_EMITTED = Counter("matching_outputs_emitted_total", "Match, consortium and agenda events emitted", ["type"])
 PROCESSING_LATENCY = Histogram(
@@ -86,6 +94,7 @@ class MatchingStream:
                               for name in ("items", "participants", "feedback", "sessions", "ledger")})
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False
+        self._consortia_settled_at = time.monotonic()
         self.state.ledger.on_recover(self._restore)
         self.app.agent(self._raw_topic(*self.inputs), name="matching-forward")(self._forward)
         self.app.agent(self.work, name="matching-work")(self._work)
@@ -115,6 +124,7 @@ class MatchingStream:
                 with _handling(event):
                     self.processor.handle(decoded, batch, event.message.offset)
                 EVENTS_CONSUMED.labels("matching", decoded.type).inc()
+            self.processor.finish(batch, settle_consortia=self._settle_consortia(events[-1].message))
             batch = await self._publish_reliably(batch)
             with _handling(events[-1]):
                 self.processor.commit(batch)
@@ -123,16 +133,27 @@ class MatchingStream:
                 PROCESSING_LATENCY.observe(max(0.0, now - event.message.timestamp))
 
     async def _project(self, stream: faust.StreamT) -> None:
-        async for event in stream.events():
-            decoded = await self._valid(event, self.outputs[event.message.topic])
-            if decoded is not None:
-                await self.store.project(decoded)
+        async for events in stream.take_events(PROJECTION_BATCH_SIZE, within=PROJECTION_WITHIN_SECONDS):
+            decoded = [await self._valid(event, self.outputs[event.message.topic]) for event in events]
+            await self.store.project_many(d for d in decoded if d is not None)
 
     # -- helpers --------------------------------------------------------------------------
+
+    def _settle_consortia(self, last: Message) -> bool:
+        """Work consortia out once the work topic's backlog is worked off (``last`` is the last
+        record it holds), or at the latest every ``CONSORTIA_MAX_DELAY_SECONDS`` while it is not."""
+        now = time.monotonic()
+        highwater = self.app.consumer.highwater(last.tp)
+        caught_up = highwater is None or last.offset + 1 >= highwater
+        if caught_up or now - self._consortia_settled_at >= CONSORTIA_MAX_DELAY_SECONDS:
+            self._consortia_settled_at = now
+            return True
+        return False
 
     async def _restore(self) -> None:
         """Rebuild the engine once the tables are recovered, and emit what a crash left unsent."""
         started = time.monotonic()
+        warm_up_text_analysis()  # loads jieba's dictionary (seconds) before the worker reports ready
         batch = await self._publish_reliably(self.processor.restore())
         self.processor.hold(batch)
         log.info("matching engine restored from %d open items in %.1fs (%d outputs re-sent)",

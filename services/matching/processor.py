@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from services.matching.domain.consortium import propose
-from services.matching.domain.engine import MatchEngine
+from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine
 from services.matching.domain.scheduler import plan_agenda
 from shared import topics
 from shared.events import CloudEvent, EventData, new_event
@@ -46,6 +46,7 @@ SOURCE = "/services/matching"
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b7e-5d0a-9c4e-2a8f7b1d6e30")
 
 MATCH_TYPES = ("match.created.v1", "match.updated.v1", "match.retracted.v1")
+CONSORTIUM_KEY = "consortium:"  # ledger key prefix, before the technology match id
 CONSORTIUM_TYPES = ("consortium.proposed.v1", "consortium.updated.v1", "consortium.retracted.v1")
 
 
@@ -112,6 +113,9 @@ class Processor:
         self._top_k = top_k
         self.engine = MatchEngine(threshold=threshold, top_k=top_k)
         self._sent_unrecorded: dict[str, dict[str, Any]] = {}
+        # technology match ids whose consortium may have changed since it was last worked out;
+        # derived state: lost in a crash, ``restore`` works every consortium out again
+        self._consortia_to_refresh: set[str] = set()
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -154,7 +158,10 @@ class Processor:
             if key.startswith("m_") and "@" not in key and entry.get("active") and key not in current:
                 last = MatchData.model_validate(entry["data"])
                 self._emit_retraction(batch, _retracted(last, self._lost_side_reason(last)))
-        self._refresh_consortia(batch, [m for m in current.values() if m.kind is Kind.TECHNOLOGY], set())
+        self._consortia_to_refresh.update(m.match_id for m in current.values() if m.kind is Kind.TECHNOLOGY)
+        self._consortia_to_refresh.update(key.removeprefix(CONSORTIUM_KEY) for key, entry in self.state.ledger.items()
+                                          if key.startswith(CONSORTIUM_KEY) and entry.get("active"))
+        self.finish(batch)
         for session_id, session in list(self.state.sessions.items()):
             if session.get("agenda"):
                 self._emit_agenda(batch, session_id, AgendaData.model_validate(session["agenda"]))
@@ -210,18 +217,28 @@ class Processor:
 
     def _apply_changes(self, batch: Batch, changes: Iterable[Any]) -> None:
         touched: list[MatchData | MatchRetractedData] = []
-        retracted: set[str] = set()
         for change in changes:
             if isinstance(change.data, MatchData):
                 self._emit_match(batch, change.data)
             else:
                 self._emit_retraction(batch, change.data)
-                if change.data.for_participant is None:
-                    retracted.add(change.data.match_id)
-                    if change.data.kind is Kind.TECHNOLOGY:
-                        self._retract_consortium(batch, change.data.match_id, "technology match retracted")
             touched.append(change.data)
-        self._refresh_consortia(batch, self._technology_matches_around(touched), retracted)
+        self._consortia_to_refresh.update(self._technology_matches_around(touched))
+
+    def finish(self, batch: Batch, *, settle_consortia: bool = True) -> None:
+        """Emit what the events handled so far did to consortia; call after a batch's last event.
+        A consortium is worked out once per call, however many of its matches changed since the
+        last; ``settle_consortia=False`` defers that (while a backlog is worked off), so a
+        consortium whose matches keep changing is not sent again and again."""
+        if not settle_consortia:
+            return
+        for technology_match_id in sorted(self._consortia_to_refresh):
+            match = self.engine.match(technology_match_id)
+            if match is None:
+                self._retract_consortium(batch, technology_match_id, "technology match retracted")
+            else:
+                self._refresh_consortium(batch, match)
+        self._consortia_to_refresh.clear()
 
     # -- matches --------------------------------------------------------------------------
 
@@ -250,33 +267,30 @@ class Processor:
 
     # -- consortia (五方联动) ----------------------------------------------------------------
 
-    def _technology_matches_around(self, touched: list[MatchData | MatchRetractedData]) -> list[MatchData]:
-        """Technology matches whose consortium may change: the touched ones, and those of the
-        party in need of a touched capital, service or policy match (the roles fill its needs)."""
-        found = {m.match_id: m for m in touched if isinstance(m, MatchData) and m.kind is Kind.TECHNOLOGY}
-        for party in sorted({m.need.owner_id for m in touched if m.kind is not Kind.TECHNOLOGY}):
+    def _technology_matches_around(self, touched: list[MatchData | MatchRetractedData]) -> set[str]:
+        """Technology matches whose consortium may change: the touched ones (retracted ones too),
+        and those of the party in need of a touched capital, service or policy match (the roles
+        fill its needs)."""
+        found = {m.match_id for m in touched if m.kind is Kind.TECHNOLOGY
+                 and not (isinstance(m, MatchRetractedData) and m.for_participant is not None)}
+        for party in {m.need.owner_id for m in touched if m.kind is not Kind.TECHNOLOGY}:
             for item in self.engine.items_of(party):
                 if item.kind is Kind.TECHNOLOGY:
-                    for match in self.engine.matches_for(item.id):
-                        found.setdefault(match.match_id, match)
-        return [found[k] for k in sorted(found)]
+                    found.update(match.match_id for match in self.engine.matches_for(item.id))
+        return found
 
-    def _refresh_consortia(self, batch: Batch, technology: list[MatchData], retracted: set[str]) -> None:
-        for match in technology:
-            if match.match_id in retracted:
-                continue
-            proposal = propose(match, self.engine)
-            if proposal is None:
-                self._retract_consortium(batch, match.match_id, "no partner for any other role")
-                continue
-            key = _consortium_key(match.match_id)
-            entry = batch.entry(key)
-            content = digest(proposal)
-            if entry and entry["active"] and entry["digest"] == content:
-                continue
-            type_name = "consortium.updated.v1" if entry and entry["active"] else "consortium.proposed.v1"
-            batch.emit(topics.CONSORTIA, proposal.consortium_id, type_name, proposal, ledger_key=key,
-                       active=True, content=content)
+    def _refresh_consortium(self, batch: Batch, match: MatchData) -> None:
+        proposal = propose(match, self.engine)
+        if proposal is None:
+            self._retract_consortium(batch, match.match_id, "no partner for any other role")
+            return
+        key = _consortium_key(match.match_id)
+        entry = batch.entry(key)
+        if entry and entry["active"] and not consortium_changed(entry["data"], proposal):
+            return
+        type_name = "consortium.updated.v1" if entry and entry["active"] else "consortium.proposed.v1"
+        batch.emit(topics.CONSORTIA, proposal.consortium_id, type_name, proposal, ledger_key=key,
+                   active=True, content=digest(proposal))
 
     def _retract_consortium(self, batch: Batch, technology_match_id: str, reason: str) -> None:
         key = _consortium_key(technology_match_id)
@@ -357,8 +371,18 @@ class Processor:
         return scores, match_ids
 
 
+def consortium_changed(last: Mapping[str, Any], new: ConsortiumData) -> bool:
+    """Another team (who fills which role with which match), other missing roles, or a score
+    moved by at least the engine's ``UPDATE_EPSILON``; members' score drift alone is not news.
+    ``last`` is the ledger's JSON of the last consortium sent."""
+    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"]) for m in last["members"]]
+    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id) for m in new.members]
+    return (last_team != new_team or last["missing_roles"] != [r.value for r in new.missing_roles]
+            or abs(last["score"] - new.score) >= UPDATE_EPSILON)
+
+
 def _consortium_key(technology_match_id: str) -> str:
-    return f"consortium:{technology_match_id}"
+    return CONSORTIUM_KEY + technology_match_id
 
 
 def _retracted(match: MatchData, reason: RetractReason) -> MatchRetractedData:

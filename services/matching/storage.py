@@ -5,10 +5,13 @@ outbox. Only operators that FerretDB v1 supports are used (``$or``, ``$ne`` on a
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.errors import BulkWriteError
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -28,6 +31,8 @@ MATCHES = "matches"
 CONSORTIA = "consortia"
 AGENDAS = "agendas"
 FEEDBACK = "feedback"
+
+DUPLICATE_KEY = 11000
 
 ACTIVE = "active"
 RETRACTED = "retracted"
@@ -55,31 +60,22 @@ class MatchingStore:
     # -- projection of the service's own output events ---------------------------------------
 
     async def project(self, event: CloudEvent) -> None:
-        """Apply one output event; idempotent, and events of one entity arrive in order."""
-        data, now = event.data, datetime.now(UTC)
-        if isinstance(data, MatchData):
-            await self.matches.update_one({"_id": data.match_id}, {"$set": {
-                "kind": data.kind.value, "score": data.score, "status": ACTIVE, "reason": None,
-                "parties": sorted({data.offer.owner_id, data.need.owner_id}),
-                "data": data.model_dump(mode="json"), "updated_at": now}}, upsert=True)
-        elif isinstance(data, MatchRetractedData) and data.for_participant is not None:
-            await self.matches.update_one({"_id": data.match_id},
-                                          {"$addToSet": {"hidden_for": data.for_participant}})
-        elif isinstance(data, MatchRetractedData):
-            await self.matches.update_one({"_id": data.match_id}, {"$set": {
-                "kind": data.kind.value, "status": RETRACTED, "reason": data.reason.value,
-                "parties": sorted({data.offer.owner_id, data.need.owner_id}), "updated_at": now}}, upsert=True)
-        elif isinstance(data, ConsortiumData):
-            await self.consortia.update_one({"_id": data.consortium_id}, {"$set": {
-                "status": ACTIVE, "score": data.score, "reason": None,
-                "participant_ids": sorted({m.participant_id for m in data.members}),
-                "data": data.model_dump(mode="json"), "updated_at": now}}, upsert=True)
-        elif isinstance(data, ConsortiumRetractedData):
-            await self.consortia.update_one({"_id": data.consortium_id}, {"$set": {
-                "status": RETRACTED, "reason": data.reason, "updated_at": now}}, upsert=True)
-        elif isinstance(data, AgendaData):
-            await self.agendas.update_one({"_id": data.session_id}, {"$set": {
-                "version": data.version, "data": data.model_dump(mode="json"), "updated_at": now}}, upsert=True)
+        await self.project_many([event])
+
+    async def project_many(self, events: Iterable[CloudEvent]) -> None:
+        """Apply output events, in order; idempotent. FerretDB v1 inserts fast but updates slowly
+        (each scans the collection), so the events of one call are folded into one change per
+        document, new documents are inserted in one go and only the others updated."""
+        now = datetime.now(UTC)
+        changes: dict[str, dict[str, _Change]] = {}
+        for event in events:
+            collection, document_id, fields, hide_for = _change_of(event.data, now)
+            change = changes.setdefault(collection, {}).setdefault(document_id, _Change())
+            change.fields.update(fields)
+            if hide_for is not None:
+                change.hidden_for.add(hide_for)
+        for collection, by_id in changes.items():
+            await _write(self.db[collection], by_id)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -109,8 +105,9 @@ class MatchingStore:
             clauses.append({"status": status})
         return await _best_first(self.consortia, clauses, after, limit)
 
-    async def agenda(self, session_id: str) -> dict[str, Any] | None:
-        return await self.agendas.find_one({"_id": session_id})
+    async def agenda(self, session_id: str) -> AgendaData | None:
+        document = await self.agendas.find_one({"_id": session_id})
+        return AgendaData.model_validate_json(document["data_json"]) if document else None
 
     # -- feedback ------------------------------------------------------------------------
 
@@ -127,6 +124,67 @@ class MatchingStore:
                 upsert=True)
         relay.notify(self.feedback, document_id)
         return event
+
+
+@dataclass
+class _Change:
+    """What a run of events does to one document: fields set (the last value wins) and the
+    participants it is hidden for (added to the set)."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    hidden_for: set[str] = field(default_factory=set)
+
+    def update(self) -> dict[str, Any]:
+        update: dict[str, Any] = {"$set": self.fields} if self.fields else {}
+        if self.hidden_for:
+            update["$addToSet"] = {"hidden_for": {"$each": sorted(self.hidden_for)}}
+        return update
+
+
+def _change_of(data: Any, now: datetime) -> tuple[str, str, dict[str, Any], str | None]:
+    """(collection, document id, fields to set, participant to hide it for) of one output event."""
+    if isinstance(data, MatchData):
+        return MATCHES, data.match_id, {
+            "kind": data.kind.value, "score": data.score, "status": ACTIVE, "reason": None,
+            "parties": sorted({data.offer.owner_id, data.need.owner_id}),
+            "data": data.model_dump(mode="json"), "updated_at": now}, None
+    if isinstance(data, MatchRetractedData) and data.for_participant is not None:
+        return MATCHES, data.match_id, {}, data.for_participant
+    if isinstance(data, MatchRetractedData):
+        return MATCHES, data.match_id, {
+            "kind": data.kind.value, "status": RETRACTED, "reason": data.reason.value,
+            "parties": sorted({data.offer.owner_id, data.need.owner_id}), "updated_at": now}, None
+    if isinstance(data, ConsortiumData):
+        return CONSORTIA, data.consortium_id, {
+            "status": ACTIVE, "score": data.score, "reason": None,
+            "participant_ids": sorted({m.participant_id for m in data.members}),
+            "data": data.model_dump(mode="json"), "updated_at": now}, None
+    if isinstance(data, ConsortiumRetractedData):
+        return CONSORTIA, data.consortium_id, {"status": RETRACTED, "reason": data.reason, "updated_at": now}, None
+    if isinstance(data, AgendaData):  # as JSON text: FerretDB v1 stores no nested arrays (must-meet pairs)
+        return AGENDAS, data.session_id, {
+            "version": data.version, "data_json": data.model_dump_json(), "updated_at": now}, None
+    raise TypeError(f"not an output event of matching: {type(data).__name__}")
+
+
+async def _write(collection: AsyncCollection, by_id: dict[str, _Change]) -> None:
+    """Insert the documents that are new, update the others, all by ``_id`` (FerretDB v1 looks
+    only ``_id`` up without a scan). A document only hidden for someone is never created."""
+    new = [{"_id": document_id, **change.fields, **({"hidden_for": sorted(change.hidden_for)}
+                                                     if change.hidden_for else {})}
+           for document_id, change in by_id.items() if change.fields]
+    existing = [document_id for document_id, change in by_id.items() if not change.fields]
+    if new:
+        try:
+            await collection.insert_many(new, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or any(error.get("code") != DUPLICATE_KEY for error in errors):
+                raise
+            existing += [new[error["index"]]["_id"] for error in errors]
+    if existing:
+        await collection.bulk_write([UpdateOne({"_id": document_id}, by_id[document_id].update())
+                                     for document_id in existing], ordered=False)
 
 
 def viewer_status(document: dict[str, Any], viewer: str | None) -> str:

@@ -68,6 +68,16 @@ class IdempotencyStore:
                                             {"$set": {"expires_at": now + TTL}})
         return taken.modified_count == 1
 
+    async def reserved_id(self, scope: str, key: str, new_id: Callable[[], str]) -> str:
+        """The id of the entity this keyed request creates, fixed before it is written, so a retry
+        that takes over after a crash writes the same entity again instead of a second one."""
+        claim = await self._keys.find_one({"_id": self._id(scope, key)}, {"entity_id": 1})
+        if claim is not None and claim.get("entity_id"):
+            return claim["entity_id"]
+        entity_id = new_id()
+        await self._keys.update_one({"_id": self._id(scope, key)}, {"$set": {"entity_id": entity_id}})
+        return entity_id
+
     async def finish(self, scope: str, key: str, status_code: int, body: Any) -> None:
         await self._keys.update_one({"_id": self._id(scope, key)},
                                     {"$set": {"state": "done", "status": status_code, "body": body}})

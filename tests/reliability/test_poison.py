@@ -55,7 +55,7 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_
     producer = Producer(stack.settings, client_id="reliability-poison")
     sent: dict[str, TopicSpec] = {}  # key → topic
     try:
-        for spec in map(topics.by_name, CONSUMERS):
+        for spec in (spec for spec in topics.ALL if spec.name in CONSUMERS):
             for kind, value in poisons(spec).items():
                 key = f"poison-{tag}-{kind}-{spec.name}"
                 await producer.send(stack.topic(spec), value, key=key)

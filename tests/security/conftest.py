@@ -3,11 +3,16 @@ identities every route is called with (anonymous, participant, organiser, operat
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI
+from pymongo.errors import PyMongoError
 
 from services.events_sessions.app import create_app as create_events_sessions
 from services.events_sessions.settings import Settings as EventsSessionsSettings
@@ -19,9 +24,14 @@ from services.monitor.app import create_app as create_monitor
 from services.monitor.settings import Settings as MonitorSettings
 from services.notification.app import create_app as create_notification
 from services.notification.settings import Settings as NotificationSettings
+from shared import topics
 from shared.auth import issue_token
+from shared.kafka import ensure_topics
+from shared.mongo import make_client
 from shared.party_types import PartyType
 from shared.settings import CommonSettings, ServiceSettings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -38,6 +48,46 @@ SERVICES = {s.name: s for s in (
     Service("notification", create_notification, NotificationSettings),
     Service("monitor", create_monitor, MonitorSettings),
 )}
+
+
+@pytest.fixture
+async def registry_topics(common_settings: CommonSettings) -> AsyncIterator[CommonSettings]:
+    """The registry's topics under this test's prefix, deleted afterwards with the test's databases:
+    one broker serves every suite, and partitions left behind by each test exhaust its open files."""
+    await ensure_topics(common_settings, topics.ALL)
+    yield common_settings
+    await _drop_namespace(common_settings)
+
+
+async def _drop_namespace(settings: CommonSettings) -> None:
+    prefix = settings.topic_prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    mongo = make_client(settings.mongodb_uri)
+    try:
+        await admin.start()
+        if left := [name for name in await admin.list_topics() if name.startswith(prefix)]:
+            await admin.delete_topics(left)
+        for database in await mongo.list_database_names():
+            if database.startswith(prefix.rstrip("-")):
+                await mongo.drop_database(database)
+    except (KafkaError, PyMongoError) as exc:  # the test's verdict stands; only the clean-up is incomplete
+        log.warning("could not drop namespace %s: %s", prefix, exc)
+    finally:
+        await admin.close()
+        await mongo.close()
+
+
+@pytest.fixture
+def settings_of(make_settings: Callable[..., ServiceSettings], namespace: str) -> Callable[..., ServiceSettings]:
+    """A service's settings under this test's namespace. The monitor watches only this namespace's
+    consumer groups (the cluster holds every other test's too) and gives a loaded broker longer."""
+
+    def build(service: str, **overrides: object) -> ServiceSettings:
+        if service == "monitor":
+            overrides = {"group_prefix": namespace, "sample_timeout_seconds": 30.0, **overrides}
+        return make_settings(SERVICES[service].settings, **overrides)
+
+    return build
 
 
 class Identity(StrEnum):

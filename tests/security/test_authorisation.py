@@ -34,7 +34,6 @@ ORGANISERS = frozenset({ORGANISER, OPERATOR})
 OPERATORS = frozenset({OPERATOR})
 OWNER = frozenset({PARTICIPANT})
 
-
 # The owner last, so that others meet the participant's things before a withdrawal hides them.
 CALLING_ORDER = [ANONYMOUS, OPERATOR, ORGANISER, PARTICIPANT]
 
@@ -153,8 +152,8 @@ def verdict(route: Route, identity: Identity, response: httpx.Response) -> str |
 
 
 @pytest.mark.parametrize("service", list(MATRIX))
-async def test_authorisation_matrix(service: str, make_settings: Callable[..., Any], registry_topics) -> None:
-    settings = make_settings(SERVICES[service].settings)
+async def test_authorisation_matrix(service: str, settings_of: Callable[..., Any], registry_topics) -> None:
+    settings = settings_of(service)
     app = SERVICES[service].create_app(settings)
     async with running(app) as client:
         world = await make_world(service, app, client, settings)
@@ -173,8 +172,8 @@ HOST_ONLY = [route for route in MATRIX["events_sessions"]
              if route.allowed == ORGANISERS and "{session_id}" in route.path]
 
 
-async def test_an_organiser_cannot_act_on_another_organisers_session(make_settings, registry_topics) -> None:
-    settings = make_settings(SERVICES["events_sessions"].settings)
+async def test_an_organiser_cannot_act_on_another_organisers_session(settings_of, registry_topics) -> None:
+    settings = settings_of("events_sessions")
     app = SERVICES["events_sessions"].create_app(settings)
     async with running(app) as client:
         world = await make_world("events_sessions", app, client, settings)
@@ -184,15 +183,16 @@ async def test_an_organiser_cannot_act_on_another_organisers_session(make_settin
     assert {route: a.status_code for route, a in answers.items()} == dict.fromkeys(answers, 403)
 
 
-async def test_bad_credentials_are_refused_with_a_reason(make_settings, registry_topics) -> None:
-    """Expired, forged and malformed tokens are 401s that say which; an operator claim in a
-    participant's token gives no operator rights."""
-    settings = make_settings(SERVICES["notification"].settings)
+async def test_bad_credentials_are_refused_with_a_reason(settings_of, registry_topics) -> None:
+    """Expired, forged, unsigned and malformed tokens are 401s that say which; an operator claim
+    in a participant's token gives no operator rights."""
+    settings = settings_of("notification")
     expired, _ = issue_token(settings, "p_sec_enterprise", PartyType.ENTERPRISE, now=1_000_000)
     forged = jwt.encode({"iss": settings.jwt_issuer, "sub": "p_x", "pty": "enterprise", "roles": ["participant"],
                          "iat": 2_000_000_000, "exp": 2_000_000_900}, "another-secret-0123456789abcdef0123", ALGORITHM)
     token, _ = issue_token(settings, "p_sec_enterprise", PartyType.ENTERPRISE)
     claims = jwt.decode(token, options={"verify_signature": False})
+    unsigned = jwt.encode(claims, None, algorithm="none")
     escalated = jwt.encode({**claims, "roles": ["participant", "operator"]}, settings.jwt_secret.get_secret_value(),
                            ALGORITHM)
     async with running(SERVICES["notification"].create_app(settings)) as client:
@@ -203,5 +203,6 @@ async def test_bad_credentials_are_refused_with_a_reason(make_settings, registry
         assert await status_and_reason(expired) == (401, "token expired")
         assert (await status_and_reason(forged))[0] == 401
         assert "signature" in (await status_and_reason(forged))[1].lower()
+        assert (await status_and_reason(unsigned))[0] == 401
         assert (await status_and_reason("not.a.jwt"))[0] == 401
         assert await status_and_reason(escalated) == (403, "operator token required")

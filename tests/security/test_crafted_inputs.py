@@ -42,9 +42,9 @@ def cursor(key: Any) -> str:
 
 
 @pytest.mark.parametrize("service", list(LISTS))
-async def test_crafted_cursors_are_refused_or_served(service: str, make_settings: Callable[..., Any],
+async def test_crafted_cursors_are_refused_or_served(service: str, settings_of: Callable[..., Any],
                                                      registry_topics) -> None:
-    settings = make_settings(SERVICES[service].settings)
+    settings = settings_of(service)
     app = SERVICES[service].create_app(settings)
     wrong = []
     async with running(app) as client:
@@ -60,9 +60,9 @@ async def test_crafted_cursors_are_refused_or_served(service: str, make_settings
 
 
 @pytest.mark.parametrize("last_event_id", ["²", "99999999999999999999999", "-1", "1e3", ""])
-async def test_a_bad_last_event_id_is_a_422(last_event_id: str, make_settings: Callable[..., Any]) -> None:
+async def test_a_bad_last_event_id_is_a_422(last_event_id: str, settings_of: Callable[..., Any]) -> None:
     """The live stream resumes after ``Last-Event-ID``; one that is no inbox sequence number is a 422."""
-    settings = make_settings(SERVICES["notification"].settings)
+    settings = settings_of("notification")
     async with running(SERVICES["notification"].create_app(settings)) as client:
         headers = {**credentials(settings, Identity.PARTICIPANT, "p_sec_enterprise"),
                    "Last-Event-ID": last_event_id.encode("latin-1")}
@@ -115,9 +115,9 @@ CRAFTED: dict[str, list[Crafted]] = {
 
 
 @pytest.mark.parametrize("service", list(CRAFTED))
-async def test_crafted_values_are_a_422_naming_the_field(service: str, make_settings: Callable[..., Any],
+async def test_crafted_values_are_a_422_naming_the_field(service: str, settings_of: Callable[..., Any],
                                                          registry_topics) -> None:
-    settings = make_settings(SERVICES[service].settings)
+    settings = settings_of(service)
     app = SERVICES[service].create_app(settings)
     wrong = []
     async with running(app) as client:

@@ -34,12 +34,12 @@ from tests.security.world import MATCH_ID, a_match
 pytestmark = pytest.mark.integration
 
 CHECKS = [not_a_server_error, response_schema_conformance]
-# Readiness answers 503 by design while a dependency is not ready (matching's stream worker is not
-# run in-process); that answer must still match its schema.
-READINESS_CHECKS = [response_schema_conformance]
-READINESS = "GET /readyz"
-# Examples per operation; anonymous callers stop at the 401, so need fewer.
-EXAMPLES = {Identity.ANONYMOUS: 6, Identity.PARTICIPANT: 20, Identity.ORGANISER: 20, Identity.OPERATOR: 20}
+# Documented 503s, saying a dependency is down or not ready: readiness (matching's stream worker is
+# not run in-process) and the monitor's stale values while Kafka does not answer its sampling.
+# Such an answer must still match its schema; any other 5xx fails.
+DEPENDENCY_DOWN = {"GET /readyz", "GET /lag", "GET /lag/{group}"}
+# Examples per operation and caller (about 45 per operation in all); anonymous callers stop at the 401.
+EXAMPLES = {Identity.ANONYMOUS: 4, Identity.PARTICIPANT: 15, Identity.ORGANISER: 15, Identity.OPERATOR: 12}
 # The live stream never ends for a caller allowed to open it; the authorisation suite covers it.
 ENDLESS = {"GET /stream"}
 # A hang is a bug too: every call must answer within this many seconds.
@@ -101,7 +101,7 @@ def project(settings: Any, event: CloudEvent) -> None:
         loop.close()
 
 
-def wait_until_sampled(schema: BaseSchema, path: str, operator: dict[str, str], timeout: float = 30.0) -> None:
+def wait_until_sampled(schema: BaseSchema, path: str, operator: dict[str, str], timeout: float = 60.0) -> None:
     probe = schema[path]["GET"].Case(headers=operator)
     deadline = time.monotonic() + timeout
     while (status := probe.call().status_code) == 503 and time.monotonic() < deadline:
@@ -125,29 +125,32 @@ def examine(operation: APIOperation, headers: dict[str, str], examples: int,
                          suppress_health_check=list(HealthCheck))
     @hypothesis.given(case=strategy)
     def run(case: schemathesis.Case) -> None:
-        checks = READINESS_CHECKS if operation.label == READINESS else CHECKS
-        case.call_and_validate(headers=headers, checks=checks, timeout=ANSWER_WITHIN)
+        response = case.call(headers=headers, timeout=ANSWER_WITHIN)
+        dependency_down = response.status_code == 503 and operation.label in DEPENDENCY_DOWN
+        case.validate_response(response, checks=[response_schema_conformance] if dependency_down else CHECKS,
+                               headers=headers)
 
     return run
 
 
-@pytest.mark.parametrize("identity", list(Identity))
 @pytest.mark.parametrize("service", list(SERVICES))
-def test_api_answers_without_server_errors_and_matches_its_schema(service: str, identity: Identity,
-                                                                 make_settings, registry_topics) -> None:
-    settings = make_settings(SERVICES[service].settings)
+def test_api_answers_without_server_errors_and_matches_its_schema(service: str, settings_of,
+                                                                 registry_topics) -> None:
+    """One app (and lifespan) per service, examined as each caller in turn."""
+    settings = settings_of(service)
     schema = schemathesis.openapi.from_asgi("/openapi.json", SERVICES[service].create_app(settings))
     seeded = seed(service, schema, settings)
-    headers = credentials(settings, identity, seeded.participants.get(identity, ""))
     if service in FIRST_SAMPLE:
         wait_until_sampled(schema, FIRST_SAMPLE[service], credentials(settings, Identity.OPERATOR, ""))
     failures: dict[str, str] = {}
-    for result in schema.get_all_operations():
-        operation = result.ok()
-        if operation.label in ENDLESS and identity in (Identity.PARTICIPANT, Identity.ORGANISER):
-            continue
-        try:
-            examine(operation, headers, EXAMPLES[identity], seeded.path_ids)()
-        except Exception as failure:  # noqa: BLE001 - every operation is examined before the test fails
-            failures[operation.label] = f"{type(failure).__name__}: {failure}"
+    for identity in Identity:
+        headers = credentials(settings, identity, seeded.participants.get(identity, ""))
+        for result in schema.get_all_operations():
+            operation = result.ok()
+            if operation.label in ENDLESS and identity in (Identity.PARTICIPANT, Identity.ORGANISER):
+                continue
+            try:
+                examine(operation, headers, EXAMPLES[identity], seeded.path_ids)()
+            except Exception as failure:  # noqa: BLE001 - every operation is examined before the test fails
+                failures[f"{operation.label} as {identity}"] = f"{type(failure).__name__}: {failure}"
     assert not failures, "\n\n".join(f"{label}\n{why}" for label, why in failures.items())

@@ -73,12 +73,12 @@ async def exercise(listing: httpx.AsyncClient, notification: httpx.AsyncClient) 
 
 
 async def test_no_api_key_token_or_webhook_secret_in_any_log_line(
-        make_settings: Callable[..., Any], registry_topics, caplog: pytest.LogCaptureFixture,
+        settings_of: Callable[..., Any], registry_topics, caplog: pytest.LogCaptureFixture,
         json_log: io.StringIO) -> None:
     caplog.set_level(logging.DEBUG)
-    listing = SERVICES["listing"].create_app(make_settings(SERVICES["listing"].settings))
+    listing = SERVICES["listing"].create_app(settings_of("listing"))
     notification = SERVICES["notification"].create_app(
-        make_settings(SERVICES["notification"].settings, allow_private_webhooks=True))
+        settings_of("notification", allow_private_webhooks=True))
     async with running(listing) as listing_client, running(notification) as notification_client:
         secrets = await exercise(listing_client, notification_client)
 

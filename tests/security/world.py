@@ -66,7 +66,7 @@ async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings
                 lambda: first_inbox_entry(client, owner), timeout=30, what="the match in the participant's inbox")
     elif service == "monitor":  # it answers 503 (documented: not sampled yet) until its first round ends
         operator = credentials(settings, OPERATOR, "")
-        await wait_for(lambda: sampled(client, operator), timeout=30, what="the monitor's first sampling round")
+        await wait_for(lambda: sampled(client, operator), timeout=60, what="the monitor's first sampling round")
     return world
 
 

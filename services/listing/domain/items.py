@@ -67,14 +67,19 @@ class ItemPatch(RequestModel):
     expires_at: FutureTime | None = None
 
 
-def create(side: Side, owner_id: str, owner_type: PartyType, request: ItemIn, at: datetime) -> ItemData:
+def new_item_id(side: Side) -> str:
+    return new_id("l" if side is Side.OFFER else "d")
+
+
+def create(side: Side, owner_id: str, owner_type: PartyType, request: ItemIn, at: datetime,
+           item_id: str | None = None) -> ItemData:
     if not may_post(owner_type, side, request.kind):
         zh_party, en_party = PARTY_NAMES[owner_type]
         verb_en, verb_zh = ("offer", "提供") if side is Side.OFFER else ("post a need for", "发布需求：")
         raise Forbidden(f"a {en_party.lower()} participant may not {verb_en} {request.kind.value}",
                         f"{zh_party}不能{verb_zh}{request.kind.value}")
     return ItemData.model_validate({
-        **request.model_dump(mode="json"), "id": new_id("l" if side is Side.OFFER else "d"), "side": side,
+        **request.model_dump(mode="json"), "id": item_id or new_item_id(side), "side": side,
         "owner_id": owner_id, "owner_party_type": owner_type, "created_at": at, "updated_at": at,
     })
 

@@ -69,9 +69,10 @@ def propose(tech_match: MatchData, engine_view: EngineView) -> ConsortiumData | 
                          match_id=tech_match.match_id, score=tech_match.score),
     ]
     parties = (tech_match.offer.owner_id, tech_match.need.owner_id)
+    supports = _best_supports(engine_view, parties)
     missing: list[ConsortiumRole] = []
     for kind, role in SUPPORT_ROLES.items():
-        best = _best_support(engine_view, parties, kind)
+        best = supports.get(kind)
         if best is None:
             missing.append(role)
             continue
@@ -84,14 +85,19 @@ def propose(tech_match: MatchData, engine_view: EngineView) -> ConsortiumData | 
                           score=round((2 * tech_match.score + filled) / ROLE_COUNT, 6))
 
 
-def _best_support(view: EngineView, parties: tuple[str, str], kind: Kind) -> MatchData | None:
-    candidates = [
-        m
-        for party in parties
-        for item in view.items_of(party) if item.side is Side.NEED and item.kind is kind
-        for m in view.matches_for(item.id) if m.offer.owner_id not in parties
-    ]
-    return min(candidates, key=lambda m: (-m.score, m.match_id), default=None)
+def _best_supports(view: EngineView, parties: tuple[str, str]) -> dict[Kind, MatchData]:
+    """Per support kind, the best match of a need of either party with an outside offer."""
+    best: dict[Kind, MatchData] = {}
+    for party in parties:
+        for item in view.items_of(party):
+            if item.side is not Side.NEED or item.kind not in SUPPORT_ROLES:
+                continue
+            for m in view.matches_for(item.id):
+                known = best.get(item.kind)
+                if m.offer.owner_id not in parties and (
+                        known is None or (-m.score, m.match_id) < (-known.score, known.match_id)):
+                    best[item.kind] = m
+    return best
 
 
 def consortium_change(old: ConsortiumData | None, new: ConsortiumData | None,

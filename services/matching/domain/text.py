@@ -51,6 +51,11 @@ def ngram_terms(text: str) -> list[str]:
 ANALYSERS: dict[str, Analyser] = {"jieba": jieba_terms, "ngram": ngram_terms}
 
 
+def warm_up_text_analysis() -> None:
+    """Load the segmenter's dictionary now rather than with the first item."""
+    tokens("预热 warm-up")
+
+
 def item_texts(item: ItemData) -> Iterable[str]:
     """Every text of an item a person wrote: title, description and keywords, in zh and en."""
     for localized in (item.title, item.description):

@@ -42,7 +42,7 @@ class MatchingProcess:
         self.url = f"http://127.0.0.1:{settings.port}"
         self._process: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 60.0) -> None:
+    def start(self, timeout: float = 150.0) -> None:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
                "MONGODB_URI": self.settings.mongodb_uri, "HARDTECH_TOPIC_PREFIX": self.settings.topic_prefix,
                "MATCHING_PORT": str(self.settings.port), "MATCHING_DATADIR": str(self.settings.datadir),

@@ -84,7 +84,7 @@ async def cluster(infra, namespace) -> AsyncIterator[Cluster]:
 @pytest.fixture
 def monitor_settings(make_settings: Callable[..., Settings], namespace: str) -> Callable[..., Settings]:
     def build(**overrides: object) -> Settings:
-        values: dict[str, object] = {"group_prefix": namespace, "window": 3, "sample_timeout_seconds": 5.0}
+        values: dict[str, object] = {"group_prefix": namespace, "window": 3, "sample_timeout_seconds": 30.0}
         values.update(overrides)
         return make_settings(Settings, **values)
 

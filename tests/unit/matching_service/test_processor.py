@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from services.matching.processor import Batch, Processor, State
+from services.matching.processor import Batch, Processor, State, consortium_changed
 from shared.events import CloudEvent, EventData, new_event
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ItemStatus
@@ -40,6 +40,7 @@ def _run(processor: Processor, *events: CloudEvent, commit: bool = True) -> Batc
     batch = processor.new_batch()
     for event in events:
         processor.handle(event, batch, next(_positions))
+    processor.finish(batch)
     if commit:
         processor.commit(batch)
     return batch
@@ -158,3 +159,30 @@ def test_registration_closed_publishes_an_agenda_and_a_late_cancellation_updates
     kept = [m for m in agenda.meetings if "vc" not in m.participant_ids]
     assert [(m.slot, m.table, m.participant_ids) for m in replanned.meetings] == [
         (m.slot, m.table, m.participant_ids) for m in kept]
+
+
+def test_consortia_deferred_while_a_backlog_is_worked_off_are_sent_once_when_settled():
+    processor = Processor(_state())
+    deferred = processor.new_batch()
+    for event in (_item_event(TECH_OFFER), _item_event(TECH_NEED), _item_event(CAPITAL_OFFER),
+                  _item_event(CAPITAL_NEED)):
+        processor.handle(event, deferred, next(_positions))
+    processor.finish(deferred, settle_consortia=False)
+    assert _types(deferred) == ["match.created.v1", "match.created.v1"]
+    processor.commit(deferred)
+    settled = _run(processor)
+    assert _types(settled) == ["consortium.proposed.v1"]
+    assert [r.value for r in settled.emissions[0].event.data.missing_roles] == ["service", "policy"]
+
+
+def test_a_consortium_counts_as_changed_only_for_another_team_or_a_material_score_move():
+    processor = Processor(_state())
+    proposed = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED)).emissions[-1].event.data
+    sent = proposed.model_dump(mode="json")
+    drifted = [m.model_copy(update={"score": 0.5}) for m in proposed.members]
+    assert not consortium_changed(sent, proposed.model_copy(update={"members": drifted,
+                                                                     "score": proposed.score + 0.004}))
+    assert consortium_changed(sent, proposed.model_copy(update={"score": proposed.score + 0.006}))
+    other_seeker = [proposed.members[0], proposed.members[1].model_copy(update={"participant_id": "other"})]
+    assert consortium_changed(sent, proposed.model_copy(update={"members": other_seeker}))
+    assert consortium_changed(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
