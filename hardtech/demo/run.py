@@ -81,7 +81,7 @@ class Demo:
             idempotency_key=f"{self.run_key}-{session.key}")
         self.loaded.ids[session.key] = created["id"]
 
-    async def register(self, registration: Any, patience: float = 180) -> None:
+    async def register(self, registration: Any, patience: float = 600) -> None:
         """Register; a presenter's listings reach the sessions service through the listings
         topic, so an 'unknown listing' answer means: not there yet, try again shortly."""
         body = {"role": registration.role.value, "interests": registration.interests,
@@ -144,7 +144,7 @@ class Demo:
         group = response.json()
         return group["total_lag"] == 0 and group["uncommitted_partitions"] == 0
 
-    async def wait_for_results(self, timeout: float = 150) -> None:
+    async def wait_for_results(self, timeout: float = 600) -> None:
         columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         deadline = time.monotonic() + timeout
         with Progress(*columns, console=self.console) as progress:

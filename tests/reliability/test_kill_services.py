@@ -14,7 +14,8 @@ import pytest
 from tests.reliability.conftest import SERVICE_NAMES, Stack
 from tests.reliability.workload import Apis, Round, check_everything, duplicates, item_bodies, until_progress
 
-pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+# A kill, a restart and the catch-up after it can take minutes on a loaded 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600)]
 log = logging.getLogger(__name__)
 
 

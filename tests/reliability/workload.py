@@ -365,7 +365,7 @@ async def lag_left(apis: Apis, groups: list[str], since: float) -> str | None:
     return None
 
 
-async def check_everything(round_: Round, groups: list[str], *, timeout: float = 120.0) -> None:
+async def check_everything(round_: Round, groups: list[str], *, timeout: float = 240.0) -> None:
     """Nothing lost, nothing a user sees twice, every consumer caught up."""
     started = time.monotonic()
     stages = {"matches": lambda: matches_missing(round_), "agenda": lambda: agenda_missing(round_),
