@@ -81,7 +81,8 @@ def _format_storage() -> None:
         return
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
-    result = subprocess.run(_java("kafka.tools.StorageTool", "format", "-t", cid, "-c", str(CONFIG)),
+    # "--cluster-id=…" in one argument: a random id may start with "-", which would read as an option.
+    result = subprocess.run(_java("kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(CONFIG)),
                             capture_output=True, text=True)
     if result.returncode != 0:
         raise SetupError(f"formatting Kafka's storage failed: {result.stderr.strip()[-300:]}")
