@@ -4,8 +4,11 @@ FerretDB support: no multi-document transactions, no change streams."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from pymongo import AsyncMongoClient
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 
@@ -19,3 +22,11 @@ async def reachable(client: AsyncMongoClient, timeout: float = 2.0) -> bool:
         return True
     except (PyMongoError, OSError, asyncio.TimeoutError):
         return False
+
+
+async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],
+                      projection: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """The documents with these ``_id``s, one lookup each: FerretDB v1 answers ``{_id: x}`` from
+    its primary key but ``{_id: {$in: [...]}}`` by scanning the whole collection."""
+    found = await asyncio.gather(*(collection.find_one({"_id": _id}, projection) for _id in sorted(set(ids))))
+    return [document for document in found if document is not None]

@@ -106,7 +106,7 @@ class SessionService:
                        interests: list[str]) -> tuple[Session, Registration]:
         assert registrant.party_type is not None and registrant.participant_id is not None
         participant_id, party_type = registrant.participant_id, registrant.party_type
-        await self.store.get(session_id)  # 404 before 422 about listings
+        await self.store.ensure_exists(session_id)  # 404 before 422 about listings
         rules.validate_registration(participant_id=participant_id, role=role, listing_ids=listing_ids,
                                     interests=interests, listings=await self.store.listings_named(listing_ids))
         registration_id, code = "r_" + uuid.uuid4().hex[:20], new_check_in_code()

@@ -24,6 +24,7 @@ from shared import outbox
 from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData
 from shared.locks import KeyedLocks
+from shared.mongo import find_by_ids
 from services.events_sessions.domain.errors import Conflict, NotFound
 from services.events_sessions.domain.model import Session
 from services.events_sessions.domain.seats import Change, apply, seat_counts
@@ -45,6 +46,10 @@ def _document(session: Session) -> dict[str, Any]:
     document.update(seat_counts(session).as_document())
     document["registrants"] = sorted({r.participant_id for r in session.registrations.values()})
     return document
+
+
+def _missing(session_id: str) -> NotFound:
+    return NotFound(f"no session {session_id!r} / 活动不存在")
 
 
 def to_session(document: dict[str, Any]) -> Session:
@@ -74,8 +79,13 @@ class SessionStore:
     async def get(self, session_id: str) -> Session:
         document = await self.sessions.find_one({"_id": session_id})
         if document is None:
-            raise NotFound(f"no session {session_id!r} / 活动不存在")
+            raise _missing(session_id)
         return to_session(document)
+
+    async def ensure_exists(self, session_id: str) -> None:
+        """NotFound unless the session exists; cheap for a session this process wrote lately."""
+        if session_id not in self._written and await self.sessions.find_one({"_id": session_id}, {"_id": 1}) is None:
+            raise _missing(session_id)
 
     async def mutate(self, session_id: str, decide: Callable[[Session], tuple[T, Change]]) -> T:
         """Decide on the current state and write the decision with its events, atomically."""
@@ -145,9 +155,7 @@ class SessionStore:
             pass  # a newer version is stored already
 
     async def listings_named(self, listing_ids: list[str]) -> dict[str, tuple[str, ItemStatus]]:
-        if not listing_ids:
-            return {}
-        documents = await self.listings.find({"_id": {"$in": listing_ids}}).to_list()
+        documents = await find_by_ids(self.listings, listing_ids)
         return {d["_id"]: (d["owner_id"], ItemStatus(d["status"])) for d in documents}
 
     # agendas

@@ -29,6 +29,7 @@ from services.matching.storage import MatchingStore
 from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 from shared.events import CloudEvent, InvalidEvent, decode, encode
+from shared.faust_app import reliable_app
 from shared.kafka import dead_letter_message
 from shared.topics import TopicSpec
 
@@ -70,16 +71,15 @@ class MatchingStream:
         self.settings = settings
         self.store = store
         prefix = settings.topic_prefix
-        self.app = faust.App(
+        self.app = reliable_app(
             settings.app_id,
-            broker=[f"kafka://{server}" for server in settings.kafka_bootstrap_servers.split(",")],
+            bootstrap_servers=settings.kafka_bootstrap_servers,
             store="rocksdb://",
             datadir=str(settings.datadir),
             web_enabled=False,
             topic_partitions=1,
             topic_replication_factor=1,
             table_standby_replicas=settings.standby_replicas,
-            consumer_auto_offset_reset="earliest",
             producer_acks=-1,
             # A crashed worker's partitions move to a restarted or standby one within seconds.
             broker_session_timeout=10.0,
@@ -194,3 +194,4 @@ class MatchingStream:
             await self.dead_letter.send(key=key.encode() if key else None, value=value, headers=headers)
             EVENTS_DEAD_LETTERED.labels("matching").inc()
             return None
+

@@ -15,6 +15,7 @@ from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
+from shared.mongo import find_by_ids
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -70,10 +71,8 @@ class Store:
         return RecipientRecord(await self.recipients.find_one({"_id": participant_id}))
 
     async def names(self, participant_ids: set[str]) -> dict[str, dict[str, Any]]:
-        if not participant_ids:
-            return {}
-        found = self.recipients.find({"_id": {"$in": sorted(participant_ids)}}, {"name": 1})
-        return {d["_id"]: d["name"] async for d in found if d.get("name")}
+        found = await find_by_ids(self.recipients, participant_ids, {"name": 1})
+        return {d["_id"]: d["name"] for d in found if d.get("name")}
 
     async def save_preferences(self, participant_id: str, preferences: Preferences, *,
                                new_secret: str | None, now: datetime) -> None:

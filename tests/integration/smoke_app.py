@@ -11,13 +11,14 @@ import os
 
 import faust
 
+from shared.faust_app import reliable_app
 from shared.mongo import make_client
 
 PREFIX = os.environ["SMOKE_PREFIX"]
 
-app = faust.App(
+app = reliable_app(
     f"{PREFIX}smoke",
-    broker=f"kafka://{os.environ['KAFKA_BOOTSTRAP_SERVERS']}",
+    bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
     store="rocksdb://",
     datadir=os.environ["SMOKE_DATADIR"],
     web_enabled=False,

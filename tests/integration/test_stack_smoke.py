@@ -27,7 +27,7 @@ def _start_worker(settings: CommonSettings, datadir: Path, log: Path) -> subproc
     env = {**os.environ, "SMOKE_PREFIX": settings.topic_prefix, "SMOKE_DATADIR": str(datadir),
            "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers, "MONGODB_URI": settings.mongodb_uri}
     with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "tests.integration.smoke_app", "worker", "-l", "warn"],
+        return subprocess.Popen([sys.executable, "-m", "tests.integration.smoke_app", "worker", "-l", "info"],
                                 env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
