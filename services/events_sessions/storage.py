@@ -1,5 +1,6 @@
 """MongoDB adapter: one document per session (with its registrations, meeting requests and
-outbox), the local read model of listings, and the agendas received from matching.
+outbox), the local read model of listings, and the agendas received from matching (as JSON
+text: FerretDB v1 stores no nested arrays, and an agenda's unscheduled must-meet pairs are one).
 
 Every write to a session is compare-and-set on its ``revision``, holding the session's lock:
 the lock makes writes to one document sequential in this process, which FerretDB v1 needs
@@ -166,15 +167,16 @@ class SessionStore:
         try:
             result = await self.agendas.update_one(
                 {"_id": agenda.session_id, "version": {"$lt": agenda.version}},
-                {"$set": {**agenda.model_dump(), "participants": participants}}, upsert=True)
+                {"$set": {"version": agenda.version, "data_json": agenda.model_dump_json(),
+                          "participants": participants}}, upsert=True)
         except DuplicateKeyError:
             return False
         return result.matched_count == 1 or result.upserted_id is not None
 
     async def agenda(self, session_id: str) -> AgendaData | None:
-        document = await self.agendas.find_one({"_id": session_id}, {"_id": 0, "participants": 0})
-        return None if document is None else AgendaData.model_validate(document)
+        document = await self.agendas.find_one({"_id": session_id}, {"data_json": 1})
+        return None if document is None else AgendaData.model_validate_json(document["data_json"])
 
     async def agendas_of(self, participant_id: str) -> list[AgendaData]:
-        documents = await self.agendas.find({"participants": participant_id}, {"_id": 0, "participants": 0}).to_list()
-        return [AgendaData.model_validate(d) for d in documents]
+        documents = await self.agendas.find({"participants": participant_id}, {"data_json": 1}).to_list()
+        return [AgendaData.model_validate_json(d["data_json"]) for d in documents]

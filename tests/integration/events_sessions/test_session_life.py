@@ -76,7 +76,8 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
                         slots=[AgendaSlot(index=i, starts_at=first + timedelta(minutes=20 * i),
                                           ends_at=first + timedelta(minutes=20 * (i + 1))) for i in range(2)],
                         meetings=[Meeting(slot=0, table=3, participant_ids=("uni-1", "ent-1"), must_meet=True),
-                                  Meeting(slot=1, table=0, participant_ids=("inv-1", "uni-1"), score=0.7)])
+                                  Meeting(slot=1, table=0, participant_ids=("inv-1", "uni-1"), score=0.7)],
+                        unscheduled_must_meet=[("ent-1", "inv-1")])  # nested arrays: FerretDB v1 refuses them
     producer = Producer(settings, client_id="test-matching")
     await producer.send_event(topics.AGENDAS.full_name(settings.topic_prefix),
                               new_event("agenda.published.v1", agenda, source="/tests", subject=sid), key=sid)

@@ -1,0 +1,33 @@
+"""Reads and writes by ``_id`` use the ``_id`` index of the store, not a collection scan.
+
+The embedded FerretDB is built with a one-line patch for this (hardtech/infra/ferretdb.py);
+every service's hot path (outbox relay, projections, compare-and-set writes) depends on it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.mongo import make_client
+from shared.settings import CommonSettings
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_lookup_by_id_searches_the_id_index(common_settings: CommonSettings):
+    client = make_client(common_settings.mongodb_uri)
+    db = client[f"{common_settings.topic_prefix}lookups"]
+    try:
+        await db.items.insert_many([{"_id": f"item-{n}", "n": n} for n in range(50)])
+        explained = await db.command("explain", {"find": "items", "filter": {"_id": "item-7"}})
+        if "ferretdbVersion" not in explained.get("serverInfo", {}):
+            pytest.skip("the store is MongoDB, whose _id lookups use its index anyway")
+        plan = " ".join(explained["queryPlanner"]["Plan"])
+        assert "USING INDEX" in plan and "__id_" in plan, plan
+        assert (await db.items.update_one({"_id": "item-7"}, {"$set": {"n": -7}})).modified_count == 1
+        assert (await db.items.find_one({"_id": "item-7"}))["n"] == -7
+        assert (await db.items.delete_one({"_id": "item-8"})).deleted_count == 1
+        assert await db.items.count_documents({}) == 49
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
