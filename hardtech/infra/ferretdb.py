@@ -4,12 +4,17 @@
 empty in the module zip), so the pinned module is downloaded and verified by the Go toolchain,
 copied, given its version file, and built with ``go build``.
 
-One line is patched before the build. FerretDB's SQLite backend looks documents up by
-``_ferretdb_sjson->'$._id'`` but indexes ``_id`` as ``_ferretdb_sjson->"_id"``; SQLite's
-planner matches index expressions literally, so every find, update and delete by ``_id``
-scanned its whole collection (an update took ~80 ms at 6,000 documents of 3 KB, and the cost
-grew with every document). The patch spells the lookup as the index does: same results, but
-``SEARCH … USING INDEX …__id_`` instead of ``SCAN``.
+Two lines are patched before the build, both about finding a document by ``_id``:
+
+1. FerretDB's SQLite backend looks documents up by ``_ferretdb_sjson->'$._id'`` but indexes
+   ``_id`` as ``_ferretdb_sjson->"_id"``; SQLite's planner matches index expressions literally,
+   so every find, update and delete by ``_id`` scanned its whole collection (an update took
+   ~80 ms at 6,000 documents of 3 KB, growing with every document). The lookup is spelled as
+   the index is: same rows, ``SEARCH … USING INDEX …__id_`` instead of ``SCAN``.
+2. The ``_id`` lookup was used only when the filter is exactly ``{_id: x}``; a compare-and-set
+   such as ``{_id: x, revision: 3}`` scanned. It is now used whenever the filter holds a string
+   or ObjectId ``_id``: the handlers still apply the whole filter to the rows found, and
+   top-level filter keys are AND-ed, so the result is the same.
 """
 
 from __future__ import annotations
@@ -36,12 +41,18 @@ PORT = int(os.environ.get("HARDTECH_FERRETDB_PORT", "27017"))
 DEBUG_PORT = int(os.environ.get("HARDTECH_FERRETDB_DEBUG_PORT", "27088"))
 BINARY = BIN / "ferretdb"
 BUILD_STAMP = BIN / "ferretdb.build"  # which build of the pinned version the binary is
-ID_LOOKUP_PATCH = ("internal/backends/sqlite/metadata/metadata.go",
-                   """IDColumn = DefaultColumn + "->'$._id'"
-""",
-                   """IDColumn = DefaultColumn + `->"_id"`
-""")
-BUILD = f"{VERSION}+id-index-lookup"
+# (file, text, replacement): see the module's docstring
+PATCHES = (
+    ("internal/backends/sqlite/metadata/metadata.go",
+     """IDColumn = DefaultColumn + "->'$._id'"\n""",
+     """IDColumn = DefaultColumn + `->"_id"`\n"""),
+    ("internal/backends/sqlite/collection.go",
+     "\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get(\"_id\")\n\t\tswitch v.(type) {\n"
+     "\t\tcase string, types.ObjectID:\n\t\t\twhereClause",
+     "\tif params.Filter.Len() >= 1 {\n\t\tv, _ := params.Filter.Get(\"_id\")\n\t\tswitch v.(type) {\n"
+     "\t\tcase string, types.ObjectID:\n\t\t\twhereClause"),
+)
+BUILD = f"{VERSION}+id-index-lookups"
 DATA_DIR = DATA / "ferretdb"
 
 
@@ -76,7 +87,8 @@ def install() -> bool:
     for path in source.rglob("*"):
         path.chmod(path.stat().st_mode | stat.S_IWUSR)
     (source / "build" / "version" / "version.txt").write_text(VERSION + "\n")
-    _patch(source, *ID_LOOKUP_PATCH)
+    for patch in PATCHES:
+        _patch(source, *patch)
     BIN.mkdir(parents=True, exist_ok=True)
     build = subprocess.run([go, "build", "-trimpath", "-o", str(BINARY), "./cmd/ferretdb"],
                            cwd=source, capture_output=True, text=True, env=env)

@@ -25,7 +25,11 @@ async def test_a_lookup_by_id_searches_the_id_index(common_settings: CommonSetti
         plan = " ".join(explained["queryPlanner"]["Plan"])
         assert "USING INDEX" in plan and "__id_" in plan, plan
         assert (await db.items.update_one({"_id": "item-7"}, {"$set": {"n": -7}})).modified_count == 1
-        assert (await db.items.find_one({"_id": "item-7"}))["n"] == -7
+        # a compare-and-set narrows by _id and still honours the rest of the filter
+        assert (await db.items.update_one({"_id": "item-7", "n": 7}, {"$set": {"n": 0}})).matched_count == 0
+        assert (await db.items.update_one({"_id": "item-7", "n": -7}, {"$set": {"n": -8}})).matched_count == 1
+        assert await db.items.find_one({"_id": "item-7", "n": {"$gt": 0}}) is None
+        assert (await db.items.find_one({"_id": "item-7"}))["n"] == -8
         assert (await db.items.delete_one({"_id": "item-8"})).deleted_count == 1
         assert await db.items.count_documents({}) == 49
     finally:
