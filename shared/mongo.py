@@ -4,7 +4,7 @@ FerretDB support: no multi-document transactions, no change streams."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pymongo import AsyncMongoClient
@@ -30,3 +30,14 @@ async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],
     its primary key but ``{_id: {$in: [...]}}`` by scanning the whole collection."""
     found = await asyncio.gather(*(collection.find_one({"_id": _id}, projection) for _id in sorted(set(ids))))
     return [document for document in found if document is not None]
+
+
+# FerretDB v1 keeps every statement's cursor of an update command open until the command ends,
+# and its SQLite pool has 100 connections: a bulk of ~100 updates waits for itself forever.
+BULK_CHUNK = 50
+
+
+async def bulk_write_chunked(collection: AsyncCollection, requests: Sequence[Any]) -> None:
+    """``bulk_write`` (unordered) in commands of at most ``BULK_CHUNK`` statements."""
+    for start in range(0, len(requests), BULK_CHUNK):
+        await collection.bulk_write(list(requests[start:start + BULK_CHUNK]), ordered=False)

@@ -26,6 +26,7 @@ from shared.events.matching import (
     MatchRetractedData,
 )
 from shared.locks import KeyedLocks
+from shared.mongo import bulk_write_chunked
 
 MATCHES = "matches"
 CONSORTIA = "consortia"
@@ -63,9 +64,9 @@ class MatchingStore:
         await self.project_many([event])
 
     async def project_many(self, events: Iterable[CloudEvent]) -> None:
-        """Apply output events, in order; idempotent. FerretDB v1 inserts fast but updates slowly
-        (each scans the collection), so the events of one call are folded into one change per
-        document, new documents are inserted in one go and only the others updated."""
+        """Apply output events, in order; idempotent. The events of one call are folded into one
+        change per document: new documents are inserted in one go and only the others updated,
+        so a document that changed many times within a batch is written once."""
         now = datetime.now(UTC)
         changes: dict[str, dict[str, _Change]] = {}
         for event in events:
@@ -168,8 +169,8 @@ def _change_of(data: Any, now: datetime) -> tuple[str, str, dict[str, Any], str 
 
 
 async def _write(collection: AsyncCollection, by_id: dict[str, _Change]) -> None:
-    """Insert the documents that are new, update the others, all by ``_id`` (FerretDB v1 looks
-    only ``_id`` up without a scan). A document only hidden for someone is never created."""
+    """Insert the documents that are new, update the others by ``_id``. A document only hidden
+    for someone is never created."""
     new = [{"_id": document_id, **change.fields, **({"hidden_for": sorted(change.hidden_for)}
                                                      if change.hidden_for else {})}
            for document_id, change in by_id.items() if change.fields]
@@ -183,8 +184,8 @@ async def _write(collection: AsyncCollection, by_id: dict[str, _Change]) -> None
                 raise
             existing += [new[error["index"]]["_id"] for error in errors]
     if existing:
-        await collection.bulk_write([UpdateOne({"_id": document_id}, by_id[document_id].update())
-                                     for document_id in existing], ordered=False)
+        await bulk_write_chunked(collection, [UpdateOne({"_id": document_id}, by_id[document_id].update())
+                                              for document_id in existing])
 
 
 def viewer_status(document: dict[str, Any], viewer: str | None) -> str:

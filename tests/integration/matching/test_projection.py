@@ -5,6 +5,7 @@ pairs, which FerretDB v1 cannot store as arrays) come back whole."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -74,3 +75,14 @@ async def test_an_agenda_with_unscheduled_must_meet_pairs_is_stored_and_read_bac
     await store.project_many([new_event("agenda.updated.v1", replanned, source=SOURCE)])
     assert await store.agenda("s1") == replanned
     assert await store.agenda("s2") is None
+
+
+async def test_a_batch_updating_hundreds_of_documents_completes(store: MatchingStore):
+    """FerretDB v1 deadlocked on one update command of ~100 statements (its connection pool);
+    the projection writes updates in smaller commands."""
+    matches = [_match(n, "ent", 0.5) for n in range(1, 301)]
+    await store.project_many(new_event("match.created.v1", m, source=SOURCE) for m in matches)
+    rescored = [m.model_copy(update={"score": 0.8}) for m in matches]
+    await asyncio.wait_for(store.project_many(new_event("match.updated.v1", m, source=SOURCE) for m in rescored),
+                           timeout=60)
+    assert {(await store.match(m.match_id))["score"] for m in matches[::50]} == {0.8}
