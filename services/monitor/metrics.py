@@ -2,8 +2,8 @@
 Burrow's exporters name them, so existing dashboards and alert rules work unchanged.
 
 Status gauges use Burrow's numeric codes: NOTFOUND 0, OK 1, WARN 2, ERR 3, STOP 4, STALL 5,
-REWIND 6. Partitions without a committed offset have no lag series; they are counted in
-``kafka_consumergroup_uncommitted_partitions``.
+REWIND 6. Partitions without a committed offset have no lag series; those holding records
+(table changelogs aside) are counted in ``kafka_consumergroup_uncommitted_partitions``.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ class SnapshotCollector(Collector):
                                          labels=["consumergroup"])
         members = GaugeMetricFamily("kafka_consumergroup_members", "Members of the group", labels=["consumergroup"])
         uncommitted = GaugeMetricFamily("kafka_consumergroup_uncommitted_partitions",
-                                        "Partitions the group never committed an offset for",
+                                        "Partitions holding records the group never committed an offset for",
                                         labels=["consumergroup"])
         seen_ends: set[tuple[str, int]] = set()
         for name, group in snapshot.groups.items():

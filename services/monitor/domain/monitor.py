@@ -98,7 +98,7 @@ class LagMonitor:
             status=group_status((p.status for p in partitions), error=group.error),
             total_lag=sum(p.lag or 0 for p in partitions),
             max_lag_seconds=max(lags_seconds, default=None),
-            uncommitted_partitions=sum(1 for p in partitions if p.committed_offset is None),
+            uncommitted_partitions=sum(1 for p in partitions if awaits_first_commit(p)),
             partitions=tuple(partitions), error=group.error,
         )
 
@@ -132,3 +132,14 @@ class LagMonitor:
         for gone in set(self._dead_letter_ends) - set(observation.dead_letters):
             del self._dead_letter_ends[gone]
         return sizes
+
+
+# Stream processors' table changelogs (faust, Kafka Streams) are read back on recovery, never
+# committed: an assigned changelog partition without a commit is state, not unprocessed input.
+CHANGELOG_SUFFIX = "-changelog"
+
+
+def awaits_first_commit(partition: PartitionLag) -> bool:
+    """Records are there and the group has never committed on them: possibly unprocessed."""
+    return (partition.committed_offset is None and partition.log_end_offset > 0
+            and not partition.topic.endswith(CHANGELOG_SUFFIX))

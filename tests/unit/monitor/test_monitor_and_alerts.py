@@ -43,6 +43,18 @@ def test_never_committed_partitions_are_shown_not_hidden():
     assert group.total_lag == 0 and group.max_lag_seconds is None
 
 
+def test_only_partitions_with_records_and_no_commit_count_as_uncommitted():
+    monitor = LagMonitor(MonitorConfig(window=3))
+    group = GroupObservation("g", "Stable", "consumer", (MEMBER,), (
+        PartitionOffsets("orders", 0, None, 0, MEMBER),  # empty: nothing to commit
+        PartitionOffsets("app-table-changelog", 0, None, 40, MEMBER),  # table state, read on recovery
+        PartitionOffsets("orders", 1, None, 5, MEMBER),
+    ))
+    snapshot = monitor.observe(ClusterObservation(0.0, (group,), {("orders", 0): 0, ("orders", 1): 5,
+                                                                  ("app-table-changelog", 0): 40}))
+    assert snapshot.groups["g"].uncommitted_partitions == 1
+
+
 def test_state_of_vanished_groups_is_forgotten():
     monitor = LagMonitor(MonitorConfig(window=3))
     observe(monitor, 0.0, 0, 10)
