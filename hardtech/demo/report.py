@@ -14,6 +14,7 @@ from shared.party_types import PARTY_NAMES, PartyType
 
 BEST_MATCHES = 5
 CONSORTIA = 3
+CONSORTIA_READ = 100  # the best scored, of which the fullest teams are shown
 
 
 def _title(side: dict) -> str:
@@ -22,11 +23,11 @@ def _title(side: dict) -> str:
 
 
 async def best_matches(demo: Demo, out: Console) -> None:
-    matches = await demo.api["matching"].pages("/matches", token=demo.operator,
-                                               params={"status": "active", "min_score": 0.5}, most=2000)
-    matches.sort(key=lambda m: (-m["score"], m["match_id"]))
-    out.rule(f"[bold]Best matches[/bold] ({len(matches)} active with score ≥ 0.5)")
-    for match in matches[:BEST_MATCHES]:
+    # one page, best first: the store answers every page with a scan, so the report reads no more
+    page = await demo.api["matching"].json("GET", "/matches", token=demo.operator,
+                                           params={"status": "active", "limit": BEST_MATCHES})
+    out.rule("[bold]Best matches[/bold] (active, highest score first)")
+    for match in page["items"]:
         out.print(f"[bold]{match['score']:.2f}[/bold]  {match['kind']}: {_title(match['offer'])}"
                   f"  ⇄  {_title(match['need'])}", highlight=False)
         explanation = match["explanation"]
@@ -35,10 +36,10 @@ async def best_matches(demo: Demo, out: Console) -> None:
 
 
 async def consortia(demo: Demo, out: Console) -> None:
-    views = await demo.api["matching"].pages("/consortia", token=demo.operator, params={"status": "active"},
-                                             most=2000)
-    views.sort(key=lambda v: (-len(v["consortium"]["members"]), -v["consortium"]["score"]))
-    out.rule(f"[bold]Five-party consortia (五方联动)[/bold] ({len(views)} proposed)")
+    page = await demo.api["matching"].json("GET", "/consortia", token=demo.operator,
+                                           params={"status": "active", "limit": CONSORTIA_READ})
+    views = sorted(page["items"], key=lambda v: (-len(v["consortium"]["members"]), -v["consortium"]["score"]))
+    out.rule(f"[bold]Five-party consortia (五方联动)[/bold] (the fullest of the {len(views)} best scored)")
     table = Table("score", "members (role: party type)", "missing roles")
     for view in views[:CONSORTIA]:
         team = view["consortium"]
