@@ -47,7 +47,7 @@ async def test_listing_killed_with_posts_in_flight_answers_each_retry_once(healt
     await asyncio.to_thread(healthy_stack.start, "listing")
     ids = await asyncio.gather(*posts)
 
-    mine = await apis.listing.every("/listings", token=owner.token, params={"mine": "true"})
+    mine = await apis.listing.pages("/listings", token=owner.token, params={"mine": "true"})
     titles = [item["title"]["en"] for item in mine]
     assert not duplicates(titles), f"offers created twice by retried posts: {duplicates(titles)}"
     assert sorted(item["id"] for item in mine) == sorted(ids)

@@ -75,7 +75,7 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_
         seen = await apis.matching.json("GET", f"/matches/{pair.match_id}", token=pair.enterprise.token)
         if seen["status"] != "retracted":
             return f"match {pair.match_id} still {seen['status']} for the enterprise that declined it"
-        inbox = await apis.notification.every("/inbox", token=pair.enterprise.token)
+        inbox = await apis.notification.pages("/inbox", token=pair.enterprise.token)
         if not [e for e in inbox if e["type"] == "match.retracted" and e["data"]["match_id"] == pair.match_id]:
             return "no match.retracted notification after the decline"
         return None

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
+from hardtech.demo.client import Api as DemoApi
 from shared import taxonomy
 from shared.events.matching import match_id
 
@@ -34,15 +35,13 @@ CONSUMER_GROUPS = ("matching", "notification", "events_sessions")
 SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)
 
 
-class Api:
-    """HTTP to one service that waits out crashes: transport errors, 5xx and 429 are retried."""
+class Api(DemoApi):
+    """HTTP to one service that waits out crashes: transport errors, 5xx and 429 are retried
+    (the demo's client, whose ``json`` and ``pages`` this reuses, gives up on them instead)."""
 
     def __init__(self, base_url: str):
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=20)
+        super().__init__(base_url)
         self.retried = 0
-
-    async def close(self) -> None:
-        await self._client.aclose()
 
     async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
                    params: dict[str, Any] | None = None, idempotency_key: str | None = None,
@@ -69,21 +68,6 @@ class Api:
             self.retried += 1
             await asyncio.sleep(0.3)
         raise AssertionError(f"{method} {self._client.base_url}{path} kept failing for {retry_for:.0f}s: {last}")
-
-    async def json(self, method: str, path: str, **options: Any) -> Any:
-        return (await self.call(method, path, **options)).json()
-
-    async def every(self, path: str, *, token: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Every item of a cursor-paginated list."""
-        items: list[dict[str, Any]] = []
-        cursor = None
-        while True:
-            query = {**(params or {}), "limit": 100, **({"cursor": cursor} if cursor else {})}
-            page = await self.json("GET", path, token=token, params=query)
-            items += page["items"]
-            cursor = page.get("next_cursor")
-            if not cursor:
-                return items
 
 
 @dataclass
@@ -219,8 +203,12 @@ class Round:
         await self.apis.events_sessions.call("POST", f"/sessions/{self.session_id}/close", token=self.organiser.token,
                                              accept=(409,))
 
+    def paired_parties(self) -> list[tuple[Pair, Party]]:
+        """Both parties of every finished pair, each with its pair."""
+        return [(pair, party) for pair in self.done for party in (pair.university, pair.enterprise)]
+
     def parties(self) -> list[Party]:
-        return [p for pair in self.done for p in (pair.university, pair.enterprise)]
+        return [party for _, party in self.paired_parties()]
 
 
 async def until_progress(round_: Round, work: asyncio.Task[None]) -> None:
@@ -275,17 +263,22 @@ def duplicates(values: list[Any]) -> list[Any]:
     return [v for v, n in Counter(values).items() if n > 1]
 
 
+async def listed_once(api: Api, path: str, party: Party, id_field: str, what: str) -> list[dict[str, Any]]:
+    """Everything ``path`` lists to ``party``; fails the test if an entry is listed twice."""
+    items = await api.pages(path, token=party.token)
+    twice = duplicates([item[id_field] for item in items])
+    assert not twice, f"{what} listed twice to {party.id}: {twice}"
+    return items
+
+
 async def matches_missing(round_: Round) -> str | None:
     """Every pair's match present and active for both parties, no match listed twice."""
-    for pair in round_.done:
-        for party in (pair.university, pair.enterprise):
-            seen = await round_.apis.matching.every("/matches", token=party.token)
-            ids = [m["match_id"] for m in seen]
-            assert not duplicates(ids), f"matches listed twice to {party.id}: {duplicates(ids)}"
-            if pair.match_id not in ids:
-                return f"match {pair.match_id} not (yet) listed to {party.id}"
-            if next(m for m in seen if m["match_id"] == pair.match_id)["status"] != "active":
-                return f"match {pair.match_id} not active for {party.id}"
+    for pair, party in round_.paired_parties():
+        seen = await listed_once(round_.apis.matching, "/matches", party, "match_id", "matches")
+        if pair.match_id not in [m["match_id"] for m in seen]:
+            return f"match {pair.match_id} not (yet) listed to {party.id}"
+        if next(m for m in seen if m["match_id"] == pair.match_id)["status"] != "active":
+            return f"match {pair.match_id} not active for {party.id}"
     return None
 
 
@@ -300,7 +293,7 @@ async def agenda_missing(round_: Round) -> str | None:
     lost = [p.match_id for p in round_.done if frozenset((p.university.id, p.enterprise.id)) not in meetings]
     assert not lost, f"must-meet pairs missing from the agenda of {round_.session_id}: {lost}"
     for party in round_.parties():
-        mine = await round_.apis.events_sessions.every("/me/agenda", token=party.token)
+        mine = await round_.apis.events_sessions.pages("/me/agenda", token=party.token)
         if not [m for m in mine if m["session_id"] == round_.session_id]:
             return f"{party.id} has no meeting in session {round_.session_id} on /me/agenda"
     return None
@@ -322,23 +315,20 @@ def _identity(entry: dict[str, Any]) -> tuple[str, str]:
 
 async def notifications_missing(round_: Round) -> str | None:
     """Each party's inbox: its match, its registration, the agenda; nothing there twice."""
-    for pair in round_.done:
-        for party in (pair.university, pair.enterprise):
-            inbox = await round_.apis.notification.every("/inbox", token=party.token)
-            ids = [e["id"] for e in inbox]
-            assert not duplicates(ids), f"inbox entries listed twice to {party.id}: {duplicates(ids)}"
-            same = duplicates([_identity(e) for e in inbox])
-            assert not same, f"{party.id} sees the same notification twice: " + "; ".join(
-                f"{e['id']} {e['type']} seq {e['seq']} at {e['created_at']}: {json.dumps(e['data'])[:400]}"
-                for e in inbox if _identity(e) in same)
-            types = Counter(e["type"] for e in inbox)
-            matched = {e["data"].get("match_id") for e in inbox if e["type"] == "match.created"}
-            if pair.match_id not in matched:
-                return f"{party.id} has no match.created notification for {pair.match_id}"
-            if not types["registration.confirmed"]:
-                return f"{party.id} has no registration.confirmed notification"
-            if not types["agenda.published"]:
-                return f"{party.id} has no agenda.published notification"
+    for pair, party in round_.paired_parties():
+        inbox = await listed_once(round_.apis.notification, "/inbox", party, "id", "inbox entries")
+        same = duplicates([_identity(e) for e in inbox])
+        assert not same, f"{party.id} sees the same notification twice: " + "; ".join(
+            f"{e['id']} {e['type']} seq {e['seq']} at {e['created_at']}: {json.dumps(e['data'])[:400]}"
+            for e in inbox if _identity(e) in same)
+        types = Counter(e["type"] for e in inbox)
+        matched = {e["data"].get("match_id") for e in inbox if e["type"] == "match.created"}
+        if pair.match_id not in matched:
+            return f"{party.id} has no match.created notification for {pair.match_id}"
+        if not types["registration.confirmed"]:
+            return f"{party.id} has no registration.confirmed notification"
+        if not types["agenda.published"]:
+            return f"{party.id} has no agenda.published notification"
     return None
 
 

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.security import bodies
 from tests.security.conftest import SERVICES, Identity, credentials
-from tests.security.world import filled, make_world
+from tests.security.world import World, filled, make_world
 from tests.support import running
 
 pytestmark = pytest.mark.integration
@@ -37,6 +39,15 @@ KEYS: list[Any] = [
 ]
 
 
+@asynccontextmanager
+async def in_world(service: str, settings_of: Callable[..., Any]) -> AsyncIterator[tuple[httpx.AsyncClient, World, Any]]:
+    """The service running in-process with its test world (participants, ids) made."""
+    settings = settings_of(service)
+    app = SERVICES[service].create_app(settings)
+    async with running(app) as client:
+        yield client, await make_world(service, app, client, settings), settings
+
+
 def cursor(key: Any) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode()
 
@@ -44,11 +55,8 @@ def cursor(key: Any) -> str:
 @pytest.mark.parametrize("service", list(LISTS))
 async def test_crafted_cursors_are_refused_or_served(service: str, settings_of: Callable[..., Any],
                                                      registry_topics) -> None:
-    settings = settings_of(service)
-    app = SERVICES[service].create_app(settings)
     wrong = []
-    async with running(app) as client:
-        world = await make_world(service, app, client, settings)
+    async with in_world(service, settings_of) as (client, world, settings):
         for path, identity in LISTS[service]:
             headers = credentials(settings, identity, world.participants.get(identity, ""))
             for key in KEYS:
@@ -117,11 +125,8 @@ CRAFTED: dict[str, list[Crafted]] = {
 @pytest.mark.parametrize("service", list(CRAFTED))
 async def test_crafted_values_are_a_422_naming_the_field(service: str, settings_of: Callable[..., Any],
                                                          registry_topics) -> None:
-    settings = settings_of(service)
-    app = SERVICES[service].create_app(settings)
     wrong = []
-    async with running(app) as client:
-        world = await make_world(service, app, client, settings)
+    async with in_world(service, settings_of) as (client, world, settings):
         for crafted in CRAFTED[service]:
             headers = credentials(settings, crafted.caller, world.participants.get(crafted.caller, ""))
             response = await client.request(crafted.method, filled(crafted.path, world.ids), headers=headers,
