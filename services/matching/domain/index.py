@@ -1,65 +1,235 @@
 """An inverted index over open offers and needs, so candidates never come from a scan of all items.
 
-Postings are kept per (kind, side, key): each field code an item lists, the top-level field of
-each code, and each text term (with its BM25 saturation, so the text part of the score is
-accumulated exactly from the postings) — a term once for the kind and side and once more per
-top-level field of the item, so a query reads the candidates in its own fields first. The *index score* of a candidate is the field and text
-part of its match score; the other features can add at most ``WEIGHT_BEYOND_INDEX``.
+Two views of the same items, per kind and side:
 
-``candidates``/``ranked`` list candidates by index score. ``top_partners`` finds exactly the
-top-k a scan of every item would, reading as little as it can (MaxScore, driven by the k-th best
-score found so far): the postings of the query's common terms are never read once even a full
-share of them could not lift a candidate to the k-th best score.
+- *Postings*: each text term -> the items with it, and the largest BM25 saturation among them.
+- *Partitions*: the items listing a field in one top-level field, each in a numbered slot, with
+  bit sets over the slots (Python ints): per field code listed, per TRL, per owner party type,
+  per period of last update, and per term one per term-frequency level (the slots whose item has
+  the term at least once, at least twice, ...).
+
+The *index score* of a candidate is the field and text part of its match score; the other
+(practical) features can add at most ``WEIGHT_BEYOND_INDEX``. ``candidates``/``ranked`` list
+candidates by index score. ``top_partners`` finds exactly the top-k a scan of every item would:
+in each partition of the query's top-level fields it adds up, for all slots at once with
+bit-sliced integer arithmetic (a few big-int operations per query term and bit set, whatever the
+number of items), a bound on every candidate's score — its field and text share, TRL, party and
+freshness fit — and scores candidates by falling bound until the bound drops below the k-th best
+score found so far. Candidates of other top-level fields (field share 0) are reached through the
+postings of the query's rarer terms only (MaxScore).
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Collection, Iterator
+import heapq
+import math
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from datetime import datetime
+from functools import cache
 
 from shared import taxonomy
 from shared.events.listing import ItemData, ItemStatus
-from shared.party_types import Kind, Side
+from shared.party_types import Kind, PartyType, Side
 
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.scoring import (
-    SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, pair_score, practical_score,
+    SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, freshness_after, pair_score, pairing_fit, practical_score,
+    trl_fit,
 )
-from services.matching.domain.text import TextModel, saturation
+from services.matching.domain.text import K1, TextModel, saturation
 
 _FIELD_WEIGHT = WEIGHTS["field"]
 _TEXT_WEIGHT = WEIGHTS["text"]
-SEED_CANDIDATES = 64  # candidates from the rarest terms, scored first to learn a k-th best score
 _ROUNDING = 1e-6  # scores are rounded to 6 places; accumulated sums differ in the last bits
+TF_LEVELS = 3  # a partition tells term frequencies 1, 2 and 3 or more apart
+UNITS = 128  # the bit-sliced bounds count score in 1/UNITS, each share rounded up
+BAND = 4  # candidates are taken in bands of this many units of bound, best band first
+UPDATE_PERIOD_SECONDS = 30 * 86400  # a partition bounds freshness by the period of the last update
+# the field share of every item in one of the query's top-level fields; more if it lists a query code
+_TOP_SHARE = _FIELD_WEIGHT * SAME_TOP_LEVEL
+_CODE_BONUS = math.ceil(UNITS * (_FIELD_WEIGHT - _TOP_SHARE))
+_UNBOUNDED = WEIGHTS["amount"] + WEIGHTS["region"]  # practical weights a partition bound takes in full
+
+_saturation = cache(saturation)  # memoised: term frequencies are few small numbers
 
 PostingKey = tuple[Kind, Side, str]
-Term = tuple[dict[str, float], float, float]  # a query term: (posting, weight, ceiling of its share)
 
 
 def opposite(side: Side) -> Side:
     return Side.NEED if side is Side.OFFER else Side.OFFER
 
 
-def _code_key(code: str) -> str:
-    return "=" + code
+def _update_period(item: ItemData) -> int:
+    return int(item.updated_at.timestamp() // UPDATE_PERIOD_SECONDS)
 
 
-def _top_key(code: str) -> str:
-    return "^" + taxonomy.top_level(code)
+def _include(groups: dict, key: Hashable, bit: int) -> None:
+    groups[key] = groups.get(key, 0) | bit
+
+
+def _exclude(groups: dict, key: Hashable, bit: int) -> None:
+    if rest := groups[key] ^ bit:
+        groups[key] = rest
+    else:
+        del groups[key]
+
+
+class _Partition:
+    """The open items of one kind and side listing a field in one top-level field, as bit sets
+    over slots."""
+
+    def __init__(self) -> None:
+        self.ids: list[str | None] = []  # slot -> item id
+        self.slots: dict[str, int] = {}
+        self._free: list[int] = []  # a heap: the lowest free slot is reused first, to keep bit sets short
+        self.occupied = 0
+        self.codes: dict[str, int] = {}
+        self.trls: dict[int | None, int] = {}
+        self.parties: dict[PartyType, int] = {}
+        self.updated: dict[int, int] = {}  # by update period
+        self.terms: dict[str, list[int]] = {}  # term -> [slots with it at least once, twice, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.slots)
+
+    def add(self, item: ItemData, codes: Iterable[str], counts: dict[str, int]) -> None:
+        slot = heapq.heappop(self._free) if self._free else len(self.ids)
+        if slot == len(self.ids):
+            self.ids.append(item.id)
+        else:
+            self.ids[slot] = item.id
+        self.slots[item.id] = slot
+        bit = 1 << slot
+        self.occupied |= bit
+        for code in codes:
+            _include(self.codes, code, bit)
+        _include(self.trls, item.trl, bit)
+        _include(self.parties, item.owner_party_type, bit)
+        _include(self.updated, _update_period(item), bit)
+        for term, tf in counts.items():
+            levels = self.terms.get(term)
+            if levels is None:
+                self.terms[term] = [bit] * min(tf, TF_LEVELS)
+                continue
+            for level in range(min(tf, TF_LEVELS)):
+                if level < len(levels):
+                    levels[level] |= bit
+                else:
+                    levels.append(bit)
+
+    def remove(self, item: ItemData, codes: Iterable[str], counts: dict[str, int]) -> None:
+        """Take the item out; ``codes`` and ``counts`` are what it was added with."""
+        slot = self.slots.pop(item.id)
+        bit = 1 << slot
+        self.ids[slot] = None
+        heapq.heappush(self._free, slot)
+        self.occupied ^= bit
+        for code in codes:
+            _exclude(self.codes, code, bit)
+        _exclude(self.trls, item.trl, bit)
+        _exclude(self.parties, item.owner_party_type, bit)
+        _exclude(self.updated, _update_period(item), bit)
+        for term, tf in counts.items():
+            levels = self.terms[term]
+            for level in range(min(tf, TF_LEVELS)):
+                levels[level] ^= bit
+            while levels and not levels[-1]:
+                levels.pop()
+            if not levels:
+                del self.terms[term]
+
+    def listing(self, codes: Iterable[str]) -> int:
+        """The slots listing any of ``codes``."""
+        found = 0
+        for code in codes:
+            found |= self.codes.get(code, 0)
+        return found
+
+    def ids_of(self, slots: int) -> list[str]:
+        """The ids of the items in ``slots``, lowest slot first."""
+        ids: list[str] = []
+        while slots:
+            lowest = slots & -slots
+            ids.append(self.ids[lowest.bit_length() - 1])
+            slots ^= lowest
+        return ids
+
+
+def _add(sums: list[int], slots: int, amount: int) -> None:
+    """Add ``amount`` to the bit-sliced sum of each of ``slots``: ``sums[i]`` holds bit i of
+    every slot's sum, so one addition is a ripple of carries through a few big-int operations."""
+    sums.extend([0] * (amount.bit_length() - len(sums)))
+    plane = 0
+    while amount:
+        if amount & 1:
+            carry, i = slots, plane
+            while carry:
+                if i == len(sums):
+                    sums.append(carry)
+                    break
+                bits = sums[i]
+                sums[i] = bits ^ carry
+                carry &= bits
+                i += 1
+        amount >>= 1
+        plane += 1
+
+
+def _at_least(sums: list[int], value: int, slots: int) -> int:
+    """Those of ``slots`` whose bit-sliced sum is at least ``value``."""
+    if value <= 0:
+        return slots
+    if value >> len(sums):
+        return 0
+    above, equal = 0, slots
+    for i in reversed(range(len(sums))):
+        if value >> i & 1:
+            equal &= sums[i]
+        else:
+            above |= equal & sums[i]
+            equal &= ~sums[i]
+        if not equal:
+            break
+    return above | equal
+
+
+def _highest(sums: list[int], slots: int) -> int:
+    """The largest bit-sliced sum among ``slots`` (not empty)."""
+    value = 0
+    for i in reversed(range(len(sums))):
+        if slots & sums[i]:
+            slots &= sums[i]
+            value |= 1 << i
+    return value
+
+
+def _add_fit_shares(sums: list[int], groups: dict[Hashable, int], weight: float,
+                    fit: Callable[[Hashable], float]) -> int:
+    """Add to the slots of each group its share of ``weight`` (by its fit, in UNITS rounded up)
+    beyond the least share, which every slot has: that one is returned, not added."""
+    shares = {key: math.ceil(UNITS * weight * fit(key)) for key in groups}
+    least = min(shares.values())
+    extra_slots: dict[int, int] = {}  # groups of equal share are added at once
+    for key, share in shares.items():
+        if share > least:
+            _include(extra_slots, share - least, groups[key])
+    for extra, slots in extra_slots.items():
+        _add(sums, slots, extra)
+    return least
 
 
 class CandidateIndex:
-    """Open items by field code, top-level field and term; the text model is kept alongside."""
+    """Open items by term and by top-level field; the text model is kept alongside."""
 
     def __init__(self, text: TextModel | None = None):
         self.text = text or TextModel()
         self._items: dict[str, ItemData] = {}
-        self._fields: dict[PostingKey, set[str]] = {}
-        # (kind, side, term) and (kind, side, term, top-level field) -> {item id: BM25 saturation}
-        self._terms: dict[tuple, dict[str, float]] = {}
-        self._term_ceiling: dict[tuple, float] = {}  # never below the posting's largest value
-        self._shapes: dict[str, tuple[frozenset[str], frozenset[str]]] = {}  # item id -> (codes, top-levels)
+        self._terms: dict[PostingKey, set[str]] = {}
+        self._term_ceiling: dict[PostingKey, float] = {}  # never below the largest saturation in the posting
+        self._partitions: dict[tuple[Kind, Side, str], _Partition] = {}  # by kind, side and top-level field
+        # item id -> (field codes, top-level fields, term counts)
+        self._shapes: dict[str, tuple[frozenset[str], frozenset[str], dict[str, int]]] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -76,50 +246,36 @@ class CandidateIndex:
         if item.status is not ItemStatus.OPEN:
             return
         self._items[item.id] = item
-        self._shapes[item.id] = (frozenset(item.fields), frozenset(taxonomy.top_level(c) for c in item.fields))
-        for key in self._field_keys(item):
-            self._fields.setdefault((item.kind, item.side, key), set()).add(item.id)
-        for term, tf in self.text.add(item).items():
-            value = saturation(tf)
-            for key in self._term_keys(item, term):
-                self._terms.setdefault(key, {})[item.id] = value
-                self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), value)
+        codes = frozenset(item.fields)
+        tops = frozenset(taxonomy.top_level(c) for c in codes)
+        counts = self.text.add(item)
+        self._shapes[item.id] = (codes, tops, counts)
+        for top in tops:
+            self._partitions.setdefault((item.kind, item.side, top), _Partition()).add(
+                item, _codes_in(codes, top), counts)
+        for term, tf in counts.items():
+            key = (item.kind, item.side, term)
+            self._terms.setdefault(key, set()).add(item.id)
+            self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), saturation(tf))
 
     def remove(self, item_id: str) -> None:
         item = self._items.pop(item_id, None)
         if item is None:
             return
-        for key in self._field_keys(item):
-            self._discard(self._fields, (item.kind, item.side, key), item_id)
-        for term in self.text.remove(item_id) or ():
-            for key in self._term_keys(item, term):
-                if self._discard(self._terms, key, item_id):
-                    del self._term_ceiling[key]
-        del self._shapes[item_id]
-
-    @staticmethod
-    def _discard(postings: dict, key: PostingKey, item_id: str) -> bool:
-        """Take the item out of one posting; True when the posting became empty and went."""
-        posting = postings.get(key)
-        if posting is None:
-            return False
-        if isinstance(posting, set):
+        codes, tops, counts = self._shapes.pop(item_id)
+        self.text.remove(item_id)
+        for top in tops:
+            key = (item.kind, item.side, top)
+            partition = self._partitions[key]
+            partition.remove(item, _codes_in(codes, top), counts)
+            if not partition:
+                del self._partitions[key]
+        for term in counts:
+            key = (item.kind, item.side, term)
+            posting = self._terms[key]
             posting.discard(item_id)
-        else:
-            posting.pop(item_id, None)
-        if posting:
-            return False
-        del postings[key]
-        return True
-
-    def _term_keys(self, item: ItemData, term: str) -> list[tuple]:
-        """A term is posted once for the kind and side, and once more per top-level field of the
-        item, so a query can first read only the candidates in its own fields."""
-        return [(item.kind, item.side, term), *((item.kind, item.side, term, top) for top in self._shapes[item.id][1])]
-
-    @staticmethod
-    def _field_keys(item: ItemData) -> set[str]:
-        return {_code_key(c) for c in item.fields} | {_top_key(c) for c in item.fields}
+            if not posting:
+                del self._terms[key], self._term_ceiling[key]
 
     def candidates(self, item: ItemData, limit: int = 200) -> list[ItemData]:
         """Up to ``limit`` items of the opposite side and the same kind sharing a field or terms
@@ -134,8 +290,8 @@ class CandidateIndex:
     def ranked(self, item: ItemData) -> Iterator[tuple[float, ItemData]]:
         """(index score, item) in non-increasing index score, ties by id. Items sharing only a
         field (no term) are gathered lazily, when their turn comes."""
-        query = _Query(self, item, scoped=False)
-        hits = query.hits(query.terms)
+        query = _Query(self, item)
+        hits: set[str] = set().union(*(posting for posting, _ in query.postings))
         ranked = sorted(((query.index_score(i), i) for i in hits), key=lambda e: (-e[0], e[1]))
         groups = query.field_groups()
         for score, item_id in ranked:
@@ -145,97 +301,118 @@ class CandidateIndex:
         for group in groups:
             yield from self._field_only(group, hits)
 
-    def _field_only(self, group: tuple[float, list[Collection[str]]], seen: set[str]) -> Iterator[tuple[float, ItemData]]:
-        ceiling, postings = group
-        members = set().union(*postings) - seen
-        seen |= members
-        for item_id in sorted(members):
-            yield ceiling, self._items[item_id]
+    def _field_only(self, group: tuple[float, Callable[[], Iterable[str]]],
+                    seen: set[str]) -> Iterator[tuple[float, ItemData]]:
+        share, members = group
+        unseen = set(members()) - seen
+        seen |= unseen
+        for item_id in sorted(unseen):
+            yield share, self._items[item_id]
+
+
+def _codes_in(codes: frozenset[str], top: str) -> list[str]:
+    return [c for c in codes if taxonomy.top_level(c) == top]
 
 
 class _Query:
-    """One item's query against the postings of the opposite side, same kind."""
+    """One item's query against the items of the opposite side, same kind."""
 
-    def __init__(self, index: CandidateIndex, item: ItemData, *, scoped: bool):
-        """``scoped``: read only the postings of the item's own top-level fields."""
-        self.index, self.kind, self.side = index, item.kind, opposite(item.side)
+    def __init__(self, index: CandidateIndex, item: ItemData):
+        self.index, self.item, self.kind, self.side = index, item, item.kind, opposite(item.side)
         self.codes = frozenset(item.fields)
         self.tops = frozenset(taxonomy.top_level(c) for c in item.fields)
         text = index.text
         counts = text.terms(item)
-        # Each (posting, weight, ceiling): a candidate's text score is the sum of weight × its
-        # posting value over the terms it shares; ceiling bounds one term's share.
-        self.terms: list[Term] = []
-        # The need is BM25's query: one norm for all offers. An offer as the query meets needs that
-        # each normalise by their own terms, so there the sum is divided per candidate.
+        # A candidate's text is the sum of the weights of the terms it shares, each times the
+        # candidate's saturation of it. The need is BM25's query: one norm for all offers. An
+        # offer as the query meets needs that each normalise by their own terms (and saturate the
+        # offer's frequency, not theirs), so there the sum is divided per candidate.
         self.per_candidate_norm = self.side is Side.NEED
         norm = 1.0 if self.per_candidate_norm else text.item_self_score(item)
+        self.weights: dict[str, float] = {}
+        self.postings: list[tuple[set[str], float]] = []  # (posting, ceiling of the term's share of text)
         for term in sorted(counts):
-            keys = ([(item.kind, self.side, term, top) for top in sorted(self.tops)] if scoped
-                    else [(item.kind, self.side, term)])
-            keys = [key for key in keys if key in index._terms]
-            if not keys:
+            key = (item.kind, self.side, term)
+            posting = index._terms.get(key)
+            if posting is None:
                 continue
-            posting = index._terms[keys[0]] if len(keys) == 1 else {
-                item_id: value for key in keys for item_id, value in index._terms[key].items()}
             if self.per_candidate_norm:
-                weight, ceiling = text.idf(term) * saturation(counts[term]), 1.0
+                self.weights[term] = text.idf(term) * saturation(counts[term])
+                self.postings.append((posting, 1.0))
             else:
-                weight = text.idf(term) / norm
-                ceiling = weight * max(index._term_ceiling[key] for key in keys)
-            self.terms.append((posting, weight, ceiling))
+                self.weights[term] = weight = text.idf(term) / norm
+                self.postings.append((posting, weight * index._term_ceiling[key]))
 
-    @staticmethod
-    def hits(terms: list[Term]) -> set[str]:
-        found: set[str] = set()
-        for posting, _, _ in terms:
-            found.update(posting)
-        return found
+    def partitions(self) -> list[_Partition]:
+        """The partitions of the query's own top-level fields: every candidate with a field share."""
+        found = (self.index._partitions.get((self.kind, self.side, top)) for top in sorted(self.tops))
+        return [p for p in found if p is not None]
 
-    def field_groups(self) -> list[tuple[float, list[Collection[str]]]]:
-        """Items sharing a sub-field, then a top-level field, with the index score they have
-        when they share no term."""
-        fields = self.index._fields
-        return [(_FIELD_WEIGHT, [fields.get((self.kind, self.side, _code_key(c)), ()) for c in self.codes]),
-                (_FIELD_WEIGHT * SAME_TOP_LEVEL, [fields.get((self.kind, self.side, _top_key(t)), ()) for t in self.tops])]
+    def bounds(self, partition: _Partition, now: datetime) -> tuple[list[int], int]:
+        """(bit-sliced sums, base): per slot, sum + base bounds in UNITS the candidate's score less
+        the top-level share and the amount and region weights (taken in full). Each term's share
+        of text is rounded up per frequency level, each practical fit per group of equal TRL,
+        owner party type or update period."""
+        sums: list[int] = []
+        self._add_text_shares(sums, partition)
+        _add(sums, partition.listing(self.codes), _CODE_BONUS)
+        item, offering = self.item, self.item.side is Side.OFFER
+        updated = item.updated_at.timestamp()
 
-    def field_score(self, item_id: str) -> float:
-        codes, tops = self.index._shapes[item_id]
-        if not codes.isdisjoint(self.codes):
-            return _FIELD_WEIGHT
-        return _FIELD_WEIGHT * SAME_TOP_LEVEL if not tops.isdisjoint(self.tops) else 0.0
+        def trl(candidate_trl: int | None) -> float:
+            return trl_fit(item.trl, candidate_trl) if offering else trl_fit(candidate_trl, item.trl)
 
-    def text_sum(self, item_id: str, terms: list[Term]) -> float:
-        total = 0.0
-        for posting, weight, _ in terms:
-            value = posting.get(item_id)
-            if value is not None:
-                total += weight * (1.0 if self.per_candidate_norm else value)
-        if total and self.per_candidate_norm:
-            total /= self.index.text.item_self_score(self.index._items[item_id])
-        return min(1.0, total)
+        def party(candidate_party: PartyType) -> float:
+            if offering:
+                return pairing_fit(item.kind, item.owner_party_type, candidate_party)
+            return pairing_fit(item.kind, candidate_party, item.owner_party_type)
 
-    def bounded(self, essential: list[Term], common_ceiling: float, field_ceiling: float,
-                best: _TopK, exclude: set[str]) -> Iterator[tuple[float, float, str]]:
-        """(field share, essential text, id) of the candidates the essential postings reach, by
-        non-increasing essential text, while one with ``field_ceiling`` as its field share could
-        still enter. The text of a need's query is summed term at a time, posting by posting."""
-        if self.per_candidate_norm:
-            texts = {i: self.text_sum(i, essential) for i in self.hits(essential) - exclude}
-        else:
-            texts = {}
-            for posting, weight, _ in essential:
-                for item_id, value in posting.items():
-                    texts[item_id] = texts.get(item_id, 0.0) + weight * value
-        # with the best field share, the essential text a candidate needs to have a chance at all
-        needed = (best.bar - _ROUNDING - field_ceiling - WEIGHT_BEYOND_INDEX) / _TEXT_WEIGHT - common_ceiling
-        for negated, item_id in sorted((-t, i) for i, t in texts.items() if t >= needed and i not in exclude):
-            if best.hopeless(field_ceiling + _TEXT_WEIGHT * min(1.0, common_ceiling - negated) + WEIGHT_BEYOND_INDEX):
-                return
-            yield self.field_score(item_id), -negated, item_id
+        def freshness(period: int) -> float:
+            # the older side's update is at the latest the query's, or the end of the candidate's period
+            return freshness_after((now.timestamp() - min(updated, (period + 1) * UPDATE_PERIOD_SECONDS)) / 86400)
+
+        base = (_add_fit_shares(sums, partition.trls, WEIGHTS["trl"], trl)
+                + _add_fit_shares(sums, partition.parties, WEIGHTS["party"], party)
+                + _add_fit_shares(sums, partition.updated, WEIGHTS["freshness"], freshness))
+        return sums, base
+
+    def _add_text_shares(self, sums: list[int], partition: _Partition) -> None:
+        for term, weight in self.weights.items():
+            levels = partition.terms.get(term)
+            if levels is None:
+                continue
+            if self.per_candidate_norm:  # a single shared term may make the whole text
+                _add(sums, levels[0], math.ceil(UNITS * _TEXT_WEIGHT))
+                continue
+            reached = 0
+            for tf, slots in enumerate(levels, start=1):
+                # the last level holds all higher frequencies: saturation stays below K1 + 1
+                share = math.ceil(UNITS * _TEXT_WEIGHT * weight * (saturation(tf) if tf < TF_LEVELS else K1 + 1))
+                _add(sums, slots, share - reached)
+                reached = share
+
+    def field_groups(self) -> list[tuple[float, Callable[[], Iterable[str]]]]:
+        """Items sharing a field code, then a top-level field, with the index score they have
+        when they share no term; each group is listed only when called."""
+        partitions = self.partitions()
+        return [(_FIELD_WEIGHT, lambda: (i for p in partitions for i in p.ids_of(p.listing(self.codes)))),
+                (_TOP_SHARE, lambda: (i for p in partitions for i in p.slots))]
 
     def index_score(self, item_id: str) -> float:
-        return self.field_score(item_id) + _TEXT_WEIGHT * self.text_sum(item_id, self.terms)
+        codes, tops, counts = self.index._shapes[item_id]
+        if not codes.isdisjoint(self.codes):
+            field = _FIELD_WEIGHT
+        else:
+            field = _TOP_SHARE if not tops.isdisjoint(self.tops) else 0.0
+        weights = self.weights
+        shared = counts.keys() & weights.keys()
+        if not shared:
+            return field
+        if self.per_candidate_norm:
+            text = sum(weights[t] for t in shared) / self.index.text.item_self_score(self.index._items[item_id])
+        else:
+            text = sum(weights[t] * _saturation(counts[t]) for t in shared)
+        return field + _TEXT_WEIGHT * min(1.0, text)
 
 
 class _TopK:
@@ -268,33 +445,20 @@ def top_partners(index: CandidateIndex, item: ItemData, *, k: int, now: datetime
     """Exactly the ``k`` best partners of ``item`` scoring at least ``threshold`` (score
     descending, ties by id) — what scoring every item would give, without scoring every item.
 
-    Every candidate has a ceiling: its field share, its text (or a bound on it) and a full share
-    of the practical features; a candidate whose ceiling is below the k-th best score so far is
-    never scored, and a group of candidates whose common ceiling is below it is never read.
+    A candidate is scored (``pair_score``) only if its score before feedback and rounding —
+    exact index score and practical fit — could reach the k-th best score so far; that is worked
+    out only for candidates whose bounds could.
 
-    1. Seed: score the best candidates the rarest terms reach, for a first k-th best score.
-    2. Candidates in the item's own top-level fields sharing terms (MaxScore): the most common
-       terms are set aside while even a full share of them (with a full field share) could not
-       lift a candidate in — their postings are only looked up, never read through; the postings
-       of the other terms are summed, and candidates scored by falling text.
-    3. Candidates sharing a field but none of those other terms: read only if their field share,
-       a full share of the common terms and of the practical features could enter.
-    4. Candidates of other fields sharing terms (field share 0): the same as 2, read only if
-       text + practical could enter.
+    1. Candidates in the item's own top-level fields (field share > 0): the bounds of all of them
+       are summed in their partitions at once; bands of candidates are taken by falling bound, and
+       in each band scored best first, until no bound could enter.
+    2. Candidates of other fields sharing terms (field share 0): read only if text + practical
+       could enter, and only from the postings of terms that a candidate must share to enter.
     """
     search = _Search(index, item, k=k, now=now, threshold=threshold, feedback=feedback, exclude=exclude)
-    scoped = _Query(index, item, scoped=True)
-    search.seed(scoped)
-    reached, common, common_ceiling = search.scan(scoped, _FIELD_WEIGHT)
-    for field_share, postings in scoped.field_groups():
-        if search.best.hopeless(field_share + _TEXT_WEIGHT * min(1.0, common_ceiling) + WEIGHT_BEYOND_INDEX):
-            break
-        for candidate_id in sorted(set().union(*postings) - reached - search.scored):
-            search.score(candidate_id, scoped.field_score(candidate_id)
-                         + _TEXT_WEIGHT * scoped.text_sum(candidate_id, common) + WEIGHT_BEYOND_INDEX)
-    everywhere = _Query(index, item, scoped=False)
-    if not search.best.hopeless(_TEXT_WEIGHT * min(1.0, sum(t[2] for t in everywhere.terms)) + WEIGHT_BEYOND_INDEX):
-        search.scan(everywhere, 0.0, other_fields_of=scoped)
+    query = _Query(index, item)
+    search.own_fields(query)
+    search.other_fields(query)
     return [(-negated, candidate) for negated, _, candidate in search.best.entries]
 
 
@@ -305,55 +469,64 @@ class _Search:
         self.best = _TopK(k, threshold)
         self.scored: set[str] = set(exclude)
 
-    def score(self, candidate_id: str, ceiling: float) -> None:
-        """Score a candidate unless its ceiling — first as given (with a full practical share),
-        then with its exact practical part (cheap: no text) — says it cannot enter."""
-        self.scored.add(candidate_id)
-        if self.best.hopeless(ceiling):
-            return
-        candidate = self.index._items[candidate_id]
-        offer, need = (self.item, candidate) if self.item.side is Side.OFFER else (candidate, self.item)
-        if self.best.hopeless(ceiling - WEIGHT_BEYOND_INDEX + practical_score(offer, need, self.now)):
-            return
-        self.best.offer(pair_score(offer, need, now=self.now, text=self.index.text, feedback=self.feedback),
-                        candidate)
-
-    def seed(self, query: _Query) -> None:
-        seeds: set[str] = set()
-        for posting, _, _ in sorted(query.terms, key=lambda t: len(t[0])):
-            if len(seeds) >= SEED_CANDIDATES:
-                break
-            seeds.update(posting)
-        for _, candidate_id in sorted((-query.index_score(i), i) for i in seeds - self.scored)[:self.best.k]:
-            self.score(candidate_id, 1.0)
-
-    def scan(self, query: _Query, field_ceiling: float,
-             other_fields_of: _Query | None = None) -> tuple[set[str], list[Term], float]:
-        """Score the candidates reached by the query's essential terms whose field share is at
-        most ``field_ceiling`` (skipping those in ``other_fields_of``'s fields, if given).
-        Returns the ids reached, and the common terms set aside with their summed ceiling: no
-        candidate reached by those alone can enter."""
-        essential, common, common_ceiling = self._split(query.terms, field_ceiling)
-        reached = query.hits(essential)
-        for field, text, candidate_id in query.bounded(essential, common_ceiling, field_ceiling, self.best,
-                                                       self.scored):
-            if other_fields_of is not None and other_fields_of.field_score(candidate_id):
-                continue  # in the item's own fields: already considered
-            if self.best.hopeless(field + _TEXT_WEIGHT * min(1.0, text + common_ceiling) + WEIGHT_BEYOND_INDEX):
+    def score_best_first(self, query: _Query, candidate_ids: Iterable[str]) -> None:
+        """Score the candidates by falling score before feedback and rounding, while one could
+        still enter; the index score with a full practical share rules out many cheaply first."""
+        ranked: list[tuple[float, str, ItemData]] = []
+        for candidate_id in candidate_ids:
+            if candidate_id in self.scored:
                 continue
-            # the exact text: the essential part plus a look-up in each common posting
-            self.score(candidate_id, field + _TEXT_WEIGHT * min(1.0, text + query.text_sum(candidate_id, common))
-                       + WEIGHT_BEYOND_INDEX)
-        return reached, common, common_ceiling
+            index_score = query.index_score(candidate_id)
+            if self.best.hopeless(index_score + WEIGHT_BEYOND_INDEX):
+                continue
+            candidate = self.index._items[candidate_id]
+            ranked.append((index_score + practical_score(*self._pair(candidate), self.now), candidate_id, candidate))
+        ranked.sort(reverse=True)
+        for ceiling, candidate_id, candidate in ranked:
+            if self.best.hopeless(ceiling):
+                return
+            self.scored.add(candidate_id)
+            offer, need = self._pair(candidate)
+            self.best.offer(pair_score(offer, need, now=self.now, text=self.index.text, feedback=self.feedback),
+                            candidate)
 
-    def _split(self, terms: list[Term], field_ceiling: float) -> tuple[list[Term], list[Term], float]:
-        """(essential, common, common ceiling): the terms with the longest postings are common
-        while a candidate sharing only them could not enter."""
-        common: list[Term] = []
-        ceiling = 0.0
-        for term in sorted(terms, key=lambda t: -len(t[0])):
-            if not self.best.hopeless(field_ceiling + _TEXT_WEIGHT * min(1.0, ceiling + term[2]) + WEIGHT_BEYOND_INDEX):
+    def _pair(self, candidate: ItemData) -> tuple[ItemData, ItemData]:
+        """(offer, need)."""
+        return (self.item, candidate) if self.item.side is Side.OFFER else (candidate, self.item)
+
+    def own_fields(self, query: _Query) -> None:
+        """Step 1: bands of falling bound over the partitions of the item's top-level fields."""
+        bounded = [(partition, *query.bounds(partition, self.now)) for partition in query.partitions()]
+        if not bounded:
+            return
+        taken = [0] * len(bounded)  # per partition, the slots of the bands done
+        value = max(base + _highest(sums, partition.occupied) for partition, sums, base in bounded)
+        while value >= (needed := self._needed_bound()):
+            low = max(needed, value - BAND + 1)
+            band: set[str] = set()  # an item listing fields in two of them is in two partitions
+            for n, (partition, sums, base) in enumerate(bounded):
+                reached = _at_least(sums, low - base, partition.occupied)
+                band.update(partition.ids_of(reached ^ taken[n]))  # bands fall, so reached holds taken
+                taken[n] = reached
+            self.score_best_first(query, band)
+            value = low - 1
+
+    def _needed_bound(self) -> int:
+        """The least partition bound (see ``_Query.bounds``) of a candidate that could enter."""
+        return math.ceil(UNITS * (self.best.bar - _ROUNDING - _TOP_SHARE - _UNBOUNDED))
+
+    def other_fields(self, query: _Query) -> None:
+        """Step 2: the most common terms are set aside while even a full share of them could not
+        lift a candidate in; only the postings of the other terms are read."""
+        common_ceiling = 0.0
+        postings = sorted(query.postings, key=lambda p: -len(p[0]))
+        for n, (_, ceiling) in enumerate(postings):
+            if not self.best.hopeless(_TEXT_WEIGHT * min(1.0, common_ceiling + ceiling) + WEIGHT_BEYOND_INDEX):
                 break
-            common.append(term)
-            ceiling += term[2]
-        return [t for t in terms if not any(t is c for c in common)], common, ceiling
+            common_ceiling += ceiling
+        else:
+            return  # even all terms together could not lift a candidate in
+        reached = set().union(*(posting for posting, _ in postings[n:])) - self.scored
+        for partition in query.partitions():  # step 1 considered every item sharing a top-level field
+            reached = reached.difference(partition.slots)
+        self.score_best_first(query, reached)

@@ -146,11 +146,19 @@ def region_fit(offer: ItemData, need: ItemData) -> float:
 
 
 def party_fit(offer: ItemData, need: ItemData) -> float:
-    return _TYPICAL[offer.kind].get((offer.owner_party_type, need.owner_party_type), ATYPICAL_PARTIES)
+    return pairing_fit(offer.kind, offer.owner_party_type, need.owner_party_type)
+
+
+def pairing_fit(kind: Kind, offerer: PartyType, seeker: PartyType) -> float:
+    return _TYPICAL[kind].get((offerer, seeker), ATYPICAL_PARTIES)
 
 
 def freshness(offer: ItemData, need: ItemData, now: datetime) -> float:
-    days = (now - min(offer.updated_at, need.updated_at)).total_seconds() / 86400
+    return freshness_after((now - min(offer.updated_at, need.updated_at)).total_seconds() / 86400)
+
+
+def freshness_after(days: float) -> float:
+    """Freshness ``days`` after the older side's update: never increasing with ``days``."""
     return 0.5 ** (max(0.0, days) / FRESHNESS_HALF_LIFE_DAYS)
 
 

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shared.events.listing import ItemStatus
-from shared.party_types import Kind, Side
+from shared.party_types import Kind, PartyType, Side, may_post
 
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.scoring import pair_score
@@ -111,6 +111,28 @@ def test_top_partners_equal_a_full_scan_on_corpora_big_enough_to_prune(seed):
     k = r.randint(1, 10)
     for query, others in [(n, offers) for n in needs] + [(o, needs) for o in offers[:12]]:
         assert [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)] == _scan(query, others, index, k)
+
+
+def test_top_partners_equal_a_full_scan_after_updates_and_withdrawals():
+    """Items change fields, text, TRL, owner type and update time, or leave, so slots of the
+    partitions are freed and reused: their bit sets must keep describing exactly the open items."""
+    r = random.Random(11)
+    words = ["beamforming", "antenna", "chip", "毫米波", "基站", "射频", "optical", "robot", "ran1", "ran2"]
+    index, latest = CandidateIndex(), {}
+    for _ in range(800):
+        side = r.choice([Side.OFFER, Side.OFFER, Side.NEED])
+        item_id = f"{side.value}{r.randrange(80)}"
+        latest[item_id] = item(
+            item_id, side, fields=r.sample(["5G.RAN", "5G.RF", "5G", "IMFG.ROB", "BIO.DX"], r.randint(1, 2)),
+            en=" ".join(r.choices(words, k=r.randint(1, 5))), trl=r.choice([None, *range(1, 10)]),
+            party=r.choice([p for p in PartyType if may_post(p, side, Kind.TECHNOLOGY)]),
+            age_days=r.uniform(-20, 400), status=ItemStatus.WITHDRAWN if r.random() < 0.15 else ItemStatus.OPEN)
+        index.upsert(latest[item_id])
+    open_items = [i for i in latest.values() if i.status is ItemStatus.OPEN]
+    offers = [i for i in open_items if i.side is Side.OFFER]
+    needs = [i for i in open_items if i.side is Side.NEED]
+    for query, others in [(n, offers) for n in needs] + [(o, needs) for o in offers]:
+        assert [(s, i.id) for s, i in top_partners(index, query, k=5, now=NOW)] == _scan(query, others, index, 5)
 
 
 def _scan(query, others, index, k):
