@@ -24,7 +24,7 @@ EntityId = Annotated[str, Path(max_length=100)]
 ERRORS = {404: {"model": Problem}, 409: {"model": Problem}}
 
 
-def _service(request: Request) -> ListingService:
+async def _service(request: Request) -> ListingService:
     return request.app.state.listing
 
 

@@ -75,7 +75,7 @@ class FeedbackAccepted(BaseModel):
     event_id: str
 
 
-def store(request: Request) -> MatchingStore:
+async def store(request: Request) -> MatchingStore:
     return request.app.state.store
 
 

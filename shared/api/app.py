@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -69,6 +70,40 @@ class BodySizeLimit:
         await response(scope={"type": "http"}, receive=None, send=send)  # type: ignore[arg-type]
 
 
+class RequestObserver:
+    """A request id (the caller's ``x-request-id`` or a new one) in the log context and the
+    response's headers, and every request counted and timed by route. Plain ASGI, because
+    ``BaseHTTPMiddleware`` costs a task and a body stream per request."""
+
+    def __init__(self, app: ASGIApp, service: str):
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = (Headers(scope=scope).get("x-request-id") or uuid.uuid4().hex)[:64]
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 500  # unless a response starts
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message).append("x-request-id", rid)
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            request_id.reset(token)
+            route = getattr(scope.get("route"), "path", "unmatched")
+            HTTP_REQUESTS.labels(self.service, scope["method"], route, status).inc()
+            HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
+
+
 class _TooLarge(Exception):
     pass
 
@@ -92,22 +127,7 @@ def create_service_app(
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id.set(rid[:64])
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-        finally:
-            request_id.reset(token)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        elapsed = time.perf_counter() - started
-        HTTP_REQUESTS.labels(settings.service_name, request.method, route, response.status_code).inc()
-        HTTP_LATENCY.labels(settings.service_name, request.method, route).observe(elapsed)
-        response.headers["x-request-id"] = rid[:64]
-        return response
-
+    app.add_middleware(RequestObserver, service=settings.service_name)
     app.add_middleware(BodySizeLimit, limit=settings.max_body_bytes)
 
     ops = APIRouter(tags=["operations"])

@@ -42,7 +42,7 @@ class PageParams(BaseModel):
     limit: int = DEFAULT_LIMIT
 
 
-def page_params(
+async def page_params(
     cursor: str | None = Query(None, max_length=500, description="Cursor from the previous page"),
     limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
 ) -> PageParams:

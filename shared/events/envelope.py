@@ -7,6 +7,7 @@ or raises ``InvalidEvent`` with a reason that a dead-letter record can carry.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from datetime import UTC, datetime
@@ -75,6 +76,12 @@ def data_model(type_name: str) -> type[EventData]:
         raise InvalidEvent(f"unknown event type {type_name!r}") from None
 
 
+@functools.cache
+def envelope_of(model: type[EventData]) -> type[CloudEvent]:
+    """``CloudEvent[model]``, built once: pydantic's own lookup of a parametrised model is slow."""
+    return CloudEvent[model]  # type: ignore[valid-type]
+
+
 def new_event(type_name: str, data: EventData, *, source: str, subject: str | None = None,
               event_id: str | None = None) -> CloudEvent:
     model = data_model(type_name)
@@ -83,7 +90,7 @@ def new_event(type_name: str, data: EventData, *, source: str, subject: str | No
     fields: dict[str, Any] = {"source": source, "type": type_name, "subject": subject, "data": data}
     if event_id is not None:
         fields["id"] = event_id
-    return CloudEvent[model](**fields)  # type: ignore[valid-type]
+    return envelope_of(model)(**fields)
 
 
 def encode(event: CloudEvent) -> bytes:
@@ -109,7 +116,7 @@ def decode(raw: bytes | None, *, allowed_types: frozenset[str] | None = None) ->
         raise InvalidEvent(f"event type {type_name!r} is not expected on this topic")
     model = data_model(type_name)
     try:
-        return CloudEvent[model].model_validate(body)  # type: ignore[valid-type]
+        return envelope_of(model).model_validate(body)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
