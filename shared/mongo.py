@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
@@ -22,6 +22,20 @@ async def reachable(client: AsyncMongoClient, timeout: float = 2.0) -> bool:
         return True
     except (PyMongoError, OSError, asyncio.TimeoutError):
         return False
+
+
+async def is_ferretdb(client: AsyncMongoClient) -> bool:
+    return "ferretdbVersion" in await client.admin.command("buildInfo")
+
+
+async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
+    """Create the indexes the collection's queries want on MongoDB. On FerretDB v1 only the unique
+    ones: its SQLite backend reads no secondary index (it looks up ``_id`` and scans for any other
+    filter), while every index costs a parse of the document on each write."""
+    if await is_ferretdb(collection.database.client):
+        indexes = tuple(index for index in indexes if index.document.get("unique"))
+    if indexes:
+        await collection.create_indexes(list(indexes))
 
 
 async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],

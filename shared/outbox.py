@@ -14,16 +14,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka.errors import KafkaError
+from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from shared.events import CloudEvent, encode
 from shared.kafka import Producer
 from shared.locks import KeyedLocks
+from shared.mongo import ensure_indexes
+from shared.service import woken
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -58,17 +61,22 @@ def merge_update(update: dict[str, Any], *entries: dict[str, Any]) -> dict[str, 
 class OutboxRelay:
     """Publishes pending events from the outboxes of the given collections.
 
-    Writers call ``notify(collection, document_id)`` after a write, and the relay reads just those
-    documents by ``_id`` (the one filter FerretDB v1 does not answer with a collection scan). A
-    full scan for the pending flag runs at start, every ``full_scan_seconds``, and after a bare
-    ``notify()``, so events of a crashed process or a missed notification are published too.
+    Writers call ``notify(collection, document_id, *entries)`` after a write, passing the events it
+    staged. The relay publishes those as they are and removes them with one compare-and-set update
+    (it matches only while the document's outbox is exactly what this process staged), so it never
+    reads the document back: FerretDB v1 parses a whole document for every read, which costs more
+    than the write. Whenever the outbox holds something else (events of a crashed process, a write
+    that passed no entries, more than ``max_staged`` documents waiting), the relay reads the
+    document by ``_id`` instead (the one filter FerretDB v1 does not answer with a collection scan).
+    A full scan for the pending flag runs at start, before anything staged is published (so events
+    a crashed process left go first), every ``full_scan_seconds``, and after a bare ``notify()``.
     ``locks`` are the writers' per-document locks (see shared/locks.py): the relay holds a
     document's lock while it removes what it published, so no writer's update is lost.
     """
 
     def __init__(self, collections: Sequence[AsyncCollection], producer: Producer, *, locks: KeyedLocks,
                  topic_prefix: str = "", poll_seconds: float = 1.0, batch: int = 200,
-                 full_scan_seconds: float = 30.0):
+                 full_scan_seconds: float = 30.0, concurrency: int = 32, max_staged: int = 10_000):
         self._collections = {c.name: c for c in collections}
         self._locks = locks
         self._producer = producer
@@ -76,23 +84,36 @@ class OutboxRelay:
         self._poll = poll_seconds
         self._batch = batch
         self._full_scan_seconds = full_scan_seconds
-        self._next_full_scan = 0.0  # at start
+        self._concurrency = concurrency  # documents published at once: their sends share Kafka batches
+        self._max_staged = max_staged
+        self._scan_requested = True  # at start
+        self._next_full_scan = 0.0
+        self._swept = False  # True once a full scan found nothing more: staged entries may be trusted
         self._dirty: dict[str, set[Any]] = {}
+        # (collection, _id) -> the outbox as this process's writes left it, oldest first
+        self._staged: dict[tuple[str, Any], list[dict[str, Any]]] = {}
         self._wake = asyncio.Event()
         self.published = 0
         self.last_error: str | None = None
 
-    def notify(self, collection: AsyncCollection | None = None, document_id: Any = None) -> None:
-        """Call after a write so the relay publishes at once; without a document, it scans."""
+    def notify(self, collection: AsyncCollection | None = None, document_id: Any = None,
+               *entries: dict[str, Any]) -> None:
+        """Call after a write (with the entries it staged) so the relay publishes at once; without
+        a document, it scans."""
         if collection is None or document_id is None:
-            self._next_full_scan = 0.0
+            self._scan_requested = True
         else:
             self._dirty.setdefault(collection.name, set()).add(document_id)
+            key = (collection.name, document_id)
+            if entries and (key in self._staged or len(self._staged) < self._max_staged):
+                staged = self._staged.setdefault(key, [])
+                known = {entry["id"] for entry in staged}
+                staged.extend(entry for entry in entries if entry["id"] not in known)
         self._wake.set()
 
     async def ensure_indexes(self) -> None:
         for collection in self._collections.values():
-            await collection.create_index([(PENDING, 1)])
+            await ensure_indexes(collection, IndexModel([(PENDING, 1)]))
 
     async def run(self) -> None:
         backoff = self._poll
@@ -108,18 +129,22 @@ class OutboxRelay:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.warning("outbox relay waiting: %s", self.last_error)
                 backoff = min(backoff * 2, 10.0)
-            try:
-                await asyncio.wait_for(self._wake.wait(), backoff)
-            except asyncio.TimeoutError:
-                pass
+            await woken(self._wake, backoff)
 
     async def drain_once(self) -> bool:
         """Publish what is pending now; True when more may be waiting."""
-        if time.monotonic() >= self._next_full_scan:
-            self._next_full_scan = time.monotonic() + self._full_scan_seconds
-            if await self._scan():
-                self._next_full_scan = 0.0  # a full batch: scan again at once
+        if self._scan_requested or time.monotonic() >= self._next_full_scan:
+            self._scan_requested = False
+            try:
+                busy = await self._scan()
+            except BaseException:
+                self._scan_requested = True
+                raise
+            if busy:
+                self._scan_requested = True  # a full batch: scan again at once
                 return True
+            self._next_full_scan = time.monotonic() + self._full_scan_seconds
+            self._swept = True
         return await self._drain_notified()
 
     async def _scan(self) -> bool:
@@ -127,23 +152,50 @@ class OutboxRelay:
         for collection in self._collections.values():
             documents = await collection.find({PENDING: True}, {OUTBOX: 1}).limit(self._batch).to_list()
             busy |= len(documents) == self._batch
-            for document in documents:
-                await self._publish_document(collection, document)
+            _, error = await self._each(collection, documents, self._publish_document)
+            if error is not None:
+                raise error
         return busy
 
     async def _drain_notified(self) -> bool:
         for name in list(self._dirty):
             collection = self._collections[name]
             waiting = sorted(self._dirty.pop(name), key=str)
-            for position, document_id in enumerate(waiting):
-                try:
-                    document = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
-                    if document is not None and document.get(OUTBOX):
-                        await self._publish_document(collection, document)
-                except BaseException:
-                    self._dirty.setdefault(name, set()).update(waiting[position:])  # not lost: retried
-                    raise
+            unfinished, error = waiting, None
+            try:
+                unfinished, error = await self._each(collection, waiting, self._publish_notified)
+            finally:
+                if unfinished:
+                    self._dirty.setdefault(name, set()).update(unfinished)  # not lost: retried
+            if error is not None:
+                raise error
         return bool(self._dirty)
+
+    async def _each(self, collection: AsyncCollection, work: list[Any],
+                    publish: Callable[[AsyncCollection, Any], Awaitable[None]]) -> tuple[list[Any], Exception | None]:
+        """``publish`` every element, ``concurrency`` at a time, until a chunk fails; returns the
+        elements not done and the first failure (``[]`` and None when all went)."""
+        for start in range(0, len(work), self._concurrency):
+            chunk = work[start:start + self._concurrency]
+            outcomes = await asyncio.gather(*(publish(collection, element) for element in chunk),
+                                            return_exceptions=True)
+            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes)
+                      if isinstance(outcome, BaseException)]
+            if failed:
+                error = failed[0][1]
+                if not isinstance(error, Exception):
+                    raise error  # cancellation and exits are not the relay's to handle
+                return [element for element, _ in failed] + work[start + len(chunk):], error
+        return [], None
+
+    async def _publish_notified(self, collection: AsyncCollection, document_id: Any) -> None:
+        staged = self._staged.get((collection.name, document_id)) if self._swept else None
+        if staged:
+            document: dict[str, Any] | None = {"_id": document_id, OUTBOX: list(staged)}
+        else:
+            document = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
+        if document is not None and document.get(OUTBOX):
+            await self._publish_document(collection, document)
 
     async def _publish_document(self, collection: AsyncCollection, document: dict[str, Any]) -> None:
         sent: list[str] = []
@@ -160,19 +212,41 @@ class OutboxRelay:
     async def _drop_published(self, collection: AsyncCollection, document_id: Any, sent: list[str]) -> None:
         """Remove the published head of a document's outbox; clear its flag when nothing is left.
 
-        Under the writers' lock nothing else changes the document, so one read and one write by
-        ``_id`` suffice (FerretDB answers any other filter by scanning the collection)."""
+        Under the writers' lock nothing else changes the document: the update by ``_id`` that
+        expects the staged outbox is enough, and only when that fails is the document read."""
+        key = (collection.name, document_id)
         async with self._locks.hold(document_id):
+            staged = self._staged.get(key)
+            if staged and _ids(staged[:len(sent)]) == sent:
+                expected = list(staged)
+                result = await collection.update_one({"_id": document_id, OUTBOX: expected},
+                                                     _outbox_set(expected[len(sent):]))
+                if result.matched_count:
+                    del staged[:len(sent)]  # entries staged during the update stay
+                    if not staged:
+                        del self._staged[key]
+                    return
+            self._staged.pop(key, None)  # not what the document holds: read it from now on
             current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
             outbox = [] if current is None else current.get(OUTBOX, [])
-            if [entry["id"] for entry in outbox[:len(sent)]] != sent:
+            if _ids(outbox[:len(sent)]) != sent:
                 log.warning("outbox of %s changed under the relay; leaving it as it is", document_id)
                 return
             rest = outbox[len(sent):]
-            await collection.update_one({"_id": document_id}, {"$set": {OUTBOX: rest, PENDING: bool(rest)}})
+            await collection.update_one({"_id": document_id}, _outbox_set(rest))
+            if rest:  # events some write did not hand over: read them in the next round
+                self._dirty.setdefault(collection.name, set()).add(document_id)
 
     async def pending_count(self) -> int:
         total = 0
         for collection in self._collections.values():
             total += await collection.count_documents({PENDING: True})
         return total
+
+
+def _ids(entries: list[dict[str, Any]]) -> list[str]:
+    return [entry["id"] for entry in entries]
+
+
+def _outbox_set(rest: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"$set": {OUTBOX: rest, PENDING: bool(rest)}}

@@ -17,6 +17,20 @@ from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
+CANCEL_AGAIN_SECONDS = 1.0
+
+
+async def woken(wake: asyncio.Event, seconds: float) -> bool:
+    """Wait until ``wake`` is set or ``seconds`` pass; True when woken. Unlike ``asyncio.wait_for``
+    in Python 3.11, never swallows a cancellation that arrives just as the event is set (a
+    background loop would then outlive its service's shutdown)."""
+    try:
+        async with asyncio.timeout(seconds):
+            await wake.wait()
+    except TimeoutError:
+        return False
+    return True
+
 
 class BackgroundTasks:
     """Long-running tasks of a service; a task that dies is logged, never silently lost."""
@@ -39,9 +53,14 @@ class BackgroundTasks:
         return all(not t.done() for t in self._tasks)
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        """Cancel every task and wait until all have ended. A cancellation can be swallowed on the
+        way (``asyncio.wait_for`` in Python 3.11, which pymongo uses, returns its result when that
+        arrives together with the cancellation), and a loop would then go on: cancel again."""
+        running = set(self._tasks)
+        while running:
+            for task in running:
+                task.cancel()
+            _, running = await asyncio.wait(running, timeout=CANCEL_AGAIN_SECONDS)
         self._tasks.clear()
 
 

@@ -46,8 +46,9 @@ class SessionService:
         self.clock = clock
 
     async def _mutate(self, session_id: str, decide: Callable[[Session], tuple[Any, seats.Change]]) -> Any:
-        result = await self.store.mutate(session_id, decide)
-        self.relay.notify(self.store.sessions, session_id)
+        result, staged = await self.store.mutate(session_id, decide)
+        if staged:
+            self.relay.notify(self.store.sessions, session_id, *staged)
         return result
 
     async def _organised(self, session_id: str, actor: Principal) -> Session:
@@ -60,8 +61,8 @@ class SessionService:
     async def create(self, spec: SessionSpec, organiser: Principal) -> Session:
         session, change = seats.new_session(spec, session_id="s_" + uuid.uuid4().hex[:20],
                                             organiser_id=organiser.subject, now=self.clock())
-        await self.store.insert(session, change)
-        self.relay.notify(self.store.sessions, session.id)
+        staged = await self.store.insert(session, change)
+        self.relay.notify(self.store.sessions, session.id, *staged)
         return session
 
     async def update(self, session_id: str, changes: dict[str, Any], actor: Principal) -> Session:

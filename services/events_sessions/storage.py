@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -25,7 +25,7 @@ from shared import outbox
 from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData
 from shared.locks import KeyedLocks
-from shared.mongo import find_by_ids
+from shared.mongo import ensure_indexes, find_by_ids
 from services.events_sessions.domain.errors import Conflict, NotFound
 from services.events_sessions.domain.model import Session
 from services.events_sessions.domain.seats import Change, apply, seat_counts
@@ -66,16 +66,19 @@ class SessionStore:
         self._written: OrderedDict[str, Session] = OrderedDict()
 
     async def ensure_indexes(self) -> None:
-        await self.sessions.create_index([("starts_at", ASCENDING), ("_id", ASCENDING)])
-        await self.sessions.create_index([("registrants", ASCENDING)])
-        await self.sessions.create_index([("registration_open", ASCENDING), ("registration_closes_at", ASCENDING)])
-        await self.sessions.create_index([(outbox.PENDING, ASCENDING)])
-        await self.agendas.create_index([("participants", ASCENDING)])
+        await ensure_indexes(self.sessions, IndexModel([("starts_at", ASCENDING), ("_id", ASCENDING)]),
+                             IndexModel([("registrants", ASCENDING)]),
+                             IndexModel([("registration_open", ASCENDING), ("registration_closes_at", ASCENDING)]),
+                             IndexModel([(outbox.PENDING, ASCENDING)]))
+        await ensure_indexes(self.agendas, IndexModel([("participants", ASCENDING)]))
 
     # sessions
 
-    async def insert(self, session: Session, change: Change) -> None:
-        await self.sessions.insert_one(outbox.with_outbox(_document(session), *outbox_entries(session.id, change.events)))
+    async def insert(self, session: Session, change: Change) -> list[dict[str, Any]]:
+        """Store a new session with its events; returns the outbox entries staged."""
+        entries = outbox_entries(session.id, change.events)
+        await self.sessions.insert_one(outbox.with_outbox(_document(session), *entries))
+        return entries
 
     async def get(self, session_id: str) -> Session:
         document = await self.sessions.find_one({"_id": session_id})
@@ -88,15 +91,17 @@ class SessionStore:
         if session_id not in self._written and await self.sessions.find_one({"_id": session_id}, {"_id": 1}) is None:
             raise _missing(session_id)
 
-    async def mutate(self, session_id: str, decide: Callable[[Session], tuple[T, Change]]) -> T:
-        """Decide on the current state and write the decision with its events, atomically."""
+    async def mutate(self, session_id: str, decide: Callable[[Session], tuple[T, Change]]) -> tuple[T, list[dict[str, Any]]]:
+        """Decide on the current state and write the decision with its events, atomically;
+        returns the decision's result and the outbox entries staged."""
         async with self.locks.hold(session_id):
             session = self._written.pop(session_id, None) or await self.get(session_id)
             for _ in range(MAX_ATTEMPTS):
                 result, change = decide(session)
-                if await self._write(session, change):
+                staged = await self._write(session, change)
+                if staged is not None:
                     self._remember(apply(session, change).model_copy(update={"revision": session.revision + 1}))
-                    return result
+                    return result, staged
                 session = await self.get(session_id)  # another process wrote it
         raise Conflict("the session is changing too fast, retry / 活动正忙，请重试")
 
@@ -105,7 +110,8 @@ class SessionStore:
         while len(self._written) > CACHED_SESSIONS:
             self._written.popitem(last=False)
 
-    async def _write(self, session: Session, change: Change) -> bool:
+    async def _write(self, session: Session, change: Change) -> list[dict[str, Any]] | None:
+        """The entries staged, or None when another process changed the session first."""
         after = apply(session, change)
         fields = {name: value.model_dump() if isinstance(value, BaseModel) else value
                   for name, value in change.fields.items()}
@@ -119,7 +125,7 @@ class SessionStore:
         if entries:
             update = outbox.merge_update(update, *entries)
         result = await self.sessions.update_one({"_id": session.id, "revision": session.revision}, update)
-        return result.matched_count == 1
+        return entries if result.matched_count == 1 else None
 
     async def page(self, query: dict[str, Any], *, after: tuple[datetime, str] | None,
                    limit: int) -> list[dict[str, Any]]:

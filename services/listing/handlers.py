@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
@@ -39,17 +39,18 @@ class ListingService:
         self._per_ip = SlidingWindowLimiter(settings.auth_rate_per_ip, window)
         self._per_key = SlidingWindowLimiter(settings.auth_rate_per_key, window)
 
-    def _written(self, entity: ItemData | ParticipantData) -> None:
-        """Wake the outbox relay for the document just written."""
-        self._relay.notify(self._store.collection_of(entity), entity.id)
+    def _written(self, entity: ItemData | ParticipantData, event: dict[str, Any]) -> None:
+        """Hand the relay the event just staged in the entity's document, so it publishes at once."""
+        self._relay.notify(self._store.collection_of(entity), entity.id, event)
 
     # participants and identity
 
     async def register(self, request: ParticipantIn) -> tuple[ParticipantData, str]:
         participant = participants.register(request)
         api_key = new_api_key()
-        await self._store.add_participant(participant, hash_api_key(api_key), participant_event(participant, "registered"))
-        self._written(participant)
+        event = participant_event(participant, "registered")
+        await self._store.add_participant(participant, hash_api_key(api_key), event)
+        self._written(participant, event)
         return participant, api_key
 
     async def new_key(self, participant_id: str) -> str:
@@ -75,10 +76,10 @@ class ListingService:
         return participant
 
     async def update_participant(self, participant_id: str, patch: ParticipantPatch) -> ParticipantData:
-        async def attempt() -> ParticipantData | None:
+        async def attempt() -> tuple[ParticipantData, dict[str, Any]] | None:
             updated = participants.apply_patch(await self.participant(participant_id), patch)
-            stored = await self._store.replace_participant(updated, participant_event(updated, "updated"))
-            return updated if stored else None
+            event = participant_event(updated, "updated")
+            return (updated, event) if await self._store.replace_participant(updated, event) else None
 
         return await self._write(attempt)
 
@@ -90,14 +91,15 @@ class ListingService:
         a crash finds the item its first attempt wrote and answers with it."""
         assert principal.participant_id is not None and principal.party_type is not None
         item = items.create(side, principal.participant_id, principal.party_type, request, now(), item_id)
+        event = item_event(item, "created")
         try:
-            await self._store.add_item(item, item_event(item, "created"))
+            await self._store.add_item(item, event)
         except DuplicateKeyError:
             existing = await self._store.item(side, item.id)
             if existing is None or existing.owner_id != principal.participant_id:
                 raise
             return existing
-        self._written(item)
+        self._written(item, event)
         return item
 
     async def item(self, side: Side, item_id: str, principal: Principal) -> ItemData:
@@ -120,21 +122,22 @@ class ListingService:
 
     async def _change_item(self, side: Side, item_id: str, principal: Principal, verb: str,
                            change: Callable[[ItemData], ItemData]) -> ItemData:
-        async def attempt() -> ItemData | None:
+        async def attempt() -> tuple[ItemData, dict[str, Any]] | None:
             current = await self.item(side, item_id, principal)
             items.require_owner(current, principal.participant_id)
             updated = change(current)
-            return updated if await self._store.replace_item(updated, item_event(updated, verb)) else None
+            event = item_event(updated, verb)
+            return (updated, event) if await self._store.replace_item(updated, event) else None
 
         return await self._write(attempt)
 
-    async def _write(self, attempt: Callable[[], Awaitable[Entity | None]]) -> Entity:
+    async def _write(self, attempt: Callable[[], Awaitable[tuple[Entity, dict[str, Any]] | None]]) -> Entity:
         """Run a versioned read-change-write, again when a concurrent writer got there first."""
         for _ in range(WRITE_ATTEMPTS):
-            result = await attempt()
-            if result is not None:
-                self._written(result)
-                return result
+            written = await attempt()
+            if written is not None:
+                self._written(*written)
+                return written[0]
         raise Conflict("changed concurrently by another request; retry", "已被其他请求同时修改，请重试")
 
     # expiry
@@ -145,9 +148,10 @@ class ListingService:
         for side in Side:
             for item in await self._store.due_items(side, at, limit=batch):
                 updated = items.expire(item, at)
-                if await self._store.replace_item(updated, item_event(updated, "expired")):
+                event = item_event(updated, "expired")
+                if await self._store.replace_item(updated, event):
                     expired += 1
-                    self._written(updated)
+                    self._written(updated, event)
         return expired
 
     async def run_expiry(self) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -21,6 +21,7 @@ from services.listing.domain.items import ItemQuery, search_terms
 from shared import outbox, regions, taxonomy
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.locks import KeyedLocks
+from shared.mongo import ensure_indexes
 from shared.party_types import Side
 
 API_KEY_HASH = "api_key_hash"
@@ -64,11 +65,11 @@ class ListingStore:
         return [self.participants, *self.items.values()]
 
     async def ensure_indexes(self) -> None:
-        await self.participants.create_index([(API_KEY_HASH, ASCENDING)], unique=True)
+        await ensure_indexes(self.participants, IndexModel([(API_KEY_HASH, ASCENDING)], unique=True))
         for collection in self.items.values():
-            await collection.create_index([("status", ASCENDING), ("_id", DESCENDING)])
-            await collection.create_index([("owner_id", ASCENDING), ("_id", DESCENDING)])
-            await collection.create_index([("expires_at", ASCENDING)])
+            await ensure_indexes(collection, IndexModel([("status", ASCENDING), ("_id", DESCENDING)]),
+                                 IndexModel([("owner_id", ASCENDING), ("_id", DESCENDING)]),
+                                 IndexModel([("expires_at", ASCENDING)]))
 
     # participants
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.errors import BulkWriteError
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -26,7 +26,7 @@ from shared.events.matching import (
     MatchRetractedData,
 )
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked
+from shared.mongo import bulk_write_chunked, ensure_indexes
 
 MATCHES = "matches"
 CONSORTIA = "consortia"
@@ -54,9 +54,9 @@ class MatchingStore:
         self.feedback = db[FEEDBACK]
 
     async def ensure_indexes(self) -> None:
-        await self.matches.create_index([("parties", ASCENDING)])
-        await self.matches.create_index([("score", DESCENDING), ("_id", ASCENDING)])
-        await self.consortia.create_index([("participant_ids", ASCENDING)])
+        await ensure_indexes(self.matches, IndexModel([("parties", ASCENDING)]),
+                             IndexModel([("score", DESCENDING), ("_id", ASCENDING)]))
+        await ensure_indexes(self.consortia, IndexModel([("participant_ids", ASCENDING)]))
 
     # -- projection of the service's own output events ---------------------------------------
 

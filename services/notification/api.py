@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -29,11 +28,12 @@ from shared.api.security import Operator, Participant
 from shared.auth import Principal
 from shared.events.common import Language
 from shared.moments import to_utc
+from shared.service import woken
 
 router = APIRouter()
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
     return request.app.state.store
 
 
@@ -204,10 +204,7 @@ async def _inbox_events(store: Store, live: Broadcaster, recipient: str, after: 
                        "data": InboxEntry.of(document).model_dump_json()}
             if entries:
                 continue
-            try:
-                await asyncio.wait_for(wake.wait(), poll_seconds)
-            except asyncio.TimeoutError:
-                pass
+            await woken(wake, poll_seconds)
 
 
 # --- delivery logs and replays -------------------------------------------------------------------------

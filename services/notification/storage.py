@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -15,7 +15,7 @@ from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
-from shared.mongo import find_by_ids
+from shared.mongo import ensure_indexes, find_by_ids
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 
@@ -44,11 +44,11 @@ class Store:
         self.digest_items = db["digest_items"]
 
     async def ensure_indexes(self) -> None:
-        await self.inbox.create_index([("recipient", ASCENDING), ("seq", DESCENDING)])
-        await self.deliveries.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-        await self.deliveries.create_index([("status", ASCENDING), ("failed_at", ASCENDING)])
-        await self.digests.create_index([("due_at", ASCENDING)])
-        await self.digest_items.create_index([("digest", ASCENDING)])
+        await ensure_indexes(self.inbox, IndexModel([("recipient", ASCENDING), ("seq", DESCENDING)]))
+        await ensure_indexes(self.deliveries, IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
+                             IndexModel([("status", ASCENDING), ("failed_at", ASCENDING)]))
+        await ensure_indexes(self.digests, IndexModel([("due_at", ASCENDING)]))
+        await ensure_indexes(self.digest_items, IndexModel([("digest", ASCENDING)]))
 
     # --- recipients: contact from the participants topic, preferences from the API ----------
 

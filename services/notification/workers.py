@@ -20,6 +20,7 @@ from services.notification.events import operator_preferences, publish_dead_lett
 from services.notification.settings import Settings
 from services.notification.storage import DEAD, DELIVERED, PENDING, Store
 from shared.kafka import Producer
+from shared.service import woken
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,7 @@ class DeliveryWorker:
                 free = self._settings.delivery_concurrency - len(self._inflight)
                 if free > 0 and len(await self._start_due(free)) == free:
                     continue  # more may be due: claim again as soon as a slot frees
-                try:
-                    await asyncio.wait_for(self._wake.wait(), self._settings.delivery_poll_seconds)
-                except asyncio.TimeoutError:
-                    pass
+                await woken(self._wake, self._settings.delivery_poll_seconds)
         finally:
             for task in self._inflight:
                 task.cancel()

@@ -11,8 +11,11 @@ from typing import Annotated, Any
 from fastapi import Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from pymongo import IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from shared.mongo import ensure_indexes
 
 COLLECTION = "idempotency_keys"
 TTL = timedelta(hours=24)
@@ -27,7 +30,7 @@ class IdempotencyStore:
         self._abandoned_after = abandoned_after
 
     async def ensure_indexes(self) -> None:
-        await self._keys.create_index([("expires_at", 1)])
+        await ensure_indexes(self._keys, IndexModel([("expires_at", 1)]))
 
     @staticmethod
     def _id(scope: str, key: str) -> str:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
+from pymongo import AsyncMongoClient, monitoring
 from pymongo.errors import DuplicateKeyError
 
 from shared import outbox, topics
@@ -47,6 +48,96 @@ async def test_outbox_relay_publishes_in_order_exactly_what_was_staged(registry_
     assert await relay.pending_count() == 0
     document = await collection.find_one({"_id": "e1"})
     assert document["v"] == 4 and document[outbox.OUTBOX] == []
+    await producer.stop()
+    await mongo.close()
+
+
+class _Finds(monitoring.CommandListener):
+    """Counts the ``find`` commands a client sends."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        self.count += event.command_name == "find"
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def _published(settings: CommonSettings, count: int) -> list[str]:
+    received = await read_events(settings.kafka_bootstrap_servers, topics.ALERTS.full_name(settings.topic_prefix),
+                                 count=count)
+    return [e.id for e in received]
+
+
+async def test_relay_publishes_what_writers_hand_it_without_reading_documents(registry_topics: CommonSettings,
+                                                                                namespace):
+    settings = registry_topics
+    finds = _Finds()
+    mongo = AsyncMongoClient(settings.mongodb_uri, event_listeners=[finds], tz_aware=True)
+    collection = mongo[f"{namespace}db"]["entities"]
+    producer = Producer(settings, client_id="test")
+    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
+    await relay.drain_once()  # the start-up scan: nothing pending
+    events = [_alert(n) for n in range(40)]
+    for n, event in enumerate(events):  # ten events each for four documents, staged before the relay runs
+        document_id, staged = f"e{n % 4}", outbox.entry(event, topics.ALERTS, f"e{n % 4}")
+        if n < 4:
+            await collection.insert_one(outbox.with_outbox({"_id": document_id, "v": n}, staged))
+        else:
+            await collection.update_one({"_id": document_id}, outbox.merge_update({"$set": {"v": n}}, staged))
+        relay.notify(collection, document_id, staged)
+    reads_before = finds.count
+    assert not await relay.drain_once()
+    assert finds.count == reads_before
+    received = await _published(settings, 40)
+    for document in range(4):  # in order per document
+        assert [i for i in received if i in {e.id for e in events[document::4]}] == [e.id for e in events[document::4]]
+    assert sorted(received) == sorted(e.id for e in events)
+    assert await relay.pending_count() == 0
+    await producer.stop()
+    await mongo.close()
+
+
+async def test_relay_reads_the_document_when_a_write_did_not_hand_over_its_events(registry_topics: CommonSettings,
+                                                                                  namespace):
+    settings = registry_topics
+    mongo = make_client(settings.mongodb_uri)
+    collection = mongo[f"{namespace}db"]["entities"]
+    producer = Producer(settings, client_id="test")
+    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
+    await relay.drain_once()
+    first, second = outbox.entry(_alert(1), topics.ALERTS, "e1"), outbox.entry(_alert(2), topics.ALERTS, "e1")
+    await collection.insert_one(outbox.with_outbox({"_id": "e1"}, first))
+    relay.notify(collection, "e1", first)
+    await collection.update_one({"_id": "e1"}, outbox.staged(second))
+    relay.notify(collection, "e1")  # the relay's staged copy is now out of date
+    while await relay.drain_once():
+        pass
+    assert await _published(settings, 2) == [first["id"], second["id"]]
+    assert await relay.pending_count() == 0
+    await producer.stop()
+    await mongo.close()
+
+
+async def test_events_a_crashed_process_left_go_before_new_ones(registry_topics: CommonSettings, namespace):
+    settings = registry_topics
+    mongo = make_client(settings.mongodb_uri)
+    collection = mongo[f"{namespace}db"]["entities"]
+    left, new = outbox.entry(_alert(1), topics.ALERTS, "e1"), outbox.entry(_alert(2), topics.ALERTS, "e1")
+    await collection.insert_one(outbox.with_outbox({"_id": "e1"}, left))  # staged by a process that crashed
+    producer = Producer(settings, client_id="test")
+    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
+    await collection.update_one({"_id": "e1"}, outbox.staged(new))
+    relay.notify(collection, "e1", new)  # the restarted process knows only its own event
+    while await relay.drain_once():
+        pass
+    assert await _published(settings, 2) == [left["id"], new["id"]]
+    assert await relay.pending_count() == 0
     await producer.stop()
     await mongo.close()
 
