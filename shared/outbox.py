@@ -69,7 +69,8 @@ class OutboxRelay:
     that passed no entries, more than ``max_staged`` documents waiting), the relay reads the
     document by ``_id`` instead (the one filter FerretDB v1 does not answer with a collection scan).
     A full scan for the pending flag runs at start, before anything staged is published (so events
-    a crashed process left go first), every ``full_scan_seconds``, and after a bare ``notify()``.
+    a crashed process left go first), after a bare ``notify()``, and every ``full_scan_seconds``
+    when no handed-over document is waiting.
     ``locks`` are the writers' per-document locks (see shared/locks.py): the relay holds a
     document's lock while it removes what it published, so no writer's update is lost.
     """
@@ -133,15 +134,17 @@ class OutboxRelay:
 
     async def drain_once(self) -> bool:
         """Publish what is pending now; True when more may be waiting."""
-        if self._scan_requested or time.monotonic() >= self._next_full_scan:
+        # The periodic scan reads every document of FerretDB v1's collections: it waits until the
+        # documents writers handed over are published.
+        if self._scan_requested or (not self._dirty and time.monotonic() >= self._next_full_scan):
             self._scan_requested = False
             try:
                 busy = await self._scan()
             except BaseException:
-                self._scan_requested = True
+                self._next_full_scan = 0.0
                 raise
             if busy:
-                self._scan_requested = True  # a full batch: scan again at once
+                self._next_full_scan = 0.0  # a full batch: scan again, once the notified work allows
                 return True
             self._next_full_scan = time.monotonic() + self._full_scan_seconds
             self._swept = True
