@@ -12,8 +12,9 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 
-def make_client(uri: str, *, timeout_ms: int = 3000) -> AsyncMongoClient:
-    return AsyncMongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True)
+def make_client(uri: str, *, timeout_ms: int = 3000, **options: Any) -> AsyncMongoClient:
+    return AsyncMongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True,
+                            **options)
 
 
 async def reachable(client: AsyncMongoClient, timeout: float = 2.0) -> bool:

@@ -104,13 +104,17 @@ class OutboxRelay:
         if collection is None or document_id is None:
             self._scan_requested = True
         else:
-            self._dirty.setdefault(collection.name, set()).add(document_id)
+            self._mark_dirty(collection.name, [document_id])
             key = (collection.name, document_id)
             if entries and (key in self._staged or len(self._staged) < self._max_staged):
                 staged = self._staged.setdefault(key, [])
                 known = {entry["id"] for entry in staged}
                 staged.extend(entry for entry in entries if entry["id"] not in known)
         self._wake.set()
+
+    def _mark_dirty(self, collection_name: str, document_ids: list[Any]) -> None:
+        if document_ids:
+            self._dirty.setdefault(collection_name, set()).update(document_ids)
 
     async def ensure_indexes(self) -> None:
         for collection in self._collections.values():
@@ -168,8 +172,7 @@ class OutboxRelay:
             try:
                 unfinished, error = await self._each(collection, waiting, self._publish_notified)
             finally:
-                if unfinished:
-                    self._dirty.setdefault(name, set()).update(unfinished)  # not lost: retried
+                self._mark_dirty(name, unfinished)  # not lost: retried
             if error is not None:
                 raise error
         return bool(self._dirty)
@@ -238,7 +241,7 @@ class OutboxRelay:
             rest = outbox[len(sent):]
             await collection.update_one({"_id": document_id}, _outbox_set(rest))
             if rest:  # events some write did not hand over: read them in the next round
-                self._dirty.setdefault(collection.name, set()).add(document_id)
+                self._mark_dirty(collection.name, [document_id])
 
     async def pending_count(self) -> int:
         total = 0

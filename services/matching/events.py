@@ -194,4 +194,3 @@ class MatchingStream:
             await self.dead_letter.send(key=key.encode() if key else None, value=value, headers=headers)
             EVENTS_DEAD_LETTERED.labels("matching").inc()
             return None
-

@@ -4,11 +4,15 @@ dead-lettering consumer."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka.errors import KafkaConnectionError
-from pymongo import AsyncMongoClient, monitoring
+from pymongo import monitoring
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from shared import outbox, topics
@@ -30,26 +34,41 @@ def _alert(n: int) -> CloudEvent:
     return new_event("alert.raised.v1", data, source="/tests", subject="a1")
 
 
+async def _published(settings: CommonSettings, count: int) -> list[str]:
+    received = await read_events(settings.kafka_bootstrap_servers, topics.ALERTS.full_name(settings.topic_prefix),
+                                 count=count)
+    return [e.id for e in received]
+
+
+@asynccontextmanager
+async def _relay_world(settings: CommonSettings, namespace: str,
+                       **client_options: Any) -> AsyncIterator[tuple[AsyncCollection, outbox.OutboxRelay]]:
+    """A collection of this test's own and a relay over it, publishing to the real broker."""
+    mongo = make_client(settings.mongodb_uri, **client_options)
+    producer = Producer(settings, client_id="test")
+    collection = mongo[f"{namespace}db"]["entities"]
+    try:
+        yield collection, outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix,
+                                             locks=KeyedLocks())
+    finally:
+        await producer.stop()
+        await mongo.close()
+
+
 async def test_outbox_relay_publishes_in_order_exactly_what_was_staged(registry_topics: CommonSettings, namespace):
     settings = registry_topics
-    mongo = make_client(settings.mongodb_uri)
-    collection = mongo[f"{namespace}db"]["entities"]
     events = [_alert(n) for n in range(5)]
-    await collection.insert_one(outbox.with_outbox({"_id": "e1", "v": 0}, outbox.entry(events[0], topics.ALERTS, "a1")))
-    for n, event in enumerate(events[1:], start=1):
-        await collection.update_one({"_id": "e1"}, outbox.merge_update({"$set": {"v": n}},
-                                                                       outbox.entry(event, topics.ALERTS, "a1")))
-    producer = Producer(settings, client_id="test")
-    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
-    await relay.drain_once()
-    received = await read_events(settings.kafka_bootstrap_servers, topics.ALERTS.full_name(settings.topic_prefix),
-                                 count=5)
-    assert [e.id for e in received] == [e.id for e in events]
-    assert await relay.pending_count() == 0
-    document = await collection.find_one({"_id": "e1"})
-    assert document["v"] == 4 and document[outbox.OUTBOX] == []
-    await producer.stop()
-    await mongo.close()
+    async with _relay_world(settings, namespace) as (collection, relay):
+        await collection.insert_one(outbox.with_outbox({"_id": "e1", "v": 0},
+                                                       outbox.entry(events[0], topics.ALERTS, "a1")))
+        for n, event in enumerate(events[1:], start=1):
+            await collection.update_one({"_id": "e1"}, outbox.merge_update({"$set": {"v": n}},
+                                                                           outbox.entry(event, topics.ALERTS, "a1")))
+        await relay.drain_once()
+        assert await _published(settings, 5) == [e.id for e in events]
+        assert await relay.pending_count() == 0
+        document = await collection.find_one({"_id": "e1"})
+        assert document["v"] == 4 and document[outbox.OUTBOX] == []
 
 
 class _Finds(monitoring.CommandListener):
@@ -68,78 +87,58 @@ class _Finds(monitoring.CommandListener):
         pass
 
 
-async def _published(settings: CommonSettings, count: int) -> list[str]:
-    received = await read_events(settings.kafka_bootstrap_servers, topics.ALERTS.full_name(settings.topic_prefix),
-                                 count=count)
-    return [e.id for e in received]
-
-
 async def test_relay_publishes_what_writers_hand_it_without_reading_documents(registry_topics: CommonSettings,
                                                                                 namespace):
     settings = registry_topics
     finds = _Finds()
-    mongo = AsyncMongoClient(settings.mongodb_uri, event_listeners=[finds], tz_aware=True)
-    collection = mongo[f"{namespace}db"]["entities"]
-    producer = Producer(settings, client_id="test")
-    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
-    await relay.drain_once()  # the start-up scan: nothing pending
     events = [_alert(n) for n in range(40)]
-    for n, event in enumerate(events):  # ten events each for four documents, staged before the relay runs
-        document_id, staged = f"e{n % 4}", outbox.entry(event, topics.ALERTS, f"e{n % 4}")
-        if n < 4:
-            await collection.insert_one(outbox.with_outbox({"_id": document_id, "v": n}, staged))
-        else:
-            await collection.update_one({"_id": document_id}, outbox.merge_update({"$set": {"v": n}}, staged))
-        relay.notify(collection, document_id, staged)
-    reads_before = finds.count
-    assert not await relay.drain_once()
-    assert finds.count == reads_before
-    received = await _published(settings, 40)
-    for document in range(4):  # in order per document
-        assert [i for i in received if i in {e.id for e in events[document::4]}] == [e.id for e in events[document::4]]
-    assert sorted(received) == sorted(e.id for e in events)
-    assert await relay.pending_count() == 0
-    await producer.stop()
-    await mongo.close()
+    async with _relay_world(settings, namespace, event_listeners=[finds]) as (collection, relay):
+        await relay.drain_once()  # the start-up scan: nothing pending
+        for n, event in enumerate(events):  # ten events each for four documents, staged before the relay runs
+            document_id, staged = f"e{n % 4}", outbox.entry(event, topics.ALERTS, f"e{n % 4}")
+            if n < 4:
+                await collection.insert_one(outbox.with_outbox({"_id": document_id, "v": n}, staged))
+            else:
+                await collection.update_one({"_id": document_id}, outbox.merge_update({"$set": {"v": n}}, staged))
+            relay.notify(collection, document_id, staged)
+        reads_before = finds.count
+        assert not await relay.drain_once()
+        assert finds.count == reads_before
+        received = await _published(settings, 40)
+        for document in range(4):  # in order per document
+            assert [i for i in received if i in {e.id for e in events[document::4]}] == [
+                e.id for e in events[document::4]]
+        assert sorted(received) == sorted(e.id for e in events)
+        assert await relay.pending_count() == 0
 
 
 async def test_relay_reads_the_document_when_a_write_did_not_hand_over_its_events(registry_topics: CommonSettings,
                                                                                   namespace):
     settings = registry_topics
-    mongo = make_client(settings.mongodb_uri)
-    collection = mongo[f"{namespace}db"]["entities"]
-    producer = Producer(settings, client_id="test")
-    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
-    await relay.drain_once()
     first, second = outbox.entry(_alert(1), topics.ALERTS, "e1"), outbox.entry(_alert(2), topics.ALERTS, "e1")
-    await collection.insert_one(outbox.with_outbox({"_id": "e1"}, first))
-    relay.notify(collection, "e1", first)
-    await collection.update_one({"_id": "e1"}, outbox.staged(second))
-    relay.notify(collection, "e1")  # the relay's staged copy is now out of date
-    while await relay.drain_once():
-        pass
-    assert await _published(settings, 2) == [first["id"], second["id"]]
-    assert await relay.pending_count() == 0
-    await producer.stop()
-    await mongo.close()
+    async with _relay_world(settings, namespace) as (collection, relay):
+        await relay.drain_once()
+        await collection.insert_one(outbox.with_outbox({"_id": "e1"}, first))
+        relay.notify(collection, "e1", first)
+        await collection.update_one({"_id": "e1"}, outbox.staged(second))
+        relay.notify(collection, "e1")  # the relay's staged copy is now out of date
+        while await relay.drain_once():
+            pass
+        assert await _published(settings, 2) == [first["id"], second["id"]]
+        assert await relay.pending_count() == 0
 
 
 async def test_events_a_crashed_process_left_go_before_new_ones(registry_topics: CommonSettings, namespace):
     settings = registry_topics
-    mongo = make_client(settings.mongodb_uri)
-    collection = mongo[f"{namespace}db"]["entities"]
     left, new = outbox.entry(_alert(1), topics.ALERTS, "e1"), outbox.entry(_alert(2), topics.ALERTS, "e1")
-    await collection.insert_one(outbox.with_outbox({"_id": "e1"}, left))  # staged by a process that crashed
-    producer = Producer(settings, client_id="test")
-    relay = outbox.OutboxRelay([collection], producer, topic_prefix=settings.topic_prefix, locks=KeyedLocks())
-    await collection.update_one({"_id": "e1"}, outbox.staged(new))
-    relay.notify(collection, "e1", new)  # the restarted process knows only its own event
-    while await relay.drain_once():
-        pass
-    assert await _published(settings, 2) == [left["id"], new["id"]]
-    assert await relay.pending_count() == 0
-    await producer.stop()
-    await mongo.close()
+    async with _relay_world(settings, namespace) as (collection, relay):
+        await collection.insert_one(outbox.with_outbox({"_id": "e1"}, left))  # staged by a process that crashed
+        await collection.update_one({"_id": "e1"}, outbox.staged(new))
+        relay.notify(collection, "e1", new)  # the restarted process knows only its own event
+        while await relay.drain_once():
+            pass
+        assert await _published(settings, 2) == [left["id"], new["id"]]
+        assert await relay.pending_count() == 0
 
 
 async def test_outbox_keeps_events_while_kafka_is_unreachable(make_settings, namespace):
