@@ -45,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                 poll_seconds=settings.relay_poll_seconds, locks=store.locks)
             idempotency = IdempotencyStore(resources.db)
             await store.ensure_indexes()
+            await store.upgrade()
             await relay.ensure_indexes()
             await idempotency.ensure_indexes()
             app.state.relay = relay

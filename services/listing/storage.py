@@ -10,6 +10,7 @@ entity's prefix (``p_``, ``l_``, ``d_``), so one lock table serves all three col
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,10 @@ from shared.party_types import Side
 API_KEY_HASH = "api_key_hash"
 # Derived, searchable copies of an item's text, fields and region: never part of its snapshot.
 TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
+# The terms are kept as one space-separated string, not an array: FerretDB v1 stores a type
+# entry for every array element and parses it all on every read and update, which made an item's
+# update a third dearer. A term never contains a space (shared.text).
+_TERM_SEPARATOR = " "
 INTERNAL = (API_KEY_HASH, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
 
 
@@ -38,10 +43,14 @@ def _document(entity: ParticipantData | ItemData) -> dict[str, Any]:
 
 def _item_document(item: ItemData) -> dict[str, Any]:
     document = _document(item)
-    document[TERMS] = search_terms(item)
+    document[TERMS] = _terms_text(search_terms(item))
     document[FIELD_INDEX] = sorted({*item.fields, *(taxonomy.top_level(code) for code in item.fields)})
     document[REGION_INDEX] = [] if item.region is None else sorted({item.region, regions.province_of(item.region)})
     return document
+
+
+def _terms_text(terms: list[str]) -> str:
+    return _TERM_SEPARATOR + _TERM_SEPARATOR.join(terms) + _TERM_SEPARATOR
 
 
 def _entity(document: dict[str, Any]) -> dict[str, Any]:
@@ -70,6 +79,16 @@ class ListingStore:
             await ensure_indexes(collection, IndexModel([("status", ASCENDING), ("_id", DESCENDING)]),
                                  IndexModel([("owner_id", ASCENDING), ("_id", DESCENDING)]),
                                  IndexModel([("expires_at", ASCENDING)]))
+
+    async def upgrade(self) -> int:
+        """Rewrite items stored by earlier versions, whose terms were an array; how many."""
+        upgraded = 0
+        for collection in self.items.values():
+            async for document in collection.find({TERMS: {"$type": "array"}}, {TERMS: 1}):
+                await self._update(collection, {"_id": document["_id"]},
+                                   {"$set": {TERMS: _terms_text(document[TERMS])}})
+                upgraded += 1
+        return upgraded
 
     # participants
 
@@ -146,5 +165,10 @@ def _selector(query: ItemQuery) -> dict[str, Any]:
     if query.region is not None:
         selector[REGION_INDEX] = query.region
     if query.terms:
-        selector[TERMS] = {"$all": list(query.terms)}
+        selector["$and"] = [{TERMS: {"$regex": _whole_term(term)}} for term in query.terms]
     return selector
+
+
+def _whole_term(term: str) -> str:
+    """A pattern for ``term`` as a whole word of the stored terms string."""
+    return re.escape(_TERM_SEPARATOR + term + _TERM_SEPARATOR)

@@ -8,7 +8,10 @@ import jwt
 import pytest
 
 from services.listing.domain.common import now
-from shared.party_types import NEED_RULES, OFFER_RULES, ORGANISER_TYPES, PartyType
+from services.listing.storage import ListingStore
+from shared.locks import KeyedLocks
+from shared.mongo import make_client
+from shared.party_types import NEED_RULES, OFFER_RULES, ORGANISER_TYPES, PartyType, Side
 from tests.integration.listing.conftest import item_body, register
 
 pytestmark = pytest.mark.integration
@@ -75,6 +78,9 @@ async def test_search_by_filters_and_free_text_in_both_languages(client):
     laser = (await client.post("/listings", headers=institute.headers, json=item_body(
         title={"en": "Ultrafast fibre laser for micro-machining"}, description=None, keywords=[],
         fields=["PHO.LAS"], region="CN-BJ.BJ"))).json()
+    pilot = (await client.post("/listings", headers=institute.headers, json=item_body(
+        title={"en": "C++ toolkit for 166 GHz front-ends"}, description=None, keywords=[],
+        fields=["5G.RF"], region="CN-SH.SH"))).json()
     draft = (await client.post("/listings", headers=institute.headers, json=item_body(
         title={"en": "Secret fibre laser draft"}, status="draft", fields=["PHO.LAS"]))).json()
 
@@ -89,8 +95,28 @@ async def test_search_by_filters_and_free_text_in_both_languages(client):
     assert await ids(region="CN-BJ", field="PHO") == [laser["id"]]  # a province includes its cities
     assert await ids(party_type="institute", q="laser") == [laser["id"]]
     assert await ids(status="draft", q="laser") == []  # others' drafts are not listed
+    # whole terms only, and a term's dots and pluses are not patterns
+    assert await ids(q="166 c++") == [pilot["id"]]
+    assert await ids(q="1.6") == [] and await ids(q="front") == [] and await ids(q="las") == []
     hidden = await client.get(f"/listings/{draft['id']}", headers=university.headers)
     assert hidden.status_code == 404
+
+
+async def test_items_stored_with_an_array_of_terms_are_upgraded_and_found(client, settings):
+    """Earlier versions stored the terms as an array; the store rewrites them at start."""
+    party = await register(client, "university")
+    item = (await client.post("/listings", headers=party.headers, json=item_body(
+        title={"en": "Cryogenic wafer prober"}, description=None, keywords=[]))).json()
+    mongo = make_client(settings.mongodb_uri)
+    try:
+        store = ListingStore(mongo[settings.database], KeyedLocks())
+        await store.items[Side.OFFER].update_one({"_id": item["id"]}, {"$set": {"terms": ["cryogenic", "prober"]}})
+        assert await store.upgrade() == 1
+        assert await store.upgrade() == 0
+    finally:
+        await mongo.close()
+    found = await client.get("/listings", params={"q": "prober cryogenic"}, headers=party.headers)
+    assert [i["id"] for i in found.json()["items"]] == [item["id"]]
 
 
 async def test_cursor_pagination_visits_every_item_once(client):
