@@ -32,6 +32,7 @@ TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
 # entry for every array element and parses it all on every read and update, which made an item's
 # update a third dearer. A term never contains a space (shared.text).
 _TERM_SEPARATOR = " "
+_TERMS_AS_TEXT = "terms-as-text"
 INTERNAL = (API_KEY_HASH, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
 
 
@@ -64,6 +65,7 @@ class ListingStore:
         self.locks = locks
         self.participants: AsyncCollection = db["participants"]
         self.items: dict[Side, AsyncCollection] = {Side.OFFER: db["listings"], Side.NEED: db["demands"]}
+        self.upgrades: AsyncCollection = db["upgrades"]  # one document per upgrade done
 
     def collection_of(self, entity: ItemData | ParticipantData) -> AsyncCollection:
         return self.items[entity.side] if isinstance(entity, ItemData) else self.participants
@@ -81,13 +83,17 @@ class ListingStore:
                                  IndexModel([("expires_at", ASCENDING)]))
 
     async def upgrade(self) -> int:
-        """Rewrite items stored by earlier versions, whose terms were an array; how many."""
+        """Rewrite items stored by earlier versions, whose terms were an array; how many. Runs
+        once per database (a scan reads every item on FerretDB v1); a crash midway repeats it."""
+        if await self.upgrades.find_one({"_id": _TERMS_AS_TEXT}) is not None:
+            return 0
         upgraded = 0
         for collection in self.items.values():
             async for document in collection.find({TERMS: {"$type": "array"}}, {TERMS: 1}):
                 await self._update(collection, {"_id": document["_id"]},
                                    {"$set": {TERMS: _terms_text(document[TERMS])}})
                 upgraded += 1
+        await self.upgrades.update_one({"_id": _TERMS_AS_TEXT}, {"$set": {"items": upgraded}}, upsert=True)
         return upgraded
 
     # participants
