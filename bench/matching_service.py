@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 import uuid
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -138,6 +139,14 @@ async def _latency(producer: AIOKafkaProducer, settings: Settings, items: list[I
     return sorted(latencies.values()), len(items)
 
 
+def _rss_mib(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory (``VmHWM``: its peak), from /proc."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for process {pid}")
+
+
 def _in_process(items: list[ItemData], events_count: int) -> float:
     """Events/s of the same work in-process: Processor over dicts, the last ``events_count`` timed."""
     processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
@@ -168,7 +177,9 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
     burst_items = _items(corpus, preload, burst)
     latency_items = _items(corpus, preload + burst, RATE * latency_seconds)
     print(f"in-process baseline over {preload + burst} items ...", flush=True)
-    baseline = _in_process(preload_items + burst_items, burst)
+    # In a child process, so that its state (gigabytes at full size) is gone before the worker starts.
+    with ProcessPoolExecutor(1) as child:
+        baseline = child.submit(_in_process, preload_items + burst_items, burst).result()
 
     process = _start(settings, workdir / "matching.log")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
@@ -181,12 +192,14 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
             await _publish_all(producer, settings, preload_items)
             preload_done = await _until_processed(client, preload, timeout=3600)
             preload_rate = preload / (preload_done - started)
+            preloaded_mib = _rss_mib(process.pid)
             print(f"burst of {burst} events over {preload} open items ...", flush=True)
             started = time.monotonic()
             await _publish_all(producer, settings, burst_items)
             burst_rate = burst / (await _until_processed(client, preload + burst, timeout=3600) - started)
             print(f"{RATE} events/s for {latency_seconds}s ...", flush=True)
             latencies, published = await _latency(producer, settings, latency_items)
+            peak_mib = _rss_mib(process.pid, "VmHWM")
     finally:
         await producer.stop()
         os.killpg(process.pid, signal.SIGKILL)  # a throw-away namespace: no graceful drain of the backlog
@@ -203,6 +216,8 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
          else "n/a", "—"),
         (f"item event → first match event at {RATE}/s, p99", f"{p99_ms:.1f} ms", "< 200 ms"),
         ("items of the latency run that got a match", f"{len(latencies)} of {published}", "—"),
+        (f"worker memory (RSS) with {preload:,} open items", f"{preloaded_mib:,.0f} MiB", "—"),
+        ("worker memory, peak of the run", f"{peak_mib:,.0f} MiB", "—"),
     ]
     table = "| measure | value | goal |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     return table
@@ -211,8 +226,13 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under ~2 minutes")
+    parser.add_argument("--preload", type=int, help="open items before the burst (default 100,000; quick 2,000)")
+    parser.add_argument("--burst", type=int, help="new items timed for events/s (default 20,000; quick 1,000)")
+    parser.add_argument("--seconds", type=int, help="seconds at 500 events/s for the latency (default 30; quick 5)")
     args = parser.parse_args()
-    preload, burst, seconds = (2_000, 1_000, 5) if args.quick else (100_000, 20_000, 30)
+    defaults = (2_000, 1_000, 5) if args.quick else (100_000, 20_000, 30)
+    preload, burst, seconds = (given or default for given, default in
+                               zip((args.preload, args.burst, args.seconds), defaults, strict=True))
     table = asyncio.run(run(preload, burst, seconds))
     print(table)
     body = (f"One worker (`python -m services.matching`) on the local broker, synthetic items from "

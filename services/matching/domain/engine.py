@@ -27,6 +27,7 @@ from shared.party_types import Side
 
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.index import CandidateIndex, top_partners
+from services.matching.domain.match_table import MatchTable
 from services.matching.domain.scoring import ScoredPair, is_live, score_pair, to_match_data
 from services.matching.domain.text import TextModel
 
@@ -71,7 +72,7 @@ class MatchEngine:
         self.index = CandidateIndex(TextModel(analyser))
         self.feedback = FeedbackPenalties()
         self.participants: dict[str, ParticipantData] = {}
-        self._matches: dict[str, MatchData] = {}
+        self._matches = MatchTable()
         self._by_item: dict[str, set[str]] = {}
         self._by_owner: dict[str, set[str]] = {}  # open item ids per participant
         self._declined_by: dict[str, set[str]] = {}  # match id -> participants who declined it
@@ -94,8 +95,8 @@ class MatchEngine:
 
     def matches_for(self, item_id: str) -> list[MatchData]:
         """The item's current matches, best first."""
-        found = [self._matches[m] for m in self._by_item.get(item_id, ())]
-        return sorted(found, key=lambda m: (-m.score, m.match_id))
+        ordered = sorted(self._by_item.get(item_id, ()), key=lambda m: (-self._matches.score(m), m))
+        return [self._matches[m] for m in ordered]
 
     def declined_by(self, match_id_: str) -> frozenset[str]:
         return frozenset(self._declined_by.get(match_id_, ()))
@@ -141,7 +142,7 @@ class MatchEngine:
 
     def restore_match(self, data: MatchData) -> None:
         """A match that was current; restore items first, so both sides are known."""
-        self._matches[data.match_id] = data
+        self._matches.put(data)
         self._by_item.setdefault(data.offer.item_id, set()).add(data.match_id)
         self._by_item.setdefault(data.need.item_id, set()).add(data.match_id)
 
@@ -177,7 +178,7 @@ class MatchEngine:
 
     def _rescore_existing(self, item: ItemData, now: datetime) -> list[MatchChange]:
         changes: list[MatchChange] = []
-        for old in sorted((self._matches[m] for m in self._by_item.get(item.id, ())), key=lambda m: m.match_id):
+        for old in [self._matches[m] for m in sorted(self._by_item.get(item.id, ()))]:
             partner = self.index.get(old.need.item_id if item.side is Side.OFFER else old.offer.item_id)
             scored = self._score(item, partner, now) if partner is not None else None
             if scored is None or scored.score < self.threshold:
@@ -186,7 +187,7 @@ class MatchEngine:
             offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
             new = to_match_data(scored, offer, need)
             if _moved(old, new):
-                self._matches[new.match_id] = new
+                self._matches.put(new)
                 changes.append(MatchChange(MATCH_UPDATED, new))
         return changes
 
@@ -199,14 +200,14 @@ class MatchEngine:
             if match_id(offer.id, need.id) in self._matches:
                 continue
             data = to_match_data(self._score(item, partner, now), offer, need)
-            self._matches[data.match_id] = data
+            self._matches.put(data)
             self._by_item.setdefault(offer.id, set()).add(data.match_id)
             self._by_item.setdefault(need.id, set()).add(data.match_id)
             changes.append(MatchChange(MATCH_CREATED, data))
         return changes
 
     def _drop(self, data: MatchData, reason: RetractReason) -> MatchChange:
-        self._matches.pop(data.match_id, None)
+        self._matches.discard(data.match_id)
         for item_id in (data.offer.item_id, data.need.item_id):
             linked = self._by_item.get(item_id)
             if linked is not None:
