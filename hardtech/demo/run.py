@@ -32,6 +32,9 @@ class Loaded:
 
     ids: dict[str, str] = field(default_factory=dict)  # participant, item and session keys → ids
     tokens: dict[str, str] = field(default_factory=dict)  # participant key → token
+    # When the data set's first item was posted: the demo's clock, so that a re-run (whose posts
+    # replay the stored answers, see ``run_key``) sends the same session times and is replayed too.
+    first_posted: datetime | None = None
 
 
 class Demo:
@@ -74,6 +77,9 @@ class Demo:
                                                 token=self.loaded.tokens[item.owner],
                                                 idempotency_key=f"{self.run_key}-{item.key}")
         self.loaded.ids[item.key] = posted["id"]
+        posted_at = datetime.fromisoformat(posted["created_at"])
+        if self.loaded.first_posted is None or posted_at < self.loaded.first_posted:
+            self.loaded.first_posted = posted_at
 
     async def create_session(self, session: Any, now: datetime) -> None:
         created = await self.api["events_sessions"].json(
@@ -115,7 +121,6 @@ class Demo:
                                             token=self.loaded.tokens[participant.key])
 
     async def load(self) -> None:
-        now = datetime.now(UTC)
         columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=self.console) as progress:
             await self._each(progress, "registering participants", self.data.participants,
@@ -123,8 +128,9 @@ class Demo:
             await self._each(progress, "webhook preferences", self.data.participants[:WEBHOOK_PARTICIPANTS],
                              self.point_webhooks_at_sink)
             await self._each(progress, "posting offers and needs", self.data.items, self.post_item)
+            clock = self.loaded.first_posted or datetime.now(UTC)
             await self._each(progress, "creating sessions", self.data.sessions,
-                             lambda s: self.create_session(s, now))
+                             lambda s: self.create_session(s, clock))
             await self._each(progress, "registering for sessions", self.data.registrations, self.register)
             await self._each(progress, "requesting 1:1 meetings", self.data.meeting_requests, self.request_meeting)
             await self._each(progress, "closing registration", self.data.sessions, self.close_registration)
