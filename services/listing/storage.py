@@ -30,7 +30,7 @@ API_KEY_HASH = "api_key_hash"
 TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
 # The terms are kept as one space-separated string, not an array: FerretDB v1 stores a type
 # entry for every array element and parses it all on every read and update, which made an item's
-# update a third dearer. A term never contains a space (shared.text).
+# update about 40% dearer. A term never contains a space (shared.text).
 _TERM_SEPARATOR = " "
 _TERMS_AS_TEXT = "terms-as-text"
 INTERNAL = (API_KEY_HASH, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
