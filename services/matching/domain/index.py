@@ -93,6 +93,14 @@ class _Partition:
     def __bool__(self) -> bool:
         return bool(self.slots)
 
+    def _facets(self, item: ItemData, codes: Iterable[str]) -> Iterator[tuple[dict, Hashable]]:
+        """The bit-set groups an item belongs to, with its key in each (terms aside)."""
+        for code in codes:
+            yield self.codes, code
+        yield self.trls, item.trl
+        yield self.parties, item.owner_party_type
+        yield self.updated, _update_period(item)
+
     def add(self, item: ItemData, codes: Iterable[str], counts: dict[str, int]) -> None:
         slot = heapq.heappop(self._free) if self._free else len(self.ids)
         if slot == len(self.ids):
@@ -102,11 +110,8 @@ class _Partition:
         self.slots[item.id] = slot
         bit = 1 << slot
         self.occupied |= bit
-        for code in codes:
-            _include(self.codes, code, bit)
-        _include(self.trls, item.trl, bit)
-        _include(self.parties, item.owner_party_type, bit)
-        _include(self.updated, _update_period(item), bit)
+        for groups, key in self._facets(item, codes):
+            _include(groups, key, bit)
         for term, tf in counts.items():
             levels = self.terms.get(term)
             if levels is None:
@@ -125,11 +130,8 @@ class _Partition:
         self.ids[slot] = None
         heapq.heappush(self._free, slot)
         self.occupied ^= bit
-        for code in codes:
-            _exclude(self.codes, code, bit)
-        _exclude(self.trls, item.trl, bit)
-        _exclude(self.parties, item.owner_party_type, bit)
-        _exclude(self.updated, _update_period(item), bit)
+        for groups, key in self._facets(item, codes):
+            _exclude(groups, key, bit)
         for term, tf in counts.items():
             levels = self.terms[term]
             for level in range(min(tf, TF_LEVELS)):
