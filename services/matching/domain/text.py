@@ -10,6 +10,12 @@ Relevance is BM25 with the need as the query and the offer as the document, with
 normalisation (b = 0: titles and short descriptions vary little in length, and it lets the
 index accumulate exact scores from its postings), divided by the need's score against itself
 and capped at 1: 1 means the offer covers the need's terms as strongly as the need itself.
+
+The idf of every term comes from a snapshot of the corpus statistics, refreshed once the items
+added or removed since reach ``REFRESH_FRACTION`` of the corpus (every change while it is small).
+Exact statistics after every change would make every idf, and every item's self-score, stale with
+each new item: a stream recomputed them for each event, which was a third of its matching work.
+The snapshot depends only on the sequence of ``add`` and ``remove`` calls, so replays agree.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from shared.text import STOP_WORDS, tokens
 Analyser = Callable[[str], list[str]]
 
 K1 = 1.2  # BM25 term-frequency saturation
+REFRESH_FRACTION = 0.01  # of the corpus changed before its statistics are taken again
 
 _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
@@ -81,7 +88,11 @@ class TextModel:
         self._analyse = ANALYSERS[analyser]
         self._terms: dict[str, Counter[str]] = {}
         self._df: Counter[str] = Counter()
-        self._idf: dict[str, float] = {}  # cleared whenever the corpus changes
+        # the statistics idf is computed from: document frequencies and corpus size at the last refresh
+        self._snapshot_df: dict[str, int] = {}
+        self._snapshot_size = 0
+        self._changes = 0  # adds and removes since the last refresh
+        self._idf: dict[str, float] = {}  # cleared at every refresh
         self._self_scores: dict[str, float] = {}  # by indexed item id; cleared likewise
 
     def __len__(self) -> int:
@@ -98,7 +109,7 @@ class TextModel:
         counts = self.analyse(item)
         self._terms[item.id] = counts
         self._df.update(counts.keys())
-        self._corpus_changed()
+        self._corpus_changed(item.id)
         return counts
 
     def remove(self, item: ItemData | str) -> Counter[str] | None:
@@ -109,23 +120,29 @@ class TextModel:
             for term in counts:
                 if self._df[term] <= 0:
                     del self._df[term]
-            self._corpus_changed()
+            self._corpus_changed(item_id)
         return counts
 
-    def _corpus_changed(self) -> None:
-        self._idf.clear()
-        self._self_scores.clear()
+    def _corpus_changed(self, item_id: str) -> None:
+        self._self_scores.pop(item_id, None)  # its terms changed
+        self._changes += 1
+        if self._changes >= REFRESH_FRACTION * len(self._terms):
+            self._snapshot_df = dict(self._df)
+            self._snapshot_size = len(self._terms)
+            self._changes = 0
+            self._idf.clear()
+            self._self_scores.clear()
 
     def terms(self, item: ItemData) -> Counter[str]:
         """The item's term counts: from the corpus when indexed, else analysed now."""
         return self._terms.get(item.id) or self.analyse(item)
 
     def idf(self, term: str) -> float:
-        """BM25's idf, never negative; a term unseen in the corpus counts as rare."""
+        """BM25's idf from the statistics snapshot, never negative; a term it has not seen counts as rare."""
         idf = self._idf.get(term)
         if idf is None:
-            df = self._df.get(term, 0)
-            idf = self._idf[term] = math.log(1 + (len(self._terms) - df + 0.5) / (df + 0.5))
+            df = self._snapshot_df.get(term, 0)
+            idf = self._idf[term] = math.log(1 + (self._snapshot_size - df + 0.5) / (df + 0.5))
         return idf
 
     def self_score(self, counts: Counter[str]) -> float:
