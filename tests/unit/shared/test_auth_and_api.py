@@ -1,3 +1,5 @@
+import time
+
 import pytest
 
 from shared.api.pagination import decode_cursor, encode_cursor
@@ -29,6 +31,17 @@ def test_expired_forged_and_operator_tokens(settings):
     with pytest.raises(AuthError, match="invalid token"):
         verify(settings, forged)
     assert verify(settings, "op-token-123").is_operator
+
+
+def test_a_token_verified_before_still_expires_on_time(settings):
+    issued = time.time()
+    token, ttl = issue_token(settings, "p1", PartyType.ENTERPRISE, now=issued)
+    assert verify(settings, token, now=issued + ttl - 1).subject == "p1"
+    with pytest.raises(AuthError, match="expired"):
+        verify(settings, token, now=issued + ttl)
+    tampered = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    with pytest.raises(AuthError, match="invalid token"):
+        verify(settings, tampered, now=issued)
 
 
 def test_api_keys_are_random_and_hashed():
