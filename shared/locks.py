@@ -9,8 +9,8 @@ document's lock around each write, so in one process the writes to a document ne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Hashable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Hashable, Iterable
+from contextlib import AsyncExitStack, asynccontextmanager
 
 
 class KeyedLocks:
@@ -31,6 +31,15 @@ class KeyedLocks:
             self._users[key] -= 1
             if not self._users[key]:
                 del self._users[key], self._locks[key]
+
+    @asynccontextmanager
+    async def hold_all(self, keys: Iterable[Hashable]) -> AsyncIterator[None]:
+        """Hold the locks of all ``keys``, taken in sorted order: a task holding several never
+        waits in a cycle with another (writers hold one lock at a time)."""
+        async with AsyncExitStack() as stack:
+            for key in sorted(set(keys), key=str):
+                await stack.enter_async_context(self.hold(key))
+            yield
 
     def __len__(self) -> int:
         return len(self._locks)

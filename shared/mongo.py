@@ -52,7 +52,11 @@ async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],
 BULK_CHUNK = 50
 
 
-async def bulk_write_chunked(collection: AsyncCollection, requests: Sequence[Any]) -> None:
-    """``bulk_write`` (unordered) in commands of at most ``BULK_CHUNK`` statements."""
+async def bulk_write_chunked(collection: AsyncCollection, requests: Sequence[Any]) -> int:
+    """``bulk_write`` (unordered) in commands of at most ``BULK_CHUNK`` statements; how many
+    documents the updates matched."""
+    matched = 0
     for start in range(0, len(requests), BULK_CHUNK):
-        await collection.bulk_write(list(requests[start:start + BULK_CHUNK]), ordered=False)
+        result = await collection.bulk_write(list(requests[start:start + BULK_CHUNK]), ordered=False)
+        matched += result.matched_count
+    return matched

@@ -18,14 +18,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka.errors import KafkaError
-from pymongo import IndexModel
+from pymongo import IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 from shared.events import CloudEvent, encode
 from shared.kafka import Producer
 from shared.locks import KeyedLocks
-from shared.mongo import ensure_indexes
+from shared.mongo import bulk_write_chunked, ensure_indexes
 from shared.service import woken
 from shared.topics import TopicSpec
 
@@ -62,9 +62,9 @@ class OutboxRelay:
     """Publishes pending events from the outboxes of the given collections.
 
     Writers call ``notify(collection, document_id, *entries)`` after a write, passing the events it
-    staged. The relay publishes those as they are and removes them with one compare-and-set update
-    (it matches only while the document's outbox is exactly what this process staged), so it never
-    reads the document back: FerretDB v1 parses a whole document for every read, which costs more
+    staged. The relay publishes those as they are and removes them with compare-and-set updates (each
+    matches only while its document's outbox is exactly what this process staged), one command for
+    the documents published together, so it never reads a document back: FerretDB v1 parses a whole document for every read, which costs more
     than the write. Whenever the outbox holds something else (events of a crashed process, a write
     that passed no entries, more than ``max_staged`` documents waiting), the relay reads the
     document by ``_id`` instead (the one filter FerretDB v1 does not answer with a collection scan).
@@ -72,7 +72,8 @@ class OutboxRelay:
     a crashed process left go first), after a bare ``notify()``, and every ``full_scan_seconds``
     when no handed-over document is waiting.
     ``locks`` are the writers' per-document locks (see shared/locks.py): the relay holds a
-    document's lock while it removes what it published, so no writer's update is lost.
+    document's lock while it removes what it published, so no writer's update is lost. Events sent
+    but not yet removed when something fails are sent again later: consumers dedupe by event id.
     """
 
     def __init__(self, collections: Sequence[AsyncCollection], producer: Producer, *, locks: KeyedLocks,
@@ -159,7 +160,7 @@ class OutboxRelay:
         for collection in self._collections.values():
             documents = await collection.find({PENDING: True}, {OUTBOX: 1}).limit(self._batch).to_list()
             busy |= len(documents) == self._batch
-            _, error = await self._each(collection, documents, self._publish_document)
+            _, error = await self._each(collection, documents, _as_read)
             if error is not None:
                 raise error
         return busy
@@ -170,7 +171,7 @@ class OutboxRelay:
             waiting = sorted(self._dirty.pop(name), key=str)
             unfinished, error = waiting, None
             try:
-                unfinished, error = await self._each(collection, waiting, self._publish_notified)
+                unfinished, error = await self._each(collection, waiting, self._notified_outbox)
             finally:
                 self._mark_dirty(name, unfinished)  # not lost: retried
             if error is not None:
@@ -178,76 +179,111 @@ class OutboxRelay:
         return bool(self._dirty)
 
     async def _each(self, collection: AsyncCollection, work: list[Any],
-                    publish: Callable[[AsyncCollection, Any], Awaitable[None]]) -> tuple[list[Any], Exception | None]:
-        """``publish`` every element, ``concurrency`` at a time, until a chunk fails; returns the
-        elements not done and the first failure (``[]`` and None when all went)."""
+                    load: Callable[[AsyncCollection, Any], Awaitable[dict[str, Any] | None]],
+                    ) -> tuple[list[Any], Exception | None]:
+        """Publish the outbox of every element's document (``load`` gives it), ``concurrency`` at a
+        time, and drop what each chunk published in one command; stops at the first chunk that
+        fails and returns the elements not done with that failure (``[]`` and None when all went)."""
         for start in range(0, len(work), self._concurrency):
             chunk = work[start:start + self._concurrency]
-            outcomes = await asyncio.gather(*(publish(collection, element) for element in chunk),
+            outcomes = await asyncio.gather(*(self._publish(collection, element, load) for element in chunk),
                                             return_exceptions=True)
-            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes)
-                      if isinstance(outcome, BaseException)]
-            if failed:
-                error = failed[0][1]
-                if not isinstance(error, Exception):
-                    raise error  # cancellation and exits are not the relay's to handle
-                return [element for element, _ in failed] + work[start + len(chunk):], error
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
+                    raise outcome  # cancellation and exits are not the relay's to handle
+            published = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
+            failed = [element for element, outcome in zip(chunk, outcomes) if isinstance(outcome, Exception)]
+            error = next((outcome for outcome in outcomes if isinstance(outcome, Exception)), None)
+            try:
+                await self._drop_published(collection, published)
+            except Exception as exc:  # what was sent goes again: consumers dedupe by event id
+                return chunk + work[start + len(chunk):], exc
+            if error is not None:
+                return failed + work[start + len(chunk):], error
         return [], None
 
-    async def _publish_notified(self, collection: AsyncCollection, document_id: Any) -> None:
+    async def _notified_outbox(self, collection: AsyncCollection, document_id: Any) -> dict[str, Any] | None:
+        """The outbox a writer handed over, or else the document's as read."""
         staged = self._staged.get((collection.name, document_id)) if self._swept else None
         if staged:
-            document: dict[str, Any] | None = {"_id": document_id, OUTBOX: list(staged)}
-        else:
-            document = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
-        if document is not None and document.get(OUTBOX):
-            await self._publish_document(collection, document)
+            return {"_id": document_id, OUTBOX: list(staged)}
+        return await collection.find_one({"_id": document_id}, {OUTBOX: 1})
 
-    async def _publish_document(self, collection: AsyncCollection, document: dict[str, Any]) -> None:
-        sent: list[str] = []
-        try:
-            for pending in document.get(OUTBOX, []):
-                await self._producer.send(self._prefix + pending["topic"], pending["value"].encode(),
-                                          key=pending["key"])
-                sent.append(pending["id"])
-        finally:
-            if sent:
-                await self._drop_published(collection, document["_id"], sent)
-                self.published += len(sent)
+    async def _publish(self, collection: AsyncCollection, element: Any,
+                       load: Callable[[AsyncCollection, Any], Awaitable[dict[str, Any] | None]],
+                       ) -> tuple[Any, list[str]] | None:
+        """Send a document's pending events in order; its ``_id`` and the ids sent."""
+        document = await load(collection, element)
+        if document is None or not document.get(OUTBOX):
+            return None
+        for pending in document[OUTBOX]:
+            await self._producer.send(self._prefix + pending["topic"], pending["value"].encode(), key=pending["key"])
+        return document["_id"], _ids(document[OUTBOX])
 
-    async def _drop_published(self, collection: AsyncCollection, document_id: Any, sent: list[str]) -> None:
-        """Remove the published head of a document's outbox; clear its flag when nothing is left.
+    async def _drop_published(self, collection: AsyncCollection, published: list[tuple[Any, list[str]]]) -> None:
+        """Remove the published head of each document's outbox; clear its flag when nothing is left.
 
-        Under the writers' lock nothing else changes the document: the update by ``_id`` that
-        expects the staged outbox is enough, and only when that fails is the document read."""
-        key = (collection.name, document_id)
-        async with self._locks.hold(document_id):
-            staged = self._staged.get(key)
-            if staged and _ids(staged[:len(sent)]) == sent:
-                expected = list(staged)
-                result = await collection.update_one({"_id": document_id, OUTBOX: expected},
-                                                     _outbox_set(expected[len(sent):]))
-                if result.matched_count:
-                    del staged[:len(sent)]  # entries staged during the update stay
-                    if not staged:
-                        del self._staged[key]
-                    return
-            self._staged.pop(key, None)  # not what the document holds: read it from now on
-            current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
-            outbox = [] if current is None else current.get(OUTBOX, [])
-            if _ids(outbox[:len(sent)]) != sent:
-                log.warning("outbox of %s changed under the relay; leaving it as it is", document_id)
-                return
-            rest = outbox[len(sent):]
-            await collection.update_one({"_id": document_id}, _outbox_set(rest))
-            if rest:  # events some write did not hand over: read them in the next round
-                self._mark_dirty(collection.name, [document_id])
+        Under the writers' locks nothing else changes the documents: one bulk of updates by
+        ``_id`` that expect the staged outboxes is enough (FerretDB v1 parses each document
+        again for every command, so one command for many is cheaper), and only a document whose
+        update did not match is read."""
+        if not published:
+            return
+        async with self._locks.hold_all(document_id for document_id, _ in published):
+            expected: dict[Any, list[dict[str, Any]]] = {}
+            for document_id, sent in published:
+                staged = self._staged.get((collection.name, document_id))
+                if staged and _ids(staged[:len(sent)]) == sent:
+                    expected[document_id] = list(staged)
+            matched_all = True
+            if expected:
+                matched = await bulk_write_chunked(collection, [
+                    UpdateOne({"_id": document_id, OUTBOX: outbox}, _outbox_set(outbox[len(sent):]))
+                    for document_id, sent in published if (outbox := expected.get(document_id)) is not None])
+                matched_all = matched == len(expected)
+            for document_id, sent in published:
+                outbox = expected.get(document_id)
+                if outbox is not None and (matched_all or await _holds(collection, document_id, outbox[len(sent):])):
+                    self._trim_staged(collection.name, document_id, len(sent))
+                else:
+                    await self._drop_read(collection, document_id, sent)
+            self.published += sum(len(sent) for _, sent in published)
+
+    def _trim_staged(self, collection_name: str, document_id: Any, count: int) -> None:
+        key = (collection_name, document_id)
+        staged = self._staged[key]
+        del staged[:count]  # entries staged during the update stay
+        if not staged:
+            del self._staged[key]
+
+    async def _drop_read(self, collection: AsyncCollection, document_id: Any, sent: list[str]) -> None:
+        """Drop ``sent`` from a document's outbox as read now (under its lock)."""
+        self._staged.pop((collection.name, document_id), None)  # not what the document holds: read it from now on
+        current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
+        outbox = [] if current is None else current.get(OUTBOX, [])
+        if _ids(outbox[:len(sent)]) != sent:
+            log.warning("outbox of %s changed under the relay; leaving it as it is", document_id)
+            return
+        rest = outbox[len(sent):]
+        await collection.update_one({"_id": document_id}, _outbox_set(rest))
+        if rest:  # events some write did not hand over: read them in the next round
+            self._mark_dirty(collection.name, [document_id])
 
     async def pending_count(self) -> int:
         total = 0
         for collection in self._collections.values():
             total += await collection.count_documents({PENDING: True})
         return total
+
+
+async def _holds(collection: AsyncCollection, document_id: Any, outbox: list[dict[str, Any]]) -> bool:
+    """Whether the document's outbox is ``outbox`` now."""
+    current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
+    return current is not None and current.get(OUTBOX, []) == outbox
+
+
+async def _as_read(_: AsyncCollection, document: dict[str, Any]) -> dict[str, Any]:
+    return document
 
 
 def _ids(entries: list[dict[str, Any]]) -> list[str]:

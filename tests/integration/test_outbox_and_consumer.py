@@ -128,6 +128,25 @@ async def test_relay_reads_the_document_when_a_write_did_not_hand_over_its_event
         assert await relay.pending_count() == 0
 
 
+async def test_documents_published_together_are_dropped_in_one_command_that_checks_each(
+        registry_topics: CommonSettings, namespace):
+    settings = registry_topics
+    a1 = outbox.entry(_alert(1), topics.ALERTS, "e1")
+    b1, b2 = outbox.entry(_alert(2), topics.ALERTS, "e2"), outbox.entry(_alert(3), topics.ALERTS, "e2")
+    async with _relay_world(settings, namespace) as (collection, relay):
+        await relay.drain_once()  # the start-up scan: from now on the relay trusts what writers hand over
+        for document_id, staged in (("e1", a1), ("e2", b1)):
+            await collection.insert_one(outbox.with_outbox({"_id": document_id}, staged))
+            relay.notify(collection, document_id, staged)
+        await collection.update_one({"_id": "e2"}, outbox.staged(b2))  # a write that handed nothing over
+        while await relay.drain_once():
+            pass
+        received = await _published(settings, 3)
+        assert sorted(received) == sorted(e["id"] for e in (a1, b1, b2))
+        assert received.index(b1["id"]) < received.index(b2["id"])
+        assert relay.published == 3 and await relay.pending_count() == 0
+
+
 async def test_events_a_crashed_process_left_go_before_new_ones(registry_topics: CommonSettings, namespace):
     settings = registry_topics
     left, new = outbox.entry(_alert(1), topics.ALERTS, "e1"), outbox.entry(_alert(2), topics.ALERTS, "e1")
