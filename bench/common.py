@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +22,13 @@ def machine() -> str:
         pass
     cpu = platform.processor() or platform.machine()
     return f"{platform.system()} {platform.machine()} ({cpu}), {os.cpu_count()} CPUs{memory}, Python {platform.python_version()}"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on now, for a service the benchmark starts."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def median(values: list[float]) -> float:

@@ -10,26 +10,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 
+from bench.common import free_port, median, percentile, write_section
 from services.events_sessions.settings import Settings
 from shared import topics
 from shared.auth import issue_token
 from shared.kafka import ensure_topics
 from shared.party_types import PartyType
 
-PORT = 18_002
 SEATS = 50
-RESULTS = Path(__file__).parent / "results" / "events_sessions.md"
 
 
 def _session_body() -> dict:
@@ -67,13 +63,12 @@ async def _run(client: httpx.AsyncClient, settings: Settings, *, registrants: in
     expected_confirmed = min(SEATS, registrants)
     assert statuses.count(201) == registrants, f"non-201 answers: {set(statuses)}"
     assert (confirmed, waitlisted) == (expected_confirmed, registrants - expected_confirmed), (confirmed, waitlisted)
-    latencies.sort()
-    return {"per_second": registrants / elapsed, "p50": statistics.median(latencies),
-            "p99": latencies[max(0, int(len(latencies) * 0.99) - 1)], "confirmed": confirmed, "waitlisted": waitlisted}
+    return {"per_second": registrants / elapsed, "p50": median(latencies), "p99": percentile(latencies, 99),
+            "confirmed": confirmed, "waitlisted": waitlisted}
 
 
-def _start_service(settings: Settings) -> subprocess.Popen:
-    env = {**os.environ, "EVENTS_SESSIONS_PORT": str(PORT), "HARDTECH_TOPIC_PREFIX": settings.topic_prefix,
+def _start_service(settings: Settings, port: int) -> subprocess.Popen:
+    env = {**os.environ, "EVENTS_SESSIONS_PORT": str(port), "HARDTECH_TOPIC_PREFIX": settings.topic_prefix,
            "EVENTS_SESSIONS_DATABASE": settings.database, "HARDTECH_LOG_LEVEL": "WARNING"}
     return subprocess.Popen([sys.executable, "-m", "services.events_sessions"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -95,18 +90,19 @@ async def main(quick: bool) -> None:
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
     settings = Settings(topic_prefix=prefix, database=f"{prefix.rstrip('-')}_events_sessions")
     await ensure_topics(settings, topics.ALL)
-    process = _start_service(settings)
+    port = free_port()
+    process = _start_service(settings, port)
     rounds = 1 if quick else 3
     plan = [("200 concurrent clients", 200, 200), ("1 sequential client", 100 if quick else 200, 1)]
     rows = []
     try:
         limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{PORT}", timeout=120, limits=limits) as client:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
             await _wait_ready(client)
             for name, registrants, concurrency in plan:
                 runs = [await _run(client, settings, registrants=registrants, concurrency=concurrency)
                         for _ in range(rounds)]
-                rows.append((name, registrants, {k: statistics.median(r[k] for r in runs) for k in runs[0]}))
+                rows.append((name, registrants, {k: median([r[k] for r in runs]) for k in runs[0]}))
     finally:
         process.terminate()
         process.wait(timeout=15)
@@ -127,18 +123,16 @@ def _report(rows: list, rounds: int, quick: bool) -> None:
                      f"{m['p50'] * 1000:.0f} | {m['p99'] * 1000:.0f} | {m['confirmed']:.0f} / {m['waitlisted']:.0f} |")
     table = "\n".join(lines)
     print(table)
-    RESULTS.write_text(
-        "# events_sessions: registrations for one session\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-        f"{'quick, ' if quick else ''}median of {rounds} run(s) per row. Service as a uvicorn process on the local "
-        f"Kafka and FerretDB v1 (SQLite); {SEATS} attendee seats per session; every run checks that exactly "
-        f"min({SEATS}, registrants) are confirmed and the rest waitlisted.\n\n"
-        f"Command: `.venv/bin/python -m bench.events_sessions_register{' --quick' if quick else ''}`\n\n"
-        f"{table}\n\n"
-        "Writes to one session are serialised (one lock per session document, then a compare-and-set on its "
-        "revision), so concurrency adds queueing, not throughput: the ratio shows what 200 clients at once cost "
-        "against one client. Each registration rewrites the session document, which holds every registration, "
-        "and FerretDB's cost per write grows with document size.\n")
+    body = (f"{'Quick run, ' if quick else ''}median of {rounds} run(s) per row. The service as a uvicorn process "
+            f"on the local Kafka and FerretDB v1 (SQLite); {SEATS} attendee seats per session; every run checks "
+            f"that exactly min({SEATS}, registrants) are confirmed and the rest waitlisted.\n\n"
+            f"Command: `.venv/bin/python -m bench.events_sessions_register{' --quick' if quick else ''}`\n\n"
+            f"{table}\n\n"
+            "Writes to one session are serialised (one lock per session document, then a compare-and-set on its "
+            "revision), so concurrency adds queueing, not throughput: the ratio shows what 200 clients at once "
+            "cost against one client. Each registration rewrites the session document, which holds every "
+            "registration, and FerretDB's cost per write grows with document size.")
+    print("wrote", write_section("events_sessions", "Events and sessions: registrations for one session", body))
 
 
 if __name__ == "__main__":

@@ -27,8 +27,8 @@ from pathlib import Path
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.common import write_section
-from bench.matching_service import _free_port, _start
+from bench.common import free_port, write_section
+from bench.matching_service import _start
 from hardtech.demo import dataset
 from services.matching.events import BATCH_SIZE, PROJECTION_BATCH_SIZE
 from services.matching.processor import Processor, State
@@ -141,7 +141,7 @@ def in_process(profile: bool) -> None:
 async def end_to_end() -> None:
     namespace = f"benchdemo{uuid.uuid4().hex[:6]}-"
     workdir = Path(tempfile.mkdtemp(prefix="matching-demo-"))
-    settings = Settings(topic_prefix=namespace, port=_free_port(), datadir=workdir / "data",
+    settings = Settings(topic_prefix=namespace, port=free_port(), datadir=workdir / "data",
                         database=f"{namespace.rstrip('-')}_matching")
     await ensure_topics(settings, topics.ALL)
     events = demo_events()

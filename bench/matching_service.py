@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.common import median, percentile, write_section
+from bench.common import free_port, median, percentile, write_section
 from bench.matching_candidates import Corpus
 from services.matching.processor import Processor, State
 from services.matching.settings import Settings
@@ -34,6 +34,8 @@ from shared.party_types import Side
 
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 500
+GRACE_SECONDS = 3.0  # after the last send of the latency run, for match events still on their way
+POLL_SECONDS = 0.5  # /metrics polling: its rendering runs on the worker's event loop
 WHERE_THE_TIME_GOES = (
     "Where the time goes (py-spy of the worker during a --quick run, 2026-11-27): the worker keeps one core "
     "busy. The `Processor` (candidate search, scoring, consortia) takes about a quarter of it, as in-process. "
@@ -54,12 +56,6 @@ def _event(item: ItemData) -> bytes:
 
 def _topic(settings: Settings, item: ItemData) -> str:
     return (topics.LISTINGS if item.side is Side.OFFER else topics.DEMANDS).full_name(settings.topic_prefix)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _start(settings: Settings, log: Path, ready_within: float = 90) -> subprocess.Popen[bytes]:
@@ -100,7 +96,7 @@ async def _until_processed(client: httpx.AsyncClient, target: int, timeout: floa
     while (done := await _processed(client)) < target:
         if time.monotonic() > deadline:
             raise RuntimeError(f"only {done} of {target} events processed after {timeout}s")
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(POLL_SECONDS)
     return time.monotonic()
 
 
@@ -133,7 +129,7 @@ async def _latency(producer: AIOKafkaProducer, settings: Settings, items: list[I
         await asyncio.sleep(max(0.0, started + n / RATE - time.monotonic()))
         sent[item.id] = time.monotonic()
         await producer.send(_topic(settings, item), _event(item), key=item.id.encode())
-    await asyncio.sleep(3)
+    await asyncio.sleep(GRACE_SECONDS)
     receiver.cancel()
     await consumer.stop()
     return sorted(latencies.values()), len(items)
@@ -169,7 +165,7 @@ def _in_process(items: list[ItemData], events_count: int) -> float:
 async def run(preload: int, burst: int, latency_seconds: int) -> str:
     namespace = f"bench{uuid.uuid4().hex[:8]}-"
     workdir = Path(tempfile.mkdtemp(prefix="matching-bench-"))
-    settings = Settings(topic_prefix=namespace, port=_free_port(), datadir=workdir / "data",
+    settings = Settings(topic_prefix=namespace, port=free_port(), datadir=workdir / "data",
                         database=f"{namespace.rstrip('-')}_matching")
     await ensure_topics(settings, topics.ALL)
     corpus = Corpus(seed=7, topical=True)
@@ -206,15 +202,19 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
         process.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
 
-    p99_ms = percentile(latencies, 99) * 1000 if latencies else float("nan")
+    # An item still without a match event at the end waited longer than anything measured: it
+    # counts as infinitely late, so a worker that falls behind cannot report a good p99.
+    waited = latencies + [math.inf] * (published - len(latencies))
+    p99 = percentile(waited, 99)
+    p99_text = f"{p99 * 1000:.1f} ms" if math.isfinite(p99) else f"> {GRACE_SECONDS:.0f} s (not reached)"
     rows = [
         ("preload: events/s while the index grows to " f"{preload} items", f"{preload_rate:,.0f}", "—"),
         (f"sustained events/s, {burst} new items over {preload} open ones (service)", f"{burst_rate:,.0f}", "≥ 2,000"),
         ("same events in-process (Processor over dicts, no Kafka)", f"{baseline:,.0f}", "comparison"),
         ("service / in-process", f"{burst_rate / baseline:.2f}×", "—"),
-        (f"item event → first match event at {RATE}/s, median", f"{median(latencies) * 1000:.1f} ms" if latencies
-         else "n/a", "—"),
-        (f"item event → first match event at {RATE}/s, p99", f"{p99_ms:.1f} ms", "< 200 ms"),
+        (f"item event → first match event at {RATE}/s, median of the items that got one",
+         f"{median(latencies) * 1000:.1f} ms" if latencies else "n/a", "—"),
+        (f"item event → first match event at {RATE}/s, p99 (items without one count as late)", p99_text, "< 200 ms"),
         ("items of the latency run that got a match", f"{len(latencies)} of {published}", "—"),
         (f"worker memory (RSS) with {preload:,} open items", f"{preloaded_mib:,.0f} MiB", "—"),
         ("worker memory, peak of the run", f"{peak_mib:,.0f} MiB", "—"),

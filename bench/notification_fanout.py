@@ -14,14 +14,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
-import statistics
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 
 import uvicorn
 from standardwebhooks.webhooks import Webhook
@@ -30,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bench.common import free_port, write_section
 from services.notification.app import create_app
 from services.notification.domain.preferences import Preferences, new_webhook_secret
 from services.notification.settings import Settings
@@ -42,7 +39,6 @@ from shared.kafka import Producer, ensure_topics
 from shared.mongo import make_client
 from shared.party_types import Kind, PartyType
 
-RESULTS = Path(__file__).resolve().parent / "results" / "notification.md"
 RECEIVER_DELAY = 0.010
 
 
@@ -165,7 +161,7 @@ def _table(runs: list[Run]) -> str:
 async def main(quick: bool) -> None:
     events = 50 if quick else 300
     receiver = Receiver()
-    receiver_port = 18704
+    receiver_port = free_port()
     server, task = await _serve(Starlette(routes=[Route("/hooks/{name}", receiver.hook, methods=["POST"])]),
                                 receiver_port)
     url = f"http://127.0.0.1:{receiver_port}"
@@ -183,10 +179,8 @@ async def main(quick: bool) -> None:
     table = _table(runs)
     print(table)
     speedup = (runs[2].webhooks / runs[2].webhook_seconds) / (runs[1].webhooks / runs[1].webhook_seconds)
-    RESULTS.write_text(
-        "# Notification fan-out benchmark\n\n"
-        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs; {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-        f"{'quick' if quick else 'full'} run: a burst of {events} `match.created.v1` events, each to two parties "
+    body = (
+        f"{'Quick' if quick else 'Full'} run: a burst of {events} `match.created.v1` events, each to two parties "
         f"({2 * events} notifications per channel), on the real Kafka broker and FerretDB; webhooks go to a real "
         f"HTTP receiver in the same process that verifies each Standard Webhooks signature and answers after "
         f"{RECEIVER_DELAY * 1000:.0f} ms (bad signatures seen: {receiver.bad_signatures}).\n\n"
@@ -196,8 +190,9 @@ async def main(quick: bool) -> None:
         f"{table}\n\n"
         f"Concurrent delivery delivers webhooks {speedup:.1f}× as fast as one-at-a-time delivery to the same "
         "receiver. The inbox column compares the consumer's throughput with and without webhooks queued.\n\n"
-        "Command: `.venv/bin/python -m bench.notification_fanout" + (" --quick`" if quick else "`") + "\n")
-    print(f"webhooks: concurrent / one at a time = {speedup:.1f}x; written {RESULTS}")
+        "Command: `.venv/bin/python -m bench.notification_fanout" + (" --quick`" if quick else "`"))
+    written = write_section("notification", "Notification fan-out", body)
+    print(f"webhooks: concurrent / one at a time = {speedup:.1f}x; wrote {written}")
 
 
 if __name__ == "__main__":
