@@ -96,7 +96,9 @@ async def main(quick: bool) -> None:
     plan = [("200 concurrent clients", 200, 200), ("1 sequential client", 100 if quick else 200, 1)]
     rows = []
     try:
-        limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
+        # Idle connections go before uvicorn closes them (after 5 s): a request on a connection the
+        # server is closing at that moment fails with a ReadError, as one run here once did.
+        limits = httpx.Limits(max_connections=250, max_keepalive_connections=250, keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
             await _wait_ready(client)
             for name, registrants, concurrency in plan:

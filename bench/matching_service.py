@@ -223,13 +223,66 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
     return table
 
 
+async def run_memory(preload: int) -> str:
+    """Only the worker's memory: its resident set when ready and after ``preload`` open items."""
+    namespace = f"bench{uuid.uuid4().hex[:8]}-"
+    workdir = Path(tempfile.mkdtemp(prefix="matching-bench-"))
+    settings = Settings(topic_prefix=namespace, port=free_port(), datadir=workdir / "data",
+                        database=f"{namespace.rstrip('-')}_matching")
+    await ensure_topics(settings, topics.ALL)
+    items = _items(Corpus(seed=7, topical=True), 0, preload)
+    process = _start(settings, workdir / "matching.log")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
+                                enable_idempotence=True)
+    await producer.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=10) as client:
+            ready_mib = _rss_mib(process.pid)
+            print(f"preloading {preload} open items ...", flush=True)
+            started = time.monotonic()
+            for start in range(0, preload, 10_000):  # progress on a run of half an hour
+                await _publish_all(producer, settings, items[start:start + 10_000])
+                done = await _until_processed(client, min(preload, start + 10_000), timeout=3600)
+                print(f"  {min(preload, start + 10_000):,} handled after {done - started:.0f} s, "
+                      f"{_rss_mib(process.pid):,.0f} MiB", flush=True)
+            rate = preload / (done - started)
+            loaded_mib = _rss_mib(process.pid)
+    finally:
+        await producer.stop()
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
+    per_item_kib = (loaded_mib - ready_mib) * 1024 / preload
+    return ("| measure | value |\n|---|---|\n"
+            f"| worker resident memory when ready (no items) | {ready_mib:,.0f} MiB |\n"
+            f"| worker resident memory with {preload:,} open items | {loaded_mib:,.0f} MiB |\n"
+            f"| per open item | {per_item_kib:,.1f} KiB |\n"
+            f"| per 100,000 open items | {per_item_kib * 100_000 / 1024 / 1024:,.2f} GiB |\n"
+            f"| items handled per second while loading | {rate:,.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, under ~2 minutes")
     parser.add_argument("--preload", type=int, help="open items before the burst (default 100,000; quick 2,000)")
     parser.add_argument("--burst", type=int, help="new items timed for events/s (default 20,000; quick 1,000)")
     parser.add_argument("--seconds", type=int, help="seconds at 500 events/s for the latency (default 30; quick 5)")
+    parser.add_argument("--memory-only", action="store_true",
+                        help="only the worker's memory after --preload items (its own results section)")
     args = parser.parse_args()
+    if args.memory_only:
+        preload = args.preload or 100_000
+        if preload <= 0:
+            parser.error("--preload must be a positive number of items")
+        table = asyncio.run(run_memory(preload))
+        print(table)
+        print("wrote", write_section(
+            "matching_memory", f"Matching worker memory with {preload:,} open items",
+            f"One worker (`python -m services.matching`) on the local broker loads {preload:,} open synthetic "
+            f"items (`bench.matching_candidates.Corpus`, topical); its resident memory is read from /proc when "
+            f"it is ready and after the last item is handled. It holds the candidate index, the text model and "
+            f"every current match (`MatchTable`, as JSON); the faust tables are in RocksDB on disk.\n\n{table}\n"))
+        return
     defaults = (2_000, 1_000, 5) if args.quick else (100_000, 20_000, 30)
     preload, burst, seconds = (given or default for given, default in
                                zip((args.preload, args.burst, args.seconds), defaults, strict=True))
