@@ -62,15 +62,16 @@ class OutboxRelay:
     """Publishes pending events from the outboxes of the given collections.
 
     Writers call ``notify(collection, document_id, *entries)`` after a write, passing the events it
-    staged. The relay publishes those as they are and removes them with compare-and-set updates (each
-    matches only while its document's outbox is exactly what this process staged), one command for
-    the documents published together, so it never reads a document back: FerretDB v1 parses a whole document for every read, which costs more
-    than the write. Whenever the outbox holds something else (events of a crashed process, a write
-    that passed no entries, more than ``max_staged`` documents waiting), the relay reads the
-    document by ``_id`` instead (the one filter FerretDB v1 does not answer with a collection scan).
-    A full scan for the pending flag runs at start, before anything staged is published (so events
-    a crashed process left go first), after a bare ``notify()``, and every ``full_scan_seconds``
-    when no handed-over document is waiting.
+    staged. The relay publishes those as they are and removes them with compare-and-set updates
+    (each matches only while its document's outbox is exactly what this process staged), one command
+    for the documents published together, so it never reads a document back: FerretDB v1 parses a
+    whole document for every read, which costs more than the write. Whenever the outbox holds
+    something else (events of a crashed process, a write that passed no entries, more than
+    ``max_staged`` documents waiting), the relay reads the document by ``_id`` instead (the one
+    filter FerretDB v1 does not answer with a collection scan). A full scan for the pending flag
+    runs at start, before anything staged is published (so events a crashed process left go first),
+    after a bare ``notify()``, and every ``full_scan_seconds`` when no handed-over document is
+    waiting.
     ``locks`` are the writers' per-document locks (see shared/locks.py): the relay holds a
     document's lock while it removes what it published, so no writer's update is lost. Events sent
     but not yet removed when something fails are sent again later: consumers dedupe by event id.
