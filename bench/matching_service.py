@@ -16,7 +16,9 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import httpx
@@ -37,12 +39,13 @@ RATE = 500
 GRACE_SECONDS = 3.0  # after the last send of the latency run, for match events still on their way
 POLL_SECONDS = 0.5  # /metrics polling: its rendering runs on the worker's event loop
 WHERE_THE_TIME_GOES = (
-    "Where the time goes (py-spy of the worker during a --quick run, 2026-11-27): the worker keeps one core "
-    "busy. The `Processor` (candidate search, scoring, consortia) takes about a quarter of it, as in-process. "
-    "The rest follows from the fan-out: each new item emits about 15 outputs (top-k matches both ways and the "
-    "consortia they touch), and each output is sent through faust (~10%), recorded in the ledger table and its "
-    "changelog as JSON (~6%), read back and validated by the projection agent (~6%) and written to MongoDB, "
-    "besides the forward agent's validation of the input (~6%) and the Kafka clients themselves.")
+    "Where the time goes (py-spy of the worker during a burst over 2,000 open items, 2026-11-27): the worker "
+    "keeps one core busy. The `Processor` (candidate search, scoring, consortia, the ledger) takes about a "
+    "quarter of it (26%). The rest follows from the fan-out: each new item emits about 16 outputs (9.2 matches "
+    "and 6.7 consortia, counted in-process), and each output is sent through faust and aiokafka (~19% with "
+    "its sender), recorded in the ledger table and its changelog, read back, validated and written to MongoDB "
+    "by the projection agent (~15%), besides the Kafka clients' fetching. (The bench's own polling of "
+    "/metrics every 50 ms took another 4%; it polls every 0.5 s since.)")
 
 
 def _items(corpus: Corpus, start: int, count: int) -> list[ItemData]:
@@ -162,12 +165,29 @@ def _in_process(items: list[ItemData], events_count: int) -> float:
     return events_count / (time.perf_counter() - started)
 
 
-async def run(preload: int, burst: int, latency_seconds: int) -> str:
+@asynccontextmanager
+async def _worker() -> AsyncIterator[tuple[Settings, subprocess.Popen[bytes], AIOKafkaProducer, httpx.AsyncClient]]:
+    """A matching worker in a throw-away namespace, ready; a producer to feed it and a client of its API."""
     namespace = f"bench{uuid.uuid4().hex[:8]}-"
     workdir = Path(tempfile.mkdtemp(prefix="matching-bench-"))
     settings = Settings(topic_prefix=namespace, port=free_port(), datadir=workdir / "data",
                         database=f"{namespace.rstrip('-')}_matching")
     await ensure_topics(settings, topics.ALL)
+    process = _start(settings, workdir / "matching.log")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
+                                enable_idempotence=True)
+    await producer.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=10) as client:
+            yield settings, process, producer, client
+    finally:
+        await producer.stop()
+        os.killpg(process.pid, signal.SIGKILL)  # a throw-away namespace: no graceful drain of the backlog
+        process.wait(30)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+async def run(preload: int, burst: int, latency_seconds: int) -> str:
     corpus = Corpus(seed=7, topical=True)
     preload_items = _items(corpus, 0, preload)
     burst_items = _items(corpus, preload, burst)
@@ -177,30 +197,20 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
     with ProcessPoolExecutor(1) as child:
         baseline = child.submit(_in_process, preload_items + burst_items, burst).result()
 
-    process = _start(settings, workdir / "matching.log")
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
-                                enable_idempotence=True)
-    await producer.start()
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=10) as client:
-            print(f"preloading {preload} open items ...", flush=True)
-            started = time.monotonic()
-            await _publish_all(producer, settings, preload_items)
-            preload_done = await _until_processed(client, preload, timeout=3600)
-            preload_rate = preload / (preload_done - started)
-            preloaded_mib = _rss_mib(process.pid)
-            print(f"burst of {burst} events over {preload} open items ...", flush=True)
-            started = time.monotonic()
-            await _publish_all(producer, settings, burst_items)
-            burst_rate = burst / (await _until_processed(client, preload + burst, timeout=3600) - started)
-            print(f"{RATE} events/s for {latency_seconds}s ...", flush=True)
-            latencies, published = await _latency(producer, settings, latency_items)
-            peak_mib = _rss_mib(process.pid, "VmHWM")
-    finally:
-        await producer.stop()
-        os.killpg(process.pid, signal.SIGKILL)  # a throw-away namespace: no graceful drain of the backlog
-        process.wait(30)
-        shutil.rmtree(workdir, ignore_errors=True)
+    async with _worker() as (settings, process, producer, client):
+        print(f"preloading {preload} open items ...", flush=True)
+        started = time.monotonic()
+        await _publish_all(producer, settings, preload_items)
+        preload_done = await _until_processed(client, preload, timeout=3600)
+        preload_rate = preload / (preload_done - started)
+        preloaded_mib = _rss_mib(process.pid)
+        print(f"burst of {burst} events over {preload} open items ...", flush=True)
+        started = time.monotonic()
+        await _publish_all(producer, settings, burst_items)
+        burst_rate = burst / (await _until_processed(client, preload + burst, timeout=3600) - started)
+        print(f"{RATE} events/s for {latency_seconds}s ...", flush=True)
+        latencies, published = await _latency(producer, settings, latency_items)
+        peak_mib = _rss_mib(process.pid, "VmHWM")
 
     # An item still without a match event at the end waited longer than anything measured: it
     # counts as infinitely late, so a worker that falls behind cannot report a good p99.
@@ -225,33 +235,18 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
 
 async def run_memory(preload: int) -> str:
     """Only the worker's memory: its resident set when ready and after ``preload`` open items."""
-    namespace = f"bench{uuid.uuid4().hex[:8]}-"
-    workdir = Path(tempfile.mkdtemp(prefix="matching-bench-"))
-    settings = Settings(topic_prefix=namespace, port=free_port(), datadir=workdir / "data",
-                        database=f"{namespace.rstrip('-')}_matching")
-    await ensure_topics(settings, topics.ALL)
     items = _items(Corpus(seed=7, topical=True), 0, preload)
-    process = _start(settings, workdir / "matching.log")
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
-                                enable_idempotence=True)
-    await producer.start()
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=10) as client:
-            ready_mib = _rss_mib(process.pid)
-            print(f"preloading {preload} open items ...", flush=True)
-            started = time.monotonic()
-            for start in range(0, preload, 10_000):  # progress on a run of half an hour
-                await _publish_all(producer, settings, items[start:start + 10_000])
-                done = await _until_processed(client, min(preload, start + 10_000), timeout=3600)
-                print(f"  {min(preload, start + 10_000):,} handled after {done - started:.0f} s, "
-                      f"{_rss_mib(process.pid):,.0f} MiB", flush=True)
-            rate = preload / (done - started)
-            loaded_mib = _rss_mib(process.pid)
-    finally:
-        await producer.stop()
-        os.killpg(process.pid, signal.SIGKILL)
-        process.wait(30)
-        shutil.rmtree(workdir, ignore_errors=True)
+    async with _worker() as (settings, process, producer, client):
+        ready_mib = _rss_mib(process.pid)
+        print(f"preloading {preload} open items ...", flush=True)
+        started = time.monotonic()
+        for start in range(0, preload, 10_000):  # progress on a run of half an hour
+            await _publish_all(producer, settings, items[start:start + 10_000])
+            done = await _until_processed(client, min(preload, start + 10_000), timeout=3600)
+            print(f"  {min(preload, start + 10_000):,} handled after {done - started:.0f} s, "
+                  f"{_rss_mib(process.pid):,.0f} MiB", flush=True)
+        rate = preload / (done - started)
+        loaded_mib = _rss_mib(process.pid)
     per_item_kib = (loaded_mib - ready_mib) * 1024 / preload
     return ("| measure | value |\n|---|---|\n"
             f"| worker resident memory when ready (no items) | {ready_mib:,.0f} MiB |\n"
