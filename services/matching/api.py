@@ -88,7 +88,7 @@ def _after(cursor: str | None) -> After | None:
     if key is None:
         return None
     if len(key) != 2 or not isinstance(key[0], int | float) or not isinstance(key[1], str):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY,
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}])
     return float(key[0]), key[1]
 
