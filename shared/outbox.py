@@ -193,14 +193,13 @@ class OutboxRelay:
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancellation and exits are not the relay's to handle
             published = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
-            failed = [element for element, outcome in zip(chunk, outcomes) if isinstance(outcome, Exception)]
-            error = next((outcome for outcome in outcomes if isinstance(outcome, Exception)), None)
+            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes) if isinstance(outcome, Exception)]
             try:
                 await self._drop_published(collection, published)
             except Exception as exc:  # what was sent goes again: consumers dedupe by event id
                 return chunk + work[start + len(chunk):], exc
-            if error is not None:
-                return failed + work[start + len(chunk):], error
+            if failed:
+                return [element for element, _ in failed] + work[start + len(chunk):], failed[0][1]
         return [], None
 
     async def _notified_outbox(self, collection: AsyncCollection, document_id: Any) -> dict[str, Any] | None:
@@ -244,10 +243,14 @@ class OutboxRelay:
                 matched_all = matched == len(expected)
             for document_id, sent in published:
                 outbox = expected.get(document_id)
-                if outbox is not None and (matched_all or await _holds(collection, document_id, outbox[len(sent):])):
+                if outbox is not None and matched_all:
+                    self._trim_staged(collection.name, document_id, len(sent))
+                    continue
+                current = await _outbox_of(collection, document_id)  # which update matched is unknown
+                if outbox is not None and current == outbox[len(sent):]:
                     self._trim_staged(collection.name, document_id, len(sent))
                 else:
-                    await self._drop_read(collection, document_id, sent)
+                    await self._drop_read(collection, document_id, sent, current)
             self.published += sum(len(sent) for _, sent in published)
 
     def _trim_staged(self, collection_name: str, document_id: Any, count: int) -> None:
@@ -257,11 +260,10 @@ class OutboxRelay:
         if not staged:
             del self._staged[key]
 
-    async def _drop_read(self, collection: AsyncCollection, document_id: Any, sent: list[str]) -> None:
-        """Drop ``sent`` from a document's outbox as read now (under its lock)."""
+    async def _drop_read(self, collection: AsyncCollection, document_id: Any, sent: list[str],
+                         outbox: list[dict[str, Any]]) -> None:
+        """Drop ``sent`` from a document's ``outbox`` as just read (under its lock)."""
         self._staged.pop((collection.name, document_id), None)  # not what the document holds: read it from now on
-        current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
-        outbox = [] if current is None else current.get(OUTBOX, [])
         if _ids(outbox[:len(sent)]) != sent:
             log.warning("outbox of %s changed under the relay; leaving it as it is", document_id)
             return
@@ -277,10 +279,10 @@ class OutboxRelay:
         return total
 
 
-async def _holds(collection: AsyncCollection, document_id: Any, outbox: list[dict[str, Any]]) -> bool:
-    """Whether the document's outbox is ``outbox`` now."""
+async def _outbox_of(collection: AsyncCollection, document_id: Any) -> list[dict[str, Any]]:
+    """The document's outbox as it is now; empty when the document is gone."""
     current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
-    return current is not None and current.get(OUTBOX, []) == outbox
+    return [] if current is None else current.get(OUTBOX, [])
 
 
 async def _as_read(_: AsyncCollection, document: dict[str, Any]) -> dict[str, Any]:

@@ -21,8 +21,7 @@ class MatchTable:
         self._rows[data.match_id] = (data.score, data.model_dump_json().encode())
 
     def get(self, match_id: str) -> MatchData | None:
-        row = self._rows.get(match_id)
-        return None if row is None else MatchData.model_validate_json(row[1])
+        return self[match_id] if match_id in self._rows else None
 
     def __getitem__(self, match_id: str) -> MatchData:
         return MatchData.model_validate_json(self._rows[match_id][1])
