@@ -6,13 +6,16 @@ from datetime import UTC, datetime, timedelta
 
 import jwt
 import pytest
+from pymongo.asynchronous.collection import AsyncCollection
 
 from services.listing.domain.common import now
 from services.listing.storage import ListingStore
+from shared import outbox
 from shared.locks import KeyedLocks
 from shared.mongo import make_client
 from shared.party_types import NEED_RULES, OFFER_RULES, ORGANISER_TYPES, PartyType, Side
 from tests.integration.listing.conftest import item_body, register
+from tests.support import wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -110,7 +113,11 @@ async def test_items_stored_with_an_array_of_terms_are_upgraded_and_found(client
     mongo = make_client(settings.mongodb_uri)
     try:
         store = ListingStore(mongo[settings.database], KeyedLocks())
-        await store.items[Side.OFFER].update_one({"_id": item["id"]}, {"$set": {"terms": ["cryogenic", "prober"]}})
+        offers = store.items[Side.OFFER]
+        # FerretDB v1 rewrites a whole document per update, so this write, made outside the
+        # service's locks, must not overlap the relay's removal of the item's published event
+        await wait_for(lambda: _published(offers, item["id"]), what="the relay to publish the item's event")
+        await offers.update_one({"_id": item["id"]}, {"$set": {"terms": ["cryogenic", "prober"]}})
         assert await store.upgrade() == 0  # done when the service started
         await store.upgrades.delete_many({})  # as in a database of an earlier version
         assert await store.upgrade() == 1
@@ -119,6 +126,10 @@ async def test_items_stored_with_an_array_of_terms_are_upgraded_and_found(client
         await mongo.close()
     found = await client.get("/listings", params={"q": "prober cryogenic"}, headers=party.headers)
     assert [i["id"] for i in found.json()["items"]] == [item["id"]]
+
+
+async def _published(collection: AsyncCollection, item_id: str) -> bool:
+    return await collection.find_one({"_id": item_id, outbox.PENDING: True}) is None
 
 
 async def test_cursor_pagination_visits_every_item_once(client):
