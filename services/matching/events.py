@@ -29,7 +29,7 @@ from services.matching.storage import MatchingStore
 from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 from shared.events import CloudEvent, InvalidEvent, decode, encode
-from shared.faust_app import reliable_app
+from shared.faust_app import JsonTable, reliable_app
 from shared.kafka import dead_letter_message
 from shared.topics import TopicSpec
 
@@ -89,13 +89,13 @@ class MatchingStream:
         self.outputs = {spec.full_name(prefix): spec for spec in OUTPUTS}
         self.work = self._raw_topic(f"{prefix}{WORK_TOPIC}", partitions=1, internal=True)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
-        self._topics = {spec.name: self._raw_topic(spec.full_name(prefix)) for spec in OUTPUTS}
-        self.state = State(**{name: self.app.Table(name, partitions=1, key_type=str)
+        self._output_names = {spec.name: spec.full_name(prefix) for spec in OUTPUTS}
+        self.state = State(**{name: JsonTable(self.app, name, partitions=1)
                               for name in ("items", "participants", "feedback", "sessions", "ledger")})
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False
         self._consortia_settled_at = time.monotonic()
-        self.state.ledger.on_recover(self._restore)
+        self.state.ledger.table.on_recover(self._restore)
         self.app.agent(self._raw_topic(*self.inputs), name="matching-forward")(self._forward)
         self.app.agent(self.work, name="matching-work")(self._work)
         self.app.agent(self._raw_topic(*self.outputs), name="matching-projection")(self._project)
@@ -174,10 +174,14 @@ class MatchingStream:
                 batch = self.processor.reconcile()
 
     async def _publish(self, emissions: Iterable[Emission]) -> None:
+        # Straight to the producer: the values are bytes already, and faust's channel machinery
+        # per message cost more than aiokafka's send itself.
+        producer = self.app.producer
         pending = []
         for emission in emissions:
-            topic = self._topics[emission.topic.name]
-            pending.append(await topic.send(key=emission.key.encode(), value=encode(emission.event)))
+            topic = self._output_names[emission.topic.name]
+            pending.append(await producer.send(topic, emission.key.encode(), encode(emission.event),
+                                               partition=None, timestamp=None, headers=None))
             OUTPUTS_EMITTED.labels(emission.event.type).inc()
         if pending:
             await asyncio.gather(*pending)

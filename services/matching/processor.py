@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections import ChainMap
 from collections.abc import Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -83,12 +82,14 @@ class Batch:
     """Emissions of a batch of input events, and the ledger entries to record once Kafka
     acknowledged them; later emissions see the entries of earlier ones."""
 
+    sent: Mapping[str, Any]  # entries of earlier batches sent but not recorded yet
     ledger: Mapping[str, Any]
     emissions: list[Emission] = field(default_factory=list)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def entry(self, key: str) -> dict[str, Any] | None:
-        return self.pending.get(key) or self.ledger.get(key)
+        # one look-up per layer: each look-up in a faust table reads RocksDB
+        return self.pending.get(key) or self.sent.get(key) or self.ledger.get(key)
 
     def emit(self, topic: TopicSpec, key: str, type_name: str, data: EventData, *, ledger_key: str,
              active: bool, content: str, version_of: str | None = None) -> None:
@@ -120,7 +121,7 @@ class Processor:
     # -- start-up -------------------------------------------------------------------------
 
     def new_batch(self) -> Batch:
-        return Batch(ChainMap(self._sent_unrecorded, self.state.ledger))
+        return Batch(self._sent_unrecorded, self.state.ledger)
 
     def commit(self, batch: Batch) -> None:
         """Record a batch's emissions in the ledger; call once Kafka acknowledged them."""
