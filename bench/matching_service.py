@@ -212,8 +212,6 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
     corpus = Corpus(seed=7, topical=True)
     preload_items = _items(corpus, 0, preload)
     burst_items = _items(corpus, preload, burst)
-    latency_items = _items(corpus, preload + burst, RATE * latency_seconds)
-    next_item = preload + burst + len(latency_items)
     print(f"in-process baseline over {preload + burst} items ...", flush=True)
     # In a child process, so that its state (gigabytes at full size) is gone before the worker starts.
     with ProcessPoolExecutor(1) as child:
@@ -235,9 +233,10 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
         # First at a rate the worker keeps up with (the run at RATE leaves a backlog behind).
         within = max(1, math.floor(settled_rate / 2))
         print(f"{within} events/s (half the rate counted until idle) for {latency_seconds}s ...", flush=True)
-        within_items = _items(corpus, next_item, within * latency_seconds)
+        within_items = _items(corpus, preload + burst, within * latency_seconds)
         latencies_within, published_within = await _latency(producer, settings, within_items, within)
         print(f"{RATE} events/s for {latency_seconds}s ...", flush=True)
+        latency_items = _items(corpus, preload + burst + len(within_items), RATE * latency_seconds)
         latencies, published = await _latency(producer, settings, latency_items, RATE)
         peak_mib = _rss_mib(process.pid, "VmHWM")
 
@@ -257,16 +256,17 @@ async def run(preload: int, burst: int, latency_seconds: int) -> str:
     return table
 
 
-def _latency_rows(rate: str, latencies: list[float], published: int, goal: str) -> list[tuple[str, str, str]]:
+def _latency_rows(at: str, latencies: list[float], published: int, goal: str) -> list[tuple[str, str, str]]:
+    """Rows for a latency run at the rate ``at`` names."""
     # An item still without a match event at the end waited longer than anything measured: it
     # counts as infinitely late, so a worker that falls behind cannot report a good p99.
     p99 = percentile(latencies + [math.inf] * (published - len(latencies)), 99)
     return [
-        (f"item event → first match event at {rate}, median of the items that got one",
+        (f"item event → first match event at {at}, median of the items that got one",
          f"{median(latencies) * 1000:.1f} ms" if latencies else "n/a", "—"),
-        (f"item event → first match event at {rate}, p99 (items without one count as late)",
+        (f"item event → first match event at {at}, p99 (items without one count as late)",
          f"{p99 * 1000:.1f} ms" if math.isfinite(p99) else f"> {GRACE_SECONDS:.0f} s (not reached)", goal),
-        (f"items of the run at {rate} that got a match", f"{len(latencies)} of {published}", "—"),
+        (f"items of the run at {at} that got a match", f"{len(latencies)} of {published}", "—"),
     ]
 
 

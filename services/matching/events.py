@@ -89,7 +89,6 @@ class MatchingStream:
         self.outputs = {spec.full_name(prefix): spec for spec in OUTPUTS}
         self.work = self._raw_topic(f"{prefix}{WORK_TOPIC}", partitions=1, internal=True)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
-        self._output_names = {spec.name: spec.full_name(prefix) for spec in OUTPUTS}
         self.state = State(**{name: JsonTable(self.app, name, partitions=1)
                               for name in ("items", "participants", "feedback", "sessions", "ledger")})
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
@@ -175,13 +174,12 @@ class MatchingStream:
 
     async def _publish(self, emissions: Iterable[Emission]) -> None:
         # Straight to the producer: the values are bytes already, and faust's channel machinery
-        # per message cost more than aiokafka's send itself.
-        producer = self.app.producer
+        # per message cost about as much as aiokafka's send itself (py-spy: 5.4% and 5.3%).
+        producer, prefix = self.app.producer, self.settings.topic_prefix
         pending = []
         for emission in emissions:
-            topic = self._output_names[emission.topic.name]
-            pending.append(await producer.send(topic, emission.key.encode(), encode(emission.event),
-                                               partition=None, timestamp=None, headers=None))
+            pending.append(await producer.send(emission.topic.full_name(prefix), emission.key.encode(),
+                                               encode(emission.event), partition=None, timestamp=None, headers=None))
             OUTPUTS_EMITTED.labels(emission.event.type).inc()
         if pending:
             await asyncio.gather(*pending)
