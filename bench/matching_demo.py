@@ -25,12 +25,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.admin import AIOKafkaAdminClient
 
-from bench.common import free_port, write_section
+from bench.common import free_port, remove_namespace, write_section
 from bench.matching_service import _start
 from hardtech.demo import dataset
-from services.matching.events import BATCH_SIZE, PROJECTION_BATCH_SIZE
+from services.matching.events import BATCH_SIZE
+from services.matching.projection import BATCH_SIZE as PROJECTION_BATCH_SIZE
 from services.matching.processor import Processor, State
 from services.matching.settings import Settings
 from shared import topics
@@ -193,22 +193,9 @@ async def end_to_end() -> None:
         await producer.stop()
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(30)
-        await client.drop_database(settings.database)
         await client.close()
         shutil.rmtree(workdir, ignore_errors=True)
-        await _delete_topics(settings, namespace)
-
-
-async def _delete_topics(settings: Settings, prefix: str) -> None:
-    """The broker keeps a file open per topic partition: leave none behind."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
+        await remove_namespace(settings, namespace, settings.database)
 
 
 async def projection(sample: int) -> None:

@@ -132,6 +132,7 @@ class PermanentError(Exception):
 
 
 Handler = Callable[[CloudEvent, ConsumerRecord], Awaitable[None]]
+BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
 
 
 @dataclass
@@ -147,16 +148,25 @@ class EventConsumer:
     Records of one partition are handled in order. A handler error other than
     ``PermanentError`` is treated as transient (e.g. MongoDB restarting): the record is retried
     with backoff and nothing after it in that partition is committed, so nothing is lost.
+
+    With a ``batch_handler`` instead, the valid events of each fetch (up to ``max_records``, in
+    order per partition) are handed over in one call, and the fetch is committed after it: for
+    writers that pay per operation and fold many events into one write. A batch handler's errors
+    are transient: the whole batch is retried, so it must be idempotent (a ``PermanentError``
+    cannot name the bad record of a batch, and stops the consumer instead).
     """
 
     def __init__(self, settings: CommonSettings, *, group_id: str, topics: Iterable[TopicSpec],
-                 dead_letter: TopicSpec, handler: Handler, producer: Producer,
-                 max_records: int = 200):
+                 dead_letter: TopicSpec, producer: Producer, handler: Handler | None = None,
+                 batch_handler: BatchHandler | None = None, max_records: int = 200):
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("EventConsumer takes either a handler or a batch_handler")
         self._settings = settings
         self._group_id = group_id
         self._topics = {s.full_name(settings.topic_prefix): s for s in topics}
         self._dead_letter = dead_letter.full_name(settings.topic_prefix)
         self._handler = handler
+        self._batch_handler = batch_handler
         self._producer = producer
         self._max_records = max_records
         self._consumer: AIOKafkaConsumer | None = None
@@ -195,6 +205,9 @@ class EventConsumer:
         try:
             while True:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=self._max_records)
+                if self._batch_handler is not None and batches:
+                    await self._handle_fetch(batches)
+                    continue
                 for tp, records in batches.items():
                     await self._handle_partition(tp, records)
         finally:
@@ -206,25 +219,51 @@ class EventConsumer:
             await self._handle_with_retry(record)
             await self._consumer.commit({tp: record.offset + 1})
 
-    async def _handle_with_retry(self, record: ConsumerRecord) -> None:
+    async def _handle_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        assert self._consumer is not None and self._batch_handler is not None
+        events = []
+        for records in batches.values():
+            for record in records:
+                try:
+                    events.append(self._decode(record))
+                except InvalidEvent as exc:
+                    await self._dead_letter_record(record, exc.reason)
+        if events:
+            handler = self._batch_handler
+            first = next(iter(batches.values()))[0]
+            what = f"a batch of {len(events)} from {first.topic}[{first.partition}]@{first.offset}"
+            await self._retrying(lambda: handler(events), what)
+            self.stats.processed += len(events)
+        await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
+
+    def _decode(self, record: ConsumerRecord) -> CloudEvent:
         spec = self._topics[record.topic]
+        return decode(record.value, allowed_types=frozenset(spec.event_types) or None)
+
+    async def _handle_with_retry(self, record: ConsumerRecord) -> None:
+        assert self._handler is not None
+        handler = self._handler
+        try:
+            event = self._decode(record)
+            await self._retrying(lambda: handler(event, record), f"{record.topic}[{record.partition}]@{record.offset}")
+            self.stats.processed += 1
+        except (InvalidEvent, PermanentError) as exc:
+            reason = exc.reason if isinstance(exc, InvalidEvent) else str(exc)
+            await self._dead_letter_record(record, reason)
+
+    async def _retrying(self, attempt: Callable[[], Awaitable[None]], what: str) -> None:
+        """Await ``attempt`` until it succeeds: an error other than ``PermanentError`` is transient
+        (e.g. MongoDB restarting), and the records are never skipped."""
         backoff = 0.2
         while True:
             try:
-                event = decode(record.value, allowed_types=frozenset(spec.event_types) or None)
-                await self._handler(event, record)
-                self.stats.processed += 1
+                await attempt()
                 return
-            except (InvalidEvent, PermanentError) as exc:
-                reason = exc.reason if isinstance(exc, InvalidEvent) else str(exc)
-                await self._dead_letter_record(record, reason)
-                return
-            except asyncio.CancelledError:
+            except (asyncio.CancelledError, PermanentError):
                 raise
-            except Exception as exc:  # transient: retry the same record, never skip it
+            except Exception as exc:
                 self.stats.retries += 1
-                log.warning("retrying %s[%d]@%d after %s: %s", record.topic, record.partition,
-                            record.offset, type(exc).__name__, exc)
+                log.warning("retrying %s after %s: %s", what, type(exc).__name__, exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5)
 

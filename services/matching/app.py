@@ -1,5 +1,6 @@
 """Wiring of the matching service: one process runs the faust worker (stream processing) and
-the query API (uvicorn served inside faust's event loop; faust's own web server is off)."""
+the query API (uvicorn served inside faust's event loop; faust's own web server is off), and
+starts the read model's projection as a child process."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from mode import Service
 from services.matching.api import router
 from services.matching.events import DEAD_LETTER, INPUTS, OUTPUTS, MatchingStream
 from services.matching.processor import SOURCE
+from services.matching.projection import ProjectionProcess
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore
 from shared import logging as service_logging
@@ -26,7 +28,8 @@ from shared.service import Resources
 
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None,
                worker_ready: Callable[[], bool] = lambda: False) -> FastAPI:
-    """The query API; ``worker_ready`` tells /readyz whether the stream worker holds its partitions."""
+    """The query API; ``worker_ready`` tells /readyz whether the stream worker holds its partitions
+    and its projection process runs."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -87,8 +90,9 @@ def run(settings: Settings) -> None:
     # Faust creates its own internal topics (work, changelogs); the registry topics are ours to ensure.
     loop.run_until_complete(ensure_topics(settings, (*INPUTS, *OUTPUTS, DEAD_LETTER)))
     resources = Resources(settings)
-    stream = MatchingStream(settings, MatchingStore(resources.db, source=SOURCE, locks=resources.locks))
-    api = create_app(settings, resources=resources, worker_ready=stream.ready)
-    worker = faust.Worker(stream.app, HttpService(api, settings), loop=loop, loglevel=settings.log_level,
+    stream = MatchingStream(settings)
+    projection = ProjectionProcess()
+    api = create_app(settings, resources=resources, worker_ready=lambda: stream.ready() and projection.alive())
+    worker = faust.Worker(stream.app, projection, HttpService(api, settings), loop=loop, loglevel=settings.log_level,
                           override_logging=False)
     worker.execute_from_commandline()

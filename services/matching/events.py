@@ -3,8 +3,8 @@
 Input events are validated and forwarded, in order per key, onto one internal single-partition
 work topic, so exactly one worker holds the whole candidate index (see README: scaling). The
 work agent feeds the ``Processor`` in small batches, sends the outputs, waits for Kafka's
-acknowledgement and only then records them in the ledger table. A projection agent writes the
-service's own output topics into MongoDB for the query API.
+acknowledgement and only then records them in the ledger table. The outputs reach MongoDB for the
+query API through a process of their own (``projection.py``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from prometheus_client import Counter, Histogram
 from services.matching.domain.text import warm_up_text_analysis
 from services.matching.processor import Batch, Emission, Processor, State
 from services.matching.settings import Settings
-from services.matching.storage import MatchingStore
 from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 from shared.events import CloudEvent, InvalidEvent, decode, encode
@@ -41,10 +40,6 @@ DEAD_LETTER = topics.dead_letter("matching")
 WORK_TOPIC = "matching-work"
 BATCH_SIZE = 200
 BATCH_WITHIN_SECONDS = 0.005
-# The read model is written in batches: FerretDB v1 pays per operation, and an entity that
-# changed several times within a batch is written once.
-PROJECTION_BATCH_SIZE = 5000
-PROJECTION_WITHIN_SECONDS = 1.0
 # While the work topic has a backlog, consortia wait (at most this long) until it is worked off:
 # each is then sent once rather than once per batch that touched one of its matches.
 CONSORTIA_MAX_DELAY_SECONDS = 20.0
@@ -67,9 +62,8 @@ def _handling(event: EventT) -> Iterator[None]:
 
 
 class MatchingStream:
-    def __init__(self, settings: Settings, store: MatchingStore):
+    def __init__(self, settings: Settings):
         self.settings = settings
-        self.store = store
         prefix = settings.topic_prefix
         self.app = reliable_app(
             settings.app_id,
@@ -86,7 +80,6 @@ class MatchingStream:
             broker_heartbeat_interval=2.0,
         )
         self.inputs = {spec.full_name(prefix): spec for spec in INPUTS}
-        self.outputs = {spec.full_name(prefix): spec for spec in OUTPUTS}
         self.work = self._raw_topic(f"{prefix}{WORK_TOPIC}", partitions=1, internal=True)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
         self.state = State(**{name: JsonTable(self.app, name, partitions=1)
@@ -97,7 +90,6 @@ class MatchingStream:
         self.state.ledger.table.on_recover(self._restore)
         self.app.agent(self._raw_topic(*self.inputs), name="matching-forward")(self._forward)
         self.app.agent(self.work, name="matching-work")(self._work)
-        self.app.agent(self._raw_topic(*self.outputs), name="matching-projection")(self._project)
 
     def _raw_topic(self, *names: str, **options: object) -> faust.TopicT:
         """Topics carry CloudEvents as bytes, decoded and validated by ``shared.events``."""
@@ -130,11 +122,6 @@ class MatchingStream:
             now = time.time()
             for event in events:
                 PROCESSING_LATENCY.observe(max(0.0, now - event.message.timestamp))
-
-    async def _project(self, stream: faust.StreamT) -> None:
-        async for events in stream.take_events(PROJECTION_BATCH_SIZE, within=PROJECTION_WITHIN_SECONDS):
-            decoded = [await self._valid(event, self.outputs[event.message.topic]) for event in events]
-            await self.store.project_many(d for d in decoded if d is not None)
 
     # -- helpers --------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from pymongo import monitoring
 from pymongo.asynchronous.collection import AsyncCollection
@@ -209,3 +210,54 @@ async def test_consumer_dead_letters_poison_and_goes_on(registry_topics: CommonS
     assert dead[0].value == b"not json"
     await producer.stop()
     await mongo.close()
+
+
+async def test_batch_consumer_hands_over_whole_fetches_retries_them_and_commits_after(
+        registry_topics: CommonSettings, namespace):
+    settings = registry_topics
+    producer = Producer(settings, client_id="test")
+    alerts = topics.ALERTS.full_name(settings.topic_prefix)
+    await producer.send(alerts, b"not json", key="poison")
+    sent = [_alert(n) for n in range(5)]
+    for event in sent:
+        await producer.send_event(alerts, event, key="a1")
+    handed: list[list[str]] = []
+
+    async def write(events: list[CloudEvent]) -> None:
+        if not handed:
+            handed.append([])  # the first attempt fails, as a store restarting would
+            raise ConnectionError("store unavailable")
+        handed.append([e.id for e in events])
+
+    dead_letter = topics.dead_letter("notification")
+    group = "test-batch-consumer"
+    consumer = EventConsumer(settings, group_id=group, topics=[topics.ALERTS], dead_letter=dead_letter,
+                             producer=producer, batch_handler=write, max_records=100)
+    task = asyncio.create_task(consumer.run())
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.stats.processed >= 5), what="the five good records")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+    assert consumer.stats.retries >= 1
+    assert [i for batch in handed[1:] for i in batch] == [e.id for e in sent]  # in order, none lost or repeated
+    dead = await read_records(settings.kafka_bootstrap_servers, dead_letter.full_name(settings.topic_prefix), count=1)
+    assert dead[0].value == b"not json"
+    committed = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
+                                 group_id=f"{settings.topic_prefix}{group}", enable_auto_commit=False)
+    await committed.start()
+    try:
+        assert await committed.committed(TopicPartition(alerts, 0)) == 6
+    finally:
+        await committed.stop()
+    await producer.stop()
+
+
+def test_a_consumer_takes_one_kind_of_handler(registry_topics: CommonSettings):
+    async def one(event, record): ...
+
+    async def many(events): ...
+
+    for handlers in ({}, {"handler": one, "batch_handler": many}):
+        with pytest.raises(ValueError, match="either a handler or a batch_handler"):
+            EventConsumer(registry_topics, group_id="g", topics=[topics.ALERTS], dead_letter=topics.ALERTS,
+                          producer=Producer(registry_topics, client_id="test"), **handlers)

@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FOR = 150.0  # seconds a call keeps retrying through a crash and restart (matching restores slowly)
 # The services' consumer groups (under the stack's namespace): what "every consumer resumed" means.
-CONSUMER_GROUPS = ("matching", "notification", "events_sessions")
+CONSUMER_GROUPS = ("matching", "matching-projection", "notification", "events_sessions")
 SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)
 
 

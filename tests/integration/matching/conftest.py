@@ -61,6 +61,16 @@ class MatchingProcess:
             time.sleep(0.3)
         raise AssertionError(f"matching not ready after {timeout}s: {self.log_tail()}")
 
+    @property
+    def pid(self) -> int:
+        assert self._process is not None
+        return self._process.pid
+
+    def children(self) -> list[int]:
+        """The pids of the process's children (the projection process)."""
+        tasks = Path(f"/proc/{self.pid}/task")
+        return [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
+
     def kill(self) -> None:
         """SIGKILL: no shutdown hook runs, as in a crash."""
         if self._process is not None and self._process.poll() is None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import signal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -142,3 +145,35 @@ async def test_a_killed_worker_restarts_with_no_match_missing_and_repeats_carryi
         if event.type == "match.created.v1":
             created_ids.setdefault(event.data.match_id, set()).add(event.id)
     assert all(len(ids) == 1 for ids in created_ids.values()), "a repeated creation got a new event id"
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_the_projection_process_is_started_again_after_a_crash_and_ends_with_its_worker(
+        registry_topics, matching_process: MatchingProcess, publisher: Publisher):
+    await asyncio.to_thread(matching_process.start)
+    [projection] = matching_process.children()
+    os.kill(projection, signal.SIGKILL)
+
+    async def restarted():
+        return [pid for pid in matching_process.children() if pid != projection]
+
+    [again] = await wait_for(restarted, what="a new projection process")
+    tech_offer, tech_need = _pair(0)
+    await publisher.item(tech_offer)
+    await publisher.item(tech_need)
+    token, _ = issue_token(matching_process.settings, "ent0", PartyType.ENTERPRISE)
+    async with httpx.AsyncClient(base_url=matching_process.url, headers={"Authorization": f"Bearer {token}"}) as api:
+        async def listed():
+            return (await api.get("/matches")).json()["items"]
+
+        [match] = await wait_for(listed, what="the match projected by the new projection process")
+    assert match["match_id"] == match_id("o0", "n0")
+
+    os.kill(matching_process.pid, signal.SIGKILL)  # the worker alone, not its process group
+    await wait_for(lambda: asyncio.sleep(0, result=not _running(again)), what="the orphaned projection to exit")
