@@ -174,7 +174,7 @@ class EventConsumer:
         self.running = False
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(
+        consumer = AIOKafkaConsumer(
             *self._topics,
             bootstrap_servers=self._settings.kafka_bootstrap_servers,
             group_id=f"{self._settings.topic_prefix}{self._group_id}",
@@ -183,7 +183,12 @@ class EventConsumer:
             isolation_level="read_committed",
             fetch_max_bytes=8 * 1024 * 1024,
         )
-        await self._consumer.start()
+        try:
+            await consumer.start()
+        except BaseException:  # a failed or cancelled start leaves no client open, and no half-started consumer
+            await consumer.stop()
+            raise
+        self._consumer = consumer
         self.running = True
 
     async def stop(self) -> None:

@@ -3,13 +3,13 @@ the query API.
 
 Its own process, so that reading, validating and writing the outputs (about 16 per new item) use
 another core than the faust worker. In the worker's event loop the projection waited behind the
-work agent during a burst, then held new input back while it caught up (bench/README).
+work agent during a burst, then held new input back while it caught up (README: Throughput).
 
 The worker process starts it and starts it again if it dies (``ProjectionProcess``);
 ``python -m services.matching.projection`` runs one alone. Several share the output topics'
 partitions (consumer group ``<prefix>matching-projection``). Delivery is at least once: a
-fetch's offsets are committed after its batch is written, and writing a batch again gives the
-same documents.
+fetch's offsets are committed after its batch is written, and the events written again, in
+order, end in the same documents.
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ async def project(settings: Settings, *, parent_pid: int | None = None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m services.matching.projection", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m services.matching.projection",
+                                     description="Project the matching service's output topics into MongoDB.")
     parser.add_argument("--parent-pid", type=int, help="exit when this process is no longer the parent")
     args = parser.parse_args(argv)
     settings = Settings()
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
     async def until_terminated() -> None:
         task = asyncio.current_task()
         assert task is not None
-        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        for stop in (signal.SIGTERM, signal.SIGINT):  # Ctrl-C reaches the whole process group
+            asyncio.get_running_loop().add_signal_handler(stop, task.cancel)
         with contextlib.suppress(asyncio.CancelledError):
             await project(settings, parent_pid=args.parent_pid)
 
