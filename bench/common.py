@@ -1,5 +1,4 @@
-"""What every benchmark shares: the machine description, medians, writing its section, and
-removing what a run on a throw-away namespace leaves behind."""
+"""What every benchmark shares: the machine description, medians, and writing its section."""
 
 from __future__ import annotations
 
@@ -9,11 +8,6 @@ import socket
 import statistics
 from datetime import UTC, datetime
 from pathlib import Path
-
-from aiokafka.admin import AIOKafkaAdminClient
-
-from shared.mongo import make_client
-from shared.settings import CommonSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -54,22 +48,3 @@ def write_section(name: str, title: str, body: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     path.write_text(f"## {title}\n\nMeasured {stamp} on {machine()}.\n\n{body.strip()}\n")
     return path
-
-
-async def remove_namespace(settings: CommonSettings, namespace: str, database: str) -> None:
-    """Delete a run's topics (the broker keeps a file open per partition) and its database (a
-    20,000-item matching run leaves more than a GiB in FerretDB, and FerretDB sizes every
-    database whenever databases are listed)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        doomed = [t for t in await admin.list_topics() if t.startswith(namespace)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    finally:
-        await admin.close()
-    mongo = make_client(settings.mongodb_uri)
-    try:
-        await mongo.drop_database(database)
-    finally:
-        await mongo.close()

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
 
-from bench.common import free_port, remove_namespace, write_section
+from bench.common import free_port, write_section
 from bench.matching_service import _start
 from hardtech.demo import dataset
+from hardtech.namespace import delete_namespace
 from services.matching.events import BATCH_SIZE
 from services.matching.projection import BATCH_SIZE as PROJECTION_BATCH_SIZE
 from services.matching.processor import Processor, State
@@ -195,7 +196,7 @@ async def end_to_end() -> None:
         process.wait(30)
         await client.close()
         shutil.rmtree(workdir, ignore_errors=True)
-        await remove_namespace(settings, namespace, settings.database)
+        await delete_namespace(settings.kafka_bootstrap_servers, settings.mongodb_uri, namespace)
 
 
 async def projection(sample: int) -> None:

@@ -25,8 +25,9 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.common import free_port, median, percentile, remove_namespace, write_section
+from bench.common import free_port, median, percentile, write_section
 from bench.matching_candidates import Corpus
+from hardtech.namespace import delete_namespace
 from services.matching.processor import Processor, State
 from services.matching.settings import Settings
 from shared import topics
@@ -149,9 +150,9 @@ def _busy_seconds() -> float:
 
 
 async def _until_idle(timeout: float = 900) -> None:
-    """Wait until the machine uses under a tenth of a core: after handling a burst's events the
-    worker still projects their outputs into MongoDB (the store's process busy as much as the
-    worker) and works out the consortia it deferred."""
+    """Wait until the machine uses under a tenth of a core: after the worker has handled a burst's
+    events, its projection process still writes their outputs into MongoDB (FerretDB busy as
+    much), and the worker works out the consortia it deferred."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         before = _busy_seconds()
@@ -208,7 +209,7 @@ async def _worker() -> AsyncIterator[tuple[Settings, subprocess.Popen[bytes], AI
         os.killpg(process.pid, signal.SIGKILL)  # a throw-away namespace: no graceful drain of the backlog
         process.wait(30)
         shutil.rmtree(workdir, ignore_errors=True)
-        await remove_namespace(settings, namespace, settings.database)
+        await delete_namespace(settings.kafka_bootstrap_servers, settings.mongodb_uri, namespace)
 
 
 async def run(preload: int, burst: int, latency_seconds: int) -> str:

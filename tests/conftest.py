@@ -8,15 +8,12 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from pydantic_settings import BaseSettings
-from pymongo.errors import PyMongoError
 
 from shared import topics
 from shared.kafka import ensure_topics
-from shared.mongo import make_client
 from shared.settings import CommonSettings
+from hardtech.namespace import delete_namespace
 from tests.infrastructure import Endpoints, endpoints
 
 S = TypeVar("S", bound=BaseSettings)
@@ -53,33 +50,11 @@ async def make_settings(infra: Endpoints, namespace: str) -> AsyncIterator[Calla
         return cls(**values)
 
     yield build
-    await delete_namespace(infra, namespace)
+    await delete_namespace(infra.kafka_bootstrap_servers, infra.mongodb_uri, namespace)
 
 
 def database_name(namespace: str, name: str) -> str:
     return f"{namespace.rstrip('-')}_{name}"[:60]
-
-
-async def delete_namespace(infra: Endpoints, namespace: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap_servers, request_timeout_ms=10_000)
-    try:
-        await admin.start()
-        doomed = [t for t in await admin.list_topics() if t.startswith(namespace)]
-        if doomed:
-            await admin.delete_topics(doomed)
-    except (KafkaError, OSError):
-        pass  # best effort: a test that stopped the broker must not fail its own teardown
-    finally:
-        await admin.close()
-    mongo = make_client(infra.mongodb_uri)
-    try:
-        for name in await mongo.list_database_names():
-            if name.startswith(namespace.rstrip("-")):
-                await mongo.drop_database(name)
-    except PyMongoError:
-        pass
-    finally:
-        await mongo.close()
 
 
 @pytest.fixture

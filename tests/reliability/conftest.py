@@ -17,9 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 
 from hardtech.errors import SetupError
+from hardtech.namespace import delete_namespace
 from hardtech.paths import ROOT
 from hardtech.procs import Proc, wait_until
 from shared import topics
@@ -168,19 +168,6 @@ async def drop_database(mongodb_uri: str, database: str) -> None:
         await mongo.close()
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> None:
-    """Delete the run's topics (the registry's and faust's own): a broker keeps every partition's
-    files open, and test runs that leave theirs behind exhaust its file descriptors."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
-    await admin.start()
-    try:
-        names = [name for name in await admin.list_topics() if name.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names, timeout_ms=30_000)
-    finally:
-        await admin.close()
-
-
 @pytest.fixture(scope="package")
 def stack_namespace() -> str:
     return f"r{uuid.uuid4().hex[:9]}-"
@@ -204,9 +191,7 @@ async def stack(infra: Endpoints, stack_namespace: str, tmp_path_factory: pytest
     finally:
         for service in running.services.values():
             service.stop()
-        for service in running.services.values():
-            await drop_database(infra.mongodb_uri, service.database)
-        await delete_topics(infra.kafka_bootstrap_servers, namespace)
+        await delete_namespace(infra.kafka_bootstrap_servers, infra.mongodb_uri, namespace)
 
 
 @pytest.fixture

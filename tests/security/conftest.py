@@ -3,17 +3,14 @@ identities every route is called with (anonymous, participant, organiser, operat
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import KafkaError
 from fastapi import FastAPI
-from pymongo.errors import PyMongoError
 
+from hardtech.namespace import delete_namespace
 from services.events_sessions.app import create_app as create_events_sessions
 from services.events_sessions.settings import Settings as EventsSessionsSettings
 from services.listing.app import create_app as create_listing
@@ -27,11 +24,9 @@ from services.notification.settings import Settings as NotificationSettings
 from shared import topics
 from shared.auth import issue_token
 from shared.kafka import ensure_topics
-from shared.mongo import make_client
 from shared.party_types import PartyType
 from shared.settings import CommonSettings, ServiceSettings
 
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -56,25 +51,8 @@ async def registry_topics(common_settings: CommonSettings) -> AsyncIterator[Comm
     one broker serves every suite, and partitions left behind by each test exhaust its open files."""
     await ensure_topics(common_settings, topics.ALL)
     yield common_settings
-    await _drop_namespace(common_settings)
-
-
-async def _drop_namespace(settings: CommonSettings) -> None:
-    prefix = settings.topic_prefix
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
-    mongo = make_client(settings.mongodb_uri)
-    try:
-        await admin.start()
-        if left := [name for name in await admin.list_topics() if name.startswith(prefix)]:
-            await admin.delete_topics(left)
-        for database in await mongo.list_database_names():
-            if database.startswith(prefix.rstrip("-")):
-                await mongo.drop_database(database)
-    except (KafkaError, PyMongoError) as exc:  # the test's verdict stands; only the clean-up is incomplete
-        log.warning("could not drop namespace %s: %s", prefix, exc)
-    finally:
-        await admin.close()
-        await mongo.close()
+    await delete_namespace(common_settings.kafka_bootstrap_servers, common_settings.mongodb_uri,
+                           common_settings.topic_prefix)
 
 
 @pytest.fixture
