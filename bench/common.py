@@ -11,6 +11,10 @@ from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
+# Benchmarks run the services against the local development stack (`make bench` starts it), with
+# its public development secrets, as `hardtech up` does.
+os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
+
 
 def machine() -> str:
     memory = ""

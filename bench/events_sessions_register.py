@@ -21,7 +21,7 @@ import httpx
 from bench.common import free_port, median, percentile, write_section
 from services.events_sessions.settings import Settings
 from shared import topics
-from shared.auth import issue_token
+from shared.auth import Role, issue_token
 from shared.kafka import ensure_topics
 from shared.party_types import PartyType
 
@@ -38,7 +38,8 @@ def _session_body() -> dict:
 
 
 async def _run(client: httpx.AsyncClient, settings: Settings, *, registrants: int, concurrency: int) -> dict:
-    organiser = {"authorization": "Bearer " + issue_token(settings, "bench-gov", PartyType.GOVERNMENT)[0]}
+    organiser = {"authorization": "Bearer " + issue_token(settings, "bench-gov", PartyType.GOVERNMENT,
+                                                     frozenset({Role.ORGANISER}))[0]}
     created = await client.post("/sessions", json=_session_body(), headers=organiser)
     created.raise_for_status()
     sid = created.json()["id"]

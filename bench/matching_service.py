@@ -35,7 +35,9 @@ from shared.events import decode, encode, new_event
 from shared.events.listing import ItemData
 from shared.kafka import ensure_topics
 from shared.party_types import Side
+from shared.settings import DEV_OPERATOR_TOKEN
 
+OPERATOR = {"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"}
 ROOT = Path(__file__).resolve().parents[1]
 RATE = 500
 GRACE_SECONDS = 3.0  # after the last send of the latency run, for match events still on their way
@@ -87,7 +89,7 @@ def _start(settings: Settings, log: Path, ready_within: float = 90) -> subproces
 
 
 async def _processed(client: httpx.AsyncClient) -> int:
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=OPERATOR)).text
     return int(sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                    if line.startswith('events_consumed_total{service="matching"')))
 

@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 
 from hardtech.errors import SetupError
-from shared.settings import CommonSettings
+from hardtech.stack import operator_token
 
 COLUMNS = ("GROUP", "TOPIC", "PARTITION", "CURRENT-OFFSET", "LOG-END-OFFSET", "LAG", "CONSUMER-ID", "HOST",
            "CLIENT-ID", "LAG-SECONDS", "STATUS")
@@ -74,7 +74,7 @@ def lag(
                                                                                  "http://127.0.0.1:8005"),
 ) -> None:
     """Consumer lag per partition: kafka-consumer-groups' columns plus LAG-SECONDS and STATUS."""
-    token = CommonSettings().operator_token.get_secret_value()
+    token = operator_token()
     console = Console()
     while True:
         groups, stale = _fetch(url, token, group)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -13,9 +14,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hardtech import stack
-from hardtech.errors import SetupError
-from hardtech.lag import lag
+# The CLI runs the local development stack: public development secrets are allowed there unless
+# the caller chose otherwise (services started by `hardtech up` inherit this environment).
+os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
+
+from hardtech import stack  # noqa: E402
+from hardtech.errors import SetupError  # noqa: E402
+from hardtech.lag import lag  # noqa: E402
+from shared.auth import new_key_pair, new_secret  # noqa: E402
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Hard-Tech Express: technology-transfer matchmaking on Apache Kafka.")
@@ -65,6 +71,18 @@ def up(infra_only: Annotated[bool, typer.Option("--infra-only", help="Kafka and 
             stack.start_sink(report)
             stack.start_services(report)
     console.print(f"up in {time.monotonic() - started:.1f}s", highlight=False)
+
+
+@app.command()
+def secrets() -> None:
+    """Print fresh secrets for a deployment, as lines of a `.env` file (docker-compose reads it).
+    The private key belongs to the listing service alone; the others need the public key."""
+    private, public = new_key_pair()
+    print("HARDTECH_ENVIRONMENT=production")
+    print(f"HARDTECH_OPERATOR_TOKEN={new_secret()}")
+    print(f"HARDTECH_API_KEY_PEPPER={new_secret()}")
+    print("HARDTECH_JWT_PRIVATE_KEY=" + private.strip().replace("\n", "\\n"))
+    print("HARDTECH_JWT_PUBLIC_KEY=" + public.strip().replace("\n", "\\n"))
 
 
 @app.command()

@@ -82,9 +82,19 @@ def service_environment() -> dict[str, str]:
         "NOTIFICATION_SMTP_HOST": "127.0.0.1",
         "NOTIFICATION_SMTP_PORT": str(devsink.SMTP_PORT),
         "NOTIFICATION_ALLOW_PRIVATE_WEBHOOKS": "true",
-        # The demo registers hundreds of participants from one address; the per-key limit stays.
+        # The demo registers hundreds of participants from one address; the per-key and per-e-mail
+        # limits stay.
         "LISTING_AUTH_RATE_PER_IP": "2000",
+        "LISTING_SIGNUP_RATE_PER_IP": "2000",
     }
+
+
+def operator_token() -> str:
+    """The operator's token for the CLI's own calls (the demo, the lag table)."""
+    token = CommonSettings().operator_secret()
+    if token is None:
+        raise SetupError("HARDTECH_OPERATOR_TOKEN is not set (outside local mode it must be)")
+    return token
 
 
 def start_sink(report: Report) -> None:

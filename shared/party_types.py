@@ -55,7 +55,7 @@ NEED_RULES: dict[PartyType, frozenset[Kind]] = {
     PartyType.INVESTOR: frozenset({Kind.TECHNOLOGY, Kind.SERVICE, Kind.POLICY}),
 }
 
-# Government and agency participants may host sessions.
+# Government and agency participants may be granted the organiser role (by an operator) to host sessions.
 ORGANISER_TYPES: frozenset[PartyType] = frozenset({PartyType.GOVERNMENT, PartyType.AGENCY})
 
 def may_post(party_type: PartyType, side: Side, kind: Kind) -> bool:

@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine
-from typing import Any
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, NoReturn, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
+from pydantic import ValidationError
 
 from shared import logging as service_logging
 from shared.locks import KeyedLocks
+from shared.auth import UnsafeSettings, check_secrets
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+S = TypeVar("S", bound=ServiceSettings)
 
 CANCEL_AGAIN_SECONDS = 1.0
 
@@ -62,6 +66,31 @@ class BackgroundTasks:
                 task.cancel()
             _, running = await asyncio.wait(running, timeout=CANCEL_AGAIN_SECONDS)
         self._tasks.clear()
+
+
+def main(settings_class: type[S], run: Callable[[S], None]) -> None:
+    """Every service's entry point: its settings from the environment, checked, then ``run``. A
+    setting that is invalid, missing, a public development value or too weak ends the process
+    with one line that names it (exit status 2), before anything starts."""
+    try:
+        settings = settings_class()
+        check_secrets(settings)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = ".".join(str(part) for part in error["loc"]) or settings_class.__name__
+        _refuse(f"setting {where}: {error['msg']}")
+    except UnsafeSettings as exc:
+        _refuse(str(exc))
+    run(settings)
+
+
+def _refuse(reason: str) -> NoReturn:
+    print(f"error: not starting: {reason}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def serve_http(create_app: Callable[[S], FastAPI], settings_class: type[S]) -> None:
+    main(settings_class, lambda settings: run_http(create_app(settings), settings))
 
 
 def run_http(app: FastAPI, settings: ServiceSettings) -> None:

@@ -1,12 +1,37 @@
-"""Settings from the environment (pydantic-settings), shared by every service and the CLI."""
+"""Settings from the environment (pydantic-settings), shared by every service and the CLI.
+
+Secrets fail closed: outside the local development mode (``HARDTECH_ENVIRONMENT=local``, which
+``hardtech up`` and the tests set) a service refuses to start when a secret is missing, is one of
+the public development values below, or is too weak (``shared.auth.check_secrets``)."""
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEV_JWT_SECRET = "hardtech-dev-secret-change-me-0123456789abcdef"
+# Public development values, used only in local mode and refused everywhere else.
 DEV_OPERATOR_TOKEN = "hardtech-dev-operator-token"
+DEV_API_KEY_PEPPER = "hardtech-dev-api-key-pepper-0123456789abcdef"
+DEV_JWT_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
+MC4CAQAwBQYDK2VwBCIEIKbjJTej0RfXRJHOiipVyho98gMQ3/L/YYf6WD2yvOg6
+-----END PRIVATE KEY-----
+"""
+DEV_JWT_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAA0mX+Tvx3JcyhkFPrfuiDqXNpfovQG1Y+HAUAqLSJow=
+-----END PUBLIC KEY-----
+"""
+
+
+class Environment(StrEnum):
+    LOCAL = "local"  # the development stack on one machine: public development secrets allowed
+    PRODUCTION = "production"  # anything else: every secret configured and strong
+
+
+def _env(*names: str) -> AliasChoices:
+    return AliasChoices(*names, *(name.lower() for name in names))
 
 
 class CommonSettings(BaseSettings):
@@ -14,24 +39,58 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
 
-    kafka_bootstrap_servers: str = Field(
-        "127.0.0.1:9092", validation_alias=AliasChoices("KAFKA_BOOTSTRAP_SERVERS", "kafka_bootstrap_servers")
-    )
-    mongodb_uri: str = Field(
-        "mongodb://127.0.0.1:27017", validation_alias=AliasChoices("MONGODB_URI", "mongodb_uri")
-    )
+    # Whether this process signs tokens and keeps API key digests (the listing service only).
+    signs_tokens: ClassVar[bool] = False
+
+    environment: Environment = Field(Environment.PRODUCTION, validation_alias=_env("HARDTECH_ENVIRONMENT"))
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
+    mongodb_uri: str = Field("mongodb://127.0.0.1:27017", validation_alias=_env("MONGODB_URI"))
     # Prefix for every topic name, so that tests (and several stacks on one cluster) never collide.
-    topic_prefix: str = Field("", validation_alias=AliasChoices("HARDTECH_TOPIC_PREFIX", "topic_prefix"))
-    jwt_secret: SecretStr = Field(
-        SecretStr(DEV_JWT_SECRET), validation_alias=AliasChoices("HARDTECH_JWT_SECRET", "jwt_secret")
-    )
-    jwt_issuer: str = Field("hardtech-listing", validation_alias=AliasChoices("HARDTECH_JWT_ISSUER", "jwt_issuer"))
-    jwt_ttl_seconds: int = Field(900, validation_alias=AliasChoices("HARDTECH_JWT_TTL_SECONDS", "jwt_ttl_seconds"))
-    operator_token: SecretStr = Field(
-        SecretStr(DEV_OPERATOR_TOKEN),
-        validation_alias=AliasChoices("HARDTECH_OPERATOR_TOKEN", "operator_token"),
-    )
-    log_level: str = Field("INFO", validation_alias=AliasChoices("HARDTECH_LOG_LEVEL", "log_level"))
+    topic_prefix: str = Field("", validation_alias=_env("HARDTECH_TOPIC_PREFIX"))
+    # Ed25519 keys in PEM: the private one signs participants' tokens (listing), the public one
+    # verifies them (every service; derived from the private one where that is configured).
+    jwt_private_key: SecretStr | None = Field(None, validation_alias=_env("HARDTECH_JWT_PRIVATE_KEY"))
+    jwt_public_key: str | None = Field(None, validation_alias=_env("HARDTECH_JWT_PUBLIC_KEY"))
+    jwt_issuer: str = Field("hardtech-listing", validation_alias=_env("HARDTECH_JWT_ISSUER"))
+    jwt_ttl_seconds: int = Field(900, ge=1, validation_alias=_env("HARDTECH_JWT_TTL_SECONDS"))
+    # Tokens whose ``exp - iat`` exceeds this are refused, whoever signed them.
+    jwt_max_lifetime_seconds: int = Field(3600, ge=1, validation_alias=_env("HARDTECH_JWT_MAX_LIFETIME_SECONDS"))
+    operator_token: SecretStr | None = Field(None, validation_alias=_env("HARDTECH_OPERATOR_TOKEN"))
+    # The HMAC key of stored API key digests (listing).
+    api_key_pepper: SecretStr | None = Field(None, validation_alias=_env("HARDTECH_API_KEY_PEPPER"))
+    log_level: str = Field("INFO", validation_alias=_env("HARDTECH_LOG_LEVEL"))
+
+    @field_validator("jwt_private_key", "jwt_public_key", mode="before")
+    @classmethod
+    def _pem_newlines(cls, value: object) -> object:
+        """A PEM in one environment line (``.env``, compose) may carry its newlines as ``\\n``."""
+        return value.replace("\\n", "\n") if isinstance(value, str) else value
+
+    @property
+    def local(self) -> bool:
+        return self.environment is Environment.LOCAL
+
+    def operator_secret(self) -> str | None:
+        if self.operator_token is not None:
+            return self.operator_token.get_secret_value()
+        return DEV_OPERATOR_TOKEN if self.local else None
+
+    def signing_key(self) -> str | None:
+        if self.jwt_private_key is not None:
+            return self.jwt_private_key.get_secret_value()
+        return DEV_JWT_PRIVATE_KEY if self.local else None
+
+    def verification_key(self) -> str | None:
+        """The configured public key, else the one of the configured private key (derived in
+        ``shared.auth``), else in local mode the development key."""
+        if self.jwt_public_key is not None or self.jwt_private_key is not None:
+            return self.jwt_public_key
+        return DEV_JWT_PUBLIC_KEY if self.local else None
+
+    def pepper(self) -> str | None:
+        if self.api_key_pepper is not None:
+            return self.api_key_pepper.get_secret_value()
+        return DEV_API_KEY_PEPPER if self.local else None
 
 
 class ServiceSettings(CommonSettings):

@@ -39,7 +39,8 @@ def _lifecycle(entity: str) -> tuple[str, ...]:
 
 PARTICIPANTS = TopicSpec(
     "participants", "participant id", "Participants of the six party types (no secrets)",
-    _types("participant.registered.v1", "participant.updated.v1"), config=COMPACTED,
+    _types("participant.registered.v1", "participant.updated.v1",
+           "participant.organiser_granted.v1", "participant.organiser_revoked.v1"), config=COMPACTED,
 )
 LISTINGS = TopicSpec("listings", "listing id", "Offers: technology, capital, service, policy",
                      _lifecycle("listing"), config=COMPACTED)

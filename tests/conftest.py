@@ -3,6 +3,7 @@ tests/infrastructure.py) and a fresh namespace: their own topic prefix and datab
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TypeVar
@@ -17,6 +18,10 @@ from hardtech.namespace import delete_namespace
 from tests.infrastructure import Endpoints, endpoints
 
 S = TypeVar("S", bound=BaseSettings)
+
+# The tests run the services in local development mode (public development secrets), as
+# `hardtech up` does; tests of the production mode set it explicitly.
+os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
 
 
 @pytest.fixture(scope="session")

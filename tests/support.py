@@ -13,8 +13,11 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from fastapi import FastAPI
 
 from shared.events import CloudEvent, decode
+from shared.settings import DEV_OPERATOR_TOKEN
 
 T = TypeVar("T")
+# The operator's headers in local mode, e.g. for /metrics.
+OPERATOR = {"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"}
 
 
 async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[ConsumerRecord]:

@@ -66,7 +66,7 @@ async def one_agenda(demo: Demo, out: Console) -> None:
 
 
 async def notifications(demo: Demo, out: Console) -> None:
-    metrics = (await demo.api["notification"].call("GET", "/metrics")).text
+    metrics = (await demo.api["notification"].call("GET", "/metrics", token=demo.operator)).text
     sent: dict[str, int] = {}
     for family in text_string_to_metric_families(metrics):
         for sample in family.samples:

@@ -16,10 +16,10 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hardtech import devsink
 from hardtech.demo.client import Api, ApiError
 from hardtech.demo.dataset import load
+from hardtech.demo.keys import DEMO_KEYS, DemoKeys
 from hardtech.demo.model import Dataset
-from hardtech.stack import SERVICES
+from hardtech.stack import SERVICES, operator_token
 from shared.party_types import Side
-from shared.settings import CommonSettings
 
 T = TypeVar("T")
 URLS = {s.name: s.url for s in SERVICES}
@@ -42,7 +42,8 @@ class Demo:
         self.data = dataset
         self.console = console
         self.api = {name: Api(url) for name, url in URLS.items()}
-        self.operator = CommonSettings().operator_token.get_secret_value()
+        self.operator = operator_token()
+        self.keys = DemoKeys(DEMO_KEYS)
         self.loaded = Loaded()
         self.run_key = f"demo-{dataset.seed}"
 
@@ -64,11 +65,26 @@ class Demo:
     # -- loading ---------------------------------------------------------------------------------
 
     async def register_participant(self, participant: Any) -> None:
-        listing = self.api["listing"]
-        registered = await listing.json("POST", "/participants", json=participant.as_request(),
-                                        idempotency_key=f"{self.run_key}-{participant.key}")
+        """Sign up (a re-run replays the sign-up, which shows no key: the key kept from the first
+        run is used), then exchange the key for a token."""
+        registered = await self.api["listing"].json("POST", "/participants", json=participant.as_request(),
+                                                    idempotency_key=f"{self.run_key}-{participant.key}")
         self.loaded.ids[participant.key] = registered["id"]
-        token = await listing.json("POST", "/auth/token", json={"api_key": registered["api_key"]})
+        if registered["api_key"] is not None:
+            self.keys.keep(registered["id"], registered["api_key"])
+        elif self.keys.of(registered["id"]) is None:
+            raise ApiError(f"participant {participant.key} exists on this stack but its API key is not in "
+                           f"{self.keys.path}; wipe the stack's data (`make down`, remove .local/data) to start over")
+
+    async def grant_organiser(self, session: Any) -> None:
+        """An operator verifies each session's host, as a real deployment would before it hosts."""
+        await self.api["listing"].call(
+            "PUT", f"/participants/{self.loaded.ids[session.organiser]}/organiser", token=self.operator,
+            json={"granted": True, "reason": f"demo: hosts {session.key}"}, accept=(409,))
+
+    async def sign_in(self, participant: Any) -> None:
+        api_key = self.keys.of(self.loaded.ids[participant.key])
+        token = await self.api["listing"].json("POST", "/auth/token", json={"api_key": api_key})
         self.loaded.tokens[participant.key] = token["access_token"]
 
     async def post_item(self, item: Any) -> None:
@@ -125,6 +141,9 @@ class Demo:
         with Progress(*columns, console=self.console) as progress:
             await self._each(progress, "registering participants", self.data.participants,
                              self.register_participant)
+            self.keys.save()
+            await self._each(progress, "verifying session organisers", self.data.sessions, self.grant_organiser)
+            await self._each(progress, "signing in", self.data.participants, self.sign_in)
             await self._each(progress, "webhook preferences", self.data.participants[:WEBHOOK_PARTICIPANTS],
                              self.point_webhooks_at_sink)
             await self._each(progress, "posting offers and needs", self.data.items, self.post_item)

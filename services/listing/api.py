@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from services.listing.domain import items
 from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery, query_terms
-from services.listing.domain.participants import ParticipantIn, ParticipantPatch
+from services.listing.domain import ratelimit
+from services.listing.domain.participants import OrganiserDecision, ParticipantIn, ParticipantPatch, public_profile
 from services.listing.domain.validation import RequestModel
 from services.listing.handlers import ListingService
 from shared.api.idempotency import Body, IdempotencyKey, answer_once
 from shared import regions, taxonomy
 from shared.api.app import Problem
 from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
-from shared.api.security import CurrentPrincipal, Participant
+from shared.api.security import CurrentPrincipal, Operator, Participant
+from shared.auth import jwks
+from shared.events.common import Language, LocalizedText
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.party_types import Kind, PartyType, Side
 
@@ -39,7 +43,27 @@ def _query_error(name: str, message: str) -> HTTPException:
 # participants and identity
 
 class RegisteredParticipant(ParticipantData):
-    api_key: str = Field(description="Shown once: exchange it at POST /auth/token. Only its hash is stored.")
+    api_key: str | None = Field(description="Shown in this response only: exchange it at POST /auth/token. "
+                                            "Only its digest is stored; a replayed request answers null.")
+    api_key_note: str | None = Field(None, description="Why api_key is null")
+
+
+class NewApiKey(BaseModel):
+    api_key: str = Field(description="Shown once. Only its digest is stored.")
+    previous_keys_valid_until: datetime = Field(description="The participant's earlier keys stop working then")
+
+
+class PublicParticipant(BaseModel):
+    """What a signed-in caller sees of another participant: who they are, not how to reach them."""
+
+    id: str
+    party_type: PartyType
+    organisation: LocalizedText
+    display_name: LocalizedText
+    region: str
+    fields: list[str]
+    language: Language
+    organiser: bool
 
 
 class TokenRequest(RequestModel):
@@ -52,26 +76,35 @@ class TokenResponse(BaseModel):
     expires_in: int = Field(description="Seconds until the token expires")
 
 
+REPLAY_NOTE = ("an API key is shown only in the first response to a sign-up; rotate it at "
+               "POST /participants/me/api-key if it was lost (API 密钥仅在首次响应中显示)")
+
+
+def client_address(request: Request) -> str:
+    settings = request.app.state.settings
+    return ratelimit.client_address(request.client.host if request.client else None,
+                                    request.headers.get("x-forwarded-for"), settings.proxy_networks())
+
+
 participants = APIRouter(tags=["participants"])
 
 
-@participants.post("/participants", status_code=201, response_model=RegisteredParticipant)
+@participants.post("/participants", status_code=201, response_model=RegisteredParticipant,
+                   responses={429: {"model": Problem}})
 async def register(body: ParticipantIn, request: Request, service: Service, idempotency_key: IdempotencyKey = None):
-    """Register a participant of one of the six party types (注册参与方). The API key is returned once."""
+    """Register a participant of one of the six party types (注册参与方). The API key is in this
+    response only; a government or agency participant hosts sessions once an operator grants it
+    the organiser role."""
 
     async def produce() -> RegisteredParticipant:
-        participant, api_key = await service.register(body)
+        participant, api_key = await service.register(body, client_address(request))
         return RegisteredParticipant(**participant.model_dump(), api_key=api_key)
 
     def without_key(answer: Body) -> Body:
-        return {k: v for k, v in answer.items() if k != "api_key"}
-
-    async def with_fresh_key(stored: Body) -> Body:
-        # The key is never stored, so a retried registration gets a new one; the first stops working.
-        return {**stored, "api_key": await service.new_key(stored["id"])}
+        return {**answer, "api_key": None, "api_key_note": REPLAY_NOTE}
 
     return await answer_once(request, idempotency_key, "anonymous:POST /participants", 201, produce,
-                             to_store=without_key, on_replay=with_fresh_key)
+                             to_store=without_key)
 
 
 @participants.get("/participants/me", response_model=ParticipantData)
@@ -84,9 +117,49 @@ async def update_my_profile(body: ParticipantPatch, principal: Participant, serv
     return await service.update_participant(principal.subject, body)
 
 
-@participants.get("/participants/{participant_id}", response_model=ParticipantData, responses=ERRORS)
-async def participant(participant_id: EntityId, _: CurrentPrincipal, service: Service) -> ParticipantData:
-    return await service.participant(participant_id)
+@participants.post("/participants/me/api-key", status_code=201, response_model=NewApiKey)
+async def rotate_my_key(principal: Participant, service: Service) -> NewApiKey:
+    """A new API key (shown once); the previous ones keep working for the overlap, then end."""
+    api_key, valid_until = await service.rotate_key(principal.subject)
+    return NewApiKey(api_key=api_key, previous_keys_valid_until=valid_until)
+
+
+@participants.delete("/participants/me/api-key", status_code=204)
+async def revoke_my_keys(principal: Participant, service: Service) -> Response:
+    """Revoke every API key of mine at once (tokens already issued run out within their lifetime)."""
+    await service.revoke_keys(principal.subject)
+    return Response(status_code=204)
+
+
+@participants.get("/participants/{participant_id}", response_model=ParticipantData | PublicParticipant,
+                  responses=ERRORS)
+async def participant(participant_id: EntityId, principal: CurrentPrincipal,
+                      service: Service) -> ParticipantData | PublicParticipant:
+    """The whole profile for the participant itself and operators; for anyone else, organisation,
+    names, region and fields, never e-mail or webhook address."""
+    found = await service.participant(participant_id)
+    if principal.is_operator or principal.subject == participant_id:
+        return found
+    return PublicParticipant.model_validate(public_profile(found))
+
+
+operators = APIRouter(tags=["operators"])
+
+
+@operators.put("/participants/{participant_id}/organiser", response_model=ParticipantData, responses=ERRORS)
+async def decide_organiser(participant_id: EntityId, body: OrganiserDecision, _: Operator,
+                           service: Service) -> ParticipantData:
+    """Grant or revoke the organiser role of a government or agency participant (operators only),
+    with the reason on record; the change is published as ``participant.organiser_granted.v1`` or
+    ``participant.organiser_revoked.v1``. It takes effect at the participant's next token."""
+    return await service.decide_organiser(participant_id, body)
+
+
+@operators.delete("/participants/{participant_id}/api-key", status_code=204, responses=ERRORS)
+async def revoke_keys(participant_id: EntityId, _: Operator, service: Service) -> Response:
+    """Revoke every API key of a participant (operators only)."""
+    await service.revoke_keys(participant_id)
+    return Response(status_code=204)
 
 
 auth = APIRouter(tags=["identity"])
@@ -94,10 +167,16 @@ auth = APIRouter(tags=["identity"])
 
 @auth.post("/auth/token", response_model=TokenResponse, responses={429: {"model": Problem}})
 async def token(body: TokenRequest, request: Request, service: Service) -> TokenResponse:
-    """Exchange an API key for a short-lived signed token (JWT) that every service verifies locally."""
-    client = request.client.host if request.client else "unknown"
-    access_token, ttl = await service.token(body.api_key, client)
+    """Exchange an API key for a short-lived token (JWT, EdDSA) that every service verifies with
+    the public key alone."""
+    access_token, ttl = await service.token(body.api_key, client_address(request))
     return TokenResponse(access_token=access_token, expires_in=ttl)
+
+
+@auth.get("/.well-known/jwks.json")
+async def signing_keys(request: Request) -> dict[str, list[dict[str, str]]]:
+    """The public key that verifies participants' tokens, as a JSON Web Key Set."""
+    return jwks(request.app.state.settings)
 
 
 # listings (offers) and demands (needs): the same routes on both sides
@@ -164,4 +243,4 @@ def item_router(side: Side) -> APIRouter:
     return router
 
 
-ROUTERS = [participants, auth, item_router(Side.OFFER), item_router(Side.NEED)]
+ROUTERS = [participants, operators, auth, item_router(Side.OFFER), item_router(Side.NEED)]

@@ -44,13 +44,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             relay = OutboxRelay(store.collections, resources.producer, topic_prefix=settings.topic_prefix,
                                 poll_seconds=settings.relay_poll_seconds, locks=store.locks)
             idempotency = IdempotencyStore(resources.db)
+            service = ListingService(store, relay, settings)
             await store.ensure_indexes()
-            await store.upgrade()
+            await store.upgrade(service.digest_of)
             await relay.ensure_indexes()
             await idempotency.ensure_indexes()
             app.state.relay = relay
             app.state.idempotency = idempotency
-            app.state.listing = service = ListingService(store, relay, settings)
+            app.state.listing = service
             resources.tasks.start(relay.run(), "outbox-relay")
             resources.tasks.start(service.run_expiry(), "expiry")
             yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
@@ -13,12 +13,12 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 from services.listing.domain import items, participants
 from services.listing.domain.common import Conflict, NotFound, RateLimited, Unauthorized, now
 from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery
-from services.listing.domain.participants import ParticipantIn, ParticipantPatch
+from services.listing.domain.participants import OrganiserDecision, ParticipantIn, ParticipantPatch
 from services.listing.domain.ratelimit import SlidingWindowLimiter
 from services.listing.events import item_event, participant_event
 from services.listing.settings import Settings
 from services.listing.storage import ListingStore
-from shared.auth import Principal, hash_api_key, issue_token, new_api_key
+from shared.auth import Principal, Role, issue_token, key_digest, key_fingerprint, new_api_key
 from shared.events.listing import ItemData, ParticipantData
 from shared.outbox import OutboxRelay
 from shared.party_types import Side
@@ -38,6 +38,12 @@ class ListingService:
         window = settings.auth_rate_window_seconds
         self._per_ip = SlidingWindowLimiter(settings.auth_rate_per_ip, window)
         self._per_key = SlidingWindowLimiter(settings.auth_rate_per_key, window)
+        signups = settings.signup_rate_window_seconds
+        self._signups_per_ip = SlidingWindowLimiter(settings.signup_rate_per_ip, signups)
+        self._signups_per_email = SlidingWindowLimiter(settings.signup_rate_per_email, signups)
+        pepper = settings.pepper()
+        assert pepper is not None, "checked at start (shared.auth.check_secrets)"
+        self._pepper = pepper
 
     def _written(self, entity: ItemData | ParticipantData, event: dict[str, Any]) -> None:
         """Hand the relay the event just staged in the entity's document, so it publishes at once."""
@@ -45,29 +51,55 @@ class ListingService:
 
     # participants and identity
 
-    async def register(self, request: ParticipantIn) -> tuple[ParticipantData, str]:
+    def digest_of(self, fingerprint: str) -> str:
+        return key_digest(self._pepper, fingerprint)
+
+    def _digest(self, api_key: str) -> str:
+        return self.digest_of(key_fingerprint(api_key))
+
+    async def register(self, request: ParticipantIn, client: str) -> tuple[ParticipantData, str]:
+        limits = [(self._signups_per_ip, f"ip:{client}")]
+        if request.email is not None:
+            limits.append((self._signups_per_email, f"email:{request.email.casefold()}"))
+        _limit(limits, "too many sign-ups; retry later", "注册过于频繁，请稍后重试")
         participant = participants.register(request)
         api_key = new_api_key()
         event = participant_event(participant, "registered")
-        await self._store.add_participant(participant, hash_api_key(api_key), event)
+        await self._store.add_participant(participant, self._digest(api_key), event)
         self._written(participant, event)
         return participant, api_key
 
-    async def new_key(self, participant_id: str) -> str:
-        """A fresh API key for a participant; the previous one stops working."""
+    async def rotate_key(self, participant_id: str) -> tuple[str, datetime]:
+        """A new API key, shown once; the participant's other keys end after the overlap."""
         api_key = new_api_key()
-        await self._store.set_api_key_hash(participant_id, hash_api_key(api_key))
-        return api_key
+        at = now()
+        old_valid_until = at + timedelta(seconds=self._settings.api_key_overlap_seconds)
+        await self.participant(participant_id)
+        await self._store.rotate_key(participant_id, self._digest(api_key), at, old_valid_until)
+        return api_key, old_valid_until
+
+    async def revoke_keys(self, participant_id: str) -> int:
+        await self.participant(participant_id)
+        return await self._store.revoke_keys(participant_id)
 
     async def token(self, api_key: str, client: str) -> tuple[str, int]:
-        for limiter, key in ((self._per_ip, f"ip:{client}"), (self._per_key, f"key:{api_key[:KEY_PREFIX_CHARS]}")):
-            wait = limiter.acquire(key)
-            if wait:
-                raise RateLimited("too many token requests; retry later", "令牌请求过于频繁，请稍后重试", wait)
-        participant = await self._store.participant_by_key_hash(hash_api_key(api_key))
+        _limit([(self._per_ip, f"ip:{client}"), (self._per_key, f"key:{api_key[:KEY_PREFIX_CHARS]}")],
+               "too many token requests; retry later", "令牌请求过于频繁，请稍后重试")
+        owner = await self._store.key_owner(self._digest(api_key), now())
+        participant = None if owner is None else await self._store.participant(owner)
         if participant is None:
-            raise Unauthorized("unknown API key", "API 密钥无效")
-        return issue_token(self._settings, participant.id, participant.party_type)
+            raise Unauthorized("unknown or revoked API key", "API 密钥无效或已吊销")
+        # The roles are what this service's records say now, never what a caller claims.
+        roles = frozenset({Role.ORGANISER}) if participant.organiser else frozenset()
+        return issue_token(self._settings, participant.id, participant.party_type, roles)
+
+    async def decide_organiser(self, participant_id: str, decision: OrganiserDecision) -> ParticipantData:
+        async def attempt() -> tuple[ParticipantData, dict[str, Any]] | None:
+            updated = participants.decide_organiser(await self.participant(participant_id), decision)
+            event = participant_event(updated, "organiser_granted" if decision.granted else "organiser_revoked")
+            return (updated, event) if await self._store.replace_participant(updated, event) else None
+
+        return await self._write(attempt)
 
     async def participant(self, participant_id: str) -> ParticipantData:
         participant = await self._store.participant(participant_id)
@@ -163,3 +195,10 @@ class ListingService:
             except (PyMongoError, OSError):  # a store outage must not end the sweeps; the next one retries
                 log.exception("expiry sweep failed")
             await asyncio.sleep(self._settings.expiry_interval_seconds)
+
+
+def _limit(limits: list[tuple[SlidingWindowLimiter, str]], en: str, zh: str) -> None:
+    for limiter, key in limits:
+        wait = limiter.acquire(key)
+        if wait:
+            raise RateLimited(en, zh, wait)

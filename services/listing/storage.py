@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -25,7 +26,10 @@ from shared.locks import KeyedLocks
 from shared.mongo import ensure_indexes
 from shared.party_types import Side
 
-API_KEY_HASH = "api_key_hash"
+# Earlier versions kept one unsalted SHA-256 of the key on the participant (upgraded once).
+LEGACY_API_KEY_HASH = "api_key_hash"
+# The digests of a participant's API keys, so that all of them can be revoked by _id.
+API_KEY_DIGESTS = "api_key_digests"
 # Derived, searchable copies of an item's text, fields and region: never part of its snapshot.
 TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
 # The terms are kept as one space-separated string, not an array: FerretDB v1 stores a type
@@ -33,7 +37,8 @@ TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
 # update about 40% dearer. A term never contains a space (shared.text).
 _TERM_SEPARATOR = " "
 _TERMS_AS_TEXT = "terms-as-text"
-INTERNAL = (API_KEY_HASH, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
+_KEYS_AS_DIGESTS = "api-keys-as-digests"
+INTERNAL = (LEGACY_API_KEY_HASH, API_KEY_DIGESTS, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
 
 
 def _document(entity: ParticipantData | ItemData) -> dict[str, Any]:
@@ -66,6 +71,8 @@ class ListingStore:
         self.participants: AsyncCollection = db["participants"]
         self.items: dict[Side, AsyncCollection] = {Side.OFFER: db["listings"], Side.NEED: db["demands"]}
         self.upgrades: AsyncCollection = db["upgrades"]  # one document per upgrade done
+        # One document per API key, by its digest: a token request is one _id lookup.
+        self.api_keys: AsyncCollection = db["api_keys"]
 
     def collection_of(self, entity: ItemData | ParticipantData) -> AsyncCollection:
         return self.items[entity.side] if isinstance(entity, ItemData) else self.participants
@@ -76,15 +83,36 @@ class ListingStore:
         return [self.participants, *self.items.values()]
 
     async def ensure_indexes(self) -> None:
-        await ensure_indexes(self.participants, IndexModel([(API_KEY_HASH, ASCENDING)], unique=True))
         for collection in self.items.values():
             await ensure_indexes(collection, IndexModel([("status", ASCENDING), ("_id", DESCENDING)]),
                                  IndexModel([("owner_id", ASCENDING), ("_id", DESCENDING)]),
                                  IndexModel([("expires_at", ASCENDING)]))
 
-    async def upgrade(self) -> int:
-        """Rewrite items stored by earlier versions, whose terms were an array; how many. Runs
-        once per database (a scan reads every item on FerretDB v1); a crash midway repeats it."""
+    async def upgrade(self, digest_of: Callable[[str], str]) -> int:
+        """Rewrite what earlier versions stored; how many documents. Each upgrade runs once per
+        database (a scan reads every document on FerretDB v1); a crash midway repeats it."""
+        return await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
+
+    async def _upgrade_api_keys(self, digest_of: Callable[[str], str]) -> int:
+        """Participants' SHA-256 key hashes become API key documents keyed by their HMAC digest."""
+        if await self.upgrades.find_one({"_id": _KEYS_AS_DIGESTS}) is not None:
+            return 0
+        if f"{LEGACY_API_KEY_HASH}_1" in await self.participants.index_information():
+            await self.participants.drop_index(f"{LEGACY_API_KEY_HASH}_1")
+        upgraded = 0
+        async for document in self.participants.find({LEGACY_API_KEY_HASH: {"$exists": True}},
+                                                      {LEGACY_API_KEY_HASH: 1}):
+            digest = digest_of(document[LEGACY_API_KEY_HASH])
+            await self.api_keys.update_one({"_id": digest}, {"$setOnInsert": {
+                "participant_id": document["_id"], "valid_until": None}}, upsert=True)
+            await self._update(self.participants, {"_id": document["_id"]},
+                               {"$set": {API_KEY_DIGESTS: [digest]}, "$unset": {LEGACY_API_KEY_HASH: ""}})
+            upgraded += 1
+        await self.upgrades.update_one({"_id": _KEYS_AS_DIGESTS}, {"$set": {"participants": upgraded}}, upsert=True)
+        return upgraded
+
+    async def _upgrade_terms(self) -> int:
+        """Items whose terms were an array get them as one string."""
         if await self.upgrades.find_one({"_id": _TERMS_AS_TEXT}) is not None:
             return 0
         upgraded = 0
@@ -98,18 +126,23 @@ class ListingStore:
 
     # participants
 
-    async def add_participant(self, participant: ParticipantData, api_key_hash: str,
-                              event: dict[str, Any]) -> None:
-        document = {**_document(participant), API_KEY_HASH: api_key_hash}
+    async def add_participant(self, participant: ParticipantData, key_digest: str, event: dict[str, Any]) -> None:
+        """The participant first, then its key: a crash between the two leaves a participant
+        without a usable key, never a key without its participant."""
+        document = {**_document(participant), API_KEY_DIGESTS: [key_digest]}
         await self.participants.insert_one(outbox.with_outbox(document, event))
+        await self.api_keys.insert_one({"_id": key_digest, "participant_id": participant.id, "valid_until": None})
 
     async def participant(self, participant_id: str) -> ParticipantData | None:
         document = await self.participants.find_one({"_id": participant_id})
         return None if document is None else ParticipantData.model_validate(_entity(document))
 
-    async def participant_by_key_hash(self, api_key_hash: str) -> ParticipantData | None:
-        document = await self.participants.find_one({API_KEY_HASH: api_key_hash})
-        return None if document is None else ParticipantData.model_validate(_entity(document))
+    async def key_owner(self, key_digest: str, at: datetime) -> str | None:
+        """The participant a key belongs to, while the key is valid at ``at``."""
+        document = await self.api_keys.find_one({"_id": key_digest})
+        if document is None or (document.get("valid_until") is not None and document["valid_until"] <= at):
+            return None
+        return document["participant_id"]
 
     async def replace_participant(self, participant: ParticipantData, event: dict[str, Any]) -> bool:
         """Store the next version; False when someone else changed it first."""
@@ -117,8 +150,29 @@ class ListingStore:
         return await self._update(self.participants, {"_id": participant.id, "version": participant.version - 1},
                                   outbox.merge_update({"$set": fields}, event))
 
-    async def set_api_key_hash(self, participant_id: str, api_key_hash: str) -> None:
-        await self._update(self.participants, {"_id": participant_id}, {"$set": {API_KEY_HASH: api_key_hash}})
+    async def rotate_key(self, participant_id: str, new_digest: str, at: datetime, old_valid_until: datetime) -> None:
+        """Add a key and let the participant's other keys end at ``old_valid_until``. The new
+        digest is listed on the participant before its key exists, so a revocation always finds
+        it; keys already ended by ``at`` leave the list."""
+        live = [d for d in await self.key_digests(participant_id)
+                if await self.key_owner(d, at) is not None]
+        await self._update(self.participants, {"_id": participant_id}, {"$set": {API_KEY_DIGESTS: [*live, new_digest]}})
+        await self.api_keys.insert_one({"_id": new_digest, "participant_id": participant_id, "valid_until": None})
+        for digest in live:
+            await self.api_keys.update_one({"_id": digest, "valid_until": None},
+                                           {"$set": {"valid_until": old_valid_until}})
+
+    async def revoke_keys(self, participant_id: str) -> int:
+        """Delete every API key of the participant; how many there were."""
+        digests = await self.key_digests(participant_id)
+        if digests:
+            await self.api_keys.delete_many({"_id": {"$in": digests}})
+        await self._update(self.participants, {"_id": participant_id}, {"$set": {API_KEY_DIGESTS: []}})
+        return len(digests)
+
+    async def key_digests(self, participant_id: str) -> list[str]:
+        document = await self.participants.find_one({"_id": participant_id}, {API_KEY_DIGESTS: 1})
+        return [] if document is None else list(document.get(API_KEY_DIGESTS, []))
 
     # listings and demands
 

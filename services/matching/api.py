@@ -164,10 +164,18 @@ async def list_consortia(principal: CurrentPrincipal, store: Store, paging: Pagi
 
 @router.get("/agendas/{session_id}", response_model=AgendaData, tags=["agendas"],
             responses={404: {"description": "no agenda yet"}})
-async def get_agenda(session_id: Annotated[str, Path(min_length=1, max_length=100)], _: CurrentPrincipal,
+async def get_agenda(session_id: Annotated[str, Path(min_length=1, max_length=100)], principal: CurrentPrincipal,
                      store: Store) -> AgendaData:
+    """A session's agenda as planned: operators see every meeting; a participant sees only the
+    meetings it takes part in (the host's full board is on the sessions service, host only)."""
     agenda = await store.agenda(session_id)
     if agenda is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             detail=f"no agenda for session {session_id} yet / 该场次尚未生成日程")
-    return agenda
+    return agenda if principal.is_operator else own_meetings(agenda, principal.subject)
+
+
+def own_meetings(agenda: AgendaData, participant_id: str) -> AgendaData:
+    return agenda.model_copy(update={
+        "meetings": [m for m in agenda.meetings if participant_id in m.participant_ids],
+        "unscheduled_must_meet": [pair for pair in agenda.unscheduled_must_meet if participant_id in pair]})

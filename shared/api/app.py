@@ -19,6 +19,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.api.security import Operator
+from shared.auth import check_secrets
 from shared.logging import request_id
 from shared.settings import ServiceSettings
 
@@ -122,6 +124,7 @@ def create_service_app(
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]] = lambda app: {},
 ) -> FastAPI:
+    check_secrets(settings)  # fail closed: no app on a missing, default or weak secret
     app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
                   responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}})
     app.state.settings = settings
@@ -144,7 +147,8 @@ def create_service_app(
         return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
 
     @ops.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
-    async def metrics() -> Response:
+    async def metrics(_: Operator) -> Response:
+        """Prometheus metrics, for the operator token only (scrape with ``authorization: Bearer``)."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(ops)

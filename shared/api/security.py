@@ -33,14 +33,15 @@ CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 async def operator(principal: CurrentPrincipal) -> Principal:
     if not principal.is_operator:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="operator token required")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="operator token required (需要运维令牌)")
     return principal
 
 
 async def organiser(principal: CurrentPrincipal) -> Principal:
     if not principal.is_organiser:
         raise HTTPException(status.HTTP_403_FORBIDDEN,
-                            detail="organiser role required (government or agency participants, or an operator)")
+                            detail="organiser role required (granted by an operator to verified government or agency "
+                                   "participants; 需要经运维核验授予的组织方角色)")
     return principal
 
 

@@ -35,7 +35,12 @@ class ItemStatus(StrEnum):
 
 @event_type("participant.registered.v1")
 @event_type("participant.updated.v1")
+@event_type("participant.organiser_granted.v1")
+@event_type("participant.organiser_revoked.v1")
 class ParticipantData(EventData):
+    """A participant's snapshot. ``organiser`` is the role an operator granted (government and
+    agency participants only), with the reason of the latest decision."""
+
     id: str
     party_type: PartyType
     organisation: LocalizedText
@@ -45,6 +50,8 @@ class ParticipantData(EventData):
     language: Language = Language.ZH_CN
     email: str | None = None
     webhook_url: str | None = None
+    organiser: bool = False
+    organiser_reason: str | None = None
     version: int = Field(1, ge=1)
 
 

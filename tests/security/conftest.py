@@ -22,7 +22,7 @@ from services.monitor.settings import Settings as MonitorSettings
 from services.notification.app import create_app as create_notification
 from services.notification.settings import Settings as NotificationSettings
 from shared import topics
-from shared.auth import issue_token
+from shared.auth import Role, issue_token
 from shared.kafka import ensure_topics
 from shared.party_types import PartyType
 from shared.settings import CommonSettings, ServiceSettings
@@ -63,6 +63,10 @@ def settings_of(make_settings: Callable[..., ServiceSettings], namespace: str) -
     def build(service: str, **overrides: object) -> ServiceSettings:
         if service == "monitor":
             overrides = {"group_prefix": namespace, "sample_timeout_seconds": 30.0, **overrides}
+        if service == "notification":  # e-mail on, to a port where nothing listens: deliveries exist, and fail
+            overrides = {"smtp_host": "127.0.0.1", "smtp_port": 9, **overrides}
+        if service == "listing":  # the matrix signs up several times from one address and e-mail
+            overrides = {"signup_rate_per_ip": 1000, "signup_rate_per_email": 1000, **overrides}
         return make_settings(SERVICES[service].settings, **overrides)
 
     return build
@@ -70,12 +74,18 @@ def settings_of(make_settings: Callable[..., ServiceSettings], namespace: str) -
 
 class Identity(StrEnum):
     ANONYMOUS = "anonymous"
-    PARTICIPANT = "participant"  # an enterprise: participant role only
-    ORGANISER = "organiser"  # a government: participant and organiser roles
+    OWNER = "owner"  # an enterprise: owns the listing, the demand, the need of the match, a meeting
+    OTHER = "other"  # another enterprise, party of nothing
+    COUNTERPART = "counterpart"  # a university: the offer of the match, the other side of the meeting
+    GOVERNMENT = "government"  # a government participant not (yet) verified as an organiser
+    ORGANISER = "organiser"  # a government verified as an organiser by an operator; hosts the session
     OPERATOR = "operator"
 
 
-PARTY_TYPE_OF = {Identity.PARTICIPANT: PartyType.ENTERPRISE, Identity.ORGANISER: PartyType.GOVERNMENT}
+PARTY_TYPE_OF = {Identity.OWNER: PartyType.ENTERPRISE, Identity.OTHER: PartyType.ENTERPRISE,
+                 Identity.COUNTERPART: PartyType.UNIVERSITY, Identity.GOVERNMENT: PartyType.GOVERNMENT,
+                 Identity.ORGANISER: PartyType.GOVERNMENT}
+PARTICIPANTS = tuple(PARTY_TYPE_OF)
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -83,10 +93,13 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def credentials(settings: CommonSettings, identity: Identity, participant_id: str) -> dict[str, str]:
-    """The headers ``identity`` sends; ``participant_id`` is whom a participant's token names."""
+    """The headers ``identity`` sends; ``participant_id`` is whom a participant's token names. The
+    token is what the listing service issues (local mode's development key): the organiser role
+    only for the verified organiser."""
     if identity is Identity.ANONYMOUS:
         return {}
     if identity is Identity.OPERATOR:
-        return bearer(settings.operator_token.get_secret_value())
-    token, _ = issue_token(settings, participant_id, PARTY_TYPE_OF[identity])
+        return bearer(settings.operator_secret() or "")
+    roles = frozenset({Role.ORGANISER}) if identity is Identity.ORGANISER else frozenset()
+    token, _ = issue_token(settings, participant_id, PARTY_TYPE_OF[identity], roles)
     return bearer(token)

@@ -25,11 +25,11 @@ pytestmark = pytest.mark.integration
 
 # The routes that page with a cursor, and who may call them.
 LISTS: dict[str, list[tuple[str, Identity]]] = {
-    "listing": [("/listings", Identity.PARTICIPANT), ("/demands", Identity.OPERATOR)],
+    "listing": [("/listings", Identity.OWNER), ("/demands", Identity.OPERATOR)],
     "events_sessions": [("/sessions", Identity.ANONYMOUS), ("/sessions/{session_id}/registrations", Identity.ORGANISER),
-                        ("/me/registrations", Identity.PARTICIPANT), ("/me/agenda", Identity.PARTICIPANT)],
-    "matching": [("/matches", Identity.PARTICIPANT), ("/consortia", Identity.OPERATOR)],
-    "notification": [("/inbox", Identity.PARTICIPANT), ("/operator/deliveries", Identity.OPERATOR)],
+                        ("/me/registrations", Identity.OWNER), ("/me/agenda", Identity.OWNER)],
+    "matching": [("/matches", Identity.OWNER), ("/consortia", Identity.OPERATOR)],
+    "notification": [("/inbox", Identity.OWNER), ("/operator/deliveries", Identity.OPERATOR)],
     "monitor": [("/lag", Identity.OPERATOR)],
 }
 KEYS: list[Any] = [
@@ -45,7 +45,8 @@ async def in_world(service: str, settings_of: Callable[..., Any]) -> AsyncIterat
     settings = settings_of(service)
     app = SERVICES[service].create_app(settings)
     async with running(app) as client:
-        yield client, await make_world(service, app, client, settings), settings
+        world, _ = await make_world(service, app, client, settings)
+        yield client, world, settings
 
 
 def cursor(key: Any) -> str:
@@ -72,7 +73,7 @@ async def test_a_bad_last_event_id_is_a_422(last_event_id: str, settings_of: Cal
     """The live stream resumes after ``Last-Event-ID``; one that is no inbox sequence number is a 422."""
     settings = settings_of("notification")
     async with running(SERVICES["notification"].create_app(settings)) as client:
-        headers = {**credentials(settings, Identity.PARTICIPANT, "p_sec_enterprise"),
+        headers = {**credentials(settings, Identity.OWNER, "p_sec_enterprise"),
                    "Last-Event-ID": last_event_id.encode("latin-1")}
         response = await client.get("/stream", headers=headers)
     assert response.status_code == 422
@@ -94,9 +95,9 @@ PAST_THE_END = "9999-12-31T23:59:59-23:59"  # in UTC, past year 9999
 SESSION = bodies.session()
 CRAFTED: dict[str, list[Crafted]] = {
     "listing": [
-        Crafted("POST", "/listings", Identity.PARTICIPANT, ["body", "expires_at"],
+        Crafted("POST", "/listings", Identity.OWNER, ["body", "expires_at"],
                 json={**bodies.item(), "expires_at": PAST_THE_END}),
-        Crafted("PATCH", "/demands/{demand_id}", Identity.PARTICIPANT, ["body", "expires_at"],
+        Crafted("PATCH", "/demands/{demand_id}", Identity.OWNER, ["body", "expires_at"],
                 json={"expires_at": "0001-01-01T00:00:00+00:01"}),
     ],
     "events_sessions": [
@@ -116,7 +117,7 @@ CRAFTED: dict[str, list[Crafted]] = {
     ],
     "notification": [
         Crafted("POST", "/operator/deliveries/replay", Identity.OPERATOR, ["body", "since"], json={"since": PAST_THE_END}),
-        Crafted("PUT", "/me/preferences", Identity.PARTICIPANT, ["body", "channels", "webhook", "url"],
+        Crafted("PUT", "/me/preferences", Identity.OWNER, ["body", "channels", "webhook", "url"],
                 json={"channels": {"webhook": {"enabled": True, "url": f"http://{'a' * 64}.example.com/hook"}}}),
     ],
 }

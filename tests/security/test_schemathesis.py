@@ -39,7 +39,7 @@ CHECKS = [not_a_server_error, response_schema_conformance]
 # Such an answer must still match its schema; any other 5xx fails.
 DEPENDENCY_DOWN = {"GET /readyz", "GET /lag", "GET /lag/{group}"}
 # Examples per operation and caller (about 45 per operation in all); anonymous callers stop at the 401.
-EXAMPLES = {Identity.ANONYMOUS: 4, Identity.PARTICIPANT: 15, Identity.ORGANISER: 15, Identity.OPERATOR: 12}
+EXAMPLES = {Identity.ANONYMOUS: 4, Identity.OWNER: 15, Identity.ORGANISER: 15, Identity.OPERATOR: 12}
 # The live stream never ends for a caller allowed to open it; the authorisation suite covers it.
 ENDLESS = {"GET /stream"}
 # A hang is a bug too: every call must answer within this many seconds.
@@ -64,18 +64,18 @@ def call(schema: BaseSchema, method: str, path: str, *, expect: int, **case: Any
 
 
 def seed(service: str, schema: BaseSchema, settings: Any) -> Seeded:
-    seeded = Seeded({Identity.PARTICIPANT: "p_sec_enterprise", Identity.ORGANISER: "p_sec_government"})
+    seeded = Seeded({Identity.OWNER: "p_sec_enterprise", Identity.ORGANISER: "p_sec_government"})
     if service == "listing":  # the listing service knows its participants: register them for real
-        for identity, party_type in ((Identity.PARTICIPANT, "enterprise"), (Identity.ORGANISER, "government")):
+        for identity, party_type in ((Identity.OWNER, "enterprise"), (Identity.ORGANISER, "government")):
             seeded.participants[identity] = call(schema, "POST", "/participants", expect=201,
                                                  body=bodies.participant(party_type))["id"]
-    as_participant = credentials(settings, Identity.PARTICIPANT, seeded.participants[Identity.PARTICIPANT])
+    as_participant = credentials(settings, Identity.OWNER, seeded.participants[Identity.OWNER])
     as_organiser = credentials(settings, Identity.ORGANISER, seeded.participants[Identity.ORGANISER])
     if service == "listing":
         listing = call(schema, "POST", "/listings", expect=201, body=bodies.item(), headers=as_participant)
-        seeded.path_ids.update(item_id=listing["id"], participant_id=seeded.participants[Identity.PARTICIPANT])
+        seeded.path_ids.update(item_id=listing["id"], participant_id=seeded.participants[Identity.OWNER])
     if service == "matching":  # its read model is projected by the stream worker, which is not run here
-        project(settings, a_match(seeded.participants[Identity.PARTICIPANT]))
+        project(settings, a_match(seeded.participants[Identity.OWNER]))
         seeded.path_ids["match_id"] = MATCH_ID
     if service == "events_sessions":
         session_id = call(schema, "POST", "/sessions", expect=201, body=bodies.session(), headers=as_organiser)["id"]
@@ -147,7 +147,7 @@ def test_api_answers_without_server_errors_and_matches_its_schema(service: str, 
         headers = credentials(settings, identity, seeded.participants.get(identity, ""))
         for result in schema.get_all_operations():
             operation = result.ok()
-            if operation.label in ENDLESS and identity in (Identity.PARTICIPANT, Identity.ORGANISER):
+            if operation.label in ENDLESS and identity in (Identity.OWNER, Identity.ORGANISER):
                 continue
             try:
                 examine(operation, headers, EXAMPLES[identity], seeded.path_ids)()

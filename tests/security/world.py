@@ -1,6 +1,9 @@
-"""The real things the security tests' routes name, made through each service's own API: a
-listing and a demand of the participant, a session hosted by the organiser, a match between the
-participant and someone else, and that match's notification in the participant's inbox."""
+"""The real things the security tests' routes name, made through each service's own API (or, for
+the matching read model, through its projection): on the listing service the participants
+themselves (signed up, the organiser verified by the operator), a listing and a demand of the
+owner; a session hosted by the organiser with the owner and the counterpart registered; a match
+between the owner's need and the counterpart's offer with an agenda that puts them at one table;
+and that match's notification in both parties' inboxes."""
 
 from __future__ import annotations
 
@@ -10,19 +13,33 @@ from typing import Any
 import httpx
 
 from shared import topics
-from shared.events import CloudEvent
+from shared.events import CloudEvent, new_event
+from shared.events.matching import AgendaData, AgendaSlot, Meeting
 from tests.security import bodies
-from tests.security.conftest import Identity, credentials
+from tests.security.conftest import PARTICIPANTS, PARTY_TYPE_OF, Identity, credentials
 from tests.support import wait_for
 from tests.unit.notification import samples
 
-PARTICIPANT, ORGANISER, OPERATOR = Identity.PARTICIPANT, Identity.ORGANISER, Identity.OPERATOR
+OWNER, OTHER, COUNTERPART, GOVERNMENT, ORGANISER, OPERATOR = (
+    Identity.OWNER, Identity.OTHER, Identity.COUNTERPART, Identity.GOVERNMENT, Identity.ORGANISER, Identity.OPERATOR)
 MATCH_ID = "m_sec"
+AGENDA_SESSION = "s_sec_agenda"
 
 
-def a_match(participant_id: str) -> CloudEvent:
-    """A match between the participant's need and another participant's offer."""
-    return samples.match_created("p_sec_university", participant_id, match_id=MATCH_ID)
+def a_match(need_owner: str, offer_owner: str = "p_sec_counterpart") -> CloudEvent:
+    """A match between the owner's need and the counterpart's offer."""
+    return samples.match_created(offer_owner, need_owner, match_id=MATCH_ID)
+
+
+def an_agenda(participants: dict[Identity, str]) -> CloudEvent:
+    """Two meetings: the owner with the counterpart, the other participant with the government."""
+    data = AgendaData(session_id=AGENDA_SESSION, version=1,
+                      slots=[AgendaSlot(index=0, starts_at="2030-01-01T02:00:00Z", ends_at="2030-01-01T02:20:00Z")],
+                      meetings=[Meeting(slot=0, table=0, participant_ids=(participants[OWNER], participants[COUNTERPART]),
+                                        match_id=MATCH_ID, score=0.8),
+                                Meeting(slot=0, table=1, participant_ids=(participants[OTHER], participants[GOVERNMENT]),
+                                        score=0.5)])
+    return new_event("agenda.published.v1", data, source="/services/matching", subject=AGENDA_SESSION)
 
 
 @dataclass
@@ -39,35 +56,67 @@ async def created(client: httpx.AsyncClient, path: str, body: Any, headers: dict
     return response.json()
 
 
-async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings: Any) -> World:
-    world = World({PARTICIPANT: "p_sec_enterprise", ORGANISER: "p_sec_government"})
+async def sign_up_everyone(client: httpx.AsyncClient, settings: Any, world: World) -> dict[Identity, dict[str, str]]:
+    """Every participant signs up on the listing service; the operator verifies the organiser."""
+    keys: dict[Identity, str] = {}
+    for identity in PARTICIPANTS:
+        registered = await created(client, "/participants", bodies.participant(PARTY_TYPE_OF[identity].value), {})
+        world.participants[identity] = registered["id"]
+        keys[identity] = registered["api_key"]
+    operator = credentials(settings, OPERATOR, "")
+    granted = await client.put(f"/participants/{world.participants[ORGANISER]}/organiser", headers=operator,
+                               json={"granted": True, "reason": "security suite: verified host"})
+    assert granted.status_code == 200, granted.text
+    headers = {}
+    for identity, api_key in keys.items():
+        token = await client.post("/auth/token", json={"api_key": api_key})
+        assert token.status_code == 200, token.text
+        headers[identity] = {"Authorization": f"Bearer {token.json()['access_token']}"}
+    world.ids["api_key"] = keys[OWNER]
+    for name in ("candidate", "revoked"):  # targets of the operator's routes
+        world.ids[f"{name}_id"] = (await created(client, "/participants", bodies.participant("agency"), {}))["id"]
+    return headers
+
+
+async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings: Any) -> tuple[World, dict[Identity, dict[str, str]]]:
+    """The world of ``service`` and the headers each identity sends there."""
+    world = World({identity: f"p_sec_{identity.value}" for identity in PARTICIPANTS})
     if service == "listing":
-        for identity, party_type in ((PARTICIPANT, "enterprise"), (ORGANISER, "government")):
-            registered = await created(client, "/participants", bodies.participant(party_type), {})
-            world.participants[identity] = registered["id"]
-            world.ids.setdefault("api_key", registered["api_key"])
-    owner = credentials(settings, PARTICIPANT, world.participants[PARTICIPANT])
-    world.ids.update(participant_id=world.participants[PARTICIPANT], organiser_id=world.participants[ORGANISER])
+        headers = await sign_up_everyone(client, settings, world)
+    else:
+        headers = {identity: credentials(settings, identity, world.participants[identity]) for identity in PARTICIPANTS}
+    headers[Identity.ANONYMOUS] = {}
+    headers[OPERATOR] = credentials(settings, OPERATOR, "")
+    world.ids.update({f"{identity.value}_id": pid for identity, pid in world.participants.items()})
+    owner = headers[OWNER]
     if service == "listing":
         world.ids["item_id"] = (await created(client, "/listings", bodies.item(), owner))["id"]
         world.ids["demand_id"] = (await created(client, "/demands", bodies.item(), owner))["id"]
     elif service == "events_sessions":
-        host = credentials(settings, ORGANISER, world.participants[ORGANISER])
-        world.ids["session_id"] = (await created(client, "/sessions", bodies.session(), host))["id"]
-    elif service in ("matching", "notification"):
-        match = a_match(world.participants[PARTICIPANT])
-        world.ids["match_id"] = MATCH_ID
-        if service == "matching":  # the read model is projected by the stream worker, not run here
-            await app.state.store.project(match)
-        else:
-            topic = topics.topic_of_event(match.type).full_name(settings.topic_prefix)
-            await app.state.resources.producer.send_event(topic, match, key=match.subject)
-            world.ids["notification_id"] = await wait_for(
-                lambda: first_inbox_entry(client, owner), timeout=30, what="the match in the participant's inbox")
+        world.ids["session_id"] = (await created(client, "/sessions", bodies.session(), headers[ORGANISER]))["id"]
+        for identity, role in ((OWNER, "attendee"), (COUNTERPART, "attendee")):
+            await created(client, f"/sessions/{world.ids['session_id']}/registrations", {"role": role},
+                          headers[identity])
+    elif service == "matching":  # the read model is projected by the stream worker, not run here
+        world.ids.update(match_id=MATCH_ID, agenda_session_id=AGENDA_SESSION)
+        await app.state.store.project(a_match(world.participants[OWNER], world.participants[COUNTERPART]))
+        await app.state.store.project(an_agenda(world.participants))
+    elif service == "notification":  # the owner also takes e-mail: its notice has a delivery record
+        prefs = await client.put("/me/preferences", headers=owner,
+                                 json={"channels": {"email": {"enabled": True, "address": "owner@example.com"}}})
+        assert prefs.status_code == 200, prefs.text
+        match = a_match(world.participants[OWNER], world.participants[COUNTERPART])
+        topic = topics.topic_of_event(match.type).full_name(settings.topic_prefix)
+        await app.state.resources.producer.send_event(topic, match, key=match.subject)
+        world.ids["notification_id"] = await wait_for(
+            lambda: first_inbox_entry(client, owner), timeout=30, what="the match in the owner's inbox")
+        await wait_for(lambda: first_inbox_entry(client, headers[COUNTERPART]), timeout=30,
+                       what="the match in the counterpart's inbox")
+        world.ids["delivery_id"] = await wait_for(lambda: first_delivery(client, headers[OPERATOR]), timeout=30,
+                                                  what="the owner's e-mail delivery")
     elif service == "monitor":  # it answers 503 (documented: not sampled yet) until its first round ends
-        operator = credentials(settings, OPERATOR, "")
-        await wait_for(lambda: sampled(client, operator), timeout=60, what="the monitor's first sampling round")
-    return world
+        await wait_for(lambda: sampled(client, headers[OPERATOR]), timeout=60, what="the monitor's first sampling round")
+    return world, headers
 
 
 async def sampled(client: httpx.AsyncClient, operator: dict[str, str]) -> bool:
@@ -76,6 +125,11 @@ async def sampled(client: httpx.AsyncClient, operator: dict[str, str]) -> bool:
 
 async def first_inbox_entry(client: httpx.AsyncClient, headers: dict[str, str]) -> str | None:
     items = (await client.get("/inbox", headers=headers)).json()["items"]
+    return items[0]["id"] if items else None
+
+
+async def first_delivery(client: httpx.AsyncClient, operator: dict[str, str]) -> str | None:
+    items = (await client.get("/operator/deliveries", headers=operator)).json()["items"]
     return items[0]["id"] if items else None
 
 

@@ -43,3 +43,18 @@ def test_topics_are_created_before_services_start():
     topics = COMPOSE["services"]["topics"]
     assert topics["command"] == ["hardtech", "topics"]
     assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+SECRETS = ("HARDTECH_OPERATOR_TOKEN", "HARDTECH_JWT_PUBLIC_KEY", "HARDTECH_JWT_PRIVATE_KEY", "HARDTECH_API_KEY_PEPPER")
+
+
+def test_secrets_have_no_defaults_and_the_signing_key_reaches_the_listing_service_only():
+    services = COMPOSE["services"]
+    for service in SERVICES:
+        env = services[service.name]["environment"]
+        assert env["HARDTECH_ENVIRONMENT"] == "production"
+        present = {name for name in SECRETS if name in env}
+        signer = {"HARDTECH_JWT_PRIVATE_KEY", "HARDTECH_API_KEY_PEPPER"}
+        assert present == (set(SECRETS) if service.name == "listing" else set(SECRETS) - signer)
+        for name in present:  # required from the environment or .env: ${NAME:?reason}, never ${NAME:-default}
+            assert env[name].startswith(f"${{{name}:?") and env[name].endswith("}"), env[name]

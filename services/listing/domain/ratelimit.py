@@ -1,4 +1,5 @@
-"""An in-process sliding-window rate limiter for the token endpoint.
+"""In-process sliding-window rate limiters (token requests and sign-ups) and the client address
+they count by.
 
 It is per process: with several replicas each allows the limit, which still bounds guessing of
 API keys (256-bit random) to a rate that cannot matter. The clock is injected for tests.
@@ -6,6 +7,7 @@ API keys (256-bit random) to a rate that cannot matter. The clock is injected fo
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import time
 from collections import deque
@@ -41,3 +43,27 @@ class SlidingWindowLimiter:
 
 def retry_after_header(seconds: float) -> str:
     return str(max(1, math.ceil(seconds)))
+
+
+def client_address(peer: str | None, forwarded_for: str | None,
+                   trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> str:
+    """The address a request came from: its peer, unless the peer is a trusted proxy, in which case
+    the right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy (whatever a
+    client writes to the left of that is not believed)."""
+    if peer is None:
+        return "unknown"
+    if forwarded_for is None or not _trusted(peer, trusted_proxies):
+        return peer
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    for hop in reversed(hops):
+        if not _trusted(hop, trusted_proxies):
+            return hop
+    return hops[0] if hops else peer
+
+
+def _trusted(address: str, proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in proxies)

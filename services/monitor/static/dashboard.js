@@ -6,13 +6,9 @@ const POLL_MS = Number(new URLSearchParams(location.search).get("poll_ms")) || 5
 const COLOURS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bf8700", "#e16f24", "#1b7c83", "#6e7781"];
 const SVG = "http://www.w3.org/2000/svg";
 
-function takeToken() {
-  const params = new URLSearchParams(location.search);
-  if (params.has("token")) {
-    sessionStorage.setItem(TOKEN_KEY, params.get("token"));
-    params.delete("token");  // keep the secret out of the address bar and history
-    history.replaceState(null, "", location.pathname + (params.toString() ? "?" + params : ""));
-  }
+// The token is typed into the form and kept in this tab's sessionStorage; it is never read from
+// or put into the address, where it would land in history and proxy logs.
+function savedToken() {
   return sessionStorage.getItem(TOKEN_KEY);
 }
 
@@ -133,5 +129,5 @@ document.getElementById("login").addEventListener("submit", event => {
   start(token);
 });
 
-const saved = takeToken();
+const saved = savedToken();
 if (saved) start(saved); else showLogin();

@@ -14,12 +14,12 @@ import pytest
 from services.events_sessions.app import create_app
 from services.events_sessions.settings import Settings
 from shared import topics
-from shared.auth import issue_token
+from shared.auth import Role, issue_token
 from shared.events import new_event
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ItemStatus
 from shared.kafka import Producer
-from shared.party_types import Kind, PartyType, Side
+from shared.party_types import ORGANISER_TYPES, Kind, PartyType, Side
 from tests.support import running, wait_for
 
 T0 = datetime(2030, 5, 1, 9, 0, tzinfo=UTC)
@@ -65,7 +65,9 @@ def settings(registry_topics, make_settings) -> Settings:
 @pytest.fixture
 def bearer(settings: Settings) -> Callable[..., dict[str, str]]:
     def headers(participant_id: str, party_type: PartyType = PartyType.ENTERPRISE) -> dict[str, str]:
-        return {"authorization": f"Bearer {issue_token(settings, participant_id, party_type)[0]}"}
+        """A participant's token; a government or agency participant's as a verified organiser's."""
+        roles = frozenset({Role.ORGANISER}) if party_type in ORGANISER_TYPES else frozenset()
+        return {"authorization": f"Bearer {issue_token(settings, participant_id, party_type, roles)[0]}"}
 
     return headers
 

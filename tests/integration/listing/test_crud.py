@@ -12,8 +12,9 @@ from services.listing.domain.common import now
 from services.listing.storage import ListingStore
 from shared import outbox
 from shared.locks import KeyedLocks
+from shared.auth import key_fingerprint, new_api_key
 from shared.mongo import make_client
-from shared.party_types import NEED_RULES, OFFER_RULES, ORGANISER_TYPES, PartyType, Side
+from shared.party_types import NEED_RULES, OFFER_RULES, PartyType, Side
 from tests.integration.listing.conftest import item_body, register
 from tests.support import wait_for
 
@@ -26,7 +27,7 @@ async def test_crud_flow_for_each_party_type(client, settings, party_type: Party
     assert "api_key_hash" not in party.profile and party.profile["api_key"].startswith("htx_")
     claims = jwt.decode(party.headers["Authorization"].split()[1], options={"verify_signature": False})
     assert claims["sub"] == party.id and claims["pty"] == party_type.value
-    assert ("organiser" in claims["roles"]) == (party_type in ORGANISER_TYPES)
+    assert claims["roles"] == ["participant"]  # organisers are granted by an operator, never at sign-up
 
     offer_kind = sorted(OFFER_RULES[party_type])[0].value
     need_kind = sorted(NEED_RULES[party_type])[0].value
@@ -69,6 +70,8 @@ async def test_participant_reads_and_updates_own_profile(client):
     other = await register(client, "investor")
     seen = await client.get(f"/participants/{party.id}", headers=other.headers)
     assert seen.status_code == 200 and seen.json()["language"] == "en"
+    assert set(seen.json()) == {"id", "party_type", "organisation", "display_name", "region", "fields", "language",
+                                "organiser"}  # never another's e-mail or webhook address
     missing = await client.get("/participants/p_nobody", headers=other.headers)
     assert missing.status_code == 404 and "p_nobody" in missing.json()["detail"]
 
@@ -105,11 +108,13 @@ async def test_search_by_filters_and_free_text_in_both_languages(client):
     assert hidden.status_code == 404
 
 
-async def test_items_stored_with_an_array_of_terms_are_upgraded_and_found(client, settings):
-    """Earlier versions stored the terms as an array; the store rewrites them at start."""
+async def test_what_earlier_versions_stored_is_upgraded_once(client, settings, app):
+    """Earlier versions stored an item's terms as an array, and a participant's API key as an
+    unsalted SHA-256 on the participant (with a unique index on it); the store rewrites both at start."""
     party = await register(client, "university")
     item = (await client.post("/listings", headers=party.headers, json=item_body(
         title={"en": "Cryogenic wafer prober"}, description=None, keywords=[]))).json()
+    legacy_key = new_api_key()
     mongo = make_client(settings.mongodb_uri)
     try:
         store = ListingStore(mongo[settings.database], KeyedLocks())
@@ -118,14 +123,22 @@ async def test_items_stored_with_an_array_of_terms_are_upgraded_and_found(client
         # service's locks, must not overlap the relay's removal of the item's published event
         await wait_for(lambda: _published(offers, item["id"]), what="the relay to publish the item's event")
         await offers.update_one({"_id": item["id"]}, {"$set": {"terms": ["cryogenic", "prober"]}})
-        assert await store.upgrade() == 0  # done when the service started
+        await store.participants.create_index("api_key_hash", unique=True)
+        legacy = {k: v for k, v in party.profile.items() if k not in ("id", "api_key", "api_key_note")}
+        await store.participants.insert_one({**legacy, "_id": "p_legacy", "api_key_hash": key_fingerprint(legacy_key)})
+        digest_of = app.state.listing.digest_of
+        assert await store.upgrade(digest_of) == 0  # done when the service started
         await store.upgrades.delete_many({})  # as in a database of an earlier version
-        assert await store.upgrade() == 1
-        assert await store.upgrade() == 0
+        assert await store.upgrade(digest_of) == 2
+        assert await store.upgrade(digest_of) == 0
+        assert "api_key_hash_1" not in await store.participants.index_information()
     finally:
         await mongo.close()
     found = await client.get("/listings", params={"q": "prober cryogenic"}, headers=party.headers)
     assert [i["id"] for i in found.json()["items"]] == [item["id"]]
+    token = await client.post("/auth/token", json={"api_key": legacy_key})
+    assert token.status_code == 200
+    assert jwt.decode(token.json()["access_token"], options={"verify_signature": False})["sub"] == "p_legacy"
 
 
 async def _published(collection: AsyncCollection, item_id: str) -> bool:

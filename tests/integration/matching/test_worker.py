@@ -21,7 +21,7 @@ from shared.events.matching import match_id
 from shared.kafka import DLQ_REASON
 from shared.party_types import PartyType
 from tests.integration.matching.conftest import MatchingProcess, Publisher
-from tests.support import read_records, wait_for
+from tests.support import OPERATOR, read_records, wait_for
 from tests.unit.matching.factories import need, offer
 
 pytestmark = pytest.mark.integration
@@ -107,7 +107,7 @@ async def test_offers_and_needs_become_explained_matches_queryable_and_declinabl
         await wait_for(retracted_for_me, what="the decline to retract the match for the decliner")
     outputs = [decode(r.value) for r in await _records(settings, topics.MATCHES, 2)]
     assert outputs[1].type == "match.retracted.v1" and outputs[1].data.for_participant == "ent0"
-    metrics = httpx.get(f"{matching_process.url}/metrics").text
+    metrics = httpx.get(f"{matching_process.url}/metrics", headers=OPERATOR).text
     assert "matching_outputs_emitted_total" in metrics and "matching_processing_seconds_bucket" in metrics
 
 

@@ -55,7 +55,7 @@ async def test_statuses_of_caught_up_lagging_stalled_stopped_and_never_committed
     assert never["committed_offset"] is None and never["lag"] is None and never["lag_seconds"] is None
     assert never["status"] == "STALL" and bodies["never"]["uncommitted_partitions"] == 1
 
-    metrics = (await client.get("/metrics")).text
+    metrics = (await client.get("/metrics", headers=OPERATOR)).text
     labels = f'consumergroup="{namespace}lagging",partition="0",topic="{topic}"'
     assert f"kafka_consumergroup_lag{{{labels}}} 17.0" in metrics
     assert f"kafka_consumergroup_partition_status{{{labels}}} 2.0" in metrics  # Burrow's WARN
@@ -121,7 +121,7 @@ async def test_broker_down_gives_503_with_the_last_values_marked_stale(cluster, 
         assert body["stale"] is True and body["sampled_at"] is not None
         assert [g["group"] for g in body["items"]] == [f"{namespace}audited"]
         assert by_partition(body["items"][0])[0]["lag"] == 3
-    assert "kafka_monitor_up 0.0" in (await client.get("/metrics")).text
+    assert "kafka_monitor_up 0.0" in (await client.get("/metrics", headers=OPERATOR)).text
     await runtime.sampler.close()
 
 

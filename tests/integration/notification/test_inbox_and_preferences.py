@@ -9,7 +9,7 @@ from services.notification.app import create_app
 from shared import topics
 from shared.kafka import DLQ_REASON
 from tests.integration.notification.conftest import auth, inbox_of, operator, publish
-from tests.support import read_records, running, wait_for
+from tests.support import OPERATOR, read_records, running, wait_for
 from tests.unit.notification import samples
 
 pytestmark = pytest.mark.integration
@@ -51,7 +51,7 @@ async def test_invalid_events_are_dead_lettered_and_the_consumer_goes_on(notific
                                   topics.dead_letter("notification").full_name(settings.topic_prefix), count=2)
         reasons = [dict(r.headers)[DLQ_REASON].decode() for r in dead]
         assert reasons[0].startswith("not JSON") and "match.created.v1: data" in reasons[1]
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=OPERATOR)).text
         assert 'notifications_total{channel="inbox",outcome="sent"}' in metrics
 
 

@@ -13,7 +13,7 @@ from services.notification.app import create_app
 from shared import topics
 from shared.kafka import DLQ_REASON
 from tests.integration.notification.conftest import auth, enable_webhook, inbox_of, operator, publish
-from tests.support import read_records, running, wait_for
+from tests.support import OPERATOR, read_records, running, wait_for
 from tests.unit.notification import samples
 
 pytestmark = pytest.mark.integration
@@ -56,7 +56,7 @@ async def test_retries_keep_the_webhook_id_and_honour_retry_after(notification_s
         assert mine.status_code == 200 and mine.json()["attempt_count"] == 4
         theirs = await client.get(f"/me/deliveries/{attempts[0].id}", headers=auth(settings, "p_uni"))
         assert theirs.status_code == 404
-        metrics = (await client.get("/metrics")).text
+        metrics = (await client.get("/metrics", headers=OPERATOR)).text
         for outcome in ("sent", "failed", "retried"):
             assert f'notifications_total{{channel="webhook",outcome="{outcome}"}}' in metrics
 
