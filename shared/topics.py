@@ -64,6 +64,9 @@ CONSORTIA = TopicSpec("consortia", "consortium id", "Proposed five-party teams (
                       config=EVENTS_7D)
 AGENDAS = TopicSpec("agendas", "session id", "1:1 meeting agendas of sessions",
                     _types("agenda.published.v1", "agenda.updated.v1"), config=EVENTS_7D)
+DEALS = TopicSpec("deals", "deal id", "Deals from a match to a signed technology contract (no amounts)",
+                  _types("deal.opened.v1", "deal.stage_confirmed.v1", "deal.stage_reached.v1", "deal.closed.v1"),
+                  config=EVENTS_7D)
 ALERTS = TopicSpec("alerts", "alert id", "Operators' alerts from the monitor",
                    _types("alert.raised.v1", "alert.cleared.v1"), partitions=1, config=EVENTS_7D)
 
@@ -74,11 +77,11 @@ def dead_letter(consumer: str) -> TopicSpec:
                      partitions=1, config=DEAD_LETTERS_30D, dead_letter=True)
 
 
-CONSUMERS = ("matching", "notification", "events_sessions", "notification-webhooks")
+CONSUMERS = ("matching", "notification", "events_sessions", "notification-webhooks", "deals")
 DEAD_LETTERS = tuple(dead_letter(c) for c in CONSUMERS)
 
 ALL: tuple[TopicSpec, ...] = (
-    PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, ALERTS,
+    PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, DEALS, ALERTS,
     *DEAD_LETTERS,
 )
 

@@ -1,0 +1,6 @@
+from services.deals.app import create_app
+from services.deals.settings import Settings
+from shared.service import serve_http
+
+if __name__ == "__main__":
+    serve_http(create_app, Settings)

@@ -1,0 +1,110 @@
+"""The conversion funnel: matches made → accepted (a deal opened) → met → contracts signed, counted
+per dimension key, with the seconds each step took and the turnover of signed contracts.
+
+Every count is kept in one counter document per key (``all``, ``session:<id>``, ``field:<code>``,
+``region:<code>``, ``strategy:<code>``, ``pair:<offer party>><need party>``), so reading a funnel is
+one lookup by ``_id``. A match's keys are fixed when it is first seen, so each step counts under the
+same keys; a session's key joins when an agenda schedules the match there."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from shared import regions, taxonomy
+
+ALL = "all"
+
+
+class Step(StrEnum):
+    MADE = "made"  # 匹配
+    ACCEPTED = "accepted"  # 接受（开启洽谈）
+    MET = "met"  # 会面
+    SIGNED = "signed"  # 签约
+
+
+class Dimension(StrEnum):
+    SESSION = "session"
+    FIELD = "field"
+    REGION = "region"
+    STRATEGY = "strategy"
+    PAIR = "pair"
+
+
+def key(dimension: Dimension, value: str) -> str:
+    return f"{dimension.value}:{value}"
+
+
+def pair(offer_party_type: str, need_party_type: str) -> str:
+    return f"{offer_party_type}>{need_party_type}"
+
+
+def match_keys(offer_party_type: str, need_party_type: str, fields: list[str], item_regions: list[str]) -> list[str]:
+    """The keys a match counts under: all, its party-type pair, the first-level fields and the regions
+    (with their provinces and regional strategies) of its two items."""
+    keys = {ALL, key(Dimension.PAIR, pair(offer_party_type, need_party_type))}
+    keys.update(key(Dimension.FIELD, taxonomy.top_level(code)) for code in fields)
+    for region in item_regions:
+        keys.add(key(Dimension.REGION, region))
+        if regions.is_known(region):
+            keys.add(key(Dimension.REGION, regions.province_of(region)))
+            keys.update(key(Dimension.STRATEGY, s.value) for s in regions.strategies_of(region))
+    return sorted(keys)
+
+
+@dataclass(frozen=True)
+class Increment:
+    """What one step of one match adds to each of its counter documents."""
+
+    step: Step
+    seconds: float | None = None  # how long the step took since the previous one, when known
+    amount_cents: int = 0
+    currency: str | None = None
+
+    def as_inc(self) -> dict[str, int | float]:
+        inc: dict[str, int | float] = {self.step.value: 1}
+        if self.seconds is not None:
+            inc[f"seconds.{self.step.value}"] = max(self.seconds, 0.0)
+            inc[f"timed.{self.step.value}"] = 1
+        if self.currency is not None:
+            inc[f"turnover_cents.{self.currency}"] = self.amount_cents
+        return inc
+
+
+def seconds_between(earlier: datetime | None, later: datetime | None) -> float | None:
+    return None if earlier is None or later is None else (later - earlier).total_seconds()
+
+
+@dataclass(frozen=True)
+class FunnelCounts:
+    """A counter document read back; absent counts are zero."""
+
+    key: str
+    counts: dict[Step, int]
+    seconds: dict[Step, float] = field(default_factory=dict)
+    timed: dict[Step, int] = field(default_factory=dict)
+    turnover_cents: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, key: str, document: dict | None) -> FunnelCounts:
+        document = document or {}
+        return cls(key=key, counts={s: int(document.get(s.value, 0)) for s in Step},
+                   seconds={Step(k): float(v) for k, v in document.get("seconds", {}).items()},
+                   timed={Step(k): int(v) for k, v in document.get("timed", {}).items()},
+                   turnover_cents={c: int(v) for c, v in document.get("turnover_cents", {}).items()})
+
+    def mean_days(self, step: Step) -> float | None:
+        """Mean days the step took after the previous one, over the matches with both times known."""
+        timed = self.timed.get(step, 0)
+        return round(self.seconds.get(step, 0.0) / timed / 86400, 3) if timed else None
+
+    def conversion(self, step: Step) -> float | None:
+        """The share of the previous step's count that reached ``step``."""
+        steps = list(Step)
+        before = self.counts[steps[steps.index(step) - 1]]
+        return round(self.counts[step] / before, 4) if before else None
+
+    def turnover(self) -> dict[str, Decimal]:
+        return {currency: Decimal(cents) / 100 for currency, cents in sorted(self.turnover_cents.items())}

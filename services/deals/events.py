@@ -1,0 +1,61 @@
+"""Kafka adapter: the events a deal write stages in its outbox (on the deals topic, keyed by deal
+id), and the one consumer of what the service keeps and counts: offers' and needs' fields and
+regions, matches, the parties' feedback, agendas (which session a match was scheduled at) and the
+service's own deal events (the funnel's steps)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiokafka import ConsumerRecord
+
+from shared import outbox, topics
+from shared.api.metrics import EVENTS_CONSUMED
+from shared.events import CloudEvent, new_event
+from shared.events.deals import DealData
+from shared.events.envelope import EventData
+from shared.events.listing import ItemData
+from shared.events.matching import AgendaData, MatchData, MatchFeedbackData, MatchRetractedData
+from shared.kafka import EventConsumer, PermanentError, Producer
+from shared.settings import ServiceSettings
+
+SOURCE = "/services/deals"
+CONSUMER = "deals"
+TOPICS = (topics.LISTINGS, topics.DEMANDS, topics.MATCHES, topics.MATCH_FEEDBACK, topics.AGENDAS, topics.DEALS)
+
+
+def outbox_entries(deal_id: str, events: Iterable[tuple[str, EventData]]) -> list[dict[str, Any]]:
+    return [outbox.entry(new_event(type_name, data, source=SOURCE, subject=deal_id), topics.DEALS, deal_id)
+            for type_name, data in events]
+
+
+@dataclass(frozen=True)
+class Receivers:
+    item: Callable[[ItemData], Awaitable[None]]
+    match: Callable[[MatchData, CloudEvent], Awaitable[None]]
+    feedback: Callable[[MatchFeedbackData, CloudEvent], Awaitable[None]]
+    agenda: Callable[[AgendaData], Awaitable[None]]
+    deal: Callable[[DealData, CloudEvent], Awaitable[None]]
+
+
+def make_consumer(settings: ServiceSettings, producer: Producer, receivers: Receivers) -> EventConsumer:
+    async def handle(event: CloudEvent, record: ConsumerRecord) -> None:
+        data = event.data
+        if isinstance(data, ItemData):
+            await receivers.item(data)
+        elif isinstance(data, MatchData):
+            await receivers.match(data, event)
+        elif isinstance(data, MatchFeedbackData):
+            await receivers.feedback(data, event)
+        elif isinstance(data, AgendaData):
+            await receivers.agenda(data)
+        elif isinstance(data, DealData):
+            await receivers.deal(data, event)
+        elif not isinstance(data, MatchRetractedData):  # a retraction changes no deal and no count
+            raise PermanentError(f"event type {event.type} is not handled by {CONSUMER}")
+        EVENTS_CONSUMED.labels(settings.service_name, event.type).inc()
+
+    return EventConsumer(settings, group_id=CONSUMER, topics=TOPICS, dead_letter=topics.dead_letter(CONSUMER),
+                         handler=handle, producer=producer)

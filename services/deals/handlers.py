@@ -1,0 +1,168 @@
+"""The use cases: open, confirm and close deals (each a decision of the stage machine written with
+its event), keep what the consumer receives, and count the funnel from the deal events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from shared.auth import Principal
+from shared.events import CloudEvent
+from shared.events.deals import CloseReason, DealData, DealStage
+from shared.events.listing import ItemData
+from shared.events.matching import AgendaData, FeedbackDecision, MatchData, MatchFeedbackData
+from shared.kafka import PermanentError
+from shared.outbox import OutboxRelay
+from services.deals.domain import funnel, stages
+from services.deals.domain.errors import Conflict, Forbidden, NotFound
+from services.deals.domain.funnel import FunnelCounts, Increment, Step
+from services.deals.domain.model import Contract, Deal, MatchSideRecord
+from services.deals.metrics import CONTRACT_TURNOVER, DEAL_CHANGES, FUNNEL_STEPS
+from services.deals.storage import DealStore
+
+Clock = Callable[[], datetime]
+BOTH_ACCEPTED = "matching"  # who opened a deal when both parties accepted the match
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _side(document: dict[str, Any]) -> MatchSideRecord:
+    return MatchSideRecord.model_validate(document)
+
+
+class DealService:
+    def __init__(self, store: DealStore, relay: OutboxRelay, clock: Clock = utc_now):
+        self.store = store
+        self.relay = relay
+        self.clock = clock
+
+    # the parties' use cases
+
+    async def open(self, match_id: str, opener: str) -> Deal:
+        match = await self.store.match(match_id)
+        if match is None:
+            raise NotFound(f"no match {match_id!r} known to the deals service / 匹配不存在")
+        deal = stages.open_deal(match_id, _side(match["offer"]), _side(match["need"]), opened_by=opener,
+                                now=self.clock())
+        if not await self._insert(deal, opener):
+            raise Conflict(f"the match has a deal already: {deal.id} / 该匹配已有洽谈")
+        return deal
+
+    async def _insert(self, deal: Deal, opener: str) -> bool:
+        staged = await self.store.insert(deal, "deal.opened.v1", opener)
+        if staged is None:
+            return False
+        self.relay.notify(self.store.deals, deal.id, *staged)
+        DEAL_CHANGES.labels("deal.opened.v1").inc()
+        return True
+
+    async def get(self, deal_id: str, caller: Principal) -> Deal:
+        deal = await self.store.get(deal_id)
+        if not caller.is_operator and caller.subject not in deal.party_ids():
+            raise Forbidden("only the deal's parties and operators see a deal / 仅交易双方与运维可查看")
+        return deal
+
+    async def confirm(self, deal_id: str, participant_id: str, stage: DealStage, contract: Contract | None) -> Deal:
+        return await self._mutate(deal_id, participant_id,
+                                  lambda deal: stages.confirm(deal, participant_id, stage, contract, self.clock()))
+
+    async def close(self, deal_id: str, participant_id: str, reason: CloseReason, comment: str | None) -> Deal:
+        return await self._mutate(deal_id, participant_id,
+                                  lambda deal: stages.close(deal, participant_id, reason, comment, self.clock()))
+
+    async def _mutate(self, deal_id: str, changed_by: str, decide: Callable[[Deal], tuple[Deal, str]]) -> Deal:
+        deal, event_type, staged = await self.store.mutate(deal_id, decide, changed_by)
+        self.relay.notify(self.store.deals, deal_id, *staged)
+        DEAL_CHANGES.labels(event_type).inc()
+        return deal
+
+    async def funnel(self, key: str) -> FunnelCounts:
+        return await self.store.counts(key)
+
+    # what the consumer receives
+
+    async def receive_item(self, item: ItemData) -> None:
+        await self.store.save_item(item)
+
+    async def receive_match(self, match: MatchData, event: CloudEvent) -> None:
+        offer = MatchSideRecord(item_id=match.offer.item_id, owner_id=match.offer.owner_id,
+                                party_type=match.offer.party_type.value)
+        need = MatchSideRecord(item_id=match.need.item_id, owner_id=match.need.owner_id,
+                               party_type=match.need.party_type.value)
+        fields, regions = await self.store.item_facts([need.item_id, offer.item_id])
+        keys = funnel.match_keys(offer.party_type, need.party_type, fields, regions)
+        await self.store.save_match(match.match_id, offer, need, created_at=event.time, keys=keys)
+        stored = await self.store.match(match.match_id)
+        assert stored is not None
+        await self._count(f"{Step.MADE.value}|{match.match_id}", stored, stored["keys"], Increment(Step.MADE))
+
+    async def receive_feedback(self, feedback: MatchFeedbackData, event: CloudEvent) -> None:
+        """Both parties accepting a match opens its deal (once, whichever acceptance comes second)."""
+        if feedback.decision is not FeedbackDecision.ACCEPT:
+            return
+        match = await self.store.accept(feedback.match_id, feedback.participant_id)
+        if match is None:
+            raise PermanentError(f"feedback on unknown match {feedback.match_id!r}")
+        parties = {match["offer"]["owner_id"], match["need"]["owner_id"]}
+        if parties <= set(match["accepted_by"]):
+            deal = stages.open_deal(feedback.match_id, _side(match["offer"]), _side(match["need"]),
+                                    opened_by=BOTH_ACCEPTED, now=event.time)
+            await self._insert(deal, BOTH_ACCEPTED)  # a replay finds the deal there already
+
+    async def receive_agenda(self, agenda: AgendaData) -> None:
+        """A match scheduled at a session counts as made in that session's funnel."""
+        session_key = funnel.key(funnel.Dimension.SESSION, agenda.session_id)
+        for match_id in sorted({m.match_id for m in agenda.meetings if m.match_id}):
+            if await self.store.add_session(match_id, agenda.session_id):
+                match = await self.store.match(match_id)
+                assert match is not None
+                await self._count(f"{Step.MADE.value}|{agenda.session_id}|{match_id}", match, [session_key],
+                                  Increment(Step.MADE))
+
+    async def receive_deal(self, deal: DealData, event: CloudEvent) -> None:
+        """The funnel's steps after a match: accepted (a deal opened), met, signed."""
+        step = _step_of(event.type, deal)
+        if step is None:
+            return
+        match = await self.store.match(deal.match_id)
+        if match is None:
+            raise PermanentError(f"deal {deal.deal_id} of unknown match {deal.match_id!r}")
+        entered = deal.entered_at
+        if step is Step.ACCEPTED:
+            increment = Increment(step, funnel.seconds_between(match["created_at"],
+                                                               entered.get(DealStage.CONTACTED)))
+        elif step is Step.MET:
+            increment = Increment(step, funnel.seconds_between(entered.get(DealStage.CONTACTED),
+                                                               entered.get(DealStage.MET)))
+        else:
+            contract = (await self.store.get(deal.deal_id)).contract  # the amount is in no event
+            assert contract is not None
+            increment = Increment(step, funnel.seconds_between(entered.get(DealStage.MET),
+                                                               entered.get(DealStage.CONTRACT_SIGNED)),
+                                  amount_cents=contract.amount_cents, currency=contract.currency)
+        await self._count(f"{step.value}|{deal.match_id}", match, _keys(match), increment)
+
+    async def _count(self, mark: str, match: dict[str, Any], keys: list[str], increment: Increment) -> None:
+        if await self.store.count(mark, keys, increment):
+            FUNNEL_STEPS.labels(increment.step.value, funnel.pair(match["offer"]["party_type"],
+                                                                  match["need"]["party_type"])).inc()
+            if increment.currency is not None:
+                CONTRACT_TURNOVER.labels(increment.currency).inc(increment.amount_cents / 100)
+
+
+def _keys(match: dict[str, Any]) -> list[str]:
+    return [*match["keys"], *(funnel.key(funnel.Dimension.SESSION, s) for s in match["sessions"])]
+
+
+def _step_of(event_type: str, deal: DealData) -> Step | None:
+    if event_type == "deal.opened.v1":
+        return Step.ACCEPTED
+    if event_type == "deal.stage_reached.v1" and deal.stage is DealStage.MET:
+        return Step.MET
+    if event_type == "deal.stage_reached.v1" and deal.stage is DealStage.CONTRACT_SIGNED:
+        return Step.SIGNED
+    return None
+

@@ -1,0 +1,12 @@
+"""Prometheus metrics of the funnel, counted by the consumer as each step is first counted
+(per step and party-type pair: bounded labels; per-session funnels are in the API)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter
+
+FUNNEL_STEPS = Counter("deals_funnel_steps_total", "Matches reaching a funnel step (made, accepted, met, signed)",
+                       ["step", "pair"])
+CONTRACT_TURNOVER = Counter("deals_contract_turnover_total", "Turnover of signed technology contracts",
+                            ["currency"])
+DEAL_CHANGES = Counter("deals_changes_total", "Deal changes written, by event type", ["type"])

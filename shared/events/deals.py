@@ -1,0 +1,88 @@
+"""Events of the deals service: a deal's way from a match to a signed technology contract (or its
+closing without one), all keyed by deal id. No event carries a contract's amount: amounts are
+private to the deal's parties and operators, and these events are for every subscriber."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import Field
+
+from shared.events.envelope import EventData, event_type
+from shared.events.listing import TransferMode
+from shared.party_types import PartyType
+
+
+class DealStage(StrEnum):
+    """In order; ``closed`` ends a deal without a contract at any stage before signing."""
+
+    CONTACTED = "contacted"  # 已接洽
+    MET = "met"  # 已会面
+    DUE_DILIGENCE = "due_diligence"  # 保密协议/尽职调查
+    TERM_SHEET = "term_sheet"  # 投资意向书/条款清单
+    CONTRACT_SIGNED = "contract_signed"  # 已签约
+    CLOSED = "closed"  # 未成交关闭
+
+
+class CloseReason(StrEnum):
+    PRICE = "price_gap"  # 价格分歧
+    TECHNOLOGY_NOT_READY = "technology_not_ready"  # 技术成熟度不足
+    IP_ISSUES = "ip_issues"  # 知识产权问题
+    NO_FUNDING = "no_funding"  # 资金未落实
+    STRATEGY_CHANGED = "strategy_changed"  # 战略调整
+    NO_RESPONSE = "no_response"  # 对方无回应
+    OTHER = "other"  # 其他
+
+
+class ContractType(StrEnum):
+    """The categories of China's technology contract registration (技术合同认定登记)."""
+
+    DEVELOPMENT = "development"  # 技术开发
+    TRANSFER = "transfer"  # 技术转让
+    LICENCE = "licence"  # 技术许可
+    CONSULTING = "consulting"  # 技术咨询
+    SERVICE = "service"  # 技术服务
+
+
+class DealRole(StrEnum):
+    OFFER = "offer"  # the party whose offer was matched
+    NEED = "need"  # the party whose need was matched
+
+
+class DealParty(EventData):
+    participant_id: str
+    party_type: PartyType
+    role: DealRole
+
+
+class ContractSummary(EventData):
+    """A signed contract as every subscriber may see it: no amount."""
+
+    contract_type: ContractType
+    transfer_mode: TransferMode
+    field: str
+    region: str
+    signed_on: date
+
+
+@event_type("deal.opened.v1")
+@event_type("deal.stage_confirmed.v1")
+@event_type("deal.stage_reached.v1")
+@event_type("deal.closed.v1")
+class DealData(EventData):
+    """The deal after the change. ``stage_confirmed``: one party confirmed ``pending_stage``, the
+    other has yet to; ``stage_reached``: both did (or the stage needs one), ``stage`` moved on."""
+
+    deal_id: str
+    match_id: str
+    parties: tuple[DealParty, DealParty]
+    stage: DealStage
+    pending_stage: DealStage | None = None
+    confirmed_by: list[str] = Field(default_factory=list, description="Who confirmed pending_stage so far")
+    entered_at: dict[DealStage, datetime] = Field(description="When the deal reached each stage so far")
+    changed_by: str = Field(description="A participant id, or 'matching' when both parties accepted the match")
+    close_reason: CloseReason | None = None
+    close_comment: str | None = Field(None, max_length=1000)
+    contract: ContractSummary | None = None
+    version: int = Field(ge=1)
