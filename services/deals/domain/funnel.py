@@ -16,6 +16,7 @@ from enum import StrEnum
 from shared import regions, taxonomy
 
 ALL = "all"
+CENT = Decimal("0.01")
 
 
 class Step(StrEnum):
@@ -107,4 +108,4 @@ class FunnelCounts:
         return round(self.counts[step] / before, 4) if before else None
 
     def turnover(self) -> dict[str, Decimal]:
-        return {currency: Decimal(cents) / 100 for currency, cents in sorted(self.turnover_cents.items())}
+        return {currency: (Decimal(cents) / 100).quantize(CENT) for currency, cents in sorted(self.turnover_cents.items())}
