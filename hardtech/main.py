@@ -128,7 +128,8 @@ def demo() -> None:
     out.print("APIs (OpenAPI docs at /docs):")
     for service in stack.SERVICES:
         out.print(f"  {service.name:16} {service.url}/docs")
-    out.print(f"  dashboard        {stack.SERVICES[-1].url}/dashboard?token=<HARDTECH_OPERATOR_TOKEN>")
+    monitor = next(s for s in stack.SERVICES if s.name == "monitor")
+    out.print(f"  dashboard        {monitor.url}/dashboard?token=<HARDTECH_OPERATOR_TOKEN>")
 
 
 @app.command()

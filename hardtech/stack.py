@@ -50,6 +50,7 @@ SERVICES = (
     Service("matching", 8003),
     Service("notification", 8004),
     Service("monitor", 8005),
+    Service("deals", 8006),
 )
 
 Report = Callable[[str], None]

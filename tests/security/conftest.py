@@ -1,4 +1,4 @@
-"""The security suite's shared parts: the five services as the suite knows them, and the four
+"""The security suite's shared parts: the six services as the suite knows them, and the four
 identities every route is called with (anonymous, participant, organiser, operator)."""
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ import pytest
 from fastapi import FastAPI
 
 from hardtech.namespace import delete_namespace
+from services.deals.app import create_app as create_deals
+from services.deals.settings import Settings as DealsSettings
 from services.events_sessions.app import create_app as create_events_sessions
 from services.events_sessions.settings import Settings as EventsSessionsSettings
 from services.listing.app import create_app as create_listing
@@ -42,6 +44,7 @@ SERVICES = {s.name: s for s in (
     Service("matching", create_matching, MatchingSettings),
     Service("notification", create_notification, NotificationSettings),
     Service("monitor", create_monitor, MonitorSettings),
+    Service("deals", create_deals, DealsSettings),
 )}
 
 

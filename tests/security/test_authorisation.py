@@ -18,6 +18,8 @@ import httpx
 import pytest
 from pydantic import BaseModel
 
+from services.deals.api import FunnelOut
+from services.deals.domain.model import Deal
 from services.events_sessions.schemas import RegistrationOut, SessionOut
 from services.matching.api import MatchView
 from services.monitor.api import LagPage
@@ -105,6 +107,7 @@ PUBLIC_PROFILE = keys("id", "party_type", "organisation", "display_name", "regio
 # The other answers' fields as their response models declare them.
 ITEM, SESSION, REGISTRATION = fields_of(ItemData), fields_of(SessionOut), fields_of(RegistrationOut)
 MATCH, AGENDA, LAG = fields_of(MatchView), fields_of(AgendaData), fields_of(LagPage)
+DEAL, FUNNEL = fields_of(Deal), fields_of(FunnelOut)
 
 OPERATIONS = [
     Route("GET", "/healthz", anyone(200), fields=HEALTH),
@@ -210,6 +213,18 @@ MATRIX: dict[str, list[Route]] = {
         Route("GET", "/lag", operators(200), fields=LAG),
         Route("GET", "/lag/no-such-group", operators(404), schema_path="/lag/{group}"),
         Route("GET", "/dashboard/data", operators(200)),
+    ],
+    # A deal, with its contract's amount, is seen by its two parties and operators only; organisers
+    # see the funnel's aggregates. The counterpart confirms and closes first, then the owner.
+    "deals": [
+        *OPERATIONS,
+        Route("GET", "/deals/{deal_id}", signed_in(403, o=200, c=200, p=200), fields=DEAL),
+        Route("GET", "/funnel", organisers(200), fields=FUNNEL),
+        Route("POST", "/deals", participants(403, o=409, c=409), body={"match_id": "{match_id}"}),
+        Route("POST", "/deals/{deal_id}/confirmations", participants(403, o=200, c=200), body={"stage": "met"},
+              fields=DEAL),
+        Route("POST", "/deals/{deal_id}/close", participants(403, o=409, c=200), body={"reason": "price_gap"},
+              fields=DEAL),
     ],
 }
 

@@ -3,7 +3,7 @@ the matching read model, through its projection): on the listing service the par
 themselves (signed up, the organiser verified by the operator), a listing and a demand of the
 owner; a session hosted by the organiser with the owner and the counterpart registered; a match
 between the owner's need and the counterpart's offer with an agenda that puts them at one table;
-and that match's notification in both parties' inboxes."""
+that match's notification in both parties' inboxes; and the deal the owner opened on it."""
 
 from __future__ import annotations
 
@@ -114,6 +114,10 @@ async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings
                        what="the match in the counterpart's inbox")
         world.ids["delivery_id"] = await wait_for(lambda: first_delivery(client, headers[OPERATOR]), timeout=30,
                                                   what="the owner's e-mail delivery")
+    elif service == "deals":  # the match as the service's consumer keeps it; the owner opens its deal
+        match = a_match(world.participants[OWNER], world.participants[COUNTERPART])
+        await app.state.deals.receive_match(match.data, match)
+        world.ids.update(match_id=MATCH_ID, deal_id=(await created(client, "/deals", {"match_id": MATCH_ID}, owner))["id"])
     elif service == "monitor":  # it answers 503 (documented: not sampled yet) until its first round ends
         await wait_for(lambda: sampled(client, headers[OPERATOR]), timeout=60, what="the monitor's first sampling round")
     return world, headers
