@@ -98,29 +98,33 @@ class DealService:
         stored = await self.store.match(match.match_id)
         assert stored is not None
         await self._count(f"{Step.MADE.value}|{match.match_id}", stored, stored["keys"], Increment(Step.MADE))
+        for session_id in stored.get("sessions", []):  # agendas that came before the match
+            await self._made_in_session(stored, session_id)
+        await self._open_when_both_accepted(stored, event.time)
 
     async def receive_feedback(self, feedback: MatchFeedbackData, event: CloudEvent) -> None:
-        """Both parties accepting a match opens its deal (once, whichever acceptance comes second)."""
-        if feedback.decision is not FeedbackDecision.ACCEPT:
-            return
-        match = await self.store.accept(feedback.match_id, feedback.participant_id)
-        if match is None:
-            raise PermanentError(f"feedback on unknown match {feedback.match_id!r}")
-        parties = {match["offer"]["owner_id"], match["need"]["owner_id"]}
-        if parties <= set(match["accepted_by"]):
-            deal = stages.open_deal(feedback.match_id, _side(match["offer"]), _side(match["need"]),
-                                    opened_by=BOTH_ACCEPTED, now=event.time)
+        if feedback.decision is FeedbackDecision.ACCEPT:
+            match = await self.store.accept(feedback.match_id, feedback.participant_id)
+            if match is not None:  # else the match event, still to come, opens the deal
+                await self._open_when_both_accepted(match, event.time)
+
+    async def _open_when_both_accepted(self, match: dict[str, Any], now: datetime) -> None:
+        """Both parties accepting a match opens its deal, once, whichever of the events comes last."""
+        if {match["offer"]["owner_id"], match["need"]["owner_id"]} <= set(match.get("accepted_by", [])):
+            deal = stages.open_deal(match["_id"], _side(match["offer"]), _side(match["need"]),
+                                    opened_by=BOTH_ACCEPTED, now=now)
             await self._insert(deal, BOTH_ACCEPTED)  # a replay finds the deal there already
 
     async def receive_agenda(self, agenda: AgendaData) -> None:
         """A match scheduled at a session counts as made in that session's funnel."""
-        session_key = funnel.key(funnel.Dimension.SESSION, agenda.session_id)
         for match_id in sorted({m.match_id for m in agenda.meetings if m.match_id}):
-            if await self.store.add_session(match_id, agenda.session_id):
-                match = await self.store.match(match_id)
-                assert match is not None
-                await self._count(f"{Step.MADE.value}|{agenda.session_id}|{match_id}", match, [session_key],
-                                  Increment(Step.MADE))
+            match = await self.store.add_session(match_id, agenda.session_id)
+            if match is not None:  # else counted when the match event comes
+                await self._made_in_session(match, agenda.session_id)
+
+    async def _made_in_session(self, match: dict[str, Any], session_id: str) -> None:
+        await self._count(f"{Step.MADE.value}|{session_id}|{match['_id']}", match,
+                          [funnel.key(funnel.Dimension.SESSION, session_id)], Increment(Step.MADE))
 
     async def receive_deal(self, deal: DealData, event: CloudEvent) -> None:
         """The funnel's steps after a match: accepted (a deal opened), met, signed."""
@@ -154,7 +158,7 @@ class DealService:
 
 
 def _keys(match: dict[str, Any]) -> list[str]:
-    return [*match["keys"], *(funnel.key(funnel.Dimension.SESSION, s) for s in match["sessions"])]
+    return [*match["keys"], *(funnel.key(funnel.Dimension.SESSION, s) for s in match.get("sessions", []))]
 
 
 def _step_of(event_type: str, deal: DealData) -> Step | None:

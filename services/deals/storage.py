@@ -111,28 +111,36 @@ class DealStore:
         return fields, regions
 
     async def save_match(self, match_id: str, offer: MatchSideRecord, need: MatchSideRecord, *,
-                         created_at: datetime, keys: list[str]) -> bool:
-        """Record a match the first time it is seen (its funnel keys fixed then); True when new."""
+                         created_at: datetime, keys: list[str]) -> None:
+        """Record a match the first time it is seen (its funnel keys fixed then). Acceptances and
+        sessions that came first (topics are not ordered among themselves) are kept."""
         try:
-            await self.matches.insert_one({"_id": match_id, "offer": offer.model_dump(), "need": need.model_dump(),
-                                           "created_at": created_at, "keys": keys, "accepted_by": [],
-                                           "sessions": []})
+            await self.matches.update_one(
+                {"_id": match_id, "keys": {"$exists": False}},
+                {"$set": {"offer": offer.model_dump(), "need": need.model_dump(), "created_at": created_at,
+                          "keys": keys}}, upsert=True)
         except DuplicateKeyError:
-            return False
-        return True
+            pass  # recorded already
 
     async def match(self, match_id: str) -> dict[str, Any] | None:
-        return await self.matches.find_one({"_id": match_id})
+        """The match as recorded; None unless its match event has come."""
+        document = await self.matches.find_one({"_id": match_id})
+        return document if document is not None and "keys" in document else None
 
     async def accept(self, match_id: str, participant_id: str) -> dict[str, Any] | None:
-        """Record a party's acceptance; the match after it (None when unknown)."""
-        return await self.matches.find_one_and_update({"_id": match_id}, {"$addToSet": {"accepted_by": participant_id}},
-                                                      return_document=ReturnDocument.AFTER)
+        """Record a party's acceptance; the match after it (None until its match event has come)."""
+        document = await self.matches.find_one_and_update(
+            {"_id": match_id}, {"$addToSet": {"accepted_by": participant_id}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        return document if "keys" in document else None
 
-    async def add_session(self, match_id: str, session_id: str) -> bool:
-        """Note that a session's agenda scheduled the match; True when the match is known."""
-        result = await self.matches.update_one({"_id": match_id}, {"$addToSet": {"sessions": session_id}})
-        return result.matched_count == 1
+    async def add_session(self, match_id: str, session_id: str) -> dict[str, Any] | None:
+        """Note that a session's agenda scheduled the match; the match after it (None until its match
+        event has come)."""
+        document = await self.matches.find_one_and_update(
+            {"_id": match_id}, {"$addToSet": {"sessions": session_id}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        return document if "keys" in document else None
 
     # the funnel
 

@@ -111,3 +111,17 @@ async def _handled(consumer, count: int) -> bool:
 
 async def _status(client, path: str, headers: dict, status: int) -> bool:
     return (await client.get(path, headers=headers)).status_code == status
+
+
+async def test_acceptances_and_an_agenda_that_come_before_their_match_still_count(client, bearer, publish):
+    """Topics are not ordered among themselves: what refers to a match may be read before it."""
+    organiser = bearer("p_deal_gov", PartyType.GOVERNMENT, organiser=True)
+    await publish(accepted("m_early", UNI), accepted("m_early", ENT), agenda("s_early", "m_early"))
+    consumer = client._transport.app.state.consumer
+    await wait_for(lambda: _handled(consumer, 3), timeout=30, what="the acceptances and the agenda consumed")
+    await publish(match("m_early", "l_early", "d_early"))
+    await wait_for(lambda: _status(client, f"/deals/{deal_id_of('m_early')}", bearer(ENT), 200), timeout=30,
+                   what="the deal opened once the match came")
+    await wait_for(lambda: _handled(consumer, 5), timeout=30, what="the deal's opening consumed")
+    session = await client.get("/funnel", params={"session": "s_early"}, headers=organiser)
+    assert counts(session.json()) == {"made": 1, "accepted": 1, "met": 0, "signed": 0}
