@@ -12,7 +12,7 @@ from shared import topics
 from shared.events import registry
 from shared.events.envelope import CloudEvent
 
-ENVELOPE_FIELDS = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype")
+ENVELOPE_FIELDS = ("specversion", "id", "source", "type", "subject", "time", "datacontenttype", "partitionkey")
 
 
 def _message_name(type_name: str) -> str:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from services.matching.events import DEAD_LETTER
+from services.matching.events import DEAD_LETTER, WORK_TOPIC
 from shared import taxonomy, topics
 from shared.auth import issue_token
 from shared.events import decode
@@ -21,7 +21,7 @@ from shared.events.matching import match_id
 from shared.kafka import DLQ_REASON
 from shared.party_types import PartyType
 from tests.integration.matching.conftest import MatchingProcess, Publisher
-from tests.support import read_records, wait_for
+from tests.support import read_by_binding, read_records, wait_for
 from tests.unit.matching.factories import need, offer
 
 pytestmark = pytest.mark.integration
@@ -105,8 +105,14 @@ async def test_offers_and_needs_become_explained_matches_queryable_and_declinabl
             return body["status"] == "retracted"
 
         await wait_for(retracted_for_me, what="the decline to retract the match for the decliner")
-    outputs = [decode(r.value) for r in await _records(settings, topics.MATCHES, 2)]
+    output_records = await _records(settings, topics.MATCHES, 2)
+    outputs = [decode(r.value) for r in output_records]
     assert outputs[1].type == "match.retracted.v1" and outputs[1].data.for_participant == "ent0"
+    # Outputs and the forwarded work are structured-mode CloudEvents by the Kafka binding.
+    assert [read_by_binding(r).get_id() for r in output_records] == [e.id for e in outputs]
+    work = await read_records(settings.kafka_bootstrap_servers, f"{settings.topic_prefix}{WORK_TOPIC}", count=4)
+    assert [read_by_binding(r).get_type() for r in work] == [
+        "participant.registered.v1", "listing.created.v1", "demand.created.v1", "match.feedback_given.v1"]
     metrics = httpx.get(f"{matching_process.url}/metrics").text
     assert "matching_outputs_emitted_total" in metrics and "matching_processing_seconds_bucket" in metrics
 
