@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 INPUTS = (topics.PARTICIPANTS, topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCH_FEEDBACK)
 OUTPUTS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS)
 DEAD_LETTER = topics.dead_letter("matching")
-WORK_TOPIC = "matching-work"
 BATCH_SIZE = 200
 BATCH_WITHIN_SECONDS = 0.005
 # While the work topic has a backlog, consortia wait (at most this long) until it is worked off:
@@ -80,7 +79,8 @@ class MatchingStream:
             broker_heartbeat_interval=2.0,
         )
         self.inputs = {spec.full_name(prefix): spec for spec in INPUTS}
-        self.work = self._raw_topic(f"{prefix}{WORK_TOPIC}", partitions=1, internal=True)
+        self.work = self._raw_topic(topics.MATCHING_WORK.full_name(prefix), partitions=topics.MATCHING_WORK.partitions,
+                                    internal=True)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
         self.state = State(**{name: JsonTable(self.app, name, partitions=1)
                               for name in ("items", "participants", "feedback", "sessions", "ledger")})

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
-from services.matching.events import DEAD_LETTER, WORK_TOPIC
+from services.matching.events import DEAD_LETTER
 from shared import taxonomy, topics
 from shared.auth import issue_token
 from shared.events import decode
@@ -110,7 +110,7 @@ async def test_offers_and_needs_become_explained_matches_queryable_and_declinabl
     assert outputs[1].type == "match.retracted.v1" and outputs[1].data.for_participant == "ent0"
     # Outputs and the forwarded work are structured-mode CloudEvents by the Kafka binding.
     assert [read_by_binding(r).get_id() for r in output_records] == [e.id for e in outputs]
-    work = await read_records(settings.kafka_bootstrap_servers, f"{settings.topic_prefix}{WORK_TOPIC}", count=4)
+    work = await _records(settings, topics.MATCHING_WORK, 4)
     assert [read_by_binding(r).get_type() for r in work] == [
         "participant.registered.v1", "listing.created.v1", "demand.created.v1", "match.feedback_given.v1"]
     metrics = httpx.get(f"{matching_process.url}/metrics").text
