@@ -4,6 +4,7 @@ walked (nested models included) for fields of contact details, private amounts a
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from collections.abc import Iterator
 from typing import Any
 
@@ -83,3 +84,11 @@ def test_the_walk_reaches_fields_of_nested_models_and_lists():
     paths = {path for path, _, _ in _fields(schema, schema["$defs"], "data", frozenset())}
     assert {"data.session.capacity.presenters", "data.session.quotas[]", "data.registrants[].participant_id",
             "data.meeting_requests[].target_id"} <= paths
+
+
+def test_the_subscribers_guide_lists_exactly_the_public_topics_and_their_types():
+    guide = (Path(__file__).resolve().parents[3] / "docs" / "subscribers.md").read_text()
+    english = guide.split("## 中文")[0]
+    rows = [line.split("|")[1:-1] for line in english.splitlines() if line.startswith("| `")]
+    listed = {row[0].strip(" `"): re.findall(r"`([a-z_.0-9]+)`", row[3]) for row in rows}
+    assert listed == {spec.name: list(spec.event_types) for spec in topics.PUBLIC}
