@@ -98,8 +98,9 @@ def contract_breaks(released: dict[str, Any], current: dict[str, Any]) -> list[s
             breaks.append(f"{message['name']}: removed")
             continue
         if "allOf" in message["payload"]:
-            breaks.extend(schema_breaks(_data_schema(message), released, _data_schema(current["components"]["messages"][name]),
-                                        current, f"{message['name']}: data"))
+            now = current["components"]["messages"][name]
+            breaks.extend(schema_breaks(_data_schema(message), released, _data_schema(now), current,
+                                        f"{message['name']}: data"))
     envelope = {"$ref": f"#/components/schemas/{ENVELOPE}"}
     breaks.extend(schema_breaks(envelope, released, envelope, current, "envelope"))
     if _version(current["info"]["version"]) < _version(released["info"]["version"]):
