@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
-from shared.events import CloudEvent, InvalidEvent, decode
+from shared.events import STRUCTURED_MODE_HEADERS, CloudEvent, InvalidEvent, decode, encode, keyed
 from shared.settings import CommonSettings
 from shared.topics import TopicSpec
 
@@ -88,7 +88,11 @@ class Producer:
             raise
 
     async def send_event(self, topic: str, event: CloudEvent, *, key: str) -> None:
-        await self.send(topic, event.model_dump_json(exclude_none=True).encode(), key=key)
+        await self.send_encoded_event(topic, encode(keyed(event, key)), key=key)
+
+    async def send_encoded_event(self, topic: str, value: bytes, *, key: str) -> None:
+        """Send an encoded event as a structured-mode CloudEvents record (its content-type header)."""
+        await self.send(topic, value, key=key, headers=STRUCTURED_MODE_HEADERS)
 
     async def reachable(self, timeout: float = 2.0) -> bool:
         try:

@@ -22,7 +22,7 @@ from pymongo import IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
-from shared.events import CloudEvent, encode
+from shared.events import CloudEvent, encode, keyed
 from shared.kafka import Producer
 from shared.locks import KeyedLocks
 from shared.mongo import bulk_write_chunked, ensure_indexes
@@ -37,7 +37,7 @@ PENDING = "_outbox_pending"
 
 def entry(event: CloudEvent, topic: TopicSpec, key: str) -> dict[str, Any]:
     """One pending event as stored in a document's outbox."""
-    return {"id": event.id, "topic": topic.name, "key": key, "value": encode(event).decode()}
+    return {"id": event.id, "topic": topic.name, "key": key, "value": encode(keyed(event, key)).decode()}
 
 
 def staged(*entries: dict[str, Any]) -> dict[str, Any]:
@@ -217,7 +217,8 @@ class OutboxRelay:
         if document is None or not document.get(OUTBOX):
             return None
         for pending in document[OUTBOX]:
-            await self._producer.send(self._prefix + pending["topic"], pending["value"].encode(), key=pending["key"])
+            await self._producer.send_encoded_event(self._prefix + pending["topic"], pending["value"].encode(),
+                                                    key=pending["key"])
         return document["_id"], _ids(document[OUTBOX])
 
     async def _drop_published(self, collection: AsyncCollection, published: list[tuple[Any, list[str]]]) -> None:

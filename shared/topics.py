@@ -2,6 +2,24 @@
 
 Topics are created explicitly from this registry (``hardtech up``, the test harness); the
 brokers' auto-creation is never relied on. ``topic_prefix`` in settings namespaces every name.
+
+Public and internal topics: a subscriber outside the project (a transfer centre's statistics, a
+bank's technology-finance desk, a city's policy office) may read only the ``PUBLIC`` topics. Their
+event types carry no contact details (e-mail, phone, webhook URL), no private amounts (prices,
+budgets, tickets) and no secrets; tests/unit/shared/test_public_topics.py walks their schemas.
+Everything else is internal to the services:
+
+- ``participants``: carries each participant's e-mail and webhook URL for notification.
+- ``listings``, ``demands``: carry the private price, budget or ticket (``amount``).
+- ``match-feedback``: a participant's own accept/decline with a free-text comment.
+- ``deals``: who deals with whom, how far, and the parties' free-text reason for closing (the
+  contracts' amounts are in no event at all).
+- ``alerts``: the operators' alerts; dead-letter topics: failed bytes, whatever they hold.
+- ``matching-work``: the matching worker's own input queue (copies of the internal inputs).
+
+A public topic never becomes internal within a version; what subscribers may read of an internal
+topic later goes onto a public topic as a new event type without the private fields (see
+docs/event-evolution.md).
 """
 
 from __future__ import annotations
@@ -24,6 +42,7 @@ class TopicSpec:
     partitions: int = 3
     config: dict[str, str] = field(default_factory=dict)
     dead_letter: bool = False
+    public: bool = False  # readable by subscribers outside the project (see the module's docstring)
 
     def full_name(self, prefix: str = "") -> str:
         return f"{prefix}{self.name}"
@@ -53,17 +72,18 @@ SESSIONS = TopicSpec(
            "registration.confirmed.v1", "registration.waitlisted.v1", "registration.promoted.v1",
            "registration.cancelled.v1", "registration.checked_in.v1", "registration.no_show.v1",
            "meeting.requested.v1"),
-    config=EVENTS_7D,
+    config=EVENTS_7D, public=True,
 )
 MATCHES = TopicSpec("matches", "match id", "Explained matches between an offer and a need",
-                    _types("match.created.v1", "match.updated.v1", "match.retracted.v1"), config=EVENTS_7D)
+                    _types("match.created.v1", "match.updated.v1", "match.retracted.v1"), config=EVENTS_7D,
+                    public=True)
 MATCH_FEEDBACK = TopicSpec("match-feedback", "match id", "Participants accepting or declining matches",
                            _types("match.feedback_given.v1"), config=EVENTS_7D)
 CONSORTIA = TopicSpec("consortia", "consortium id", "Proposed five-party teams (五方联动)",
                       _types("consortium.proposed.v1", "consortium.updated.v1", "consortium.retracted.v1"),
-                      config=EVENTS_7D)
+                      config=EVENTS_7D, public=True)
 AGENDAS = TopicSpec("agendas", "session id", "1:1 meeting agendas of sessions",
-                    _types("agenda.published.v1", "agenda.updated.v1"), config=EVENTS_7D)
+                    _types("agenda.published.v1", "agenda.updated.v1"), config=EVENTS_7D, public=True)
 DEALS = TopicSpec("deals", "deal id", "Deals from a match to a signed technology contract (no amounts)",
                   _types("deal.opened.v1", "deal.stage_confirmed.v1", "deal.stage_reached.v1", "deal.closed.v1"),
                   config=EVENTS_7D)
@@ -84,6 +104,18 @@ ALL: tuple[TopicSpec, ...] = (
     PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, DEALS, ALERTS,
     *DEAD_LETTERS,
 )
+PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in ALL if spec.public)
+
+# The matching worker's queue: faust creates it (one partition) beside its tables' changelogs, so it
+# is not in ALL; its records are the matching service's validated inputs, forwarded as they came.
+MATCHING_WORK = TopicSpec(
+    "matching-work", "the input record's key",
+    "The matching worker's validated inputs in one ordered queue (internal, created by the worker)",
+    tuple(t for spec in (PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCH_FEEDBACK) for t in spec.event_types),
+    partitions=1,
+)
+# Every topic of the project that carries events: what the AsyncAPI document describes.
+DOCUMENTED: tuple[TopicSpec, ...] = (*ALL, MATCHING_WORK)
 
 
 def topic_of_event(type_name: str) -> TopicSpec:

@@ -10,6 +10,9 @@ from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from cloudevents.core.base import BaseCloudEvent
+from cloudevents.core.bindings import kafka as cloudevents_kafka
+from cloudevents.core.formats.json import JSONFormat
 from fastapi import FastAPI
 
 from shared.events import CloudEvent, decode
@@ -40,6 +43,18 @@ async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float
 
 async def read_events(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[CloudEvent]:
     return [decode(r.value) for r in await read_records(bootstrap, topic, count=count, timeout=timeout)]
+
+
+def read_by_binding(record: ConsumerRecord) -> BaseCloudEvent:
+    """``record`` read as a consumer of the CloudEvents Kafka binding reads it, headers first:
+    the ``content-type`` header must announce a structured-mode event (no ``ce_`` headers of
+    binary mode), then the official SDK parses the value and maps the key to ``partitionkey``."""
+    headers = {name: value for name, value in record.headers}
+    assert headers.get("content-type") == b"application/cloudevents+json", \
+        f"{record.topic}@{record.offset}: headers {headers} announce no structured-mode CloudEvent"
+    assert not [name for name in headers if name.lower().startswith("ce_")], f"binary-mode headers in {headers}"
+    message = cloudevents_kafka.KafkaMessage(headers=headers, key=record.key, value=record.value)
+    return cloudevents_kafka.from_structured(message, JSONFormat())
 
 
 async def wait_for(probe: Callable[[], Awaitable[T | None]], *, timeout: float = 20.0, what: str,

@@ -27,7 +27,7 @@ from services.matching.processor import Batch, Emission, Processor, State
 from services.matching.settings import Settings
 from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
-from shared.events import CloudEvent, InvalidEvent, decode, encode
+from shared.events import STRUCTURED_MODE_HEADERS, CloudEvent, InvalidEvent, decode, encode
 from shared.faust_app import JsonTable, reliable_app
 from shared.kafka import dead_letter_message
 from shared.topics import TopicSpec
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 INPUTS = (topics.PARTICIPANTS, topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCH_FEEDBACK)
 OUTPUTS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS)
 DEAD_LETTER = topics.dead_letter("matching")
-WORK_TOPIC = "matching-work"
 BATCH_SIZE = 200
 BATCH_WITHIN_SECONDS = 0.005
 # While the work topic has a backlog, consortia wait (at most this long) until it is worked off:
@@ -80,7 +79,8 @@ class MatchingStream:
             broker_heartbeat_interval=2.0,
         )
         self.inputs = {spec.full_name(prefix): spec for spec in INPUTS}
-        self.work = self._raw_topic(f"{prefix}{WORK_TOPIC}", partitions=1, internal=True)
+        self.work = self._raw_topic(topics.MATCHING_WORK.full_name(prefix), partitions=topics.MATCHING_WORK.partitions,
+                                    internal=True)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
         self.state = State(**{name: JsonTable(self.app, name, partitions=1)
                               for name in ("items", "participants", "feedback", "sessions", "ledger")})
@@ -105,7 +105,8 @@ class MatchingStream:
         async for event in stream.events():
             message = event.message
             if await self._valid(event, self.inputs[message.topic]) is not None:
-                await self.work.send(key=message.key, value=message.value, timestamp=message.timestamp)
+                await self.work.send(key=message.key, value=message.value, timestamp=message.timestamp,
+                                     headers=STRUCTURED_MODE_HEADERS)
 
     async def _work(self, stream: faust.StreamT) -> None:
         async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
@@ -166,7 +167,8 @@ class MatchingStream:
         pending = []
         for emission in emissions:
             pending.append(await producer.send(emission.topic.full_name(prefix), emission.key.encode(),
-                                               encode(emission.event), partition=None, timestamp=None, headers=None))
+                                               encode(emission.event), partition=None, timestamp=None,
+                                               headers=STRUCTURED_MODE_HEADERS))
             OUTPUTS_EMITTED.labels(emission.event.type).inc()
         if pending:
             await asyncio.gather(*pending)

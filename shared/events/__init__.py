@@ -2,14 +2,17 @@
 
 from shared.events import deals, listing, matching, monitor, sessions  # noqa: F401  (registers types)
 from shared.events.envelope import (
+    STRUCTURED_MODE_HEADERS,
     CloudEvent,
     EventData,
     InvalidEvent,
     decode,
     encode,
     event_type,
+    keyed,
     new_event,
     registry,
 )
 
-__all__ = ["CloudEvent", "EventData", "InvalidEvent", "decode", "encode", "event_type", "new_event", "registry"]
+__all__ = ["STRUCTURED_MODE_HEADERS", "CloudEvent", "EventData", "InvalidEvent", "decode", "encode", "event_type", "keyed",
+           "new_event", "registry"]

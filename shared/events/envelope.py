@@ -1,5 +1,10 @@
 """The CloudEvents 1.0 envelope (structured JSON mode) and the registry of event types.
 
+On Kafka every event is a record in the protocol binding's structured mode: the whole envelope is
+the value and the ``content-type`` header says so (``STRUCTURED_MODE_HEADERS``), so a consumer
+that picks the mode from the headers finds the event. The record key is the partition key; where
+it is not the event's subject, the envelope carries it as the ``partitionkey`` extension.
+
 Every event type is versioned in its name (``listing.created.v1``) and bound to exactly one
 Pydantic model for its ``data``. ``decode`` turns bytes from Kafka into a validated envelope
 or raises ``InvalidEvent`` with a reason that a dead-letter record can carry.
@@ -19,6 +24,8 @@ D = TypeVar("D", bound=BaseModel)
 
 SPEC_VERSION = "1.0"
 MAX_EVENT_BYTES = 1024 * 1024
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
+STRUCTURED_MODE_HEADERS = [("content-type", STRUCTURED_CONTENT_TYPE.encode())]
 
 
 class EventData(BaseModel):
@@ -38,6 +45,8 @@ class CloudEvent(BaseModel, Generic[D]):
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
     datacontenttype: str = "application/json"
     dataschema: str | None = None
+    partitionkey: str | None = Field(None, max_length=200,
+                                     description="The record key, where it is not the subject (partitioning extension)")
     data: D
 
 
@@ -91,6 +100,14 @@ def new_event(type_name: str, data: EventData, *, source: str, subject: str | No
     if event_id is not None:
         fields["id"] = event_id
     return envelope_of(model)(**fields)
+
+
+def keyed(event: CloudEvent, key: str) -> CloudEvent:
+    """``event`` as sent under the record key ``key``: with the ``partitionkey`` extension when
+    the key is not its subject, so the grouping survives outside Kafka too."""
+    if key == event.subject or key == event.partitionkey:
+        return event
+    return event.model_copy(update={"partitionkey": key})
 
 
 def encode(event: CloudEvent) -> bytes:

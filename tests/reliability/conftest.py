@@ -180,7 +180,7 @@ async def stack(infra: Endpoints, stack_namespace: str, tmp_path_factory: pytest
     namespace = stack_namespace
     envs = service_environment(namespace, infra, tmp_path_factory.mktemp("matching-data"))
     running = Stack(namespace, infra, {n: ServiceProcess(n, namespace, envs[n]) for n in SERVICE_NAMES},
-                    CommonSettings().operator_token.get_secret_value())
+                    CommonSettings().operator_secret())
     await ensure_topics(running.settings, topics.ALL)
     try:
         for service in running.services.values():

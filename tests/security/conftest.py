@@ -66,8 +66,9 @@ def settings_of(make_settings: Callable[..., ServiceSettings], namespace: str) -
     def build(service: str, **overrides: object) -> ServiceSettings:
         if service == "monitor":
             overrides = {"group_prefix": namespace, "sample_timeout_seconds": 30.0, **overrides}
-        if service == "notification":  # e-mail on, to a port where nothing listens: deliveries exist, and fail
-            overrides = {"smtp_host": "127.0.0.1", "smtp_port": 9, **overrides}
+        if service == "notification":  # e-mail on, to a port where nothing listens: deliveries exist and
+            # fail at their first attempt, so that an operator may replay them
+            overrides = {"smtp_host": "127.0.0.1", "smtp_port": 9, "webhook_max_attempts": 1, **overrides}
         if service == "listing":  # the matrix signs up several times from one address and e-mail
             overrides = {"signup_rate_per_ip": 1000, "signup_rate_per_email": 1000, **overrides}
         return make_settings(SERVICES[service].settings, **overrides)

@@ -143,7 +143,7 @@ def test_api_answers_without_server_errors_and_matches_its_schema(service: str, 
     if service in FIRST_SAMPLE:
         wait_until_sampled(schema, FIRST_SAMPLE[service], credentials(settings, Identity.OPERATOR, ""))
     failures: dict[str, str] = {}
-    for identity in Identity:
+    for identity in EXAMPLES:
         headers = credentials(settings, identity, seeded.participants.get(identity, ""))
         for result in schema.get_all_operations():
             operation = result.ok()

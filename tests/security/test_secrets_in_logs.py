@@ -55,12 +55,17 @@ async def exercise(listing: httpx.AsyncClient, notification: httpx.AsyncClient) 
     assert registered.status_code == 201, registered.text
     replayed = await listing.post("/participants", json=bodies.participant("enterprise"),
                                   headers={"Idempotency-Key": "sec-logs-1"})
-    api_keys = [registered.json()["api_key"], replayed.json()["api_key"]]
-    exchanged = await listing.post("/auth/token", json={"api_key": api_keys[1]})
+    assert replayed.json()["api_key"] is None  # a key is shown once
+    first_key = registered.json()["api_key"]
+    exchanged = await listing.post("/auth/token", json={"api_key": first_key})
     assert exchanged.status_code == 200, exchanged.text
     token = exchanged.json()["access_token"]
-    # Bad inputs that carry a secret: an unknown field next to the key, a stale key, a token in a wrong place.
+    rotated = await listing.post("/participants/me/api-key", headers=bearer(token))
+    assert rotated.status_code == 201, rotated.text
+    api_keys = [first_key, rotated.json()["api_key"]]
+    # Bad inputs that carry a secret: an unknown field next to the key, a revoked key, a token in a wrong place.
     assert (await listing.post("/auth/token", json={"api_key": api_keys[1], "extra": 1})).status_code == 422
+    assert (await listing.delete("/participants/me/api-key", headers=bearer(token))).status_code == 204
     assert (await listing.post("/auth/token", json={"api_key": api_keys[0]})).status_code == 401
     assert (await listing.get("/participants/me", headers=bearer(token + "x"))).status_code == 401
     assert (await listing.get("/participants/me", headers=bearer(token))).status_code == 200

@@ -112,8 +112,8 @@ async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings
             lambda: first_inbox_entry(client, owner), timeout=30, what="the match in the owner's inbox")
         await wait_for(lambda: first_inbox_entry(client, headers[COUNTERPART]), timeout=30,
                        what="the match in the counterpart's inbox")
-        world.ids["delivery_id"] = await wait_for(lambda: first_delivery(client, headers[OPERATOR]), timeout=30,
-                                                  what="the owner's e-mail delivery")
+        world.ids["delivery_id"] = await wait_for(lambda: failed_delivery(client, headers[OPERATOR]), timeout=60,
+                                                  what="the owner's e-mail delivery to fail")
     elif service == "deals":  # the match as the service's consumer keeps it; the owner opens its deal
         match = a_match(world.participants[OWNER], world.participants[COUNTERPART])
         await app.state.deals.receive_match(match.data, match)
@@ -132,9 +132,9 @@ async def first_inbox_entry(client: httpx.AsyncClient, headers: dict[str, str]) 
     return items[0]["id"] if items else None
 
 
-async def first_delivery(client: httpx.AsyncClient, operator: dict[str, str]) -> str | None:
+async def failed_delivery(client: httpx.AsyncClient, operator: dict[str, str]) -> str | None:
     items = (await client.get("/operator/deliveries", headers=operator)).json()["items"]
-    return items[0]["id"] if items else None
+    return items[0]["id"] if items and items[0]["status"] != "pending" else None
 
 
 def filled(template: Any, ids: dict[str, str]) -> Any:

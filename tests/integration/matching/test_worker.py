@@ -21,7 +21,7 @@ from shared.events.matching import match_id
 from shared.kafka import DLQ_REASON
 from shared.party_types import PartyType
 from tests.integration.matching.conftest import MatchingProcess, Publisher
-from tests.support import OPERATOR, read_records, wait_for
+from tests.support import OPERATOR, read_by_binding, read_records, wait_for
 from tests.unit.matching.factories import need, offer
 
 pytestmark = pytest.mark.integration
@@ -105,8 +105,14 @@ async def test_offers_and_needs_become_explained_matches_queryable_and_declinabl
             return body["status"] == "retracted"
 
         await wait_for(retracted_for_me, what="the decline to retract the match for the decliner")
-    outputs = [decode(r.value) for r in await _records(settings, topics.MATCHES, 2)]
+    output_records = await _records(settings, topics.MATCHES, 2)
+    outputs = [decode(r.value) for r in output_records]
     assert outputs[1].type == "match.retracted.v1" and outputs[1].data.for_participant == "ent0"
+    # Outputs and the forwarded work are structured-mode CloudEvents by the Kafka binding.
+    assert [read_by_binding(r).get_id() for r in output_records] == [e.id for e in outputs]
+    work = await _records(settings, topics.MATCHING_WORK, 4)
+    assert sorted(read_by_binding(r).get_type() for r in work) == [  # ordered per input topic, not across
+        "demand.created.v1", "listing.created.v1", "match.feedback_given.v1", "participant.registered.v1"]
     metrics = httpx.get(f"{matching_process.url}/metrics", headers=OPERATOR).text
     assert "matching_outputs_emitted_total" in metrics and "matching_processing_seconds_bucket" in metrics
 

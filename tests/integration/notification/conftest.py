@@ -175,7 +175,7 @@ def auth(settings: Settings, participant_id: str) -> dict[str, str]:
 
 
 def operator(settings: Settings) -> dict[str, str]:
-    return {"authorization": f"Bearer {settings.operator_token.get_secret_value()}"}
+    return {"authorization": f"Bearer {settings.operator_secret()}"}
 
 
 async def enable_webhook(client: httpx.AsyncClient, settings: Settings, receiver: WebhookReceiver,
