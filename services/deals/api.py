@@ -25,7 +25,7 @@ STEP_LABELS = {Step.MADE: ("匹配", "matches made"), Step.ACCEPTED: ("接受并
 
 deals = APIRouter(prefix="/deals", tags=["deals"],
                   responses={404: {"description": "Unknown deal"}, 409: {"description": "Not allowed at the deal's stage"}})
-funnels = APIRouter(prefix="/funnel", tags=["funnel"])
+funnels = APIRouter(prefix="/funnel", tags=["funnel"], responses={403: {"description": "Not the session's host"}})
 
 
 def domain_error(_: Request, exc: DomainError) -> JSONResponse:
@@ -103,7 +103,8 @@ async def get_funnel(organiser: Organiser, request: Request, session: FILTER = N
                                                        description="offer party type>need party type")] = None,
                      ) -> FunnelOut:
     """Matches made → accepted → met → contracts signed, with turnover (aggregates only), overall or
-    for one session, field, region (province or city), regional strategy or party-type pair."""
+    for one session (its host and operators), field, region (province or city), regional strategy or
+    party-type pair."""
     given: dict[Dimension, Any] = {d: v for d, v in ((Dimension.SESSION, session), (Dimension.FIELD, field),
                                                       (Dimension.REGION, region), (Dimension.STRATEGY, strategy),
                                                       (Dimension.PAIR, pair)) if v is not None}
@@ -112,7 +113,7 @@ async def get_funnel(organiser: Organiser, request: Request, session: FILTER = N
                                           "region, strategy and pair / 只能指定一个维度", "type": "value_error"}
                                          for d in given])
     key = funnel.ALL if not given else funnel.key(*next(iter(given.items())))
-    counts = await service(request).funnel(key)
+    counts = await service(request).funnel(key, organiser, session)
     steps = [StepOut(step=s, label_zh=STEP_LABELS[s][0], label_en=STEP_LABELS[s][1], count=counts.counts[s],
                      conversion=None if s is Step.MADE else counts.conversion(s),
                      mean_days=None if s is Step.MADE else counts.mean_days(s)) for s in Step]

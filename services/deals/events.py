@@ -1,7 +1,7 @@
 """Kafka adapter: the events a deal write stages in its outbox (on the deals topic, keyed by deal
 id), and the one consumer of what the service keeps and counts: offers' and needs' fields and
-regions, matches, the parties' feedback, agendas (which session a match was scheduled at) and the
-service's own deal events (the funnel's steps)."""
+regions, sessions' hosts, matches, the parties' feedback, agendas (which session a match was
+scheduled at) and the service's own deal events (the funnel's steps)."""
 
 from __future__ import annotations
 
@@ -17,13 +17,17 @@ from shared.events import CloudEvent, new_event
 from shared.events.deals import DealData
 from shared.events.envelope import EventData
 from shared.events.listing import ItemData
-from shared.events.matching import AgendaData, MatchData, MatchFeedbackData, MatchRetractedData
+from shared.events.matching import AgendaData, MatchData, MatchFeedbackData
+from shared.events.sessions import SessionData
 from shared.kafka import EventConsumer, PermanentError, Producer
 from shared.settings import ServiceSettings
 
 SOURCE = "/services/deals"
 CONSUMER = "deals"
-TOPICS = (topics.LISTINGS, topics.DEMANDS, topics.MATCHES, topics.MATCH_FEEDBACK, topics.AGENDAS, topics.DEALS)
+TOPICS = (topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCHES, topics.MATCH_FEEDBACK, topics.AGENDAS, topics.DEALS)
+# What the consumed topics carry that changes no deal, no count and no session's host.
+IGNORED = frozenset({"match.retracted.v1", *(t for t in topics.SESSIONS.event_types
+                                             if t not in ("session.created.v1", "session.updated.v1"))})
 
 
 def outbox_entries(deal_id: str, events: Iterable[tuple[str, EventData]]) -> list[dict[str, Any]]:
@@ -34,6 +38,7 @@ def outbox_entries(deal_id: str, events: Iterable[tuple[str, EventData]]) -> lis
 @dataclass(frozen=True)
 class Receivers:
     item: Callable[[ItemData], Awaitable[None]]
+    session: Callable[[SessionData], Awaitable[None]]
     match: Callable[[MatchData, CloudEvent], Awaitable[None]]
     feedback: Callable[[MatchFeedbackData, CloudEvent], Awaitable[None]]
     agenda: Callable[[AgendaData], Awaitable[None]]
@@ -45,6 +50,8 @@ def make_consumer(settings: ServiceSettings, producer: Producer, receivers: Rece
         data = event.data
         if isinstance(data, ItemData):
             await receivers.item(data)
+        elif isinstance(data, SessionData):
+            await receivers.session(data)
         elif isinstance(data, MatchData):
             await receivers.match(data, event)
         elif isinstance(data, MatchFeedbackData):
@@ -53,7 +60,7 @@ def make_consumer(settings: ServiceSettings, producer: Producer, receivers: Rece
             await receivers.agenda(data)
         elif isinstance(data, DealData):
             await receivers.deal(data, event)
-        elif not isinstance(data, MatchRetractedData):  # a retraction changes no deal and no count
+        elif event.type not in IGNORED:
             raise PermanentError(f"event type {event.type} is not handled by {CONSUMER}")
         EVENTS_CONSUMED.labels(settings.service_name, event.type).inc()
 

@@ -12,6 +12,7 @@ from shared.events import CloudEvent
 from shared.events.deals import CloseReason, DealData, DealStage
 from shared.events.listing import ItemData
 from shared.events.matching import AgendaData, FeedbackDecision, MatchData, MatchFeedbackData
+from shared.events.sessions import SessionData
 from shared.kafka import PermanentError
 from shared.outbox import OutboxRelay
 from services.deals.domain import funnel, stages
@@ -79,13 +80,20 @@ class DealService:
         DEAL_CHANGES.labels(event_type).inc()
         return deal
 
-    async def funnel(self, key: str) -> FunnelCounts:
+    async def funnel(self, key: str, caller: Principal, session_id: str | None) -> FunnelCounts:
+        """A session's funnel for its host and operators; the others (all, fields, regions, strategies,
+        pairs: across sessions) for every verified organiser."""
+        if session_id is not None and not caller.is_operator and await self.store.session_host(session_id) != caller.subject:
+            raise Forbidden("only the session's host and operators see its funnel / 仅活动主办方与运维可查看")
         return await self.store.counts(key)
 
     # what the consumer receives
 
     async def receive_item(self, item: ItemData) -> None:
         await self.store.save_item(item)
+
+    async def receive_session(self, session: SessionData) -> None:
+        await self.store.save_session_host(session.id, session.organiser_id)
 
     async def receive_match(self, match: MatchData, event: CloudEvent) -> None:
         offer = MatchSideRecord(item_id=match.offer.item_id, owner_id=match.offer.owner_id,

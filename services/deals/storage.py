@@ -1,5 +1,5 @@
-"""MongoDB adapter: one document per deal (with its outbox), the local records of matches and of
-the items' fields and regions, and the funnel's counter documents. Every read a person waits on
+"""MongoDB adapter: one document per deal (with its outbox), the local records of matches, of the
+items' fields and regions and of sessions' hosts, and the funnel's counter documents. Every read a person waits on
 is one lookup by ``_id``.
 
 Deals are written holding the deal's lock and compare-and-set on its ``version`` (FerretDB v1
@@ -48,6 +48,7 @@ class DealStore:
         self.deals = db["deals"]
         self.matches = db["matches"]
         self.items = db["items"]
+        self.sessions = db["sessions"]
         self.funnel = db["funnel"]
         self.marks = db["funnel_marks"]
         self.locks = locks
@@ -109,6 +110,13 @@ class DealStore:
                 if document.get("region"):
                     regions.append(document["region"])
         return fields, regions
+
+    async def save_session_host(self, session_id: str, organiser_id: str) -> None:
+        await self.sessions.update_one({"_id": session_id}, {"$set": {"organiser_id": organiser_id}}, upsert=True)
+
+    async def session_host(self, session_id: str) -> str | None:
+        document = await self.sessions.find_one({"_id": session_id})
+        return None if document is None else document["organiser_id"]
 
     async def save_match(self, match_id: str, offer: MatchSideRecord, need: MatchSideRecord, *,
                          created_at: datetime, keys: list[str]) -> None:

@@ -31,9 +31,10 @@ from shared.events.matching import (
 from shared.kafka import Producer
 from shared.party_types import Kind, PartyType, Side
 from tests.support import running
+from tests.unit.notification import samples
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
-UNI, ENT = "p_deal_uni", "p_deal_ent"
+UNI, ENT, HOST = "p_deal_uni", "p_deal_ent", "p_deal_gov"
 CONTRACT = {"contract_type": "licence", "amount": "1200000.50", "currency": "CNY", "transfer_mode": "licence",
             "field": "5G", "region": "CN-SC.CD", "signed_on": "2026-12-01"}
 
@@ -89,6 +90,11 @@ def agenda(session_id: str, match_id: str) -> CloudEvent:
                       slots=[AgendaSlot(index=0, starts_at=T0, ends_at=T0.replace(minute=20))],
                       meetings=[Meeting(slot=0, table=0, participant_ids=(UNI, ENT), match_id=match_id, score=0.8)])
     return new_event("agenda.published.v1", data, source="/services/matching", subject=session_id)
+
+
+def session(session_id: str, organiser_id: str) -> CloudEvent:
+    data = samples.session(session_id).data.model_copy(update={"organiser_id": organiser_id})
+    return new_event("session.created.v1", data, source="/services/events_sessions", subject=session_id)
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """What the deals API refuses, and why: opening a deal on an unknown match, by a stranger, twice;
 skipping a stage; confirming twice; a contract naming an unknown field; closing an ended deal; a
-funnel asked for two dimensions at once."""
+funnel asked for two dimensions at once, a session's funnel asked by another organiser."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 from shared.party_types import PartyType, Side
 from services.deals.domain.model import deal_id_of
-from tests.integration.deals.conftest import CONTRACT, ENT, UNI, item, match
-from tests.support import wait_for
+from tests.integration.deals.conftest import CONTRACT, ENT, HOST, UNI, item, match, session
+from tests.support import OPERATOR, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +59,18 @@ async def test_refusals_name_the_reason(client, bearer, publish):
     after = await client.post(f"{path}/close", json={"reason": "other", "comment": "再试"}, headers=ent)
     assert (after.status_code, after.json()["detail"]) == (409, "the deal is closed and changes no more / 交易已结束，不能再变更")
 
-    organiser = bearer("p_deal_gov", PartyType.GOVERNMENT, organiser=True)
+    organiser = bearer(HOST, PartyType.GOVERNMENT, organiser=True)
     two = await client.get("/funnel", params={"field": "BIO", "region": "CN-SH"}, headers=organiser)
     assert two.status_code == 422 and [d["loc"] for d in two.json()["detail"]] == [["query", "field"], ["query", "region"]]
     assert (await client.get("/funnel", headers=ent)).status_code == 403
+
+    # A session's funnel is its host's (and operators'); another verified organiser is refused.
+    await publish(session("s_err", HOST))
+    await wait_for(lambda: store.session_host("s_err"), timeout=30, what="the session's host")
+    rival = bearer("p_deal_rival", PartyType.GOVERNMENT, organiser=True)
+    refused = await client.get("/funnel", params={"session": "s_err"}, headers=rival)
+    assert (refused.status_code, refused.json()["detail"]) == (
+        403, "only the session's host and operators see its funnel / 仅活动主办方与运维可查看")
+    for headers in (organiser, OPERATOR):
+        assert (await client.get("/funnel", params={"session": "s_err"}, headers=headers)).status_code == 200
+    assert (await client.get("/funnel", params={"field": "BIO"}, headers=rival)).status_code == 200

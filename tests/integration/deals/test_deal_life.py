@@ -13,7 +13,7 @@ from shared.events import decode
 from shared.party_types import PartyType, Side
 from shared.settings import DEV_OPERATOR_TOKEN
 from services.deals.domain.model import deal_id_of
-from tests.integration.deals.conftest import CONTRACT, ENT, UNI, accepted, agenda, item, match
+from tests.integration.deals.conftest import CONTRACT, ENT, HOST, UNI, accepted, agenda, item, match, session
 from tests.support import OPERATOR, read_records, wait_for
 
 pytestmark = pytest.mark.integration
@@ -29,7 +29,7 @@ def counts(funnel: dict) -> dict[str, int]:
 
 
 async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(client, settings, bearer, publish):
-    organiser = bearer("p_deal_gov", PartyType.GOVERNMENT, organiser=True)
+    organiser = bearer(HOST, PartyType.GOVERNMENT, organiser=True)
     uni, ent = bearer(UNI, PartyType.UNIVERSITY), bearer(ENT)
 
     async def funnel(params: dict) -> dict:
@@ -42,8 +42,10 @@ async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(
 
     offer = item("l_deal", Side.OFFER, UNI, PartyType.UNIVERSITY, ["5G.RF"], "CN-SC.CD")
     need = item("d_deal", Side.NEED, ENT, PartyType.ENTERPRISE, ["5G"], "CN-GD.SZ")
-    await publish(offer, need)
+    await publish(offer, need, session("s_deal", HOST))
     await wait_for(lambda: _items_known(client, 2), timeout=30, what="both items in the service's records")
+    await wait_for(lambda: client._transport.app.state.deals.store.session_host("s_deal"), timeout=30,
+                   what="the session's host in the service's records")
     made = match("m_deal", "l_deal", "d_deal")
     await publish(made, agenda("s_deal", "m_deal"))
     await wait_for(lambda: reached({"session": "s_deal"}, "made", 1), timeout=30, what="the match made in the session")
@@ -68,7 +70,7 @@ async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(
     # Every input and every deal event delivered again (the same events, ids included).
     deal_records = await read_records(settings.kafka_bootstrap_servers,
                                       topics.DEALS.full_name(settings.topic_prefix), count=9)
-    replayed = [offer, need, made, agenda("s_deal", "m_deal"), *feedback, *(decode(r.value) for r in deal_records)]
+    replayed = [offer, need, session("s_deal", HOST), made, agenda("s_deal", "m_deal"), *feedback, *(decode(r.value) for r in deal_records)]
     consumer = client._transport.app.state.consumer
     handled = consumer.stats.processed
     await publish(*replayed)
@@ -115,13 +117,14 @@ async def _status(client, path: str, headers: dict, status: int) -> bool:
 
 async def test_acceptances_and_an_agenda_that_come_before_their_match_still_count(client, bearer, publish):
     """Topics are not ordered among themselves: what refers to a match may be read before it."""
-    organiser = bearer("p_deal_gov", PartyType.GOVERNMENT, organiser=True)
-    await publish(accepted("m_early", UNI), accepted("m_early", ENT), agenda("s_early", "m_early"))
+    organiser = bearer(HOST, PartyType.GOVERNMENT, organiser=True)
+    await publish(session("s_early", HOST), accepted("m_early", UNI), accepted("m_early", ENT),
+                  agenda("s_early", "m_early"))
     consumer = client._transport.app.state.consumer
-    await wait_for(lambda: _handled(consumer, 3), timeout=30, what="the acceptances and the agenda consumed")
+    await wait_for(lambda: _handled(consumer, 4), timeout=30, what="the session, acceptances and agenda consumed")
     await publish(match("m_early", "l_early", "d_early"))
     await wait_for(lambda: _status(client, f"/deals/{deal_id_of('m_early')}", bearer(ENT), 200), timeout=30,
                    what="the deal opened once the match came")
-    await wait_for(lambda: _handled(consumer, 5), timeout=30, what="the deal's opening consumed")
-    session = await client.get("/funnel", params={"session": "s_early"}, headers=organiser)
-    assert counts(session.json()) == {"made": 1, "accepted": 1, "met": 0, "signed": 0}
+    await wait_for(lambda: _handled(consumer, 6), timeout=30, what="the deal's opening consumed")
+    figures = await client.get("/funnel", params={"session": "s_early"}, headers=organiser)
+    assert counts(figures.json()) == {"made": 1, "accepted": 1, "met": 0, "signed": 0}
