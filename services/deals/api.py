@@ -91,6 +91,7 @@ class FunnelOut(BaseModel):
     steps: list[StepOut]
     contracts: int
     turnover: dict[str, Decimal] = Field(description="Signed contracts' total amount per currency")
+    closed: dict[CloseReason, int] = Field(description="Deals closed without a contract, by reason")
 
 
 FILTER = Annotated[str | None, Query(min_length=1, max_length=64)]
@@ -117,4 +118,5 @@ async def get_funnel(organiser: Organiser, request: Request, session: FILTER = N
     steps = [StepOut(step=s, label_zh=STEP_LABELS[s][0], label_en=STEP_LABELS[s][1], count=counts.counts[s],
                      conversion=None if s is Step.MADE else counts.conversion(s),
                      mean_days=None if s is Step.MADE else counts.mean_days(s)) for s in Step]
-    return FunnelOut(key=key, steps=steps, contracts=counts.counts[Step.SIGNED], turnover=counts.turnover())
+    return FunnelOut(key=key, steps=steps, contracts=counts.counts[Step.SIGNED], turnover=counts.turnover(),
+                     closed={CloseReason(reason): count for reason, count in counts.closed.items()})

@@ -135,14 +135,19 @@ class DealService:
                           [funnel.key(funnel.Dimension.SESSION, session_id)], Increment(Step.MADE))
 
     async def receive_deal(self, deal: DealData, event: CloudEvent) -> None:
-        """The funnel's steps after a match: accepted (a deal opened), met, signed."""
+        """The funnel's steps after a match: accepted (a deal opened), met, signed; and closings."""
         step = _step_of(event.type, deal)
-        if step is None:
+        if step is None and event.type != "deal.closed.v1":
             return
         match = await self.store.match(deal.match_id)
         if match is None:
             raise PermanentError(f"deal {deal.deal_id} of unknown match {deal.match_id!r}")
         entered = deal.entered_at
+        if step is None:
+            assert deal.close_reason is not None
+            await self._count(f"closed|{deal.match_id}", match, _keys(match),
+                              Increment(None, closed_reason=deal.close_reason.value))
+            return
         if step is Step.ACCEPTED:
             increment = Increment(step, funnel.seconds_between(match["created_at"],
                                                                entered.get(DealStage.CONTACTED)))
@@ -159,7 +164,7 @@ class DealService:
 
     async def _count(self, mark: str, match: dict[str, Any], keys: list[str], increment: Increment) -> None:
         if await self.store.count(mark, keys, increment):
-            FUNNEL_STEPS.labels(increment.step.value, funnel.pair(match["offer"]["party_type"],
+            FUNNEL_STEPS.labels(increment.label, funnel.pair(match["offer"]["party_type"],
                                                                   match["need"]["party_type"])).inc()
             if increment.currency is not None:
                 CONTRACT_TURNOVER.labels(increment.currency).inc(increment.amount_cents / 100)

@@ -1,5 +1,6 @@
 """The conversion funnel: matches made → accepted (a deal opened) → met → contracts signed, counted
-per dimension key, with the seconds each step took and the turnover of signed contracts.
+per dimension key, with the seconds each step took, the turnover of signed contracts and the deals
+closed without one, by reason.
 
 Every count is kept in one counter document per key (``all``, ``session:<id>``, ``field:<code>``,
 ``region:<code>``, ``strategy:<code>``, ``pair:<offer party>><need party>``), so reading a funnel is
@@ -57,16 +58,24 @@ def match_keys(offer_party_type: str, need_party_type: str, fields: list[str], i
 
 @dataclass(frozen=True)
 class Increment:
-    """What one step of one match adds to each of its counter documents."""
+    """What one step of one match (or its deal's closing, with ``step`` None) adds to each of its
+    counter documents."""
 
-    step: Step
+    step: Step | None
     seconds: float | None = None  # how long the step took since the previous one, when known
     amount_cents: int = 0
     currency: str | None = None
+    closed_reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        return self.step.value if self.step is not None else "closed"
 
     def as_inc(self) -> dict[str, int | float]:
-        inc: dict[str, int | float] = {self.step.value: 1}
-        if self.seconds is not None:
+        inc: dict[str, int | float] = {self.step.value: 1} if self.step is not None else {}
+        if self.closed_reason is not None:
+            inc[f"closed.{self.closed_reason}"] = 1
+        if self.seconds is not None and self.step is not None:
             inc[f"seconds.{self.step.value}"] = max(self.seconds, 0.0)
             inc[f"timed.{self.step.value}"] = 1
         if self.currency is not None:
@@ -87,6 +96,7 @@ class FunnelCounts:
     seconds: dict[Step, float] = field(default_factory=dict)
     timed: dict[Step, int] = field(default_factory=dict)
     turnover_cents: dict[str, int] = field(default_factory=dict)
+    closed: dict[str, int] = field(default_factory=dict)  # deals closed without a contract, by reason
 
     @classmethod
     def of(cls, key: str, document: dict | None) -> FunnelCounts:
@@ -94,7 +104,8 @@ class FunnelCounts:
         return cls(key=key, counts={s: int(document.get(s.value, 0)) for s in Step},
                    seconds={Step(k): float(v) for k, v in document.get("seconds", {}).items()},
                    timed={Step(k): int(v) for k, v in document.get("timed", {}).items()},
-                   turnover_cents={c: int(v) for c, v in document.get("turnover_cents", {}).items()})
+                   turnover_cents={c: int(v) for c, v in document.get("turnover_cents", {}).items()},
+                   closed={r: int(v) for r, v in sorted(document.get("closed", {}).items())})
 
     def mean_days(self, step: Step) -> float | None:
         """Mean days the step took after the previous one, over the matches with both times known."""

@@ -1,6 +1,6 @@
 """What the deals API refuses, and why: opening a deal on an unknown match, by a stranger, twice;
 skipping a stage; confirming twice; a contract naming an unknown field; closing an ended deal; a
-funnel asked for two dimensions at once, a session's funnel asked by another organiser."""
+funnel asked for two dimensions at once (and the closing counted by its reason), a session's funnel asked by another organiser."""
 
 from __future__ import annotations
 
@@ -60,6 +60,13 @@ async def test_refusals_name_the_reason(client, bearer, publish):
     assert (after.status_code, after.json()["detail"]) == (409, "the deal is closed and changes no more / 交易已结束，不能再变更")
 
     organiser = bearer(HOST, PartyType.GOVERNMENT, organiser=True)
+
+    async def closed_counted() -> dict | None:
+        figures = (await client.get("/funnel", headers=organiser)).json()
+        return figures if figures["closed"] else None
+
+    figures = await wait_for(closed_counted, timeout=30, what="the closing counted")
+    assert (figures["closed"], figures["contracts"]) == ({"price_gap": 1}, 0)
     two = await client.get("/funnel", params={"field": "BIO", "region": "CN-SH"}, headers=organiser)
     assert two.status_code == 422 and [d["loc"] for d in two.json()["detail"]] == [["query", "field"], ["query", "region"]]
     assert (await client.get("/funnel", headers=ent)).status_code == 403
