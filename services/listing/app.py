@@ -51,8 +51,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.relay = relay
             app.state.idempotency = idempotency
             app.state.listing = service = ListingService(store, relay, settings)
-            resources.tasks.start(relay.run(), "outbox-relay")
-            resources.tasks.start(service.run_expiry(), "expiry")
+            resources.tasks.supervise(relay.run, "outbox-relay")
+            resources.tasks.supervise(service.run_expiry, "expiry")
             yield
         finally:
             await resources.close()
