@@ -36,6 +36,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         app.state.sessions = sessions
         app.state.idempotency = IdempotencyStore(resources.db)
         await app.state.idempotency.ensure_indexes()
+        resources.tasks.supervise(app.state.idempotency.run_sweeper, "idempotency sweeper")
         consumer = make_consumer(settings, resources.producer, on_listing=sessions.receive_listing,
                                  on_agenda=sessions.receive_agenda)
         app.state.consumer = consumer

@@ -50,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await idempotency.ensure_indexes()
             app.state.relay = relay
             app.state.idempotency = idempotency
+            resources.tasks.supervise(idempotency.run_sweeper, "idempotency sweeper")
             app.state.listing = service = ListingService(store, relay, settings)
             resources.tasks.supervise(relay.run, "outbox-relay")
             resources.tasks.supervise(service.run_expiry, "expiry")
