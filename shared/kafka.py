@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 from pymongo.errors import ConnectionFailure
 
 from shared.events import CloudEvent, InvalidEvent, decode
@@ -40,8 +40,16 @@ INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, Kaf
 STUCK_AFTER_SECONDS = 60.0
 
 
+def durability_configs(settings: CommonSettings) -> dict[str, str]:
+    """Topic configs every topic gets, the services' own and faust's changelogs alike: without
+    ``min.insync.replicas`` an ``acks=all`` write is acknowledged by the leader alone when the
+    other replicas fell behind."""
+    return {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
+
+
 async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], *, timeout: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the topics that do not exist yet, each with the configured replication factor and
+    ``min.insync.replicas``; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
                                 request_timeout_ms=int(timeout * 1000))
     await asyncio.wait_for(admin.start(), timeout)
@@ -51,11 +59,17 @@ async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], *,
         created = []
         for spec in wanted:
             name = spec.full_name(settings.topic_prefix)
-            try:
-                await admin.create_topics([NewTopic(name, spec.partitions, 1, topic_configs=dict(spec.config))])
+            response = await admin.create_topics([NewTopic(
+                name, spec.partitions, settings.kafka_replication_factor,
+                topic_configs={**spec.config, **durability_configs(settings)})])
+            # The broker answers per topic; aiokafka hands the answer over without raising.
+            for _, code, *message in response.topic_errors:
+                error = for_code(code)
+                if error is TopicAlreadyExistsError:
+                    continue
+                if code:
+                    raise error(f"creating topic {name}: {(message or [None])[0] or error.description}")
                 created.append(name)
-            except TopicAlreadyExistsError:
-                pass
         return created
     finally:
         await admin.close()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "hardtech-dev-secret-change-me-0123456789abcdef"
@@ -32,6 +32,21 @@ class CommonSettings(BaseSettings):
         validation_alias=AliasChoices("HARDTECH_OPERATOR_TOKEN", "operator_token"),
     )
     log_level: str = Field("INFO", validation_alias=AliasChoices("HARDTECH_LOG_LEVEL", "log_level"))
+    # Copies of each topic's partitions, and how many must have a write before an ``acks=all``
+    # producer hears it succeeded. 1 and 1 for the local single node; 3 and 2 for a three-broker
+    # cluster (a write survives the loss of any one broker, and one broker may be down for writes).
+    kafka_replication_factor: int = Field(
+        1, ge=1, le=32, validation_alias=AliasChoices("HARDTECH_KAFKA_REPLICATION_FACTOR", "kafka_replication_factor"))
+    kafka_min_insync_replicas: int = Field(
+        1, ge=1, le=32,
+        validation_alias=AliasChoices("HARDTECH_KAFKA_MIN_INSYNC_REPLICAS", "kafka_min_insync_replicas"))
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> CommonSettings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(f"HARDTECH_KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) cannot exceed "
+                             f"HARDTECH_KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write would succeed")
+        return self
 
 
 class ServiceSettings(CommonSettings):
