@@ -26,9 +26,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await store.ensure_indexes()
         deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)
         fan_out = FanOut(settings, store, live, deliveries.wake)
-        resources.tasks.start(fan_out.consumer(resources.producer).run(), "fan-out consumer")
-        resources.tasks.start(deliveries.run(), "delivery poller")
-        resources.tasks.start(DigestWorker(settings, store, deliveries).run(), "digest poller")
+        resources.run_consumer(fan_out.consumer(resources.producer))
+        resources.tasks.supervise(deliveries.run, "delivery poller")
+        resources.tasks.supervise(DigestWorker(settings, store, deliveries).run, "digest poller")
         yield
         await resources.close()
 

@@ -32,9 +32,12 @@ class Settings(ServiceSettings):
     # Webhook URLs resolving to loopback, private or link-local addresses are refused unless true.
     allow_private_webhooks: bool = False
     webhook_timeout_seconds: float = 10.0
-    webhook_max_attempts: int = Field(8, ge=1, le=30)
-    webhook_backoff_base_seconds: float = Field(5.0, gt=0)
-    webhook_backoff_max_seconds: float = Field(3600.0, gt=0)
+    # Exponential backoff with equal jitter, 10 s doubling up to 6 h: 20 attempts span at least
+    # 26.7 hours (38 on average), as Standard Webhooks providers retry for a day and more. An
+    # endpoint whose message failed them all is switched off and its owner told.
+    webhook_max_attempts: int = Field(20, ge=1, le=30)
+    webhook_backoff_base_seconds: float = Field(10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     retry_after_max_seconds: float = Field(6 * 3600.0, gt=0)
 
     # The due-time store of deliveries: how many run at once, how often it is polled, and how long

@@ -18,6 +18,8 @@ from shared.events.sessions import SessionData
 from shared.mongo import ensure_indexes, find_by_ids
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+# After a secret is rotated, webhooks carry the previous secret's signature too for this long.
+SECRET_OVERLAP = timedelta(hours=24)
 
 
 class RecipientRecord:
@@ -30,7 +32,17 @@ class RecipientRecord:
                                language=Language(contact.get("language", Language.ZH_CN)))
         self.preferences = Preferences(**document["preferences"]) if document.get("preferences") else None
         self.webhook_secret: str | None = document.get("webhook_secret")
+        self.previous_webhook_secret: dict[str, Any] | None = document.get("previous_webhook_secret")
         self.webhook_disabled: dict[str, Any] | None = document.get("webhook_disabled")
+
+    def webhook_secrets(self, now: datetime) -> list[str]:
+        """The secrets a webhook is signed with: the current one, and the one it replaced while
+        that one's overlap lasts."""
+        secrets = [self.webhook_secret] if self.webhook_secret else []
+        previous = self.previous_webhook_secret
+        if secrets and previous and previous["until"] > now:
+            secrets.append(previous["secret"])
+        return secrets
 
 
 class Store:
@@ -75,15 +87,20 @@ class Store:
         return {d["_id"]: d["name"] for d in found if d.get("name")}
 
     async def save_preferences(self, participant_id: str, preferences: Preferences, *,
-                               new_secret: str | None, now: datetime) -> None:
+                               new_secret: str | None, now: datetime,
+                               secret_overlap: timedelta = SECRET_OVERLAP) -> None:
         fields: dict[str, Any] = {"preferences": preferences.model_dump(mode="json"),
                                   "preferences_updated_at": now}
         update: dict[str, Any] = {"$set": fields}
         if preferences.channels.webhook.enabled:
-            # Saving the webhook again is how a participant turns an endpoint disabled by 410 back on.
+            # Saving the webhook again is how a participant turns a disabled endpoint back on
+            # (disabled by 410 Gone or by failing for the whole retry window).
             update["$unset"] = {"webhook_disabled": ""}
         if new_secret is not None:
             fields["webhook_secret"] = new_secret
+            current = await self.recipients.find_one({"_id": participant_id}, {"webhook_secret": 1})
+            if current and current.get("webhook_secret"):  # signed with both until receivers switched
+                fields["previous_webhook_secret"] = {"secret": current["webhook_secret"], "until": now + secret_overlap}
         await self.recipients.update_one({"_id": participant_id}, update, upsert=True)
 
     async def disable_webhook(self, participant_id: str, reason: str, now: datetime) -> None:

@@ -11,8 +11,10 @@ from typing import Any
 from pymongo.errors import PyMongoError
 
 from services.notification import metrics
-from services.notification.channels import AttemptResult, EmailSender, WebhookSender, refused_url
-from services.notification.domain.delivery import RetryPolicy, Verdict, retry_after_seconds, verdict
+from services.notification.channels import AttemptResult, EmailSender, RefusedUrl, WebhookSender
+from services.notification.domain.delivery import (
+    ErrorClass, RetryPolicy, Verdict, disabled_notice_context, retry_after_seconds, verdict,
+)
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Channel, NotificationType, notification_id
 from services.notification.domain.preferences import effective
 from services.notification.domain.render import render
@@ -86,6 +88,11 @@ class DeliveryWorker:
             result = AttemptResult(None, str(exc), None, 0)
             await self._give_up(delivery, now, number, result, f"undeliverable: {exc}")
             return
+        except RefusedUrl as exc:
+            log.info("webhook %s refused: %s", delivery["_id"], exc)
+            result = AttemptResult(None, ErrorClass.REFUSED_URL, None, 0)
+            await self._give_up(delivery, now, number, result, f"undeliverable: {ErrorClass.REFUSED_URL}")
+            return
         outcome = verdict(result.status_code)
         if outcome is Verdict.DELIVERED:
             metrics.count(delivery["channel"], "sent")
@@ -99,7 +106,11 @@ class DeliveryWorker:
             return
         delay = self._policy.delay(number, retry_after_seconds(result.retry_after, now=now))
         if delay is None:
-            await self._give_up(delivery, now, number, result, f"gave up after {number} attempts: {result.error}")
+            reason = f"gave up after {number} attempts: {result.error}"
+            if delivery["channel"] == Channel.WEBHOOK and delivery["recipient"] != OPERATOR_RECIPIENT:
+                await self._disable_failing_endpoint(delivery, now, number, result)
+                reason += "; webhook disabled"
+            await self._give_up(delivery, now, number, result, reason)
             return
         metrics.count(delivery["channel"], "retried")
         next_at = now + timedelta(seconds=delay)
@@ -111,24 +122,48 @@ class DeliveryWorker:
         if recipient == OPERATOR_RECIPIENT:
             preferences = operator_preferences(self._settings)
             secret = self._settings.operator_webhook_secret
-            webhook_secret = secret.get_secret_value() if secret else None
+            webhook_secrets = [secret.get_secret_value()] if secret else []
         else:
             record = await self._store.recipient(recipient)
             if channel is Channel.WEBHOOK and record.webhook_disabled:
-                raise Undeliverable(f"webhook endpoint disabled: {record.webhook_disabled['reason']}")
+                raise Undeliverable(ErrorClass.DISABLED)
             preferences = effective(record.preferences, record.contact, webhook_disabled=False)
-            webhook_secret = record.webhook_secret
+            webhook_secrets = record.webhook_secrets(now)
         if channel is Channel.EMAIL:
             if not (preferences.email and self._settings.email_enabled):
-                raise Undeliverable("e-mail is switched off")
+                raise Undeliverable(ErrorClass.SWITCHED_OFF)
             return await self._email.send(preferences.email, delivery["subject"], delivery["body"], delivery["_id"])
-        if not (preferences.webhook_url and webhook_secret):
-            raise Undeliverable("webhook is switched off")
-        refusal = await refused_url(preferences.webhook_url, allow_private=self._settings.allow_private_webhooks)
-        if refusal:
-            raise Undeliverable(refusal)
-        return await self._webhooks.send(preferences.webhook_url, webhook_secret, delivery["_id"],
+        if not (preferences.webhook_url and webhook_secrets):
+            raise Undeliverable(ErrorClass.SWITCHED_OFF)
+        return await self._webhooks.send(preferences.webhook_url, webhook_secrets, delivery["_id"],
                                          delivery["payload"], now)
+
+    async def _disable_failing_endpoint(self, delivery: dict[str, Any], now: datetime, number: int,
+                                        result: AttemptResult) -> None:
+        """Every attempt of a message failed over the whole retry schedule (a day and more with the
+        defaults): switch the endpoint off and tell its owner in the inbox and by e-mail. Saving
+        the webhook settings again switches it back on."""
+        recipient = delivery["recipient"]
+        record = await self._store.recipient(recipient)
+        preferences = effective(record.preferences, record.contact, webhook_disabled=False)
+        attempts = delivery.get("attempts") or []
+        first_at = attempts[0]["at"] if attempts else now
+        await self._store.disable_webhook(recipient, f"no delivery succeeded in {number} attempts", now)
+        context = disabled_notice_context(preferences.webhook_url or "-", attempts=number, first_attempt_at=first_at,
+                                          last_attempt_at=now, last_error=result.error)
+        rendered = render(NotificationType.WEBHOOK_DISABLED, preferences.language, context)
+        event_id = f"webhook-disabled:{delivery['_id']}"
+        common = {"recipient": recipient, "type": NotificationType.WEBHOOK_DISABLED.value, "event_id": event_id,
+                  "subject": rendered.subject, "created_at": now}
+        await self._store.add_to_inbox({"_id": notification_id(event_id, recipient, Channel.INBOX), **common,
+                                        "category": None, "language": preferences.language.value,
+                                        "body": rendered.body, "data": context})
+        if preferences.email and self._settings.email_enabled:
+            message_id = notification_id(event_id, recipient, Channel.EMAIL)
+            payload = webhook_payload(NotificationType.WEBHOOK_DISABLED.value, message_id, recipient, rendered,
+                                      preferences.language, context, now)
+            await self._store.add_delivery({"_id": message_id, "channel": Channel.EMAIL.value, **common,
+                                            "body": rendered.body, "payload": payload, "due_at": now})
 
     async def _give_up(self, delivery: dict[str, Any], now: datetime, number: int, result: AttemptResult,
                        reason: str) -> None:

@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -39,7 +40,8 @@ class Health(BaseModel):
 
 
 class BodySizeLimit:
-    """Answers 413 before reading more than ``limit`` bytes of a request body."""
+    """Answers 413 before reading more than ``limit`` bytes of a request body, whether its length
+    is declared or it comes in chunks."""
 
     def __init__(self, app: ASGIApp, limit: int):
         self.app = app
@@ -58,8 +60,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
+                if seen > self.limit:  # a chunked body declares no length
+                    raise _TooLarge(self.limit)
             return message
 
         try:
@@ -106,8 +108,12 @@ class RequestObserver:
             HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """An HTTP error, so that FastAPI passes it on while it parses a body (any other error
+    there becomes a 400) and answers it like any 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, detail=f"request body larger than {limit} bytes")
 
 
 def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -13,7 +13,7 @@ from shared.events.sessions import RegistrationData, SessionData
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Notice, NotificationType
 
 NOTIFYING_TYPES: dict[str, NotificationType] = {
-    f"{t.value}.v1": t for t in NotificationType if t is not NotificationType.DIGEST
+    f"{t.value}.v1": t for t in NotificationType if t not in (NotificationType.DIGEST, NotificationType.WEBHOOK_DISABLED)
 }
 
 

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.notification.domain import fanout
+from services.notification.domain.delivery import disabled_notice_context
 from services.notification.domain.notices import NotificationType
 from services.notification.domain.render import TEMPLATES, render, template_path
 from shared.events.common import Language
 from tests.unit.notification import samples
 
+T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 HAN = re.compile(r"[\u4e00-\u9fff]")
 NAMES = {"p_ent": {"zh": "张工", "en": "Eng. Zhang"}}
 
 
 def _contexts(kind: NotificationType) -> list[dict]:
+    if kind is NotificationType.WEBHOOK_DISABLED:
+        return [disabled_notice_context("https://hooks.example.com/in", attempts=20, first_attempt_at=T0,
+                                        last_attempt_at=T0 + timedelta(hours=27), last_error="http_5xx")]
     if kind is NotificationType.DIGEST:
         return [{"window_end": "2026-06-01T10:00:00+00:00",
                  "items": [{"id": "msg_1", "type": "match.created", "subject": "New match", "details": {}}]}]
