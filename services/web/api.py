@@ -4,16 +4,20 @@ it. Errors of those APIs become pages in the visitor's language; a 422 shows bes
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sse_starlette.sse import EventSourceResponse
 
 from services.web.apis import ApiError, Apis
-from services.web.domain import i18n, names, views
+from services.web.domain import i18n, names, sessions, views
 from services.web.rendering import LANGUAGE_COOKIE, SESSION_COOKIE, Pages, Visitor, csrf_ok, visitor
 from shared.events.matching import DeclineReason
+from shared.events.sessions import MeetingPreference
 
 router = APIRouter(include_in_schema=False)
 Who = Annotated[Visitor, Depends(visitor)]
@@ -48,7 +52,7 @@ async def form_of(request: Request) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key in raw:
         values = raw.getlist(key)
-        form[key] = values if key in ("fields",) else values[-1]
+        form[key] = values if key in ("fields", "listing_ids") else values[-1]
     if not csrf_ok(request, form.get("csrf")):
         raise BadForm()
     return form
@@ -300,3 +304,200 @@ async def match_feedback(match_id: str, request: Request, who: Who) -> Response:
             body["comment"] = form["comment"].strip()
     await apis(request).feedback(token, match_id, body)
     return back_to("/matches", "matches.feedback_sent")
+
+
+# -- sessions ---------------------------------------------------------------------------------------
+
+@router.get("/sessions")
+async def browse_sessions(request: Request, who: Who, city: str = "", zone: str = "", field: str = "") -> Response:
+    params: dict[str, Any] = {"limit": 100}
+    if city:
+        params["city"] = city
+    if field:
+        params["field"] = field
+    answer = await apis(request).sessions(**params)
+    found = [sessions.summary(s, who.language) for s in answer["items"] if sessions.in_zone(s, zone)]
+    return pages(request).render(request, who, "sessions.html", sessions=found,
+                                 values={"city": city, "zone": zone, "field": field},
+                                 city_options=names.city_options(who.language),
+                                 zone_options=names.zone_options(who.language),
+                                 field_options=names.top_field_options(who.language))
+
+
+@router.get("/sessions/{session_id}")
+async def session_page(session_id: str, request: Request, who: Who, notice: str | None = None) -> Response:
+    token = token_of(who)
+    session, registration, matches, offers = await asyncio.gather(
+        apis(request).session(session_id), apis(request).my_registration(token, session_id),
+        apis(request).matches(token, status="active", limit=100),
+        apis(request).items(token, "offer", mine="true", status="open", limit=100))
+    rows = await _match_rows(request, who, matches["items"])
+    me = who.participant_id or ""
+    targets = {}  # counterpart id -> name, best match first
+    for match, row in zip(sorted(matches["items"], key=lambda m: -m["score"]), sorted(rows, key=lambda r: r.rank)):
+        targets.setdefault(views.counterpart_of(match, me)["owner_id"], row.counterpart_name)
+    return pages(request).render(
+        request, who, "session.html", session=sessions.summary(session, who.language), registration=registration,
+        targets=list(targets.items()), preferences=[p.value for p in MeetingPreference],
+        offers=[(o["id"], names.text(o["title"], who.language)) for o in offers["items"]],
+        notice=notice if notice in ("session.registered", "session.requested") else None)
+
+
+@router.post("/sessions/{session_id}/register")
+async def register(session_id: str, request: Request, who: Who) -> Response:
+    token = token_of(who)
+    form = await form_of(request)
+    await apis(request).register(token, session_id, {"role": form.get("role"),
+                                                     "listing_ids": form.get("listing_ids", [])})
+    return back_to(f"/sessions/{session_id}", "session.registered")
+
+
+@router.post("/sessions/{session_id}/meetings")
+async def request_meeting(session_id: str, request: Request, who: Who) -> Response:
+    token = token_of(who)
+    form = await form_of(request)
+    await apis(request).request_meeting(token, session_id, {"target_id": form.get("target_id"),
+                                                            "preference": form.get("preference")})
+    return back_to(f"/sessions/{session_id}", "session.requested")
+
+
+@router.get("/sessions/{session_id}/check-in.svg")
+async def check_in_code(session_id: str, request: Request, who: Who) -> Response:
+    image = await apis(request).check_in_image(token_of(who), session_id)
+    return Response(image.content, media_type="image/svg+xml", headers={"cache-control": "private, no-store"})
+
+
+@router.get("/agenda")
+async def my_agenda(request: Request, who: Who) -> Response:
+    token = token_of(who)
+    meetings = (await apis(request).my_agenda(token))["items"]
+    session_ids = {m["session_id"] for m in meetings}
+    found, people = await asyncio.gather(
+        asyncio.gather(*(apis(request).session(s) for s in session_ids)),
+        apis(request).participants(token, {m["counterpart_id"] for m in meetings}))
+    cities = {s["id"]: s["city"] for s in found}
+    display = {pid: _participant_name(p, who.language) for pid, p in people.items()}
+    rows = sessions.agenda_rows(meetings, cities, display, i18n.translate(who.language, "unknown.participant"),
+                                who.language)
+    return pages(request).render(request, who, "agenda.html", rows=rows)
+
+
+@router.get("/agenda.ics")
+async def my_calendar(request: Request, who: Who) -> Response:
+    calendar = await apis(request).my_calendar(token_of(who))
+    return Response(calendar.content, media_type="text/calendar; charset=utf-8",
+                    headers={"content-disposition": 'attachment; filename="hardtech-agenda.ics"'})
+
+
+# -- inbox ----------------------------------------------------------------------------------------
+
+@router.get("/inbox")
+async def inbox(request: Request, who: Who) -> Response:
+    entries = (await apis(request).inbox(token_of(who), limit=50))["items"]
+    return pages(request).render(request, who, "inbox.html", entries=[views.inbox_entry(e) for e in entries])
+
+
+@router.post("/inbox/{notification_id}/read")
+async def mark_read(notification_id: str, request: Request, who: Who) -> Response:
+    token = token_of(who)
+    await form_of(request)
+    await apis(request).mark_read(token, notification_id)
+    return back_to("/inbox")
+
+
+@router.get("/inbox/stream")
+async def inbox_stream(request: Request, who: Who) -> Response:
+    """The unread count, live: the notification service's stream relayed as ``unread`` events,
+    each sent when an entry arrives (the browser cannot send the token itself to that service)."""
+    token = token_of(who)
+    service = apis(request)
+
+    async def counts() -> AsyncIterator[dict[str, str]]:
+        yield {"event": "unread", "data": str(await service.unread(token))}
+        async with service.stream(token, None) as upstream:
+            async for line in upstream.aiter_lines():
+                if line.startswith("data:"):
+                    yield {"event": "unread", "data": str(await service.unread(token))}
+
+    return EventSourceResponse(counts(), ping=15)
+
+
+# -- organisers -------------------------------------------------------------------------------------
+
+@router.get("/organise")
+async def organise(request: Request, who: Who, notice: str | None = None) -> Response:
+    token_of(who)
+    answer = await apis(request).sessions(limit=100)
+    mine = [sessions.summary(s, who.language) for s in answer["items"] if s["organiser_id"] == who.participant_id]
+    return pages(request).render(request, who, "organise.html", sessions=mine,
+                                 notice=notice if notice == "organise.created" else None)
+
+
+def session_form_context(language: str) -> dict[str, Any]:
+    return {"city_options": names.city_options(language), "zone_options": names.zone_options(language),
+            "field_options": names.field_options(language), "party_options": names.party_options(language)}
+
+
+@router.get("/organise/new")
+async def new_session_page(request: Request, who: Who) -> Response:
+    token_of(who)
+    defaults = {"fields": [], "presenters": "10", "attendees": "100", "slot_minutes": "20", "slots": "6",
+                "tables": "10"}
+    return pages(request).render(request, who, "session_form.html", values=defaults, errors={},
+                                 **session_form_context(who.language))
+
+
+@router.post("/organise/new")
+async def new_session(request: Request, who: Who) -> Response:
+    token = token_of(who)
+    form = await form_of(request)
+    parsed = sessions.session_form(form, datetime.now(UTC), who.language)
+    try:
+        if parsed.errors:
+            raise ApiError(422, [])
+        created = await apis(request).create_session(token, parsed.body)
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        errors = {**sessions.form_errors(views.field_errors(exc.detail, who.language)), **parsed.errors}
+        return pages(request).render(request, who, "session_form.html", status_code=422, values=parsed.values,
+                                     errors=errors, **session_form_context(who.language))
+    return back_to(f"/organise/{created['id']}", "organise.created")
+
+
+@router.get("/organise/{session_id}")
+async def manage_session(session_id: str, request: Request, who: Who, notice: str | None = None,
+                         checked: str | None = None) -> Response:
+    token = token_of(who)
+    session, registrations, agenda = await asyncio.gather(
+        apis(request).session(session_id), apis(request).registrations(token, session_id),
+        apis(request).session_agenda(token, session_id))
+    ids = {r["participant_id"] for r in registrations}
+    people = await apis(request).participants(token, ids)
+    display = {pid: _participant_name(p, who.language) for pid, p in people.items()}
+    unknown = i18n.translate(who.language, "unknown.participant")
+    seated = [r for r in registrations if r["status"] != "waitlisted"]
+    waiting = sorted((r for r in registrations if r["status"] == "waitlisted"), key=lambda r: r["waitlist_position"])
+    return pages(request).render(
+        request, who, "manage.html", session=sessions.summary(session, who.language), open=session["registration_open"],
+        seated=seated, waiting=waiting, display=display, unknown=unknown,
+        board=sessions.board(agenda, session["city"], display, unknown) if agenda else None,
+        notice=notice if notice in ("organise.created", "organise.closed") else None,
+        checked=display.get(checked or "", None))
+
+
+@router.post("/organise/{session_id}/close")
+async def close_registration(session_id: str, request: Request, who: Who) -> Response:
+    token = token_of(who)
+    await form_of(request)
+    await apis(request).close_registration(token, session_id)
+    return back_to(f"/organise/{session_id}", "organise.closed")
+
+
+@router.post("/organise/{session_id}/check-in")
+async def check_in(session_id: str, request: Request, who: Who) -> Response:
+    token = token_of(who)
+    form = await form_of(request)
+    registration = await apis(request).check_in(token, session_id, str(form.get("code", "")))
+    return RedirectResponse(f"/organise/{session_id}?checked={quote(registration['participant_id'])}#check-in",
+                            status_code=303)

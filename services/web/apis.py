@@ -30,6 +30,7 @@ class Unavailable(Exception):
 class Apis:
     def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
         self.settings = settings
+        self._listing, self._sessions = settings.listing_url, settings.events_sessions_url
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
         self._http = httpx.AsyncClient(timeout=settings.api_timeout_seconds, limits=limits, transport=transport)
         self._names: dict[str, tuple[float, dict[str, Any]]] = {}
@@ -56,13 +57,13 @@ class Apis:
     # listing
 
     async def token(self, api_key: str) -> dict[str, Any]:
-        return await self.call("POST", f"{self.settings.listing_url}/auth/token", json={"api_key": api_key})
+        return await self.call("POST", f"{self._listing}/auth/token", json={"api_key": api_key})
 
     async def sign_up(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", f"{self.settings.listing_url}/participants", json=body)
+        return await self.call("POST", f"{self._listing}/participants", json=body)
 
     async def me(self, token: str) -> dict[str, Any]:
-        return await self.call("GET", f"{self.settings.listing_url}/participants/me", token)
+        return await self.call("GET", f"{self._listing}/participants/me", token)
 
     async def participants(self, token: str, ids: set[str]) -> dict[str, dict[str, Any]]:
         """Participants by id, asked for together and kept a short while (names change rarely);
@@ -72,7 +73,7 @@ class Apis:
 
         async def one(participant_id: str) -> None:
             try:
-                found = await self.call("GET", f"{self.settings.listing_url}/participants/{participant_id}", token)
+                found = await self.call("GET", f"{self._listing}/participants/{participant_id}", token)
             except ApiError as exc:
                 if exc.status != 404:
                     raise
@@ -83,19 +84,19 @@ class Apis:
         return {i: self._names[i][1] for i in ids if i in self._names}
 
     async def items(self, token: str, side: str, **params: Any) -> dict[str, Any]:
-        return await self.call("GET", f"{self.settings.listing_url}/{_path(side)}", token, params=params)
+        return await self.call("GET", f"{self._listing}/{_path(side)}", token, params=params)
 
     async def item(self, token: str, side: str, item_id: str) -> dict[str, Any]:
-        return await self.call("GET", f"{self.settings.listing_url}/{_path(side)}/{item_id}", token)
+        return await self.call("GET", f"{self._listing}/{_path(side)}/{item_id}", token)
 
     async def post_item(self, token: str, side: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("POST", f"{self.settings.listing_url}/{_path(side)}", token, json=body)
+        return await self.call("POST", f"{self._listing}/{_path(side)}", token, json=body)
 
     async def patch_item(self, token: str, side: str, item_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.call("PATCH", f"{self.settings.listing_url}/{_path(side)}/{item_id}", token, json=body)
+        return await self.call("PATCH", f"{self._listing}/{_path(side)}/{item_id}", token, json=body)
 
     async def withdraw_item(self, token: str, side: str, item_id: str) -> dict[str, Any]:
-        return await self.call("POST", f"{self.settings.listing_url}/{_path(side)}/{item_id}/withdraw", token)
+        return await self.call("POST", f"{self._listing}/{_path(side)}/{item_id}/withdraw", token)
 
     # matching
 
@@ -104,6 +105,71 @@ class Apis:
 
     async def feedback(self, token: str, match_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", f"{self.settings.matching_url}/matches/{match_id}/feedback", token, json=body)
+
+    # events_sessions
+
+    async def sessions(self, **params: Any) -> dict[str, Any]:
+        return await self.call("GET", f"{self._sessions}/sessions", params=params)
+
+    async def session(self, session_id: str) -> dict[str, Any]:
+        return await self.call("GET", f"{self._sessions}/sessions/{session_id}")
+
+    async def create_session(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", f"{self._sessions}/sessions", token, json=body)
+
+    async def close_registration(self, token: str, session_id: str) -> dict[str, Any]:
+        return await self.call("POST", f"{self._sessions}/sessions/{session_id}/close", token)
+
+    async def register(self, token: str, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", f"{self._sessions}/sessions/{session_id}/registrations", token,
+                               json=body)
+
+    async def my_registration(self, token: str, session_id: str) -> dict[str, Any] | None:
+        try:
+            return await self.call("GET", f"{self._sessions}/sessions/{session_id}/registrations/me", token)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def check_in_image(self, token: str, session_id: str) -> httpx.Response:
+        return await self.call("GET", f"{self._sessions}/sessions/{session_id}/registrations/me/check-in.svg",
+                               token)
+
+    async def registrations(self, token: str, session_id: str) -> list[dict[str, Any]]:
+        """Every registration of a session, in arrival order (the organiser's view)."""
+        found: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = await self.call("GET", f"{self._sessions}/sessions/{session_id}/registrations", token,
+                                   params=params)
+            found.extend(page["items"])
+            cursor = page["next_cursor"]
+            if not cursor:
+                return found
+
+    async def check_in(self, token: str, session_id: str, code: str) -> dict[str, Any]:
+        return await self.call("POST", f"{self._sessions}/sessions/{session_id}/check-ins", token,
+                               json={"code": code})
+
+    async def request_meeting(self, token: str, session_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", f"{self._sessions}/sessions/{session_id}/meeting-requests", token,
+                               json=body)
+
+    async def session_agenda(self, token: str, session_id: str) -> dict[str, Any] | None:
+        try:
+            return await self.call("GET", f"{self._sessions}/sessions/{session_id}/agenda", token)
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    async def my_agenda(self, token: str) -> dict[str, Any]:
+        return await self.call("GET", f"{self._sessions}/me/agenda", token, params={"limit": 100})
+
+    async def my_calendar(self, token: str) -> httpx.Response:
+        return await self.call("GET", f"{self._sessions}/me/agenda.ics", token)
 
     # notification
 

@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.apis = Apis(settings)
-        app.state.pages = Pages(settings.secure_cookies)
+        app.state.pages = Pages(settings.secure_cookies, f"{settings.monitor_url}/dashboard")
         yield
         await app.state.apis.close()
 

@@ -75,11 +75,11 @@ def csrf_ok(request: Request, submitted: object) -> bool:
 
 
 class Pages:
-    def __init__(self, secure_cookies: bool):
+    def __init__(self, secure_cookies: bool, dashboard_url: str):
         self.secure = secure_cookies
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(names=names, times=times)
+        self.env.globals.update(names=names, times=times, dashboard_url=dashboard_url)
 
     def render(self, request: Request, who: Visitor, template: str, status_code: int = 200,
                **context: Any) -> HTMLResponse:

@@ -15,7 +15,7 @@ class Settings(ServiceSettings):
     port: int = 8006
 
     listing_url: str = "http://127.0.0.1:8001"
-    sessions_url: str = "http://127.0.0.1:8002"
+    events_sessions_url: str = "http://127.0.0.1:8002"
     matching_url: str = "http://127.0.0.1:8003"
     notification_url: str = "http://127.0.0.1:8004"
     monitor_url: str = "http://127.0.0.1:8005"

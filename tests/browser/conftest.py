@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import uvicorn
 
@@ -38,6 +39,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+# Seconds a request or a browser step may take: the machine running the suite may be shared and loaded.
+LOADED = 60.0
 RAW_ID = re.compile(r"\b[pmsld]_[0-9a-zA-Z]{6,}")
 MESSAGE_KEY = re.compile(r"\b(?:" + "|".join(sorted({k.split(".")[0] for k in i18n.MESSAGES})) + r")\.[a-z_]+\b")
 ENGLISH_MESSAGES = {en for zh, en in i18n.MESSAGES.values() if zh != en and len(en) > 3 and "{" not in en}
@@ -80,7 +83,7 @@ class Stack:
     namespace: str
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def stack(infra: Endpoints, tmp_path_factory) -> AsyncIterator[Stack]:
     namespace = f"t{uuid.uuid4().hex[:10]}-"
     common = {"kafka_bootstrap_servers": infra.kafka_bootstrap_servers, "mongodb_uri": infra.mongodb_uri,
@@ -98,7 +101,7 @@ async def stack(infra: Endpoints, tmp_path_factory) -> AsyncIterator[Stack]:
     matching = MatchingSettings(**common, database=database("matching"), port=ports["matching"],
                                 datadir=tmp_path_factory.mktemp("matching"))
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    web = WebSettings(**common, port=ports["web"], listing_url=urls["listing"], sessions_url=urls["sessions"],
+    web = WebSettings(**common, port=ports["web"], api_timeout_seconds=LOADED, listing_url=urls["listing"], events_sessions_url=urls["sessions"],
                       matching_url=urls["matching"], notification_url=urls["notification"], name_cache_seconds=0)
     await ensure_topics(listing, topics.ALL)
     process = MatchingProcess(matching, tmp_path_factory.mktemp("logs") / "matching.log")
@@ -116,7 +119,7 @@ async def stack(infra: Endpoints, tmp_path_factory) -> AsyncIterator[Stack]:
         await delete_namespace(infra.kafka_bootstrap_servers, infra.mongodb_uri, namespace)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="package")
 async def browser() -> AsyncIterator[Any]:
     from playwright.async_api import async_playwright
 
@@ -124,6 +127,34 @@ async def browser() -> AsyncIterator[Any]:
         chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
         yield chromium
         await chromium.close()
+
+
+@dataclass
+class Account:
+    participant_id: str
+    api_key: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+async def account(stack: Stack, body: dict[str, Any]) -> Account:
+    """A participant registered through the listing API, as another client would."""
+    async with httpx.AsyncClient(base_url=stack.listing, timeout=LOADED) as api:
+        answer = await api.post("/participants", json=body)
+        assert answer.status_code == 201, answer.text
+        registered = answer.json()
+        token = (await api.post("/auth/token", json={"api_key": registered["api_key"]})).json()["access_token"]
+    return Account(registered["id"], registered["api_key"], token)
+
+
+async def sign_in(page: Any, stack: Stack, who: Account) -> None:
+    await page.goto(stack.web + "/signin")
+    await page.locator("#api_key").fill(who.api_key)
+    await page.locator("form.card button[type=submit]").click()
+    await page.wait_for_url(stack.web + "/")
 
 
 async def check_page(page: Any, language: str) -> str:

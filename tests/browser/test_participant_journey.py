@@ -11,7 +11,7 @@ import uuid
 import httpx
 import pytest
 
-from tests.browser.conftest import NEEDS_CHROMIUM, Stack, check_page, screenshot
+from tests.browser.conftest import LOADED, NEEDS_CHROMIUM, Stack, check_page, screenshot
 from tests.support import wait_for
 
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
@@ -43,7 +43,7 @@ TEXT = {
 
 
 async def university_with_offer(stack: Stack) -> None:
-    async with httpx.AsyncClient(base_url=stack.listing) as api:
+    async with httpx.AsyncClient(base_url=stack.listing, timeout=LOADED) as api:
         registered = (await api.post("/participants", json=UNIVERSITY)).json()
         token = (await api.post("/auth/token", json={"api_key": registered["api_key"]})).json()["access_token"]
         answer = await api.post("/listings", json=OFFER, headers={"Authorization": f"Bearer {token}"})
@@ -55,6 +55,7 @@ async def test_participant_journey(stack: Stack, browser, language: str):
     words = TEXT[language]
     await university_with_offer(stack)
     context = await browser.new_context(locale=words["locale"], viewport={"width": 390, "height": 844})
+    context.set_default_timeout(LOADED * 1000)
     page = await context.new_page()
     suffix = "zh" if language == "zh-CN" else "en"
 
@@ -149,7 +150,7 @@ async def test_participant_journey(stack: Stack, browser, language: str):
 
 
 async def test_a_form_without_its_csrf_token_is_refused(stack: Stack):
-    async with httpx.AsyncClient(base_url=stack.web) as client:
+    async with httpx.AsyncClient(base_url=stack.web, timeout=LOADED) as client:
         page = await client.get("/signin")
         assert page.status_code == 200 and "hardtech_csrf" in page.cookies
         refused = await client.post("/signin", data={"api_key": "x", "csrf": "not-the-cookie"})

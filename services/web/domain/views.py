@@ -161,3 +161,20 @@ def patch_of(body: dict[str, Any]) -> dict[str, Any]:
     cleared title as null too, which the API refuses by name (absent would mean "unchanged")."""
     return {"title": None, **{k: v for k, v in body.items() if k != "kind"}}
 
+
+
+@dataclass
+class InboxEntry:
+    notification_id: str
+    subject: str
+    read: bool
+    created_at: str
+    link: str | None
+
+
+def inbox_entry(entry: dict[str, Any]) -> InboxEntry:
+    """An inbox entry by its subject (already in the participant's language; its body names ids),
+    linking to the page it is about."""
+    data = entry.get("data") or {}
+    link = "/matches" if data.get("match_id") else f"/sessions/{data['session_id']}" if data.get("session_id") else None
+    return InboxEntry(entry["id"], entry["subject"], entry["read"], entry["created_at"], link)

@@ -10,6 +10,7 @@ import pytest
 from services.web.domain import i18n, names, times, views
 from shared.events.listing import ItemStatus
 from shared.events.matching import DeclineReason
+from shared.events.sessions import MeetingPreference, RegistrationStatus, Role
 from shared.party_types import Kind
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "services" / "web" / "templates"
@@ -23,7 +24,9 @@ def test_every_key_the_templates_use_has_both_languages():
     dynamic = {k for k in used if k.endswith(("_", "."))}  # a prefix the template completes
     assert used - dynamic - set(i18n.MESSAGES) == set()
     completed = {f"kind.{k.value}" for k in Kind} | {f"status.{s.value}" for s in ItemStatus} | \
-        {f"reason.{r.value}" for r in DeclineReason} | {"item.new_offer_title", "item.new_need_title"}
+        {f"reason.{r.value}" for r in DeclineReason} | {"item.new_offer_title", "item.new_need_title"} | \
+        {f"role.{r.value}" for r in Role} | {f"registration.{r.value}" for r in RegistrationStatus} | \
+        {f"preference.{p.value}" for p in MeetingPreference}
     assert completed - set(i18n.MESSAGES) == set()
     for key, (zh, en) in i18n.MESSAGES.items():
         assert i18n.has_chinese(zh) or zh == en or zh.isascii(), key
