@@ -17,6 +17,7 @@ from hardtech import devsink
 from hardtech.demo.client import Api, ApiError
 from hardtech.demo.dataset import load
 from hardtech.demo.model import Dataset
+from hardtech.demo.signins import save_keys
 from hardtech.stack import SERVICES
 from shared.party_types import Side
 from shared.settings import CommonSettings
@@ -32,6 +33,7 @@ class Loaded:
 
     ids: dict[str, str] = field(default_factory=dict)  # participant, item and session keys → ids
     tokens: dict[str, str] = field(default_factory=dict)  # participant key → token
+    api_keys: dict[str, str] = field(default_factory=dict)  # participant key → API key (for the web app)
     # When the data set's first item was posted: the demo's clock, so that a re-run (whose posts
     # replay the stored answers, see ``run_key``) sends the same session times and is replayed too.
     first_posted: datetime | None = None
@@ -68,6 +70,7 @@ class Demo:
         registered = await listing.json("POST", "/participants", json=participant.as_request(),
                                         idempotency_key=f"{self.run_key}-{participant.key}")
         self.loaded.ids[participant.key] = registered["id"]
+        self.loaded.api_keys[participant.key] = registered["api_key"]
         token = await listing.json("POST", "/auth/token", json={"api_key": registered["api_key"]})
         self.loaded.tokens[participant.key] = token["access_token"]
 
@@ -125,6 +128,7 @@ class Demo:
         with Progress(*columns, console=self.console) as progress:
             await self._each(progress, "registering participants", self.data.participants,
                              self.register_participant)
+            save_keys(self.data, self.loaded.ids, self.loaded.api_keys)
             await self._each(progress, "webhook preferences", self.data.participants[:WEBHOOK_PARTICIPANTS],
                              self.point_webhooks_at_sink)
             await self._each(progress, "posting offers and needs", self.data.items, self.post_item)
