@@ -52,7 +52,7 @@ async def form_of(request: Request) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key in raw:
         values = raw.getlist(key)
-        form[key] = values if key in ("fields", "listing_ids") else values[-1]
+        form[key] = values if key in ("fields", "listing_ids", "categories") else values[-1]
     if not csrf_ok(request, form.get("csrf")):
         raise BadForm()
     return form
@@ -156,7 +156,7 @@ async def sign_up(request: Request, who: Who) -> Response:
 
 
 def _text(form: dict[str, Any], name: str) -> dict[str, str] | None:
-    return views._localized(form.get(f"{name}_zh"), form.get(f"{name}_en"))
+    return views.localized(form.get(f"{name}_zh"), form.get(f"{name}_en"))
 
 
 # -- home -----------------------------------------------------------------------------------------
@@ -267,9 +267,7 @@ async def edit_item(side: str, item_id: str, request: Request, who: Who) -> Resp
         errors = {**views.field_errors(exc.detail, who.language), **parsed.errors}
         return pages(request).render(request, who, "item_form.html", status_code=422, side=side, item_id=item_id,
                                      values=parsed.values, errors=_title_errors(errors),
-                                     title=views._localized(form.get("title_zh"), form.get("title_en")) and
-                                     names.text(views._localized(form.get("title_zh"), form.get("title_en")),
-                                                who.language) or "",
+                                     title=names.text(parsed.body.get("title"), who.language),
                                      **item_context(who, me["party_type"], side))
     return back_to("/items", "items.saved")
 
@@ -304,6 +302,17 @@ async def match_feedback(match_id: str, request: Request, who: Who) -> Response:
             body["comment"] = form["comment"].strip()
     await apis(request).feedback(token, match_id, body)
     return back_to("/matches", "matches.feedback_sent")
+
+
+@router.get("/teams")
+async def teams(request: Request, who: Who) -> Response:
+    token = token_of(who)
+    consortia = (await apis(request).consortia(token))["items"]
+    ids = {m["participant_id"] for c in consortia for m in c["consortium"]["members"]}
+    people = await apis(request).participants(token, ids)
+    display = {pid: _participant_name(p, who.language) for pid, p in people.items()}
+    return pages(request).render(request, who, "teams.html",
+                                 teams=views.team_rows(consortia, who.participant_id or "", display, who.language))
 
 
 # -- sessions ---------------------------------------------------------------------------------------
@@ -420,6 +429,32 @@ async def inbox_stream(request: Request, who: Who) -> Response:
                     yield {"event": "unread", "data": str(await service.unread(token))}
 
     return EventSourceResponse(counts(), ping=15)
+
+
+@router.get("/preferences")
+async def preferences_page(request: Request, who: Who) -> Response:
+    view = await apis(request).preferences(token_of(who))
+    return pages(request).render(request, who, "preferences.html", values=views.preference_values(view), errors={},
+                                 webhook=view["webhook"], secret=None, saved=False)
+
+
+@router.post("/preferences")
+async def save_preferences(request: Request, who: Who) -> Response:
+    token = token_of(who)
+    form = await form_of(request)
+    parsed = views.preferences_form(form, who.language)
+    try:
+        if parsed.errors:
+            raise ApiError(422, [])
+        view = await apis(request).put_preferences(token, views.preferences_body(parsed.values))
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        errors = {**views.preference_errors(views.field_errors(exc.detail, who.language)), **parsed.errors}
+        return pages(request).render(request, who, "preferences.html", status_code=422, values=parsed.values,
+                                     errors=errors, webhook={"disabled_at": None}, secret=None, saved=False)
+    return pages(request).render(request, who, "preferences.html", values=views.preference_values(view), errors={},
+                                 webhook=view["webhook"], secret=view.get("webhook_secret"), saved=True)
 
 
 # -- organisers -------------------------------------------------------------------------------------

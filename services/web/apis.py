@@ -103,6 +103,10 @@ class Apis:
     async def matches(self, token: str, **params: Any) -> dict[str, Any]:
         return await self.call("GET", f"{self.settings.matching_url}/matches", token, params=params)
 
+    async def consortia(self, token: str) -> dict[str, Any]:
+        return await self.call("GET", f"{self.settings.matching_url}/consortia", token,
+                               params={"status": "active", "limit": 50})
+
     async def feedback(self, token: str, match_id: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", f"{self.settings.matching_url}/matches/{match_id}/feedback", token, json=body)
 
@@ -178,6 +182,12 @@ class Apis:
 
     async def inbox(self, token: str, **params: Any) -> dict[str, Any]:
         return await self.call("GET", f"{self.settings.notification_url}/inbox", token, params=params)
+
+    async def preferences(self, token: str) -> dict[str, Any]:
+        return await self.call("GET", f"{self.settings.notification_url}/me/preferences", token)
+
+    async def put_preferences(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("PUT", f"{self.settings.notification_url}/me/preferences", token, json=body)
 
     async def mark_read(self, token: str, notification_id: str) -> dict[str, Any]:
         return await self.call("POST", f"{self.settings.notification_url}/inbox/{notification_id}/read", token)

@@ -6,10 +6,10 @@ and the other language; screenshots go to docs/screenshots/."""
 
 from __future__ import annotations
 
-import uuid
 
 import httpx
 import pytest
+from playwright.async_api import expect
 
 from tests.browser.conftest import LOADED, NEEDS_CHROMIUM, Stack, check_page, screenshot
 from tests.support import wait_for
@@ -30,7 +30,7 @@ TEXT = {
               "saved": "已保存。", "counterpart": "电子科技大学", "reason": "阶段过早", "decline": "拒绝",
               "sent": "已提交您的反馈。", "why": "匹配理由", "edit": "编辑", "save": "保存", "withdraw": "撤回",
               "withdrawn": "已撤回", "signout": "退出", "signin": "登录", "welcome": "欢迎",
-              "edited": "5G基站毫米波天线阵列与波束成形需求", "title_zh": "标题（中文）"},
+              "edited": "5G基站毫米波天线阵列与波束成形需求", "title_zh": "标题（中文）", "prefs_saved": "设置已保存。", "format": "格式不正确。"},
     "en": {"locale": "en-GB", "org": "Galaxy Telecom Chengdu", "person": "R&D department", "party": "Tech enterprise",
            "region": "Chengdu", "field": "Radio access network", "need": "mmWave antenna array for 5G base stations",
            "signup": "Sign up", "post_need": "Post a need", "post": "Post", "required": "Required.", "choose": "Choose at least one.",
@@ -38,7 +38,7 @@ TEXT = {
            "decline": "Decline", "sent": "Your answer was sent.", "why": "Why this match", "edit": "Edit",
            "save": "Save", "withdraw": "Withdraw", "withdrawn": "Withdrawn", "signout": "Sign out",
            "signin": "Sign in", "welcome": "Welcome", "edited": "mmWave antenna array and beamforming need",
-           "title_zh": "Title (Chinese)"},
+           "title_zh": "Title (Chinese)", "prefs_saved": "Settings saved.", "format": "Not in the right format."},
 }
 
 
@@ -93,7 +93,7 @@ async def test_participant_journey(stack: Stack, browser, language: str):
     await page.get_by_role("button", name=words["post"]).click()
     assert await page.locator("#fields-error").inner_text() == words["choose"]
     assert await page.locator("#title_zh-error").inner_text() == words["required"]
-    assert await page.locator("#fields").get_attribute("aria-invalid") == "true"
+    await expect(page.locator("#fields")).to_have_attribute("aria-invalid", "true")
     await check_page(page, language)
     await screenshot(page, f"need-errors-{suffix}")
     await page.locator("#title_zh").fill("5G基站毫米波天线阵列需求")
@@ -113,8 +113,7 @@ async def test_participant_journey(stack: Stack, browser, language: str):
         return await page.locator("article.match").count() > 0
 
     await wait_for(match_shown, timeout=90, interval=1.0, what="the match in the browser")
-    card = page.locator("article.match").first
-    assert words["counterpart"] in await card.locator("h3").inner_text()
+    card = page.locator("article.match", has=page.locator("h3", has_text=words["counterpart"])).first
     assert await card.locator(".theirs").inner_text() == OFFER["title"]["zh" if language == "zh-CN" else "en"]
     assert await card.locator(".explanation li").count() >= 1
     await card.locator("summary").click()
@@ -125,6 +124,22 @@ async def test_participant_journey(stack: Stack, browser, language: str):
     await card.get_by_role("button", name=words["decline"]).click()
     assert await page.get_by_role("status").inner_text() == words["sent"]
     await check_page(page, language)
+
+    # notification settings: the API's refusal beside its field, then saved
+    await page.goto(stack.web + "/preferences")
+    await page.locator("#email_enabled").check()
+    await page.locator("#email_address").fill("not-an-address")
+    await page.locator("#min_match_score").fill("30")
+    await page.locator("form.card button[type=submit]").click()
+    await expect(page.locator("#email_address")).to_have_attribute("aria-invalid", "true")
+    assert await page.locator("#email_address-error").inner_text() == words["format"]
+    await check_page(page, language)
+    await page.locator("#email_address").fill("rd@galaxy-telecom.cn")
+    await page.locator("form.card button[type=submit]").click()
+    assert await page.get_by_role("status").inner_text() == words["prefs_saved"]
+    assert await page.locator("#min_match_score").input_value() == "30"
+    await check_page(page, language)
+    await screenshot(page, f"preferences-{suffix}")
 
     # edit, then withdraw the need
     await page.goto(stack.web + "/items")

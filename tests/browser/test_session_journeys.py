@@ -44,13 +44,14 @@ RUN = {
               "venue": "成都高新区菁蓉汇", "created": "专场已创建。", "closed": "报名已截止。洽谈议程将自动生成。",
               "register": "报名", "confirmed": "已确认", "must": "必须见面", "send": "提交",
               "requested": "已提交洽谈请求。", "waitlist": "候补中", "close": "截止报名", "check_in": "签到",
-              "checked": "已签到。", "filter": "筛选"},
+              "checked": "已签到。", "filter": "筛选", "university_zh": "四川大学", "university": "Sichuan University"},
     "en": {"locale": "en-GB", "city": "CN-GD.SZ", "city_name": "Shenzhen", "title": "Shenzhen 5G session",
            "venue": "Shenzhen Bay Innovation Centre", "created": "The session is created.",
            "closed": "Registration is closed. The agenda is planned next.", "register": "Register",
            "confirmed": "Confirmed", "must": "Must meet", "send": "Send",
            "requested": "Your meeting request was sent.", "waitlist": "On the waitlist", "close": "Close registration",
-           "check_in": "Check in", "checked": "is checked in.", "filter": "Filter"},
+           "check_in": "Check in", "checked": "is checked in.", "filter": "Filter",
+           "university_zh": "西南交通大学", "university": "Southwest Jiaotong University"},
 }
 
 
@@ -69,7 +70,8 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     words = RUN[language]
     suffix = "zh" if language == "zh-CN" else "en"
     host = await organiser(stack, language)
-    university = await account(stack, party("university", "电子科技大学", "UESTC", language, "CN-SC.CD"))
+    university = await account(stack, party("university", words["university_zh"], words["university"], language,
+                                            "CN-SC.CD"))
     enterprise = await account(stack, party("enterprise", "成都星河通信有限公司", "Galaxy Telecom Chengdu", language,
                                             "CN-SC.CD"))
     investors = [await account(stack, party("investor", f"天府创投{n}号", f"Tianfu Ventures {n}", language, "CN-SC.CD"))
@@ -134,15 +136,17 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     assert len(code) >= 6
     assert await phone.locator("img.qr").evaluate("img => img.complete && img.naturalWidth > 0")
 
-    async def matched() -> bool:
+    async def matched() -> bool:  # with this run's university (the other runs' offers match too)
         async with httpx.AsyncClient(base_url=stack.matching, timeout=LOADED) as api:
-            return bool((await api.get("/matches", headers=enterprise.headers)).json()["items"])
+            found = (await api.get("/matches", params={"limit": 100}, headers=enterprise.headers)).json()["items"]
+        return any(m["offer"]["owner_id"] == university.participant_id for m in found)
 
     late = await register(investors[1], {"role": "attendee"})  # the attendees' seats are taken: it waits
     assert (late["status"], late["waitlist_position"]) == ("waitlisted", 1)
     await wait_for(matched, timeout=90, interval=1.0, what="the enterprise's match")
     await phone.reload()
-    await phone.locator("#target_id").select_option(label=f"UESTC · Partnerships" if language == "en" else "电子科技大学 · 对接部")
+    await phone.locator("#target_id").select_option(label=f"{words['university']} · Partnerships" if language == "en"
+                                                    else f"{words['university_zh']} · 对接部")
     await phone.locator("#preference").select_option(label=words["must"])
     await phone.get_by_role("button", name=words["send"]).click()
     assert await phone.get_by_role("status").inner_text() == words["requested"]
@@ -152,7 +156,7 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     # the organiser sees registrations and the waitlist with names, and closes registration
     await desk.goto(f"{stack.web}/organise/{session_id}")
     tables = await desk.locator("table").all_inner_texts()
-    assert "UESTC" in tables[0] if language == "en" else "电子科技大学" in tables[0]
+    assert words["university" if language == "en" else "university_zh"] in tables[0]
     assert ("Tianfu Ventures 2" if language == "en" else "天府创投2号") in tables[1]
     assert words["waitlist"] in tables[1]
     await check_page(desk, language)
@@ -169,8 +173,8 @@ async def test_session_journeys(stack: Stack, browser, language: str):
 
     await wait_for(board_shown, timeout=90, interval=1.0, what="the agenda board")
     board = await desk.locator("table.board").inner_text()
-    pair = ("UESTC" in board and "Galaxy Telecom Chengdu" in board) if language == "en" else \
-        ("电子科技大学" in board and "成都星河通信有限公司" in board)
+    pair = (words["university"] in board and "Galaxy Telecom Chengdu" in board) if language == "en" else \
+        (words["university_zh"] in board and "成都星河通信有限公司" in board)
     assert pair, board
     assert "12:00" in board or "11:00" in board  # slots in Beijing time: the first at 11:00
     await check_page(desk, language)
@@ -182,13 +186,15 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     assert await phone.evaluate("window.notReloaded") is True
     await phone.reload()
     row = await phone.locator("table.agenda tbody tr").first.inner_text()
-    assert "11:00" in row and ("UESTC" in row if language == "en" else "电子科技大学" in row), row
+    assert "11:00" in row and words["university" if language == "en" else "university_zh"] in row, row
     await check_page(phone, language)
     await screenshot(phone, f"agenda-{suffix}")
     async with phone.expect_download() as download:
         await phone.locator("a[href=\"/agenda.ics\"]").click()
     ics = (await (await download.value).path()).read_text()
     assert "BEGIN:VCALENDAR" in ics
+    await phone.goto(stack.web + "/teams")
+    await check_page(phone, language)
     await phone.goto(stack.web + "/inbox")
     await check_page(phone, language)
     await screenshot(phone, f"inbox-{suffix}")

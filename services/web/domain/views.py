@@ -100,10 +100,10 @@ class ItemForm:
         }
         if v.get("kind"):
             body["kind"] = v["kind"]
-        title = _localized(v.get("title_zh"), v.get("title_en"))
+        title = localized(v.get("title_zh"), v.get("title_en"))
         if title is not None:  # absent: the API names it as required
             body["title"] = title
-        description = _localized(v.get("description_zh"), v.get("description_en"))
+        description = localized(v.get("description_zh"), v.get("description_en"))
         body["description"] = description
         body["trl"] = v.get("trl")
         body["region"] = v.get("region") or None
@@ -113,7 +113,7 @@ class ItemForm:
         return body
 
 
-def _localized(zh: str | None, en: str | None) -> dict[str, str] | None:
+def localized(zh: str | None, en: str | None) -> dict[str, str] | None:
     value = {k: v.strip() for k, v in (("zh", zh), ("en", en)) if v and v.strip()}
     return value or None
 
@@ -178,3 +178,80 @@ def inbox_entry(entry: dict[str, Any]) -> InboxEntry:
     data = entry.get("data") or {}
     link = "/matches" if data.get("match_id") else f"/sessions/{data['session_id']}" if data.get("session_id") else None
     return InboxEntry(entry["id"], entry["subject"], entry["read"], entry["created_at"], link)
+
+
+@dataclass
+class TeamMember:
+    role: str
+    name: str
+    party: str
+    is_viewer: bool
+
+
+@dataclass
+class TeamRow:
+    score: int
+    members: list[TeamMember]
+    missing: list[str]
+
+
+def team_rows(consortia: list[dict[str, Any]], me: str, display: dict[str, str], language: str) -> list[TeamRow]:
+    """Active five-party teams, best first, each member by role and name, with the roles missing."""
+    unknown = translate(language, "unknown.participant")
+    rows = []
+    active = [c["consortium"] for c in consortia if c["status"] == "active"]
+    for team in sorted(active, key=lambda c: (-c["score"], c["consortium_id"])):
+        members = [TeamMember(translate(language, f"consortium_role.{m['role']}"),
+                              display.get(m["participant_id"], unknown), names.party_name(m["party_type"], language),
+                              m["participant_id"] == me) for m in team["members"]]
+        missing = [translate(language, f"consortium_role.{r}") for r in team["missing_roles"]]
+        rows.append(TeamRow(round(team["score"] * 100), members, missing))
+    return rows
+
+
+CATEGORIES = ("match", "consortium", "agenda", "registration")
+
+
+def preference_values(view: dict[str, Any]) -> dict[str, Any]:
+    """The notification service's preferences as the values of their form."""
+    prefs = view["preferences"]
+    channels = prefs["channels"]
+    return {"stream": channels["stream"], "email_enabled": channels["email"]["enabled"],
+            "email_address": channels["email"].get("address") or "", "webhook_enabled": channels["webhook"]["enabled"],
+            "webhook_url": channels["webhook"].get("url") or "", "categories": list(prefs["categories"]),
+            "delivery": prefs["delivery"], "min_match_score": round(prefs["min_match_score"] * 100),
+            "language": view["language"]}
+
+
+def preferences_form(form: dict[str, Any], language: str) -> ItemForm:
+    """The preferences form as the body of PUT /me/preferences (checkboxes are absent when off)."""
+    values: dict[str, Any] = {
+        "stream": "stream" in form, "email_enabled": "email_enabled" in form,
+        "email_address": (form.get("email_address") or "").strip(), "webhook_enabled": "webhook_enabled" in form,
+        "webhook_url": (form.get("webhook_url") or "").strip(), "categories": form.get("categories") or [],
+        "delivery": form.get("delivery") or "immediate", "language": form.get("language") or None,
+        "rotate": "rotate" in form}
+    errors: dict[str, str] = {}
+    raw = (form.get("min_match_score") or "0").strip()
+    try:
+        values["min_match_score"] = float(raw)
+    except ValueError:
+        values["min_match_score"] = raw
+        errors["min_match_score"] = translate(language, "item.not_a_number")
+    return ItemForm(values, errors)
+
+
+def preferences_body(values: dict[str, Any]) -> dict[str, Any]:
+    score = values["min_match_score"]
+    return {
+        "channels": {"stream": values["stream"],
+                     "email": {"enabled": values["email_enabled"], "address": values["email_address"] or None},
+                     "webhook": {"enabled": values["webhook_enabled"], "url": values["webhook_url"] or None}},
+        "categories": [c for c in values["categories"] if c in CATEGORIES], "delivery": values["delivery"],
+        "min_match_score": score / 100 if isinstance(score, float) else score, "language": values["language"],
+        "rotate_webhook_secret": values["rotate"]}
+
+
+def preference_errors(errors: dict[str, str]) -> dict[str, str]:
+    """The API's error keys (channels_email_address…) as the form's (email_address…)."""
+    return {key.removeprefix("channels_"): message for key, message in errors.items()}

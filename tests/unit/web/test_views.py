@@ -9,7 +9,7 @@ import pytest
 
 from services.web.domain import i18n, names, times, views
 from shared.events.listing import ItemStatus
-from shared.events.matching import DeclineReason
+from shared.events.matching import ConsortiumRole, DeclineReason
 from shared.events.sessions import MeetingPreference, RegistrationStatus, Role
 from shared.party_types import Kind
 
@@ -26,7 +26,8 @@ def test_every_key_the_templates_use_has_both_languages():
     completed = {f"kind.{k.value}" for k in Kind} | {f"status.{s.value}" for s in ItemStatus} | \
         {f"reason.{r.value}" for r in DeclineReason} | {"item.new_offer_title", "item.new_need_title"} | \
         {f"role.{r.value}" for r in Role} | {f"registration.{r.value}" for r in RegistrationStatus} | \
-        {f"preference.{p.value}" for p in MeetingPreference}
+        {f"preference.{p.value}" for p in MeetingPreference} | {f"consortium_role.{r.value}" for r in ConsortiumRole} | \
+        {f"category.{c}" for c in views.CATEGORIES} | {"delivery.immediate", "delivery.digest"}
     assert completed - set(i18n.MESSAGES) == set()
     for key, (zh, en) in i18n.MESSAGES.items():
         assert i18n.has_chinese(zh) or zh == en or zh.isascii(), key
@@ -117,3 +118,43 @@ def test_every_option_list_has_labels(language):
     for options in (names.party_options(language), names.field_options(language), names.region_options(language),
                     names.city_options(language), names.zone_options(language)):
         assert options and all(o.label and o.value for o in options)
+
+
+def test_teams_name_members_by_role_and_the_roles_missing():
+    def team(cid: str, score: float) -> dict:
+        return {"consortium_id": cid, "technology_match_id": "m_1", "score": score, "missing_roles": ["capital", "policy"],
+                "members": [{"role": "technology_provider", "participant_id": "p_uni", "party_type": "university",
+                             "item_id": "l_1"},
+                            {"role": "technology_seeker", "participant_id": "p_me", "party_type": "enterprise",
+                             "item_id": "d_1"}]}
+
+    consortia = [{"status": "active", "consortium": team("c_low", 0.5)},
+                 {"status": "retracted", "consortium": team("c_gone", 0.9)},
+                 {"status": "active", "consortium": team("c_high", 0.8)}]
+    rows = views.team_rows(consortia, "p_me", {"p_uni": "UESTC"}, "en")
+    assert [r.score for r in rows] == [80, 50]
+    assert [(m.role, m.name, m.party, m.is_viewer) for m in rows[0].members] == [
+        ("Technology provider", "UESTC", "University", False),
+        ("Technology seeker", "(unknown participant)", "Tech enterprise", True)]
+    assert rows[0].missing == ["Capital", "Policy"]
+
+
+def test_preferences_round_trip_through_their_form():
+    view = {"language": "en", "webhook": {"secret_set": False},
+            "preferences": {"channels": {"stream": True, "email": {"enabled": True, "address": None},
+                                         "webhook": {"enabled": False, "url": None}},
+                            "categories": ["match", "agenda"], "delivery": "immediate", "min_match_score": 0.25}}
+    values = views.preference_values(view)
+    assert values["min_match_score"] == 25 and values["email_address"] == "" and values["categories"] == ["match", "agenda"]
+    form = {"stream": "on", "email_address": " a@b.cn ", "categories": ["match", "nonsense"], "delivery": "digest",
+            "min_match_score": "40", "language": "zh-CN"}
+    parsed = views.preferences_form(form, "en")
+    assert parsed.errors == {}
+    assert views.preferences_body(parsed.values) == {
+        "channels": {"stream": True, "email": {"enabled": False, "address": "a@b.cn"},
+                     "webhook": {"enabled": False, "url": None}},
+        "categories": ["match"], "delivery": "digest", "min_match_score": 0.4, "language": "zh-CN",
+        "rotate_webhook_secret": False}
+    assert views.preferences_form({**form, "min_match_score": "high"}, "en").errors == {
+        "min_match_score": "Enter a number."}
+    assert views.preference_errors({"channels_email_address": "x"}) == {"email_address": "x"}
