@@ -290,6 +290,13 @@ async def my_matches(request: Request, who: Who, notice: str | None = None) -> R
                                  notice=notice if notice == "matches.feedback_sent" else None)
 
 
+@router.get("/matches/{match_id}")
+async def one_match(match_id: str, request: Request, who: Who) -> Response:
+    """One match, where a link (from an e-mail or the inbox) can take a participant to answer it."""
+    rows = await _match_rows(request, who, [await apis(request).match(token_of(who), match_id)])
+    return pages(request).render(request, who, "match.html", row=rows[0], reasons=[r.value for r in DeclineReason])
+
+
 @router.post("/matches/{match_id}/feedback")
 async def match_feedback(match_id: str, request: Request, who: Who) -> Response:
     token = token_of(who)

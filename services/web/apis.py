@@ -103,6 +103,9 @@ class Apis:
     async def matches(self, token: str, **params: Any) -> dict[str, Any]:
         return await self.call("GET", f"{self.settings.matching_url}/matches", token, params=params)
 
+    async def match(self, token: str, match_id: str) -> dict[str, Any]:
+        return await self.call("GET", f"{self.settings.matching_url}/matches/{match_id}", token)
+
     async def consortia(self, token: str) -> dict[str, Any]:
         return await self.call("GET", f"{self.settings.matching_url}/consortia", token,
                                params={"status": "active", "limit": 50})

@@ -120,6 +120,11 @@ async def test_participant_journey(stack: Stack, browser, language: str):
     assert await card.locator(".parts li").count() == 7
     await check_page(page, language)
     await screenshot(page, f"matches-{suffix}")
+    await card.locator("h3 a").click()  # the match's own page, where a link from a notice lands
+    assert "/matches/" in page.url and await page.locator("article.match").count() == 1
+    await check_page(page, language)
+    card = page.locator("article.match")
+    await card.locator("summary").click()
     await card.locator("select[name=reason]").select_option(label=words["reason"])
     await card.get_by_role("button", name=words["decline"]).click()
     assert await page.get_by_role("status").inner_text() == words["sent"]

@@ -176,7 +176,12 @@ def inbox_entry(entry: dict[str, Any]) -> InboxEntry:
     """An inbox entry by its subject (already in the participant's language; its body names ids),
     linking to the page it is about."""
     data = entry.get("data") or {}
-    link = "/matches" if data.get("match_id") else f"/sessions/{data['session_id']}" if data.get("session_id") else None
+    if data.get("match_id"):
+        link: str | None = f"/matches/{data['match_id']}"
+    elif data.get("session_id"):
+        link = f"/sessions/{data['session_id']}"
+    else:
+        link = "/teams" if data.get("consortium_id") else None
     return InboxEntry(entry["id"], entry["subject"], entry["read"], entry["created_at"], link)
 
 

@@ -158,3 +158,14 @@ def test_preferences_round_trip_through_their_form():
     assert views.preferences_form({**form, "min_match_score": "high"}, "en").errors == {
         "min_match_score": "Enter a number."}
     assert views.preference_errors({"channels_email_address": "x"}) == {"email_address": "x"}
+
+
+def test_inbox_entries_link_to_what_they_are_about():
+    def entry(data: dict) -> views.InboxEntry:
+        return views.inbox_entry({"id": "n_1", "subject": "New match", "read": False,
+                                  "created_at": "2026-12-12T03:20:00Z", "data": data})
+
+    assert entry({"match_id": "m_1", "own": {}}).link == "/matches/m_1"
+    assert entry({"session_id": "s_1"}).link == "/sessions/s_1"
+    assert entry({"consortium_id": "c_1"}).link == "/teams"
+    assert entry({"alert_id": "a_1"}).link is None
