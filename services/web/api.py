@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
-from services.web.apis import ApiError, Apis
+from services.web.apis import ApiError, Apis, Unavailable
 from services.web.domain import i18n, names, sessions, views
 from services.web.rendering import LANGUAGE_COOKIE, SESSION_COOKIE, Pages, Visitor, csrf_ok, visitor
 from shared.events.matching import DeclineReason
@@ -428,12 +428,17 @@ async def inbox_stream(request: Request, who: Who) -> Response:
     token = token_of(who)
     service = apis(request)
 
-    async def counts() -> AsyncIterator[dict[str, str]]:
-        yield {"event": "unread", "data": str(await service.unread(token))}
-        async with service.stream(token, None) as upstream:
-            async for line in upstream.aiter_lines():
-                if line.startswith("data:"):
-                    yield {"event": "unread", "data": str(await service.unread(token))}
+    async def counts() -> AsyncIterator[dict[str, Any]]:
+        # A browser reconnects by itself; when the stream is refused (switched off in the
+        # preferences, a token that expired) it waits a minute rather than the default 3 s.
+        try:
+            yield {"event": "unread", "data": str(await service.unread(token)), "retry": 60_000}
+            async with service.stream(token, None) as upstream:
+                async for line in upstream.aiter_lines():
+                    if line.startswith("data:"):
+                        yield {"event": "unread", "data": str(await service.unread(token))}
+        except (ApiError, Unavailable):
+            return
 
     return EventSourceResponse(counts(), ping=15)
 
