@@ -91,6 +91,7 @@ def service_environment() -> dict[str, str]:
         "LISTING_AUTH_RATE_PER_IP": "2000",
         # The web app calls the others at their ports, which the environment may have moved.
         **{f"WEB_{s.name.upper()}_URL": s.url for s in SERVICES if s.name != "web"},
+        "NOTIFICATION_WEB_URL": service("web").url,  # notices link to the app
     }
 
 

@@ -44,3 +44,4 @@ def test_the_local_stack_runs_the_web_app_pointed_at_the_other_services(monkeypa
     assert env["WEB_LISTING_URL"] == "http://127.0.0.1:9101"
     assert env["WEB_EVENTS_SESSIONS_URL"] == service("events_sessions").url
     assert env["WEB_MONITOR_URL"] == service("monitor").url
+    assert env["NOTIFICATION_WEB_URL"] == service("web").url
