@@ -258,7 +258,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "inbox.none": ("没有通知。", "No notifications."),
     "inbox.unread": ("未读", "Unread"),
     "inbox.mark_read": ("标为已读", "Mark as read"),
-    "inbox.open": ("查看", "Open"),
     "organise.title": ("活动组织", "Organise"),
     "organise.mine": ("我组织的专场", "My sessions"),
     "organise.none": ("您还没有组织专场。", "You have not organised a session yet."),
