@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hardtech import devsink
 from hardtech.demo.client import Api, ApiError
 from hardtech.demo.dataset import load
-from hardtech.demo.keys import DEMO_KEYS, DemoKeys
 from hardtech.demo.model import Dataset
+from hardtech.demo.signins import KEYS, kept_keys, save_keys
 from hardtech.stack import SERVICES, operator_token
 from shared.party_types import Side
 
@@ -32,6 +32,7 @@ class Loaded:
 
     ids: dict[str, str] = field(default_factory=dict)  # participant, item and session keys → ids
     tokens: dict[str, str] = field(default_factory=dict)  # participant key → token
+    api_keys: dict[str, str] = field(default_factory=dict)  # participant key → API key (for the web app)
     # When the data set's first item was posted: the demo's clock, so that a re-run (whose posts
     # replay the stored answers, see ``run_key``) sends the same session times and is replayed too.
     first_posted: datetime | None = None
@@ -43,7 +44,7 @@ class Demo:
         self.console = console
         self.api = {name: Api(url) for name, url in URLS.items()}
         self.operator = operator_token()
-        self.keys = DemoKeys(DEMO_KEYS)
+        self.kept = kept_keys()  # from an earlier run on this stack: its sign-ups replay without keys
         self.loaded = Loaded()
         self.run_key = f"demo-{dataset.seed}"
 
@@ -71,10 +72,12 @@ class Demo:
                                                     idempotency_key=f"{self.run_key}-{participant.key}")
         self.loaded.ids[participant.key] = registered["id"]
         if registered["api_key"] is not None:
-            self.keys.keep(registered["id"], registered["api_key"])
-        elif self.keys.of(registered["id"]) is None:
+            self.loaded.api_keys[participant.key] = registered["api_key"]
+        elif participant.key in self.kept:
+            self.loaded.api_keys[participant.key] = self.kept[participant.key]
+        else:
             raise ApiError(f"participant {participant.key} exists on this stack but its API key is not in "
-                           f"{self.keys.path}; wipe the stack's data (`make down`, remove .local/data) to start over")
+                           f"{KEYS}; wipe the stack's data (`make down`, remove .local/data) to start over")
 
     async def grant_organiser(self, session: Any) -> None:
         """An operator verifies each session's host, as a real deployment would before it hosts."""
@@ -83,7 +86,7 @@ class Demo:
             json={"granted": True, "reason": f"demo: hosts {session.key}"}, accept=(409,))
 
     async def sign_in(self, participant: Any) -> None:
-        api_key = self.keys.of(self.loaded.ids[participant.key])
+        api_key = self.loaded.api_keys[participant.key]
         token = await self.api["listing"].json("POST", "/auth/token", json={"api_key": api_key})
         self.loaded.tokens[participant.key] = token["access_token"]
 
@@ -141,7 +144,7 @@ class Demo:
         with Progress(*columns, console=self.console) as progress:
             await self._each(progress, "registering participants", self.data.participants,
                              self.register_participant)
-            self.keys.save()
+            save_keys(self.data, self.loaded.ids, self.loaded.api_keys)
             await self._each(progress, "verifying session organisers", self.data.sessions, self.grant_organiser)
             await self._each(progress, "signing in", self.data.participants, self.sign_in)
             await self._each(progress, "webhook preferences", self.data.participants[:WEBHOOK_PARTICIPANTS],

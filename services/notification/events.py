@@ -75,7 +75,7 @@ class FanOut:
             return
         session_id = fanout.session_of(event)
         session = await self._store.session(session_id) if session_id else None
-        names = await self._store.names(fanout.agenda_participants(event))
+        names = await self._store.names(fanout.named_participants(event))
         for notice in fanout.notices(event, session=session, names=names):
             await self.dispatch(event.id, notice)
 
@@ -89,7 +89,7 @@ class FanOut:
         preferences = await self._preferences(notice.recipient)
         if not preferences.wants(notice):
             return
-        rendered = render(notice.type, preferences.language, notice.context)
+        rendered = render(notice.type, preferences.language, notice.context, self._settings.web_url)
         now = datetime.now(UTC)
         common = {"recipient": notice.recipient, "type": notice.type.value, "event_id": event_id,
                   "subject": rendered.subject, "created_at": now}

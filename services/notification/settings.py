@@ -15,6 +15,9 @@ class Settings(ServiceSettings):
     port: int = 8004
     database: str = "hardtech_notification"
 
+    # The web app's address as a recipient's browser reaches it: notices link to where they are acted on.
+    web_url: str | None = "http://127.0.0.1:8006"
+
     # E-mail is off while no SMTP host is configured.
     smtp_host: str | None = None
     smtp_port: int = 25

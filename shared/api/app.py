@@ -1,5 +1,6 @@
 """The app factory every service uses, so all share one shape: ``/healthz``, ``/readyz``,
-``/metrics``, request ids in logs, a body size limit (413), and errors that name the problem."""
+``/metrics``, API docs that work offline (``/docs``, ``/redoc``), request ids in logs, a body size
+limit (413), and errors that name the problem."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.datastructures import Headers, MutableHeaders
@@ -131,8 +133,9 @@ def create_service_app(
     readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]] = lambda app: {},
 ) -> FastAPI:
     check_secrets(settings)  # fail closed: no app on a missing, default or weak secret
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}})
+    # Swagger UI at /docs and ReDoc at /redoc from the assets fastapi-offline ships, so they work offline.
+    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                         responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}})
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
 

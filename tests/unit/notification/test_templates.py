@@ -58,3 +58,19 @@ def test_match_text_carries_the_counterpart_score_and_explanation():
 def test_agenda_without_known_session_falls_back_to_its_id():
     [first, *_] = fanout.notices(samples.agenda(session_id="s_unknown"))
     assert "s_unknown" in render(first.type, Language.EN, first.context).subject
+
+
+def test_match_and_team_notices_name_the_counterpart_and_link_to_the_app():
+    names = {"p_uni": {"zh": "电子科大技术转移中心", "en": "UESTC Technology Transfer Office"}}
+    [_, for_need_owner] = fanout.notices(samples.match_created(), names=names)
+    match_id = for_need_owner.context["match_id"]
+    zh = render(for_need_owner.type, Language.ZH_CN, for_need_owner.context, "https://app.example")
+    en = render(for_need_owner.type, Language.EN, for_need_owner.context, "https://app.example")
+    assert "电子科大技术转移中心（高校）" in zh.body and f"https://app.example/matches/{match_id}" in zh.body
+    assert "of UESTC Technology Transfer Office (university)" in en.body
+    assert f"Accept or decline it: https://app.example/matches/{match_id}" in en.body and "Match id" not in en.body
+    assert f"Match id: {match_id}" in render(for_need_owner.type, Language.EN, for_need_owner.context).body
+    team = fanout.notices(samples.consortium(), names=names)[0]
+    body = render(team.type, Language.EN, team.context, "https://app.example").body
+    assert "UESTC Technology Transfer Office (University)" in body and "https://app.example/teams" in body
+    assert fanout.named_participants(samples.match_created()) == {"p_uni", "p_ent"}
