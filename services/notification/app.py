@@ -25,10 +25,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live = app.state.live = Broadcaster()
         await store.ensure_indexes()
         deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)
-        fan_out = FanOut(settings, store, live, deliveries.wake)
+        digests = DigestWorker(settings, store, deliveries)
+        fan_out = FanOut(settings, store, live, deliveries, digests)
         resources.tasks.start(fan_out.consumer(resources.producer).run(), "fan-out consumer")
-        resources.tasks.start(deliveries.run(), "delivery poller")
-        resources.tasks.start(DigestWorker(settings, store, deliveries).run(), "digest poller")
+        resources.tasks.start(deliveries.run(), "delivery worker")
+        resources.tasks.start(digests.run(), "digest worker")
         yield
         await resources.close()
 
