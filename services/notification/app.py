@@ -21,7 +21,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = app.state.resources = Resources(settings)
-        store = app.state.store = Store(resources.db)
+        store = app.state.store = Store(resources.db, resources.locks)
         live = app.state.live = Broadcaster()
         await store.ensure_indexes()
         deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)

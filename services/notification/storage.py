@@ -18,6 +18,7 @@ from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
+from shared.locks import KeyedLocks
 from shared.mongo import BULK_CHUNK, bulk_write_chunked, ensure_indexes, find_by_ids
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
@@ -54,7 +55,7 @@ class RecipientRecord:
 
 
 class Store:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, locks: KeyedLocks):
         self.recipients = db["recipients"]
         self.sessions = db["sessions"]
         self.inbox = db["inbox"]
@@ -63,7 +64,7 @@ class Store:
         self.inbox_reads = db["inbox_reads"]
         self.deliveries = db["deliveries"]
         self.digests = db["digests"]
-        self._marking = [asyncio.Lock() for _ in range(64)]
+        self._locks = locks
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -221,7 +222,7 @@ class Store:
         pointer = await self.inbox_ids.find_one({"_id": notification_id})
         if pointer is None or pointer["recipient"] != recipient:
             return None
-        async with self._marking[hash(recipient) % len(self._marking)]:
+        async with self._locks.hold(("inbox_reads", recipient)):
             slot = await self.inbox.find_one({"_id": pointer["slot"]})
             if slot is None:
                 return None
