@@ -9,40 +9,31 @@ import json
 
 import pytest
 
-import shared.mongo
 from services.notification.app import create_app
 from tests.integration.notification.conftest import auth, inbox_of, publish
-from tests.support import CommandLog, running, wait_for
+from tests.support import running, wait_for
 from tests.unit.notification import samples
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def commands(monkeypatch) -> CommandLog:
-    """The commands of every MongoDB client the service makes."""
-    log = CommandLog()
-    make_client = shared.mongo.make_client
-    monkeypatch.setattr(shared.mongo, "make_client", lambda uri, **options: make_client(
-        uri, event_listeners=[log], **options))
-    return log
-
-
-async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notification_settings, producer, commands):
+async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notification_settings, producer,
+                                                                        mongo_commands):
     settings = notification_settings()
     matches = [samples.match_created(match_id=f"m_{n}") for n in range(40)]
     await publish(producer, settings, *matches)  # before the service starts: they come in few fetches
     async with running(create_app(settings)) as client:
         headers = auth(settings, "p_uni")
         await wait_for(lambda: _unread(client, headers, 40), what="forty notices")
-        writes = [(name, collection) for name, collection, _ in commands.commands if name in ("insert", "update")]
+        writes = [(name, collection) for name, collection, _ in mongo_commands.commands
+                  if name in ("insert", "update")]
         # 80 entries (both parties of 40 matches): slots and their ids each inserted in bulk.
         assert 1 <= writes.count(("insert", "inbox")) <= 4
         assert 1 <= writes.count(("insert", "inbox_ids")) <= 4
         # At start-up, the workers read what is pending once: the only scans the service makes.
-        assert sorted(collection for _, collection, _ in commands.scans()) == ["deliveries", "digests"]
+        assert sorted(collection for _, collection, _ in mongo_commands.scans()) == ["deliveries", "digests"]
 
-        commands.clear()
+        mongo_commands.clear()
         first = (await client.get("/inbox", params={"limit": 10}, headers=headers)).json()
         second = (await client.get("/inbox", params={"limit": 10, "cursor": first["next_cursor"]},
                                    headers=headers)).json()
@@ -55,8 +46,8 @@ async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notific
         assert [e["id"] for e in await inbox_of(client, settings, "p_uni", archived="true")] == [archived.json()["id"]]
         unread = await inbox_of(client, settings, "p_uni", unread="true")
         assert len(unread) == 38 and read.json()["id"] not in {e["id"] for e in unread}
-        assert commands.filters() and commands.scans() == []
-        reads = [name for name, _, _ in commands.filters() if name == "find"]
+        assert mongo_commands.filters() and mongo_commands.scans() == []
+        reads = [name for name, _, _ in mongo_commands.filters() if name == "find"]
         # Two pages of ten, each a head and at most its window of entries; never a collection's worth.
         assert len(reads) < 400
 
