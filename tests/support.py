@@ -64,7 +64,7 @@ async def running(app: FastAPI, **client_options: Any) -> AsyncIterator[httpx.As
 
 class CommandLog(CommandListener):
     """Every command a MongoDB client sends, to check that hot reads are ``_id`` look-ups: on
-    FerretDB v1 any other filter scans the whole collection (see /work/shared/STORE.md)."""
+    FerretDB v1 any other filter scans the whole collection."""
 
     def __init__(self) -> None:
         self.commands: list[tuple[str, str, dict[str, Any]]] = []  # (name, collection, command)
