@@ -1,6 +1,6 @@
 """The inbox on FerretDB's terms: every read a participant waits on is an ``_id`` look-up, the
-consumer writes a fetch in a few bulk commands, and a cursor that is not the caller's to use is
-a 422 naming it."""
+consumer writes a fetch in a few bulk commands (and a fetch retried after failing part-way adds
+nothing twice), and a cursor that is not the caller's to use is a 422 naming it."""
 
 from __future__ import annotations
 
@@ -8,8 +8,15 @@ import base64
 import json
 
 import pytest
+from pymongo.errors import AutoReconnect
 
+from services.notification import storage
 from services.notification.app import create_app
+from services.notification.events import FanOut
+from services.notification.live import Broadcaster
+from services.notification.storage import Store
+from shared.locks import KeyedLocks
+from shared.mongo import make_client
 from tests.integration.notification.conftest import auth, inbox_of, publish
 from tests.support import running, wait_for
 from tests.unit.notification import samples
@@ -76,3 +83,43 @@ async def test_a_cursor_that_is_not_the_callers_is_refused(notification_settings
 
 async def _unread(client, headers, count):
     return (await client.get("/inbox/unread-count", headers=headers)).json()["unread"] >= count
+
+
+class Scheduled:
+    def __init__(self) -> None:
+        self.documents: list[dict] = []
+
+    def schedule(self, documents: list[dict]) -> None:
+        self.documents += documents
+
+
+async def test_a_batch_retried_after_failing_part_way_adds_each_entry_once(notification_settings, monkeypatch):
+    settings = notification_settings()
+    mongo = make_client(settings.mongodb_uri)
+    store = Store(mongo[settings.database], KeyedLocks())
+    events = [samples.match_created(match_id=f"m_{n}") for n in range(3)]
+    try:
+        first = FanOut(settings, store, Broadcaster(), Scheduled(), Scheduled())
+        moving_heads = storage.bulk_write_chunked
+
+        async def dies_moving_the_heads(collection, requests):
+            if collection.name == "inbox_heads" and any("$set" in r._doc for r in requests):
+                raise AutoReconnect("the process died here")
+            return await moving_heads(collection, requests)
+
+        monkeypatch.setattr(storage, "bulk_write_chunked", dies_moving_the_heads)
+        with pytest.raises(AutoReconnect):
+            await first.handle_batch(events[:2])  # entries written, heads not moved
+        monkeypatch.setattr(storage, "bulk_write_chunked", moving_heads)
+        again = FanOut(settings, store, Broadcaster(), Scheduled(), Scheduled())  # a new process
+        replayed = [events[2], events[0], events[1]]  # another partition's record first, this time
+        await again.handle_batch(replayed)
+        await again.handle_batch(replayed)  # and the same fetch once more
+        for recipient in ("p_uni", "p_ent"):
+            head = await store.inbox_head(recipient)
+            entries = await store.slots(recipient, range(1, head.seq + 1))
+            assert sorted(e["data"]["match_id"] for e in entries) == ["m_0", "m_1", "m_2"]
+            assert (head.count, await store.unread_count(recipient)) == (3, 3)
+    finally:
+        await mongo.drop_database(settings.database)
+        await mongo.close()
