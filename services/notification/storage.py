@@ -181,8 +181,9 @@ class Store:
         for entry in entries:
             head = moved.get(entry["recipient"]) or heads[entry["recipient"]]
             # A slot is counted when it is written, or when a previous attempt of this batch wrote it
-            # above the head; one at or below the head was counted already.
-            counted = slot_id(entry["recipient"], entry["seq"]) in written_before and entry["seq"] <= head.seq
+            # above the head it started from; one at or below that head was counted already.
+            counted = (slot_id(entry["recipient"], entry["seq"]) in written_before
+                       and entry["seq"] <= heads[entry["recipient"]].seq)
             moved[entry["recipient"]] = InboxHead(seq=max(head.seq, entry["seq"]),
                                                   count=head.count + (0 if counted else 1),
                                                   reserved=max(head.reserved, entry["seq"]))
