@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import median, percentile, write_section
+from bench.common import RESULTS, median, percentile, write_section
 from hardtech.namespace import delete_namespace
 from services.matching.app import create_app as matching_app
 from services.matching.processor import SOURCE
@@ -168,6 +168,34 @@ async def main(documents: int, mine: int, samples: int, budget: float, label: st
                   f"{mine:,} of each the measured participant's.\n\n{table}")
 
 
+def side_by_side() -> None:
+    """One table of every run's section (each checkout, each size), p50 / p99 per page, into
+    ``read_pages.md``; the runs' own sections are folded into it."""
+    runs = sorted(RESULTS.glob("read_pages_*.md"), key=lambda path: (path.stem.split("_")[2] != "main",
+                                                                      int(path.stem.split("_")[-1])))
+    columns, pages, stamps = [], {}, []
+    for path in runs:
+        text = path.read_text()
+        label, documents = path.stem.split("_")[2], int(path.stem.split("_")[-1])
+        columns.append(f"{label}, {documents:,} docs")
+        stamps.append(f"{label} at {documents:,} {text.splitlines()[2].removeprefix('Measured ').split(' on ')[0]}")
+        for line in text.splitlines():
+            if line.startswith("| `"):
+                name, requests, p50, p99 = (cell.strip() for cell in line.strip("|").split("|"))
+                pages.setdefault(name, {})[columns[-1]] = f"{float(p50):,.0f} / {float(p99):,.0f} ({requests})"
+    lines = ["| page | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
+    lines += [f"| {name} | " + " | ".join(cells.get(c, "—") for c in columns) + " |" for name, cells in pages.items()]
+    write_section("read_pages", "Page reads: today's code (main) and the read models (readpath)",
+                  "p50 / p99 in ms (requests measured) per page, for one participant holding 1,000 inbox entries "
+                  "and 1,000 matches (100 consortia) among the documents counted; FerretDB v1 (SQLite), the "
+                  "services in-process. Where a page took seconds, fewer requests were made (at least 3, within "
+                  "40 s a page). Runs: " + "; ".join(stamps) + ". Command: `.venv/bin/python -m bench.read_pages "
+                  "--documents N --label L` in each checkout (the older one a `git worktree` of main with this "
+                  "file copied in), then `--side-by-side`.\n\n" + "\n".join(lines))
+    for path in runs:
+        path.unlink()
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--documents", type=int, default=10_000, help="inbox entries and matches in the store")
@@ -176,6 +204,10 @@ if __name__ == "__main__":
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per page at most (3 requests at least)")
     parser.add_argument("--label", default="this-checkout", help="names the results file (e.g. main, readpath)")
     parser.add_argument("--quick", action="store_true", help="1,000 documents")
+    parser.add_argument("--side-by-side", action="store_true", help="fold the runs' sections into one table")
     args = parser.parse_args()
+    if args.side_by_side:
+        side_by_side()
+        raise SystemExit
     asyncio.run(main(1_000 if args.quick else args.documents, min(args.mine, 100) if args.quick else args.mine,
                      args.samples, args.budget, args.label))
