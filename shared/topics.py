@@ -13,6 +13,8 @@ Everything else is internal to the services:
 - ``listings``, ``demands``: carry the private price, budget or ticket (``amount``).
 - ``match-feedback``: a participant's own accept/decline with a free-text comment.
 - ``alerts``: the operators' alerts; dead-letter topics: failed bytes, whatever they hold.
+- ``notification-notices``: notices the notification service raises for its own fan-out (a
+  participant's webhook URL switched off).
 - ``matching-work``: the matching worker's own input queue (copies of the internal inputs).
 
 A public topic never becomes internal within a version; what subscribers may read of an internal
@@ -84,6 +86,10 @@ AGENDAS = TopicSpec("agendas", "session id", "1:1 meeting agendas of sessions",
                     _types("agenda.published.v1", "agenda.updated.v1"), config=EVENTS_7D, public=True)
 ALERTS = TopicSpec("alerts", "alert id", "Operators' alerts from the monitor",
                    _types("alert.raised.v1", "alert.cleared.v1"), partitions=1, config=EVENTS_7D)
+NOTIFICATION_NOTICES = TopicSpec(
+    "notification-notices", "participant id",
+    "Notices the notification service's delivery worker raises for its fan-out consumer, the one writer of inboxes",
+    _types("webhook.disabled.v1"), config=EVENTS_7D)
 
 
 def dead_letter(consumer: str) -> TopicSpec:
@@ -97,7 +103,7 @@ DEAD_LETTERS = tuple(dead_letter(c) for c in CONSUMERS)
 
 ALL: tuple[TopicSpec, ...] = (
     PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, ALERTS,
-    *DEAD_LETTERS,
+    NOTIFICATION_NOTICES, *DEAD_LETTERS,
 )
 PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in ALL if spec.public)
 

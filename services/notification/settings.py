@@ -43,9 +43,11 @@ class Settings(ServiceSettings):
     webhook_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     retry_after_max_seconds: float = Field(6 * 3600.0, gt=0)
 
-    # The due-time store of deliveries: how many run at once, how often it is polled, and how long
-    # a claimed delivery stays invisible to other pollers (longer than any one attempt).
+    # Deliveries: how many run at once, and to one endpoint (a recipient's webhook URL, the SMTP
+    # server); the longest the workers sleep between looks at their schedule; and how long a claimed
+    # delivery stays claimed (longer than any one attempt).
     delivery_concurrency: int = Field(32, ge=1)
+    endpoint_concurrency: int = Field(4, ge=1)
     delivery_poll_seconds: float = Field(1.0, gt=0)
     delivery_lease_seconds: float = Field(60.0, gt=0)
 

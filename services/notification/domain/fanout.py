@@ -8,12 +8,13 @@ from typing import Any
 from shared.events import CloudEvent
 from shared.events.matching import AgendaData, ConsortiumData, MatchData, MatchRetractedData, MatchSide
 from shared.events.monitor import AlertData
+from shared.events.notification import WebhookDisabledData
 from shared.events.sessions import RegistrationData, SessionData
 
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Notice, NotificationType
 
 NOTIFYING_TYPES: dict[str, NotificationType] = {
-    f"{t.value}.v1": t for t in NotificationType if t not in (NotificationType.DIGEST, NotificationType.WEBHOOK_DISABLED)
+    f"{t.value}.v1": t for t in NotificationType if t is not NotificationType.DIGEST
 }
 
 
@@ -58,6 +59,9 @@ def notices(event: CloudEvent, *, session: SessionData | None = None,
         return _consortium(kind, data, names)
     if isinstance(data, AgendaData):
         return _agenda(kind, data, session, names)
+    if isinstance(data, WebhookDisabledData):
+        return [Notice(data.participant_id, kind, {"url": data.url, "attempts": data.attempts, "hours": data.hours,
+                                                   "last_error": data.last_error})]
     if isinstance(data, RegistrationData):
         return [Notice(data.participant_id, kind, {**_session_context(data.session_id, session),
                                                    "registration_id": data.registration_id,

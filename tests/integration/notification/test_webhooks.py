@@ -137,7 +137,11 @@ async def _reenable_after_sustained_failure(client, settings, receiver, particip
     the webhook settings again switches it back on."""
     preferences = (await client.get("/me/preferences", headers=auth(settings, participant))).json()
     assert preferences["webhook"]["disabled_reason"] == "no delivery succeeded in 3 attempts"
-    told = [e for e in await inbox_of(client, settings, participant) if e["type"] == "webhook.disabled"]
+    async def told_by_now():  # the notice goes through the fan-out consumer, the one writer of inboxes
+        told = [e for e in await inbox_of(client, settings, participant) if e["type"] == "webhook.disabled"]
+        return told if len(told) >= notices else None
+
+    told = await wait_for(told_by_now, what=f"{notices} webhook.disabled notice(s) in the owner's inbox")
     assert len(told) == notices and receiver.url(participant) in told[0]["body"]
     body = {"channels": {"webhook": {"enabled": True, "url": receiver.url(participant)}, "email": {"enabled": False}}}
     again = await client.put("/me/preferences", json=body, headers=auth(settings, participant))
