@@ -36,6 +36,7 @@ from shared.events import new_event
 from shared.events.common import LocalizedText
 from shared.events.matching import Explanation, MatchData, MatchSide
 from shared.kafka import Producer, ensure_topics
+from shared.locks import KeyedLocks
 from shared.mongo import make_client
 from shared.party_types import Kind, PartyType
 
@@ -105,7 +106,7 @@ async def run_once(name: str, events: int, *, webhooks: bool, concurrency: int, 
                         delivery_concurrency=concurrency, delivery_poll_seconds=0.2)
     await ensure_topics(settings, topics.ALL)
     mongo = make_client(settings.mongodb_uri)
-    store = Store(mongo[settings.database])
+    store = Store(mongo[settings.database], KeyedLocks())
     recipients = [r for n in range(events) for r in (f"o_{n}", f"n_{n}")]
     if webhooks:
         for recipient in recipients:

@@ -111,25 +111,31 @@ def demo() -> None:
 
     from hardtech.demo.report import print_report
     from hardtech.demo.run import run
+    from hardtech.demo.signins import KEYS, SignIn, sign_ins
 
     started = time.monotonic()
     up(infra_only=False)
     out = Console()
 
-    async def main() -> None:
+    async def main() -> list[SignIn]:
         demo = await run(console)
         try:
             await print_report(demo, out)
         finally:
             await demo.close()
+        return sign_ins(demo.data, demo.loaded.api_keys)
 
-    asyncio.run(main())
+    people = asyncio.run(main())
     out.print(f"\n[bold]Demo done in {time.monotonic() - started:.0f}s.[/bold] The stack stays up; `make down` stops it.")
     out.print("APIs (OpenAPI docs at /docs):")
     for service in stack.SERVICES:
         out.print(f"  {service.name:16} {service.url}/docs")
-    monitor = next(s for s in stack.SERVICES if s.name == "monitor")
+    monitor, web = stack.service("monitor"), stack.service("web")
     out.print(f"  dashboard        {monitor.url}/dashboard?token=<HARDTECH_OPERATOR_TOKEN>")
+    out.print(f"\n[bold]The web app / 网页应用: {web.url}[/bold] — open {web.url}/signin and paste an API key "
+              f"(every demo participant's key is in {KEYS}, readable by you only):")
+    for person in people:
+        out.print(f"  {person.role}: {person.organisation}\n    {person.api_key}", soft_wrap=True)
 
 
 @app.command()

@@ -50,8 +50,13 @@ SERVICES = (
     Service("matching", 8003),
     Service("notification", 8004),
     Service("monitor", 8005),
-    Service("deals", 8006),
+    Service("web", 8006),
+    Service("deals", 8007),
 )
+
+
+def service(name: str) -> Service:
+    return next(s for s in SERVICES if s.name == name)
 
 Report = Callable[[str], None]
 
@@ -87,6 +92,9 @@ def service_environment() -> dict[str, str]:
         # limits stay.
         "LISTING_AUTH_RATE_PER_IP": "2000",
         "LISTING_SIGNUP_RATE_PER_IP": "2000",
+        # The web app calls the others at their ports, which the environment may have moved.
+        **{f"WEB_{s.name.upper()}_URL": s.url for s in SERVICES if s.name != "web"},
+        "NOTIFICATION_WEB_URL": service("web").url,  # notices link to the app
     }
 
 

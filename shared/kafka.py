@@ -1,5 +1,6 @@
 """Kafka helpers: topic creation from the registry, a resilient idempotent producer, and a
-consumer loop that sends undecodable or invalid messages to a dead-letter topic and goes on.
+consumer loop that sends undecodable or invalid messages, and messages its handler keeps
+failing on, to a dead-letter topic and goes on.
 
 Delivery is at least once: offsets are committed only after the handler has finished with a
 record, so a crash replays it and handlers dedupe by event id.
@@ -9,12 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from pymongo.errors import ConnectionFailure
 
 from shared.events import STRUCTURED_MODE_HEADERS, CloudEvent, InvalidEvent, decode, encode, keyed
 from shared.settings import CommonSettings
@@ -25,9 +29,27 @@ log = logging.getLogger(__name__)
 DLQ_REASON = "dlq.reason"
 DLQ_MAX_VALUE_BYTES = 512 * 1024  # below the broker's default message.max.bytes
 
+# A handler error is tried this many times in all (backoff 0.2, 0.4, 0.8, 1.6 s between), then the
+# record is dead-lettered: a record that breaks its handler must not stall its partition.
+MAX_ATTEMPTS = 5
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 5.0
+# Errors of the infrastructure, not of the record: retried without bound (nothing is dead-lettered
+# because the store or the broker restarts); the partition then shows as stuck after a while.
+INFRASTRUCTURE_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaError, OSError)
+STUCK_AFTER_SECONDS = 60.0
+
+
+def durability_configs(settings: CommonSettings) -> dict[str, str]:
+    """Topic configs every topic gets, the services' own and faust's changelogs alike: without
+    ``min.insync.replicas`` an ``acks=all`` write is acknowledged by the leader alone when the
+    other replicas fell behind."""
+    return {"min.insync.replicas": str(settings.kafka_min_insync_replicas)}
+
 
 async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], *, timeout: float = 30.0) -> list[str]:
-    """Create the topics that do not exist yet; return the names created."""
+    """Create the topics that do not exist yet, each with the configured replication factor and
+    ``min.insync.replicas``; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
                                 request_timeout_ms=int(timeout * 1000))
     await asyncio.wait_for(admin.start(), timeout)
@@ -37,11 +59,17 @@ async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], *,
         created = []
         for spec in wanted:
             name = spec.full_name(settings.topic_prefix)
-            try:
-                await admin.create_topics([NewTopic(name, spec.partitions, 1, topic_configs=dict(spec.config))])
+            response = await admin.create_topics([NewTopic(
+                name, spec.partitions, settings.kafka_replication_factor,
+                topic_configs={**spec.config, **durability_configs(settings)})])
+            # The broker answers per topic; aiokafka hands the answer over without raising.
+            for _, code, *message in response.topic_errors:
+                error = for_code(code)
+                if error is TopicAlreadyExistsError:
+                    continue
+                if code:
+                    raise error(f"creating topic {name}: {(message or [None])[0] or error.description}")
                 created.append(name)
-            except TopicAlreadyExistsError:
-                pass
         return created
     finally:
         await admin.close()
@@ -149,20 +177,26 @@ class ConsumerStats:
 class EventConsumer:
     """Consume CloudEvents from registry topics with a handler; dead-letter what is invalid.
 
-    Records of one partition are handled in order. A handler error other than
-    ``PermanentError`` is treated as transient (e.g. MongoDB restarting): the record is retried
-    with backoff and nothing after it in that partition is committed, so nothing is lost.
+    Records of one partition are handled in order. A ``PermanentError`` dead-letters the record
+    at once. Any other handler error is tried again with exponential backoff and jitter, up to
+    ``max_attempts`` tries in all, then the record is dead-lettered with the last error as the
+    reason and the consumer goes on. An error of the infrastructure (``INFRASTRUCTURE_ERRORS``:
+    MongoDB or Kafka unreachable) says nothing about the record, and is retried without bound;
+    nothing after the record in its partition is committed meanwhile, so nothing is lost.
+    ``healthy()`` is False while the consumer is not running, or one record has been failing
+    for longer than ``stuck_after`` seconds (``/readyz`` reports it).
 
     With a ``batch_handler`` instead, the valid events of each fetch (up to ``max_records``, in
     order per partition) are handed over in one call, and the fetch is committed after it: for
-    writers that pay per operation and fold many events into one write. A batch handler's errors
-    are transient: the whole batch is retried, so it must be idempotent (a ``PermanentError``
-    cannot name the bad record of a batch, and stops the consumer instead).
+    writers that pay per operation and fold many events into one write. The batch handler must
+    be idempotent: a batch that keeps failing is handed over again one event at a time, in
+    order, so that only the event that fails is dead-lettered.
     """
 
     def __init__(self, settings: CommonSettings, *, group_id: str, topics: Iterable[TopicSpec],
                  dead_letter: TopicSpec, producer: Producer, handler: Handler | None = None,
-                 batch_handler: BatchHandler | None = None, max_records: int = 200):
+                 batch_handler: BatchHandler | None = None, max_records: int = 200,
+                 max_attempts: int = MAX_ATTEMPTS, stuck_after: float = STUCK_AFTER_SECONDS):
         if (handler is None) == (batch_handler is None):
             raise ValueError("EventConsumer takes either a handler or a batch_handler")
         self._settings = settings
@@ -173,9 +207,22 @@ class EventConsumer:
         self._batch_handler = batch_handler
         self._producer = producer
         self._max_records = max_records
+        self._max_attempts = max_attempts
+        self._stuck_after = stuck_after
+        self._failing_since: float | None = None  # when the record being handled first failed
         self._consumer: AIOKafkaConsumer | None = None
         self.stats = ConsumerStats()
         self.running = False
+
+    @property
+    def name(self) -> str:
+        return self._group_id
+
+    def healthy(self) -> bool:
+        """Running, and no record failing for longer than ``stuck_after`` seconds."""
+        failing_since = self._failing_since
+        stuck = failing_since is not None and time.monotonic() - failing_since > self._stuck_after
+        return self.running and not stuck
 
     async def start(self) -> None:
         consumer = AIOKafkaConsumer(
@@ -230,19 +277,23 @@ class EventConsumer:
 
     async def _handle_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         assert self._consumer is not None and self._batch_handler is not None
-        events = []
+        decoded: list[tuple[ConsumerRecord, CloudEvent]] = []
         for records in batches.values():
             for record in records:
                 try:
-                    events.append(self._decode(record))
+                    decoded.append((record, self._decode(record)))
                 except InvalidEvent as exc:
                     await self._dead_letter_record(record, exc.reason)
-        if events:
+        if decoded:
             handler = self._batch_handler
-            first = next(iter(batches.values()))[0]
+            events = [event for _, event in decoded]
+            first = decoded[0][0]
             what = f"a batch of {len(events)} from {first.topic}[{first.partition}]@{first.offset}"
-            await self._retrying(lambda: handler(events), what)
-            self.stats.processed += len(events)
+            if await self._retrying(lambda: handler(events), what) is None:
+                self.stats.processed += len(events)
+            else:  # find the events that fail: one at a time, in order
+                for record, event in decoded:
+                    await self._handle_one(record, lambda event=event: handler([event]))
         await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
     def _decode(self, record: ConsumerRecord) -> CloudEvent:
@@ -254,27 +305,44 @@ class EventConsumer:
         handler = self._handler
         try:
             event = self._decode(record)
-            await self._retrying(lambda: handler(event, record), f"{record.topic}[{record.partition}]@{record.offset}")
+        except InvalidEvent as exc:
+            await self._dead_letter_record(record, exc.reason)
+            return
+        await self._handle_one(record, lambda: handler(event, record))
+
+    async def _handle_one(self, record: ConsumerRecord, attempt: Callable[[], Awaitable[None]]) -> None:
+        reason = await self._retrying(attempt, f"{record.topic}[{record.partition}]@{record.offset}")
+        if reason is None:
             self.stats.processed += 1
-        except (InvalidEvent, PermanentError) as exc:
-            reason = exc.reason if isinstance(exc, InvalidEvent) else str(exc)
+        else:
             await self._dead_letter_record(record, reason)
 
-    async def _retrying(self, attempt: Callable[[], Awaitable[None]], what: str) -> None:
-        """Await ``attempt`` until it succeeds: an error other than ``PermanentError`` is transient
-        (e.g. MongoDB restarting), and the records are never skipped."""
-        backoff = 0.2
-        while True:
-            try:
-                await attempt()
-                return
-            except (asyncio.CancelledError, PermanentError):
-                raise
-            except Exception as exc:
-                self.stats.retries += 1
-                log.warning("retrying %s after %s: %s", what, type(exc).__name__, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5)
+    async def _retrying(self, attempt: Callable[[], Awaitable[None]], what: str) -> str | None:
+        """Await ``attempt`` until it succeeds (None), or return why it is given up: a
+        ``PermanentError`` at once, another error after ``max_attempts`` tries. Errors of the
+        infrastructure are retried without bound."""
+        backoff = RETRY_FIRST_SECONDS
+        failures = 0
+        try:
+            while True:
+                try:
+                    await attempt()
+                    return None
+                except PermanentError as exc:
+                    return str(exc)
+                except Exception as exc:
+                    if self._failing_since is None:
+                        self._failing_since = time.monotonic()
+                    infrastructure = isinstance(exc, INFRASTRUCTURE_ERRORS)
+                    failures += not infrastructure
+                    if failures >= self._max_attempts:
+                        return f"handler failed {failures} times; last: {type(exc).__name__}: {exc}"
+                    self.stats.retries += 1
+                    log.warning("retrying %s after %s: %s", what, type(exc).__name__, exc)
+                    await asyncio.sleep(backoff * random.uniform(0.5, 1.0))  # jitter: replicas do not retry in step
+                    backoff = min(backoff * 2, RETRY_MAX_SECONDS)
+        finally:
+            self._failing_since = None
 
     async def _dead_letter_record(self, record: ConsumerRecord, reason: str) -> None:
         log.warning("dead-lettering %s[%d]@%d: %s", record.topic, record.partition, record.offset, reason)

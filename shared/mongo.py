@@ -48,8 +48,9 @@ async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],
 
 
 # FerretDB v1 keeps every statement's cursor of an update command open until the command ends,
-# and its SQLite pool has 100 connections: a bulk of ~100 updates waits for itself forever.
-BULK_CHUNK = 50
+# and its SQLite pool has 100 connections: a bulk of ~100 updates waits for itself forever (60
+# finished; with its PostgreSQL backend 60 hang and 45 finish, measured 2026-12-06).
+BULK_CHUNK = 40
 
 
 async def bulk_write_chunked(collection: AsyncCollection, requests: Sequence[Any]) -> int:

@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 from collections.abc import Callable, Coroutine
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -18,10 +19,18 @@ from shared.locks import KeyedLocks
 from shared.auth import UnsafeSettings, check_secrets
 from shared.settings import ServiceSettings
 
+if TYPE_CHECKING:
+    from shared.kafka import EventConsumer
+
 log = logging.getLogger(__name__)
 S = TypeVar("S", bound=ServiceSettings)
 
 CANCEL_AGAIN_SECONDS = 1.0
+# A supervised task that dies is started again after 1, 2, 4 … 30 s; the wait starts over once a
+# run lasted this long.
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+RESTART_RESET_AFTER_SECONDS = 60.0
 
 
 async def woken(wake: asyncio.Event, seconds: float) -> bool:
@@ -41,6 +50,28 @@ class BackgroundTasks:
 
     def __init__(self) -> None:
         self._tasks: list[asyncio.Task[Any]] = []
+        self.restarts: dict[str, int] = {}
+
+    def supervise(self, run: Callable[[], Coroutine[Any, Any, Any]], name: str) -> asyncio.Task[Any]:
+        """Run ``run()`` until it returns or the task is cancelled; when it raises, log it and
+        start it again with backoff: a service's consumers and pollers never silently end."""
+
+        async def supervised() -> None:
+            wait = RESTART_FIRST_SECONDS
+            while True:
+                started = time.monotonic()
+                try:
+                    await run()
+                    return
+                except Exception:
+                    if time.monotonic() - started > RESTART_RESET_AFTER_SECONDS:
+                        wait = RESTART_FIRST_SECONDS
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    log.exception("background task %s died; starting it again in %.0f s", name, wait)
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, RESTART_MAX_SECONDS)
+
+        return self.start(supervised(), name)
 
     def start(self, coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro, name=name)
@@ -111,11 +142,19 @@ class Resources:
         self.db = self.mongo[settings.database]
         self.producer = Producer(settings, client_id=settings.service_name)
         self.tasks = BackgroundTasks()
+        self.consumers: list[EventConsumer] = []
         # One lock per document for every writer in this process and its outbox relay: FerretDB v1
         # loses concurrent updates to one document (see shared/locks.py).
         self.locks = KeyedLocks()
 
+    def run_consumer(self, consumer: EventConsumer) -> asyncio.Task[Any]:
+        """Run a consumer under supervision, and report it in ``readiness()``."""
+        self.consumers.append(consumer)
+        return self.tasks.supervise(consumer.run, f"consumer {consumer.name}")
+
     def readiness(self) -> dict[str, Any]:
+        """Checks for ``/readyz``: the store, the broker, every background task alive, and per
+        consumer ``consumer <group>``: running, with no record failing for too long."""
         from shared.mongo import reachable
 
         async def mongodb() -> bool:
@@ -124,7 +163,13 @@ class Resources:
         async def background() -> bool:
             return self.tasks.alive()
 
-        return {"mongodb": mongodb, "kafka": self.producer.reachable, "background_tasks": background}
+        def consumer_check(consumer: EventConsumer) -> Callable[[], Coroutine[Any, Any, bool]]:
+            async def check() -> bool:
+                return consumer.healthy()
+            return check
+
+        return {"mongodb": mongodb, "kafka": self.producer.reachable, "background_tasks": background,
+                **{f"consumer {c.name}": consumer_check(c) for c in self.consumers}}
 
     async def close(self) -> None:
         await self.tasks.stop()

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Public development values, used only in local mode and refused everywhere else.
@@ -59,6 +59,22 @@ class CommonSettings(BaseSettings):
     # The HMAC key of stored API key digests (listing).
     api_key_pepper: SecretStr | None = Field(None, validation_alias=_env("HARDTECH_API_KEY_PEPPER"))
     log_level: str = Field("INFO", validation_alias=_env("HARDTECH_LOG_LEVEL"))
+
+    # Copies of each topic's partitions, and how many must have a write before an ``acks=all``
+    # producer hears it succeeded. 1 and 1 for the local single node; 3 and 2 for a three-broker
+    # cluster (a write survives the loss of any one broker, and one broker may be down for writes).
+    kafka_replication_factor: int = Field(
+        1, ge=1, le=32, validation_alias=_env("HARDTECH_KAFKA_REPLICATION_FACTOR"))
+    kafka_min_insync_replicas: int = Field(
+        1, ge=1, le=32,
+        validation_alias=_env("HARDTECH_KAFKA_MIN_INSYNC_REPLICAS"))
+
+    @model_validator(mode="after")
+    def _insync_within_replicas(self) -> CommonSettings:
+        if self.kafka_min_insync_replicas > self.kafka_replication_factor:
+            raise ValueError(f"HARDTECH_KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) cannot exceed "
+                             f"HARDTECH_KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write would succeed")
+        return self
 
     @field_validator("jwt_private_key", "jwt_public_key", mode="before")
     @classmethod

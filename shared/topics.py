@@ -15,6 +15,8 @@ Everything else is internal to the services:
 - ``deals``: who deals with whom, how far, and the parties' free-text reason for closing (the
   contracts' amounts are in no event at all).
 - ``alerts``: the operators' alerts; dead-letter topics: failed bytes, whatever they hold.
+- ``notification-notices``: notices the notification service raises for its own fan-out (a
+  participant's webhook URL switched off).
 - ``matching-work``: the matching worker's own input queue (copies of the internal inputs).
 
 A public topic never becomes internal within a version; what subscribers may read of an internal
@@ -89,6 +91,10 @@ DEALS = TopicSpec("deals", "deal id", "Deals from a match to a signed technology
                   config=EVENTS_7D)
 ALERTS = TopicSpec("alerts", "alert id", "Operators' alerts from the monitor",
                    _types("alert.raised.v1", "alert.cleared.v1"), partitions=1, config=EVENTS_7D)
+NOTIFICATION_NOTICES = TopicSpec(
+    "notification-notices", "participant id",
+    "Notices the notification service's delivery worker raises for its fan-out consumer, the one writer of inboxes",
+    _types("webhook.disabled.v1"), config=EVENTS_7D)
 
 
 def dead_letter(consumer: str) -> TopicSpec:
@@ -102,7 +108,7 @@ DEAD_LETTERS = tuple(dead_letter(c) for c in CONSUMERS)
 
 ALL: tuple[TopicSpec, ...] = (
     PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, DEALS, ALERTS,
-    *DEAD_LETTERS,
+    NOTIFICATION_NOTICES, *DEAD_LETTERS,
 )
 PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in ALL if spec.public)
 

@@ -11,11 +11,13 @@ from typing import TypeVar
 import pytest
 from pydantic_settings import BaseSettings
 
+import shared.mongo
 from shared import topics
 from shared.kafka import ensure_topics
 from shared.settings import CommonSettings
 from hardtech.namespace import delete_namespace
 from tests.infrastructure import Endpoints, endpoints
+from tests.support import CommandLog
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -72,3 +74,13 @@ async def registry_topics(common_settings: CommonSettings) -> AsyncIterator[Comm
     """Every topic of the registry, created under this test's prefix."""
     await ensure_topics(common_settings, topics.ALL)
     yield common_settings
+
+
+@pytest.fixture
+def mongo_commands(monkeypatch: pytest.MonkeyPatch) -> CommandLog:
+    """The commands of every MongoDB client a service makes through ``shared.mongo.make_client``."""
+    log = CommandLog()
+    make_client = shared.mongo.make_client
+    monkeypatch.setattr(shared.mongo, "make_client",
+                        lambda uri, **options: make_client(uri, event_listeners=[log], **options))
+    return log

@@ -14,6 +14,7 @@ from cloudevents.core.base import BaseCloudEvent
 from cloudevents.core.bindings import kafka as cloudevents_kafka
 from cloudevents.core.formats.json import JSONFormat
 from fastapi import FastAPI
+from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from shared.events import CloudEvent, decode
 from shared.settings import DEV_OPERATOR_TOKEN
@@ -77,3 +78,47 @@ async def running(app: FastAPI, **client_options: Any) -> AsyncIterator[httpx.As
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver", **client_options) as client:
             yield client
+
+
+class CommandLog(CommandListener):
+    """Every command a MongoDB client sends, to check that hot reads are ``_id`` look-ups: on
+    FerretDB v1 any other filter scans the whole collection."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str, dict[str, Any]]] = []  # (name, collection, command)
+
+    def started(self, event: CommandStartedEvent) -> None:
+        command = dict(event.command)
+        self.commands.append((event.command_name, str(command.get(event.command_name)), command))
+
+    def succeeded(self, event: Any) -> None:
+        pass
+
+    def failed(self, event: Any) -> None:
+        pass
+
+    def clear(self) -> None:
+        self.commands.clear()
+
+    def filters(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(command, collection, filter) of every command that selects documents."""
+        found = []
+        for name, collection, command in self.commands:
+            if name == "find":
+                found.append((name, collection, command.get("filter", {})))
+            elif name == "findAndModify":
+                found.append((name, collection, command.get("query", {})))
+            elif name in ("update", "delete"):
+                found += [(name, collection, statement["q"]) for statement in command[f"{name}s"]]
+            elif name in ("count", "aggregate", "distinct"):
+                found.append((name, collection, command.get("query", command.get("pipeline", {}))))
+        return found
+
+    def scans(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """The selecting commands that are not an equality on one ``_id``."""
+        return [(name, collection, where) for name, collection, where in self.filters()
+                if name in ("count", "aggregate", "distinct") or not _by_id(where)]
+
+
+def _by_id(where: Any) -> bool:
+    return isinstance(where, dict) and "_id" in where and not isinstance(where["_id"], dict)

@@ -92,6 +92,18 @@ async def lag(demo: Demo, out: Console) -> None:
               highlight=False, soft_wrap=True)
 
 
+async def timings(demo: Demo, out: Console) -> None:
+    measured = demo.timings
+    out.rule("[bold]Measured (测量)[/bold]")
+    if measured.lag_zero_seconds is not None:
+        out.print(f"every consumer group ({measured.groups}) at lag 0 {measured.lag_zero_seconds:.1f} s after "
+                  "the last input was posted / 最后一条输入后所有消费组追平", highlight=False)
+    if measured.notice_after_event is not None and measured.notice_after_post is not None:
+        out.print(f"a new match's notice on the participant's live stream (SSE) {measured.notice_after_event:.2f} s "
+                  f"after the match event ({measured.notice_after_post:.2f} s after the need was posted) / "
+                  "匹配事件到实时推送的时间", highlight=False)
+
+
 async def print_report(demo: Demo, out: Console) -> None:
-    for section in (best_matches, consortia, one_agenda, notifications, lag):
+    for section in (best_matches, consortia, one_agenda, notifications, lag, timings):
         await section(demo, out)

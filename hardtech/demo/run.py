@@ -4,21 +4,25 @@ for matches, consortia and agendas, and print what the participants and operator
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from hardtech import devsink
 from hardtech.demo.client import Api, ApiError
 from hardtech.demo.dataset import load
-from hardtech.demo.keys import DEMO_KEYS, DemoKeys
 from hardtech.demo.model import Dataset
+from hardtech.demo.signins import KEYS, kept_keys, save_keys
 from hardtech.stack import SERVICES, operator_token
+from shared import topics
 from shared.party_types import Side
 
 T = TypeVar("T")
@@ -27,14 +31,26 @@ WEBHOOK_PARTICIPANTS = 12  # how many participants the demo points at the dev si
 
 
 @dataclass
+class Timings:
+    """What the demo measured, for its report."""
+
+    lag_zero_seconds: float | None = None  # from the last input posted to every group at lag 0
+    groups: int = 0
+    notice_after_event: float | None = None  # match event appended → its notice on the SSE stream
+    notice_after_post: float | None = None  # need posted → that notice
+
+
+@dataclass
 class Loaded:
     """Keys of the data set mapped to what the services assigned."""
 
     ids: dict[str, str] = field(default_factory=dict)  # participant, item and session keys → ids
     tokens: dict[str, str] = field(default_factory=dict)  # participant key → token
+    api_keys: dict[str, str] = field(default_factory=dict)  # participant key → API key (for the web app)
     # When the data set's first item was posted: the demo's clock, so that a re-run (whose posts
     # replay the stored answers, see ``run_key``) sends the same session times and is replayed too.
     first_posted: datetime | None = None
+    last_input: float | None = None  # time.monotonic() when the last input was posted
 
 
 class Demo:
@@ -43,9 +59,11 @@ class Demo:
         self.console = console
         self.api = {name: Api(url) for name, url in URLS.items()}
         self.operator = operator_token()
-        self.keys = DemoKeys(DEMO_KEYS)
+        self.kept = kept_keys()  # from an earlier run on this stack: its sign-ups replay without keys
         self.loaded = Loaded()
         self.run_key = f"demo-{dataset.seed}"
+        self.timings = Timings()
+        self.settings = CommonSettings()
 
     async def close(self) -> None:
         await asyncio.gather(*(api.close() for api in self.api.values()))
@@ -71,10 +89,12 @@ class Demo:
                                                     idempotency_key=f"{self.run_key}-{participant.key}")
         self.loaded.ids[participant.key] = registered["id"]
         if registered["api_key"] is not None:
-            self.keys.keep(registered["id"], registered["api_key"])
-        elif self.keys.of(registered["id"]) is None:
+            self.loaded.api_keys[participant.key] = registered["api_key"]
+        elif participant.key in self.kept:
+            self.loaded.api_keys[participant.key] = self.kept[participant.key]
+        else:
             raise ApiError(f"participant {participant.key} exists on this stack but its API key is not in "
-                           f"{self.keys.path}; wipe the stack's data (`make down`, remove .local/data) to start over")
+                           f"{KEYS}; wipe the stack's data (`make down`, remove .local/data) to start over")
 
     async def grant_organiser(self, session: Any) -> None:
         """An operator verifies each session's host, as a real deployment would before it hosts."""
@@ -83,7 +103,7 @@ class Demo:
             json={"granted": True, "reason": f"demo: hosts {session.key}"}, accept=(409,))
 
     async def sign_in(self, participant: Any) -> None:
-        api_key = self.keys.of(self.loaded.ids[participant.key])
+        api_key = self.loaded.api_keys[participant.key]
         token = await self.api["listing"].json("POST", "/auth/token", json={"api_key": api_key})
         self.loaded.tokens[participant.key] = token["access_token"]
 
@@ -141,7 +161,7 @@ class Demo:
         with Progress(*columns, console=self.console) as progress:
             await self._each(progress, "registering participants", self.data.participants,
                              self.register_participant)
-            self.keys.save()
+            save_keys(self.data, self.loaded.ids, self.loaded.api_keys)
             await self._each(progress, "verifying session organisers", self.data.sessions, self.grant_organiser)
             await self._each(progress, "signing in", self.data.participants, self.sign_in)
             await self._each(progress, "webhook preferences", self.data.participants[:WEBHOOK_PARTICIPANTS],
@@ -153,6 +173,7 @@ class Demo:
             await self._each(progress, "registering for sessions", self.data.registrations, self.register)
             await self._each(progress, "requesting 1:1 meetings", self.data.meeting_requests, self.request_meeting)
             await self._each(progress, "closing registration", self.data.sessions, self.close_registration)
+        self.loaded.last_input = time.monotonic()
 
     # -- waiting ---------------------------------------------------------------------------------
 
@@ -190,12 +211,113 @@ class Demo:
                     progress.advance(matching)
                 await asyncio.sleep(1)
 
+    async def _groups(self) -> list[dict[str, Any]] | None:
+        """Every consumer group the monitor sees (None while it has no fresh sample)."""
+        groups: list[dict[str, Any]] = []
+        cursor = None
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            response = await self.api["monitor"].call("GET", "/lag", token=self.operator, params=params,
+                                                      accept=(503,))
+            if response.status_code != 200:
+                return None
+            body = response.json()
+            groups += body["items"]
+            cursor = body.get("next_cursor")
+            if not cursor:
+                return groups
+
+    async def wait_for_lag_zero(self, timeout: float = 900) -> None:
+        """Wait until every consumer group has consumed everything (lag 0, nothing awaiting a first
+        commit) and record how long after the last input that was."""
+        started = self.loaded.last_input or time.monotonic()
+        deadline = time.monotonic() + timeout
+        with Progress(TextColumn("{task.description:<34}"), TextColumn("{task.fields[behind]}"),
+                      TimeElapsedColumn(), console=self.console) as progress:
+            task = progress.add_task("waiting for every group at lag 0", behind="")
+            while True:
+                groups = await self._groups()
+                behind = [g for g in groups or [] if not caught_up(g)]
+                if groups and not behind:
+                    self.timings.lag_zero_seconds = time.monotonic() - started
+                    self.timings.groups = len(groups)
+                    return
+                progress.update(task, behind=", ".join(f"{g['group']} {g['total_lag']}" for g in behind[:3]))
+                if time.monotonic() > deadline:
+                    raise ApiError(f"timed out after {timeout:.0f}s waiting for lag 0 of: "
+                                   + ", ".join(g["group"] for g in behind))
+                await asyncio.sleep(1)
+
+    async def time_a_match_notice(self, timeout: float = 60) -> None:
+        """Subscribe to the live stream as one participant, post a need that matches an offer of
+        someone else, and time its match notice from the match event (the record's timestamp on
+        the matches topic) and from the post."""
+        need = next(i for i in self.data.items if i.side is Side.NEED)
+        offer = next(i for i in self.data.items if i.side is Side.OFFER and i.kind is need.kind
+                     and i.owner != need.owner)
+        token = self.loaded.tokens[need.owner]
+        matches = topics.MATCHES.full_name(self.settings.topic_prefix)
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
+                                    enable_auto_commit=False)
+        await consumer.start()
+        try:
+            await consumer.topics()  # the cluster's metadata, with the topic's partitions
+            partitions = [TopicPartition(matches, p) for p in consumer.partitions_for_topic(matches) or ()]
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            for partition in partitions:  # fix the positions now, before the post
+                await consumer.position(partition)
+            async with httpx.AsyncClient(base_url=URLS["notification"], timeout=timeout) as client, \
+                    client.stream("GET", "/stream", headers={"Authorization": f"Bearer {token}"}) as stream:
+                if stream.status_code != 200:
+                    raise ApiError(f"the live stream answered {stream.status_code}")
+                posted = await self.api["listing"].json(
+                    "POST", "/demands", json=offer.as_request(), token=token,
+                    idempotency_key=f"{self.run_key}-probe-{time.time_ns()}")
+                posted_at = time.time()
+                async with asyncio.timeout(timeout):
+                    match_id, arrived = await _match_notice(stream, posted["id"])
+                    appended = await _appended_at(consumer, match_id)
+        except TimeoutError:
+            raise ApiError(f"no match notice for the posted need on the live stream within {timeout:.0f}s") from None
+        finally:
+            await consumer.stop()
+        self.timings.notice_after_event = arrived - appended
+        self.timings.notice_after_post = arrived - posted_at
+
+
+def caught_up(group: dict[str, Any]) -> bool:
+    return group["total_lag"] == 0 and group["uncommitted_partitions"] == 0
+
+
+async def _match_notice(stream: httpx.Response, item_id: str) -> tuple[str, float]:
+    """The id of the first match notice about ``item_id`` on an SSE stream, and when it arrived."""
+    async for line in stream.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        entry = json.loads(line[len("data:"):])
+        data = entry.get("data", {})
+        if entry.get("type") == "match.created" and data.get("own", {}).get("item_id") == item_id:
+            return data["match_id"], time.time()
+    raise ApiError("the live stream ended")
+
+
+async def _appended_at(consumer: AIOKafkaConsumer, match_id: str) -> float:
+    """When the broker appended the first record of this match (its timestamp, in seconds)."""
+    while True:
+        for records in (await consumer.getmany(timeout_ms=500)).values():
+            for record in records:
+                if record.key == match_id.encode():
+                    return record.timestamp / 1000
+
 
 async def run(console: Console) -> Demo:
     demo = Demo(load(), console)
     try:
         await demo.load()
         await demo.wait_for_results()
+        await demo.wait_for_lag_zero()
+        await demo.time_a_match_notice()
         return demo
     except ApiError:
         await demo.close()

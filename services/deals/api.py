@@ -8,8 +8,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from shared.api.inputs import plain_text
 from shared.api.security import CurrentPrincipal, Organiser, Participant
 from shared.events.deals import CloseReason, DealStage
 from services.deals.domain import funnel
@@ -50,7 +51,8 @@ class ConfirmIn(BaseModel):
 
 class CloseIn(BaseModel):
     reason: CloseReason
-    comment: str | None = Field(None, max_length=1000, description="Required when the reason is 'other'")
+    comment: Annotated[str, AfterValidator(plain_text)] | None = Field(
+        None, max_length=1000, description="Required when the reason is 'other'")
 
 
 @deals.post("", status_code=status.HTTP_201_CREATED, response_model=Deal)

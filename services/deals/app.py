@@ -35,8 +35,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
             item=deals.receive_item, session=deals.receive_session, match=deals.receive_match, feedback=deals.receive_feedback,
             agenda=deals.receive_agenda, deal=deals.receive_deal))
         app.state.consumer = consumer
-        resources.tasks.start(relay.run(), "outbox-relay")
-        resources.tasks.start(consumer.run(), "consumer")
+        resources.tasks.supervise(relay.run, "outbox-relay")
+        resources.run_consumer(consumer)
         try:
             yield
         finally:

@@ -36,12 +36,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         app.state.sessions = sessions
         app.state.idempotency = IdempotencyStore(resources.db)
         await app.state.idempotency.ensure_indexes()
+        resources.tasks.supervise(app.state.idempotency.run_sweeper, "idempotency sweeper")
         consumer = make_consumer(settings, resources.producer, on_listing=sessions.receive_listing,
                                  on_agenda=sessions.receive_agenda)
         app.state.consumer = consumer
-        resources.tasks.start(relay.run(), "outbox-relay")
-        resources.tasks.start(consumer.run(), "consumer")
-        resources.tasks.start(sessions.run_closer(settings.closer_interval_seconds), "closer")
+        resources.tasks.supervise(relay.run, "outbox-relay")
+        resources.run_consumer(consumer)
+        resources.tasks.supervise(lambda: sessions.run_closer(settings.closer_interval_seconds), "closer")
         try:
             yield
         finally:

@@ -6,8 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.common import LocalizedText
-from shared.events.sessions import Capacity, MeetingPlan, MeetingPreference, RegistrationStatus, Role
+from shared.api.inputs import OneLine, Title
+from shared.events.sessions import Capacity, MeetingPlan, MeetingPreference, Quota, RegistrationStatus, Role
 from shared.party_types import PartyType
 from services.events_sessions.domain.model import Moment, Registration, Session, SessionSpec
 from services.events_sessions.domain.rules import is_accepting
@@ -21,18 +21,18 @@ class SessionChanges(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: LocalizedText = None  # type: ignore[assignment]
+    title: Title = None  # type: ignore[assignment]
     fields: list[str] = Field(None, min_length=1, max_length=10)  # type: ignore[assignment]
     city: str = Field(None, min_length=1, max_length=20)  # type: ignore[assignment]
     high_tech_zone: str | None = Field(None, max_length=20)
-    industrial_cluster: str | None = Field(None, min_length=1, max_length=200)
-    venue: str | None = Field(None, min_length=1, max_length=300)
+    industrial_cluster: OneLine | None = Field(None, min_length=1, max_length=200)
+    venue: OneLine | None = Field(None, min_length=1, max_length=300)
     starts_at: Moment = None  # type: ignore[assignment]
     ends_at: Moment = None  # type: ignore[assignment]
     registration_opens_at: Moment = None  # type: ignore[assignment]
     registration_closes_at: Moment = None  # type: ignore[assignment]
     capacity: Capacity = None  # type: ignore[assignment]
-    quotas: dict[PartyType, int] = None  # type: ignore[assignment]
+    quotas: dict[PartyType, Quota] = None  # type: ignore[assignment]
     meeting_plan: MeetingPlan | None = None
 
 

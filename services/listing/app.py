@@ -51,9 +51,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await idempotency.ensure_indexes()
             app.state.relay = relay
             app.state.idempotency = idempotency
+            resources.tasks.supervise(idempotency.run_sweeper, "idempotency sweeper")
             app.state.listing = service
-            resources.tasks.start(relay.run(), "outbox-relay")
-            resources.tasks.start(service.run_expiry(), "expiry")
+            resources.tasks.supervise(relay.run, "outbox-relay")
+            resources.tasks.supervise(service.run_expiry, "expiry")
             yield
         finally:
             await resources.close()

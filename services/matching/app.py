@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         app.state.relay = OutboxRelay([app.state.store.feedback], held.producer, topic_prefix=settings.topic_prefix,
                                       locks=held.locks)
         await app.state.relay.ensure_indexes()
-        held.tasks.start(app.state.relay.run(), "matching-feedback-outbox")
+        held.tasks.supervise(app.state.relay.run, "matching-feedback-outbox")
         yield
         await held.close()
 

@@ -29,7 +29,7 @@ from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 from shared.events import STRUCTURED_MODE_HEADERS, CloudEvent, InvalidEvent, decode, encode
 from shared.faust_app import JsonTable, reliable_app
-from shared.kafka import dead_letter_message
+from shared.kafka import dead_letter_message, durability_configs
 from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class MatchingStream:
             datadir=str(settings.datadir),
             web_enabled=False,
             topic_partitions=1,
-            topic_replication_factor=1,
+            topic_replication_factor=settings.kafka_replication_factor,  # its work topic and changelogs
             table_standby_replicas=settings.standby_replicas,
             producer_acks=-1,
             # A crashed worker's partitions move to a restarted or standby one within seconds.
@@ -79,10 +79,11 @@ class MatchingStream:
             broker_heartbeat_interval=2.0,
         )
         self.inputs = {spec.full_name(prefix): spec for spec in INPUTS}
+        internal_configs = durability_configs(settings)
         self.work = self._raw_topic(topics.MATCHING_WORK.full_name(prefix), partitions=topics.MATCHING_WORK.partitions,
-                                    internal=True)
+                                    internal=True, config=internal_configs)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
-        self.state = State(**{name: JsonTable(self.app, name, partitions=1)
+        self.state = State(**{name: JsonTable(self.app, name, partitions=1, extra_topic_configs=internal_configs)
                               for name in ("items", "participants", "feedback", "sessions", "ledger")})
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False

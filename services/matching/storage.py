@@ -5,7 +5,7 @@ outbox. Only operators that FerretDB v1 supports are used (``$or``, ``$ne`` on a
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +26,15 @@ from shared.events.matching import (
     MatchRetractedData,
 )
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked, ensure_indexes
+from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids
 
 MATCHES = "matches"
 CONSORTIA = "consortia"
+# Per participant, one document listing their matches (consortia) with what the API filters and
+# sorts on: FerretDB v1 answers only ``_id`` look-ups from an index, so a participant's page is
+# this document plus the page's documents by ``_id``, however many matches there are.
+MATCHES_BY_PARTICIPANT = "matches_by_participant"
+CONSORTIA_BY_PARTICIPANT = "consortia_by_participant"
 AGENDAS = "agendas"
 FEEDBACK = "feedback"
 
@@ -54,16 +59,16 @@ class MatchingStore:
         self.feedback = db[FEEDBACK]
 
     async def ensure_indexes(self) -> None:
-        await ensure_indexes(self.matches, IndexModel([("parties", ASCENDING)]),
-                             IndexModel([("score", DESCENDING), ("_id", ASCENDING)]))
-        await ensure_indexes(self.consortia, IndexModel([("participant_ids", ASCENDING)]))
+        # The operators' pages (participants' pages are read from their listings, by _id).
+        await ensure_indexes(self.matches, IndexModel([("score", DESCENDING), ("_id", ASCENDING)]))
+        await ensure_indexes(self.consortia, IndexModel([("score", DESCENDING), ("_id", ASCENDING)]))
 
     # -- projection of the service's own output events ---------------------------------------
 
     async def project(self, event: CloudEvent) -> None:
         await self.project_many([event])
 
-    async def project_many(self, events: Iterable[CloudEvent]) -> None:
+    async def project_many(self, events: Sequence[CloudEvent]) -> None:
         """Apply output events, in order; idempotent. The events of one call are folded into one
         change per document: new documents are inserted in one go and only the others updated,
         so a document that changed many times within a batch is written once."""
@@ -77,6 +82,10 @@ class MatchingStore:
                 change.hidden_for.add(hide_for)
         for collection, by_id in changes.items():
             await _write(self.db[collection], by_id)
+        for collection, by_participant in _listings(events).items():
+            await bulk_write_chunked(self.db[collection], [
+                UpdateOne({"_id": participant}, {"$set": fields}, upsert=True)
+                for participant, fields in by_participant.items()])
 
     # -- queries -------------------------------------------------------------------------
 
@@ -86,25 +95,37 @@ class MatchingStore:
     async def match_page(self, *, viewer: str | None, kind: str | None, min_score: float | None,
                          status: str | None, after: After | None, limit: int) -> Page:
         """Matches best first; ``viewer`` None means the operator (all of them)."""
-        clauses: list[Filter] = [{"data": {"$exists": True}}]
         if viewer is not None:
-            clauses.append({"parties": viewer})
+            listed = [e for e in await self._listing(MATCHES_BY_PARTICIPANT, viewer)
+                      if (kind is None or e["kind"] == kind) and (min_score is None or e["score"] >= min_score)
+                      and (status is None or _listed_status(e) == status)]
+            return await _listed_page(self.matches, listed, after, limit)
+        clauses: list[Filter] = [{"data": {"$exists": True}}]
         if kind is not None:
             clauses.append({"kind": kind})
         if min_score is not None:
             clauses.append({"score": {"$gte": min_score}})
         if status is not None:
-            clauses.append(_status_filter(status, viewer))
+            clauses.append({"status": status})
         return await _best_first(self.matches, clauses, after, limit)
 
     async def consortium_page(self, *, viewer: str | None, status: str | None, after: After | None,
                               limit: int) -> Page:
-        clauses: list[Filter] = [{"data": {"$exists": True}}]
         if viewer is not None:
-            clauses.append({"participant_ids": viewer})
+            listed = [e for e in await self._listing(CONSORTIA_BY_PARTICIPANT, viewer)
+                      if status is None or e["status"] == status]
+            documents, next_after = await _listed_page(self.consortia, listed, after, limit)
+            # A member a later proposal left out is still listed: the consortium itself says who is in.
+            return [d for d in documents if viewer in d["participant_ids"]], next_after
+        clauses: list[Filter] = [{"data": {"$exists": True}}]
         if status is not None:
             clauses.append({"status": status})
         return await _best_first(self.consortia, clauses, after, limit)
+
+    async def _listing(self, collection: str, participant: str) -> list[dict[str, Any]]:
+        """A participant's listed matches or consortia (those known only from a retraction have no score)."""
+        document = await self.db[collection].find_one({"_id": participant}) or {}
+        return [e for e in document.get("entries", {}).values() if "score" in e]
 
     async def agenda(self, session_id: str) -> AgendaData | None:
         document = await self.agendas.find_one({"_id": session_id})
@@ -195,16 +216,60 @@ def viewer_status(document: dict[str, Any], viewer: str | None) -> str:
     return document["status"]
 
 
-def _status_filter(status: str, viewer: str | None) -> Filter:
-    if viewer is None:
-        return {"status": status}
-    if status == ACTIVE:
-        return {"status": ACTIVE, "hidden_for": {"$ne": viewer}}
-    return {"$or": [{"status": RETRACTED}, {"hidden_for": viewer}]}
+def _listings(events: Sequence[CloudEvent]) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per listing collection and participant, the fields of their entries that ``events`` set, in
+    order (the last value wins)."""
+    listings: dict[str, dict[str, dict[str, Any]]] = {MATCHES_BY_PARTICIPANT: {}, CONSORTIA_BY_PARTICIPANT: {}}
+
+    def put(collection: str, participants: Iterable[str], entry_id: str, fields: dict[str, Any]) -> None:
+        for participant in participants:
+            listing = listings[collection].setdefault(participant, {})
+            listing.update({f"entries.{_field_name(entry_id)}.{k}": v for k, v in fields.items()})
+
+    for event in events:
+        data = event.data
+        if isinstance(data, MatchData):
+            put(MATCHES_BY_PARTICIPANT, {data.offer.owner_id, data.need.owner_id}, data.match_id,
+                {"id": data.match_id, "kind": data.kind.value, "score": data.score, "status": ACTIVE})
+        elif isinstance(data, MatchRetractedData):
+            parties = {data.offer.owner_id, data.need.owner_id}
+            if data.for_participant is not None:  # declined: retracted for them, whatever comes later
+                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id, {"id": data.match_id, "hidden": True})
+            else:
+                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED})
+        elif isinstance(data, ConsortiumData):
+            put(CONSORTIA_BY_PARTICIPANT, {m.participant_id for m in data.members}, data.consortium_id,
+                {"id": data.consortium_id, "score": data.score, "status": ACTIVE})
+        elif isinstance(data, ConsortiumRetractedData):
+            put(CONSORTIA_BY_PARTICIPANT, set(data.participant_ids), data.consortium_id,
+                {"id": data.consortium_id, "status": RETRACTED})
+    return {collection: by_participant for collection, by_participant in listings.items() if by_participant}
+
+
+def _listed_status(entry: dict[str, Any]) -> str:
+    return RETRACTED if entry.get("hidden") else entry["status"]
+
+
+def _field_name(entry_id: str) -> str:
+    """An id as a field name: no ``.`` (a path) and no ``$`` (an operator); distinct ids stay distinct."""
+    return entry_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
+
+
+async def _listed_page(collection: AsyncCollection, listed: list[dict[str, Any]], after: After | None,
+                       limit: int) -> Page:
+    """A page of a participant's listing, best first (score descending, then id), read by ``_id``."""
+    ordered = sorted(listed, key=lambda e: (-e["score"], e["id"]))
+    if after is not None:
+        ordered = [e for e in ordered if (-e["score"], e["id"]) > (-after[0], after[1])]
+    page = ordered[:limit]
+    found = {d["_id"]: d for d in await find_by_ids(collection, [e["id"] for e in page])}
+    documents = [found[e["id"]] for e in page if e["id"] in found and "data" in found[e["id"]]]
+    more = len(ordered) > limit
+    return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
 
 
 async def _best_first(collection: AsyncCollection, clauses: list[Filter], after: After | None, limit: int) -> Page:
-    """A page sorted by score (descending) then id."""
+    """A page sorted by score (descending) then id: the operator's view, which scans on FerretDB."""
     if after is not None:
         score, last_id = after
         clauses = [*clauses, {"$or": [{"score": {"$lt": score}}, {"score": score, "_id": {"$gt": last_id}}]}]

@@ -29,9 +29,9 @@ def create_app(settings: Settings | None = None, *, sample: bool = True) -> Fast
         runtime = app.state.runtime = MonitorRuntime(settings, store,
                                                      on_alert_stored=lambda: relay.notify(store.alerts))
         COLLECTOR.source = lambda: runtime
-        resources.tasks.start(relay.run(), "alert-outbox-relay")
+        resources.tasks.supervise(relay.run, "alert-outbox-relay")
         if sample:
-            resources.tasks.start(runtime.run(), "lag-sampling")
+            resources.tasks.supervise(runtime.run, "lag-sampling")
         yield
         COLLECTOR.source = lambda: None
         await resources.close()

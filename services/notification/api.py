@@ -11,6 +11,7 @@ from sse_starlette import EventSourceResponse
 
 from services.notification import metrics
 from services.notification.channels import refused_url
+from services.notification.domain import inbox
 from services.notification.domain.notices import Channel
 from services.notification.domain.preferences import (
     Preferences,
@@ -127,7 +128,7 @@ class InboxEntry(BaseModel):
 
     @classmethod
     def of(cls, document: dict[str, Any]) -> InboxEntry:
-        return cls(id=document["_id"], **{k: document[k] for k in cls.model_fields if k != "id"})
+        return cls(id=document["notification"], **{k: document[k] for k in cls.model_fields if k != "id"})
 
 
 class UnreadCount(BaseModel):
@@ -137,16 +138,28 @@ class UnreadCount(BaseModel):
 @router.get("/inbox", response_model=Page[InboxEntry], tags=["inbox"])
 async def list_inbox(principal: Participant, store: StoreDep, page: Annotated[PageParams, Depends(page_params)],
                      unread: bool = False, archived: bool = False) -> Page[InboxEntry]:
-    """Newest first. ``unread=true`` lists only unread entries; ``archived=true`` the archive."""
-    cursor = decode_cursor(page.cursor)
-    if cursor is not None and not _is_seq(cursor[0]):
-        raise _unprocessable(["query", "cursor"], "invalid cursor")
-    documents = await store.inbox_page(principal.subject, unread_only=unread, archived=archived,
-                                       before_seq=cursor[0] if cursor else None, limit=page.limit + 1)
-    more = len(documents) > page.limit
-    documents = documents[:page.limit]
-    return Page(items=[InboxEntry.of(d) for d in documents],
-                next_cursor=encode_cursor([documents[-1]["seq"]]) if more else None)
+    """Newest first. ``unread=true`` lists only unread entries; ``archived=true`` the archive.
+    A page reads a bounded number of entries: when the filter skips many, it holds fewer than
+    ``limit`` and ``next_cursor`` goes on from where it stopped."""
+    me, view = principal.subject, inbox.view_code(unread=unread, archived=archived)
+    head = await store.inbox_head(me)
+    at = head.seq
+    if page.cursor is not None:
+        cursor = inbox.parse_cursor(decode_cursor(page.cursor), recipient=me, view=view, head_seq=head.seq)
+        if isinstance(cursor, str):
+            raise _unprocessable(["query", "cursor"], cursor)
+        at = cursor.at
+    entries: list[dict[str, Any]] = []
+    budget = inbox.scan_budget(page.limit)
+    while at > 0 and budget > 0 and len(entries) <= page.limit:
+        numbers = inbox.window(at, page.limit + 1 - len(entries), budget)
+        entries += [e for e in await store.slots(me, numbers) if inbox.shown(e, unread=unread, archived=archived)]
+        at, budget = at - len(numbers), budget - len(numbers)
+    if len(entries) > page.limit:
+        entries = entries[:page.limit]
+        at = entries[-1]["seq"] - 1
+    next_cursor = encode_cursor(inbox.InboxCursor(inbox.owner_tag(me), view, at).key()) if at > 0 else None
+    return Page(items=[InboxEntry.of(e) for e in entries], next_cursor=next_cursor)
 
 
 @router.get("/inbox/unread-count", response_model=UnreadCount, tags=["inbox"])
@@ -185,19 +198,25 @@ async def stream(request: Request, principal: Participant, store: StoreDep,
     if record.preferences is not None and not record.preferences.channels.stream:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             detail="the live stream is switched off in your preferences / 实时推送已在偏好设置中关闭")
-    start = int(last_event_id) if last_event_id is not None else await store.latest_seq(principal.subject)
+    start = int(last_event_id) if last_event_id is not None else (await store.inbox_head(principal.subject)).seq
     settings: Settings = request.app.state.settings
     live: Broadcaster = request.app.state.live
     return EventSourceResponse(_inbox_events(store, live, principal.subject, start, settings.stream_poll_seconds),
                                ping=int(settings.stream_ping_seconds))
 
 
+STREAM_BATCH = 100  # entries read per look at the inbox
+
+
 async def _inbox_events(store: Store, live: Broadcaster, recipient: str, after: int, poll_seconds: float):
     with live.listen(recipient) as wake:
         while True:
             wake.clear()
-            entries = await store.inbox_after(recipient, after)
-            for document in entries:
+            head = await store.inbox_head(recipient)
+            entries = await store.slots(recipient, range(after + 1, min(head.seq, after + STREAM_BATCH) + 1))
+            if not entries:
+                after = max(after, min(head.seq, after + STREAM_BATCH))  # numbers never written: a gap
+            for document in reversed(entries):
                 after = document["seq"]
                 metrics.count(Channel.STREAM, "sent")
                 yield {"id": str(after), "event": document["type"],
@@ -281,17 +300,20 @@ async def delivery_log(notification_id: str, _: Operator, store: StoreDep) -> De
 @router.post("/operator/deliveries/{notification_id}/replay", response_model=Replayed,
              status_code=status.HTTP_202_ACCEPTED, tags=["operator"])
 async def replay_one(notification_id: str, _: Operator, store: StoreDep, request: Request) -> Replayed:
-    if await store.delivery(notification_id) is None:
+    delivery = await store.delivery(notification_id)
+    if delivery is None:
         raise _not_found(f"no delivery {notification_id} / 没有该投递记录")
-    if not await store.replay(notification_id, datetime.now(UTC)):
+    now = datetime.now(UTC)
+    if not await store.replay(notification_id, now):
         raise HTTPException(status.HTTP_409_CONFLICT, detail="this delivery is still pending / 该消息仍在投递中")
-    request.app.state.deliveries.wake()
+    request.app.state.deliveries.schedule([{**delivery, "due_at": now}])
     return Replayed(replayed=1)
 
 
 @router.post("/operator/deliveries/replay", response_model=Replayed, status_code=status.HTTP_202_ACCEPTED,
              tags=["operator"])
 async def replay_failed(body: ReplaySince, _: Operator, store: StoreDep, request: Request) -> Replayed:
-    count = await store.replay_failed_since(body.since, datetime.now(UTC))
-    request.app.state.deliveries.wake()
-    return Replayed(replayed=count)
+    now = datetime.now(UTC)
+    replayed = await store.replay_failed_since(body.since, now)
+    request.app.state.deliveries.schedule(replayed)
+    return Replayed(replayed=len(replayed))

@@ -21,14 +21,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         resources = app.state.resources = Resources(settings)
-        store = app.state.store = Store(resources.db)
+        store = app.state.store = Store(resources.db, resources.locks)
         live = app.state.live = Broadcaster()
         await store.ensure_indexes()
         deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)
-        fan_out = FanOut(settings, store, live, deliveries.wake)
-        resources.tasks.start(fan_out.consumer(resources.producer).run(), "fan-out consumer")
-        resources.tasks.start(deliveries.run(), "delivery poller")
-        resources.tasks.start(DigestWorker(settings, store, deliveries).run(), "digest poller")
+        digests = DigestWorker(settings, store, deliveries)
+        fan_out = FanOut(settings, store, live, deliveries, digests)
+        resources.run_consumer(fan_out.consumer(resources.producer))
+        resources.tasks.supervise(deliveries.run, "delivery worker")
+        resources.tasks.supervise(digests.run, "digest worker")
         yield
         await resources.close()
 

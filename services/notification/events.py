@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
-from aiokafka import ConsumerRecord
 from aiokafka.errors import KafkaError
 
 from services.notification import metrics
@@ -21,20 +21,25 @@ from services.notification.domain.preferences import DeliveryMode, Effective, ef
 from services.notification.domain.render import Rendered, render
 from services.notification.live import Broadcaster
 from services.notification.settings import Settings
-from services.notification.storage import Store
+from services.notification.storage import InboxHead, Store
 from shared import topics
-from shared.events import CloudEvent
+from shared.events import CloudEvent, new_event
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
+from shared.events.notification import WebhookDisabledData
 from shared.events.sessions import RegistrationClosedData, SessionData
 from shared.kafka import DLQ_REASON, EventConsumer, Producer
 
 log = logging.getLogger(__name__)
 
+SOURCE = "/services/notification"
 CONSUMER_GROUP = "notification"
 CONSUMED_TOPICS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS, topics.SESSIONS, topics.ALERTS,
-                   topics.PARTICIPANTS)
+                   topics.PARTICIPANTS, topics.NOTIFICATION_NOTICES)
 DELIVERY_DEAD_LETTER = topics.dead_letter("notification-webhooks")
+# Records per fetch handed to the fan-out in one call: its writes are a handful of bulk commands
+# whatever the number (updates go in commands of shared.mongo.BULK_CHUNK statements).
+FETCH_RECORDS = 500
 
 
 def operator_preferences(settings: Settings) -> Effective:
@@ -52,32 +57,63 @@ def webhook_payload(kind: str, message_id: str, recipient: str, rendered: Render
     }}, ensure_ascii=False, separators=(",", ":"))
 
 
-class FanOut:
-    """Turns each consumed event into inbox entries, live events and deliveries, idempotently."""
+class Scheduler(Protocol):
+    """A due-time queue kept in memory (the delivery and digest workers)."""
 
-    def __init__(self, settings: Settings, store: Store, live: Broadcaster, wake_deliveries: Callable[[], None]):
+    def schedule(self, documents: list[dict[str, Any]]) -> None: ...
+
+
+@dataclass
+class Writes:
+    """What one batch of events adds: inbox entries, deliveries and digest items."""
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    digest_items: list[tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=list)
+
+
+class FanOut:
+    """Turns each fetch of events into inbox entries, live events and deliveries, idempotently, in
+    a few bulk commands per fetch. This consumer is the one writer of inbox heads and entries (the
+    service runs as one process), so it keeps the heads it has read in memory."""
+
+    def __init__(self, settings: Settings, store: Store, live: Broadcaster, deliveries: Scheduler,
+                 digests: Scheduler):
         self._settings = settings
         self._store = store
         self._live = live
-        self._wake_deliveries = wake_deliveries
+        self._deliveries = deliveries
+        self._digests = digests
+        self._heads: dict[str, InboxHead] = {}
 
     def consumer(self, producer: Producer) -> EventConsumer:
         return EventConsumer(self._settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
-                             dead_letter=topics.dead_letter(CONSUMER_GROUP), handler=self.handle, producer=producer)
+                             dead_letter=topics.dead_letter(CONSUMER_GROUP), batch_handler=self.handle_batch,
+                             producer=producer, max_records=FETCH_RECORDS)
 
-    async def handle(self, event: CloudEvent, record: ConsumerRecord | None = None) -> None:
-        data = event.data
-        if isinstance(data, ParticipantData):
-            await self._store.save_contact(data)
-            return
-        if isinstance(data, SessionData | RegistrationClosedData):
-            await self._store.save_session(data if isinstance(data, SessionData) else data.session)
-            return
+    async def handle_batch(self, events: list[CloudEvent]) -> None:
+        contacts = [e.data for e in events if isinstance(e.data, ParticipantData)]
+        sessions = [e.data if isinstance(e.data, SessionData) else e.data.session
+                    for e in events if isinstance(e.data, SessionData | RegistrationClosedData)]
+        await asyncio.gather(self._store.save_contacts(contacts), self._store.save_sessions(sessions))
+        noticed = [(event, await self._notices(event)) for event in events]
+        recipients = {n.recipient for _, notices in noticed for n in notices}
+        preferences = dict(zip(recipients, await asyncio.gather(*map(self._preferences, recipients)), strict=True))
+        writes = Writes()
+        now = datetime.now(UTC)
+        for event, notices in noticed:
+            for notice in notices:
+                self._plan(writes, event.id, notice, preferences[notice.recipient], now)
+        # The inbox, the deliveries and the digests are written side by side, none waiting on another.
+        await asyncio.gather(self._write_inbox(writes.inbox), self._write_deliveries(writes.deliveries),
+                             self._write_digests(writes.digest_items))
+
+    async def _notices(self, event: CloudEvent) -> list[Notice]:
+        if fanout.notification_type(event.type) is None:
+            return []
         session_id = fanout.session_of(event)
         session = await self._store.session(session_id) if session_id else None
-        names = await self._store.names(fanout.agenda_participants(event))
-        for notice in fanout.notices(event, session=session, names=names):
-            await self.dispatch(event.id, notice)
+        names = await self._store.names(fanout.named_participants(event))
+        return fanout.notices(event, session=session, names=names)
 
     async def _preferences(self, recipient: str) -> Effective:
         if recipient == OPERATOR_RECIPIENT:
@@ -85,21 +121,17 @@ class FanOut:
         record = await self._store.recipient(recipient)
         return effective(record.preferences, record.contact, webhook_disabled=record.webhook_disabled is not None)
 
-    async def dispatch(self, event_id: str, notice: Notice) -> None:
-        preferences = await self._preferences(notice.recipient)
+    def _plan(self, writes: Writes, event_id: str, notice: Notice, preferences: Effective, now: datetime) -> None:
         if not preferences.wants(notice):
             return
-        rendered = render(notice.type, preferences.language, notice.context)
-        now = datetime.now(UTC)
+        rendered = render(notice.type, preferences.language, notice.context, self._settings.web_url)
         common = {"recipient": notice.recipient, "type": notice.type.value, "event_id": event_id,
                   "subject": rendered.subject, "created_at": now}
         if notice.recipient != OPERATOR_RECIPIENT:
-            entry = {"_id": notification_id(event_id, notice.recipient, Channel.INBOX), **common,
-                     "category": notice.type.category.value if notice.type.category else None,
-                     "language": preferences.language.value, "body": rendered.body, "data": notice.context}
-            if await self._store.add_to_inbox(entry):
-                metrics.count(Channel.INBOX, "sent")
-                self._live.notify(notice.recipient)
+            writes.inbox.append({"notification": notification_id(event_id, notice.recipient, Channel.INBOX), **common,
+                                 "category": notice.type.category.value if notice.type.category else None,
+                                 "language": preferences.language.value, "body": rendered.body,
+                                 "data": notice.context})
         for channel in preferences.push_channels():
             if channel is Channel.EMAIL and not self._settings.email_enabled:
                 continue
@@ -109,13 +141,41 @@ class FanOut:
                 digest = {"_id": digest_id(notice.recipient, channel, end), "recipient": notice.recipient,
                           "channel": channel.value, "window_end": end,
                           "due_at": due_at(end, self._settings.digest_grace_seconds)}
-                await self._store.add_digest_item(digest, {"_id": message_id, **common, "details": notice.context})
+                writes.digest_items.append((digest, {"_id": message_id, **common, "details": notice.context}))
                 continue
             payload = webhook_payload(notice.type.value, message_id, notice.recipient, rendered,
                                       preferences.language, notice.context, now)
-            if await self._store.add_delivery({"_id": message_id, "channel": channel.value, **common,
-                                               "body": rendered.body, "payload": payload, "due_at": now}):
-                self._wake_deliveries()
+            writes.deliveries.append({"_id": message_id, "channel": channel.value, **common,
+                                      "body": rendered.body, "payload": payload, "due_at": now})
+
+    async def _write_inbox(self, entries: list[dict[str, Any]]) -> None:
+        if not entries:
+            return
+        recipients = {e["recipient"] for e in entries}
+        missing = [r for r in recipients if r not in self._heads]
+        for recipient, head in zip(missing, await asyncio.gather(*map(self._store.recovered_head, missing)),
+                                   strict=True):
+            self._heads[recipient] = head
+        heads = {r: self._heads[r] for r in recipients}
+        following = {r: h.seq for r, h in heads.items()}
+        for entry in entries:
+            following[entry["recipient"]] += 1
+            entry["seq"] = following[entry["recipient"]]
+        await self._store.reserve(following)
+        moved = await self._store.write_entries(entries, heads)
+        self._heads.update(moved)
+        for recipient, head in moved.items():
+            metrics.count(Channel.INBOX, "sent", head.count - heads[recipient].count)
+            self._live.notify(recipient)
+
+    async def _write_deliveries(self, deliveries: list[dict[str, Any]]) -> None:
+        if deliveries:
+            self._deliveries.schedule(await self._store.add_deliveries(deliveries))
+
+    async def _write_digests(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        if items:
+            await self._store.add_digest_items(items)
+            self._digests.schedule(list({digest["_id"]: digest for digest, _ in items}.values()))
 
 
 async def publish_dead_letter(producer: Producer, settings: Settings, delivery: dict[str, Any], reason: str) -> None:
@@ -125,13 +185,29 @@ async def publish_dead_letter(producer: Producer, settings: Settings, delivery: 
                ("notification.channel", delivery["channel"].encode()),
                ("notification.recipient", delivery["recipient"].encode())]
     topic = DELIVERY_DEAD_LETTER.full_name(settings.topic_prefix)
+    await _until_sent(lambda: producer.send(topic, delivery["payload"].encode(), key=delivery["_id"], headers=headers),
+                      "dead-letter topic")
+    metrics.count(delivery["channel"], "dead_lettered")
+
+
+async def publish_webhook_disabled(producer: Producer, settings: Settings, data: WebhookDisabledData,
+                                   delivery_id: str) -> None:
+    """Tell the endpoint's owner through the fan-out consumer, the one writer of inboxes. The event
+    id follows from the delivery, so a retried publish is one notice."""
+    event = new_event("webhook.disabled.v1", data, source=SOURCE, subject=data.participant_id,
+                      event_id=f"webhook-disabled:{delivery_id}")
+    topic = topics.NOTIFICATION_NOTICES.full_name(settings.topic_prefix)
+    await _until_sent(lambda: producer.send_event(topic, event, key=data.participant_id), "notices topic")
+
+
+async def _until_sent(send: Callable[[], Awaitable[None]], what: str) -> None:
+    """Retry while Kafka is away (this runs in a delivery task, never in the consumer)."""
     backoff = 0.2
     while True:
         try:
-            await producer.send(topic, delivery["payload"].encode(), key=delivery["_id"], headers=headers)
-            metrics.count(delivery["channel"], "dead_lettered")
+            await send()
             return
         except (KafkaError, OSError) as exc:
-            log.warning("dead-letter topic unreachable (%s); retrying", exc)
+            log.warning("%s unreachable (%s); retrying", what, exc)
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5)

@@ -8,5 +8,5 @@ NOTIFICATIONS = Counter("notifications_total", "Notification messages by channel
                         "(sent, failed attempt, retried, dead_lettered)", ["channel", "outcome"])
 
 
-def count(channel: str, outcome: str) -> None:
-    NOTIFICATIONS.labels(channel, outcome).inc()
+def count(channel: str, outcome: str, amount: int = 1) -> None:
+    NOTIFICATIONS.labels(channel, outcome).inc(amount)

@@ -15,6 +15,9 @@ class Settings(ServiceSettings):
     port: int = 8004
     database: str = "hardtech_notification"
 
+    # The web app's address as a recipient's browser reaches it: notices link to where they are acted on.
+    web_url: str | None = "http://127.0.0.1:8006"
+
     # E-mail is off while no SMTP host is configured.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -32,14 +35,19 @@ class Settings(ServiceSettings):
     # Webhook URLs resolving to loopback, private or link-local addresses are refused unless true.
     allow_private_webhooks: bool = False
     webhook_timeout_seconds: float = 10.0
-    webhook_max_attempts: int = Field(8, ge=1, le=30)
-    webhook_backoff_base_seconds: float = Field(5.0, gt=0)
-    webhook_backoff_max_seconds: float = Field(3600.0, gt=0)
+    # Exponential backoff with equal jitter, 10 s doubling up to 6 h: 20 attempts span at least
+    # 26.7 hours (38 on average), as Standard Webhooks providers retry for a day and more. An
+    # endpoint whose message failed them all is switched off and its owner told.
+    webhook_max_attempts: int = Field(20, ge=1, le=30)
+    webhook_backoff_base_seconds: float = Field(10.0, gt=0)
+    webhook_backoff_max_seconds: float = Field(6 * 3600.0, gt=0)
     retry_after_max_seconds: float = Field(6 * 3600.0, gt=0)
 
-    # The due-time store of deliveries: how many run at once, how often it is polled, and how long
-    # a claimed delivery stays invisible to other pollers (longer than any one attempt).
+    # Deliveries: how many run at once, and to one endpoint (a recipient's webhook URL, the SMTP
+    # server); the longest the workers sleep between looks at their schedule; and how long a claimed
+    # delivery stays claimed (longer than any one attempt).
     delivery_concurrency: int = Field(32, ge=1)
+    endpoint_concurrency: int = Field(4, ge=1)
     delivery_poll_seconds: float = Field(1.0, gt=0)
     delivery_lease_seconds: float = Field(60.0, gt=0)
 

@@ -3,21 +3,44 @@ under a deterministic ``_id`` (or a guarded update), so replaying an event chang
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
-from shared.mongo import ensure_indexes, find_by_ids
+from shared.locks import KeyedLocks
+from shared.mongo import BULK_CHUNK, bulk_write_chunked, ensure_indexes, find_by_ids
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
+# After a secret is rotated, webhooks carry the previous secret's signature too for this long.
+SECRET_OVERLAP = timedelta(hours=24)
+DUPLICATE_KEY = 11000
+# insert_many documents per command: FerretDB v1 takes large inserts in one statement (unlike
+# updates, which hang above ~45 statements), so this bounds only the command's size.
+INSERT_CHUNK = 500
+# What the delivery worker's schedule holds of a delivery.
+SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
+
+
+def slot_id(recipient: str, seq: int) -> str:
+    return f"{recipient}:{seq}"
+
+
+@dataclass(frozen=True)
+class InboxHead:
+    seq: int  # the highest sequence number in the inbox (0: empty)
+    count: int  # entries ever added
+    reserved: int  # the highest sequence number a write may have used
 
 
 class RecipientRecord:
@@ -30,42 +53,61 @@ class RecipientRecord:
                                language=Language(contact.get("language", Language.ZH_CN)))
         self.preferences = Preferences(**document["preferences"]) if document.get("preferences") else None
         self.webhook_secret: str | None = document.get("webhook_secret")
+        self.previous_webhook_secret: dict[str, Any] | None = document.get("previous_webhook_secret")
         self.webhook_disabled: dict[str, Any] | None = document.get("webhook_disabled")
+
+    def webhook_secrets(self, now: datetime) -> list[str]:
+        """The secrets a webhook is signed with: the current one, and the one it replaced while
+        that one's overlap lasts."""
+        secrets = [self.webhook_secret] if self.webhook_secret else []
+        previous = self.previous_webhook_secret
+        if secrets and previous and previous["until"] > now:
+            secrets.append(previous["secret"])
+        return secrets
 
 
 class Store:
-    def __init__(self, db: AsyncDatabase):
+    def __init__(self, db: AsyncDatabase, locks: KeyedLocks):
         self.recipients = db["recipients"]
         self.sessions = db["sessions"]
         self.inbox = db["inbox"]
-        self.sequences = db["inbox_sequences"]
+        self.inbox_ids = db["inbox_ids"]
+        self.inbox_heads = db["inbox_heads"]
+        self.inbox_reads = db["inbox_reads"]
         self.deliveries = db["deliveries"]
         self.digests = db["digests"]
-        self.digest_items = db["digest_items"]
+        self._locks = locks
 
     async def ensure_indexes(self) -> None:
-        await ensure_indexes(self.inbox, IndexModel([("recipient", ASCENDING), ("seq", DESCENDING)]))
+        # For the scans made once at start-up (pending deliveries) and by operators' replays.
         await ensure_indexes(self.deliveries, IndexModel([("status", ASCENDING), ("due_at", ASCENDING)]),
                              IndexModel([("status", ASCENDING), ("failed_at", ASCENDING)]))
-        await ensure_indexes(self.digests, IndexModel([("due_at", ASCENDING)]))
-        await ensure_indexes(self.digest_items, IndexModel([("digest", ASCENDING)]))
 
     # --- recipients: contact from the participants topic, preferences from the API ----------
 
     @staticmethod
-    async def _upsert_if_newer(collection: Any, _id: str, version: int, fields: dict[str, Any]) -> None:
-        """Keep the newest version only; an older or repeated event is ignored."""
-        newer = {"$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]}
-        try:
-            await collection.update_one({"_id": _id, **newer}, {"$set": {**fields, "version": version}}, upsert=True)
-        except DuplicateKeyError:  # the document exists with this version or a newer one
-            pass
+    async def _upsert_newest(collection: Any, versions: list[tuple[str, int, dict[str, Any]]]) -> None:
+        """Keep the newest version of each document only; an older or repeated one is ignored.
+        One bulk command per ``BULK_CHUNK`` documents."""
+        newest: dict[str, tuple[int, dict[str, Any]]] = {}
+        for _id, version, fields in versions:
+            if _id not in newest or newest[_id][0] < version:
+                newest[_id] = (version, fields)
+        requests = [UpdateOne({"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]},
+                              {"$set": {**fields, "version": version}}, upsert=True)
+                    for _id, (version, fields) in newest.items()]
+        for start in range(0, len(requests), BULK_CHUNK):
+            try:
+                await collection.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
+            except BulkWriteError as exc:  # a document there with this version or a newer one
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
 
-    async def save_contact(self, participant: ParticipantData) -> None:
-        contact = {"email": participant.email, "language": participant.language.value,
-                   "webhook_url": participant.webhook_url}
-        await self._upsert_if_newer(self.recipients, participant.id, participant.version,
-                                    {"contact": contact, "name": participant.display_name.model_dump(mode="json")})
+    async def save_contacts(self, participants: list[ParticipantData]) -> None:
+        await self._upsert_newest(self.recipients, [
+            (p.id, p.version, {"contact": {"email": p.email, "language": p.language.value,
+                                           "webhook_url": p.webhook_url},
+                               "name": p.display_name.model_dump(mode="json")}) for p in participants])
 
     async def recipient(self, participant_id: str) -> RecipientRecord:
         return RecipientRecord(await self.recipients.find_one({"_id": participant_id}))
@@ -75,15 +117,20 @@ class Store:
         return {d["_id"]: d["name"] for d in found if d.get("name")}
 
     async def save_preferences(self, participant_id: str, preferences: Preferences, *,
-                               new_secret: str | None, now: datetime) -> None:
+                               new_secret: str | None, now: datetime,
+                               secret_overlap: timedelta = SECRET_OVERLAP) -> None:
         fields: dict[str, Any] = {"preferences": preferences.model_dump(mode="json"),
                                   "preferences_updated_at": now}
         update: dict[str, Any] = {"$set": fields}
         if preferences.channels.webhook.enabled:
-            # Saving the webhook again is how a participant turns an endpoint disabled by 410 back on.
+            # Saving the webhook again is how a participant turns a disabled endpoint back on
+            # (disabled by 410 Gone or by failing for the whole retry window).
             update["$unset"] = {"webhook_disabled": ""}
         if new_secret is not None:
             fields["webhook_secret"] = new_secret
+            current = await self.recipients.find_one({"_id": participant_id}, {"webhook_secret": 1})
+            if current and current.get("webhook_secret"):  # signed with both until receivers switched
+                fields["previous_webhook_secret"] = {"secret": current["webhook_secret"], "until": now + secret_overlap}
         await self.recipients.update_one({"_id": participant_id}, update, upsert=True)
 
     async def disable_webhook(self, participant_id: str, reason: str, now: datetime) -> None:
@@ -92,75 +139,138 @@ class Store:
 
     # --- sessions: titles and times for agendas and registrations ----------------------------
 
-    async def save_session(self, data: SessionData) -> None:
-        await self._upsert_if_newer(self.sessions, data.id, data.version, {"data": data.model_dump(mode="json")})
+    async def save_sessions(self, sessions: list[SessionData]) -> None:
+        await self._upsert_newest(self.sessions, [(s.id, s.version, {"data": s.model_dump(mode="json")})
+                                                  for s in sessions])
 
     async def session(self, session_id: str) -> SessionData | None:
         document = await self.sessions.find_one({"_id": session_id})
         return SessionData.model_validate(document["data"]) if document else None
 
-    # --- inbox --------------------------------------------------------------------------------
+    # --- inbox: per recipient, a head document and one slot document per entry -------------------
+    #
+    # FerretDB v1 answers only ``_id`` lookups from an index, so every inbox read is a bounded number
+    # of them: the head ``inbox_heads[recipient]`` holds the last sequence number and how many entries
+    # were ever added; the entry with sequence number ``n`` is ``inbox[f"{recipient}:{n}"]``; how many
+    # entries left the unread state is ``inbox_reads[recipient]``. The fan-out consumer is the only
+    # writer of heads and slots (it runs as one process), the API the only writer of reads and of the
+    # read/archived flags (serialised per recipient in this process): no two writers share a document.
 
-    async def add_to_inbox(self, entry: dict[str, Any]) -> bool:
-        """Insert under the notification id; False when it was there already. ``seq`` orders a
-        recipient's inbox for the live stream's ``Last-Event-ID`` (gaps are harmless)."""
-        counter = await self.sequences.find_one_and_update({"_id": entry["recipient"]}, {"$inc": {"seq": 1}},
-                                                           upsert=True, return_document=ReturnDocument.AFTER)
-        try:
-            await self.inbox.insert_one({**entry, "seq": counter["seq"], "read": False, "archived": False})
-            return True
-        except DuplicateKeyError:
-            return False
+    async def inbox_head(self, recipient: str) -> InboxHead:
+        head = await self.inbox_heads.find_one({"_id": recipient}) or {}
+        return InboxHead(seq=head.get("seq", 0), count=head.get("count", 0), reserved=head.get("reserved", 0))
 
-    async def inbox_page(self, recipient: str, *, unread_only: bool, archived: bool, before_seq: int | None,
-                         limit: int) -> list[dict[str, Any]]:
-        query: dict[str, Any] = {"recipient": recipient, "archived": archived}
-        if unread_only:
-            query["read"] = False
-        if before_seq is not None:
-            query["seq"] = {"$lt": before_seq}
-        return await self.inbox.find(query).sort("seq", DESCENDING).limit(limit).to_list()
+    async def recovered_head(self, recipient: str) -> InboxHead:
+        """The head as the consumer resumes it: entries written in (seq, reserved] by a run that died
+        before it moved the head are counted, and their numbers are never given out again."""
+        head = await self.inbox_head(recipient)
+        if head.reserved <= head.seq:
+            return head
+        found = await find_by_ids(self.inbox, [slot_id(recipient, n) for n in range(head.seq + 1, head.reserved + 1)],
+                                  {"_id": 1})
+        return InboxHead(seq=head.reserved, count=head.count + len(found), reserved=head.reserved)
 
-    async def inbox_after(self, recipient: str, seq: int, limit: int = 100) -> list[dict[str, Any]]:
-        query = {"recipient": recipient, "seq": {"$gt": seq}}
-        return await self.inbox.find(query).sort("seq", ASCENDING).limit(limit).to_list()
+    async def reserve(self, reservations: dict[str, int]) -> None:
+        """Record the highest sequence number about to be used per recipient, before using it."""
+        await bulk_write_chunked(self.inbox_heads, [UpdateOne({"_id": r}, {"$max": {"reserved": n}}, upsert=True)
+                                                    for r, n in reservations.items()])
 
-    async def latest_seq(self, recipient: str) -> int:
-        latest = await self.inbox.find({"recipient": recipient}, {"seq": 1}).sort("seq", DESCENDING).limit(1).to_list()
-        return latest[0]["seq"] if latest else 0
+    async def write_entries(self, entries: list[dict[str, Any]], heads: dict[str, InboxHead]) -> dict[str, InboxHead]:
+        """Add inbox entries (each with ``recipient`` and a tentative ``seq`` above its head, in
+        order) in a few bulk commands; return the heads after them, once they are stored.
+
+        A notification already in an inbox (a replayed event) keeps the slot it has; a slot that a
+        previous attempt wrote is counted, not written twice, so retrying a batch is harmless."""
+        entries = list({e["notification"]: e for e in reversed(entries)}.values())[::-1]  # first of each
+        if not entries:
+            return {}
+        pointers = [{"_id": e["notification"], "recipient": e["recipient"], "slot": slot_id(e["recipient"], e["seq"])}
+                    for e in entries]
+        known = await self._insert_new(self.inbox_ids, pointers)
+        if known:
+            existing = {p["_id"]: p for p in await find_by_ids(self.inbox_ids, known)}
+            for entry in entries:
+                if entry["notification"] in known:  # keep the number the first attempt gave it
+                    entry["seq"] = int(existing[entry["notification"]]["slot"].rsplit(":", 1)[1])
+        slots = [{**e, "_id": slot_id(e["recipient"], e["seq"]), "read": False, "archived": False} for e in entries]
+        written_before = await self._insert_new(self.inbox, slots)
+        moved: dict[str, InboxHead] = {}
+        for entry in entries:
+            head = moved.get(entry["recipient"]) or heads[entry["recipient"]]
+            # A slot is counted when it is written, or when a previous attempt of this batch wrote it
+            # above the head it started from; one at or below that head was counted already.
+            counted = (slot_id(entry["recipient"], entry["seq"]) in written_before
+                       and entry["seq"] <= heads[entry["recipient"]].seq)
+            moved[entry["recipient"]] = InboxHead(seq=max(head.seq, entry["seq"]),
+                                                  count=head.count + (0 if counted else 1),
+                                                  reserved=max(head.reserved, entry["seq"]))
+        await bulk_write_chunked(self.inbox_heads, [
+            UpdateOne({"_id": r}, {"$set": {"seq": h.seq, "count": h.count}, "$max": {"reserved": h.reserved}},
+                      upsert=True) for r, h in moved.items()])
+        return moved
+
+    @staticmethod
+    async def _insert_new(collection: Any, documents: list[dict[str, Any]]) -> set[Any]:
+        """Insert in commands of ``INSERT_CHUNK``; the ``_id``s that were there already."""
+        there: set[Any] = set()
+        for start in range(0, len(documents), INSERT_CHUNK):
+            chunk = documents[start:start + INSERT_CHUNK]
+            try:
+                await collection.insert_many(chunk, ordered=False)
+            except BulkWriteError as exc:
+                errors = exc.details.get("writeErrors", [])
+                if any(e.get("code") != DUPLICATE_KEY for e in errors):
+                    raise
+                there.update(chunk[e["index"]]["_id"] for e in errors)
+        return there
+
+    async def slots(self, recipient: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
+        """The entries with these sequence numbers, highest first (numbers never written are skipped)."""
+        found = await find_by_ids(self.inbox, [slot_id(recipient, n) for n in numbers])
+        return sorted(found, key=lambda d: d["seq"], reverse=True)
 
     async def unread_count(self, recipient: str) -> int:
-        return await self.inbox.count_documents({"recipient": recipient, "read": False, "archived": False})
+        head, reads = await asyncio.gather(self.inbox_head(recipient),
+                                           self.inbox_reads.find_one({"_id": recipient}))
+        return max(0, head.count - (reads or {}).get("left", 0))
 
     async def mark(self, recipient: str, notification_id: str, fields: dict[str, Any]) -> dict[str, Any] | None:
-        return await self.inbox.find_one_and_update({"_id": notification_id, "recipient": recipient},
-                                                    {"$set": fields}, return_document=ReturnDocument.AFTER)
+        """Set ``read`` or ``archived`` on one of the recipient's entries; an entry leaving the
+        unread state is counted once."""
+        pointer = await self.inbox_ids.find_one({"_id": notification_id})
+        if pointer is None or pointer["recipient"] != recipient:
+            return None
+        async with self._locks.hold(("inbox_reads", recipient)):
+            slot = await self.inbox.find_one({"_id": pointer["slot"]})
+            if slot is None:
+                return None
+            leaves_unread = not slot["read"] and not slot["archived"]
+            slot = await self.inbox.find_one_and_update({"_id": pointer["slot"]}, {"$set": fields},
+                                                        return_document=ReturnDocument.AFTER)
+            if leaves_unread:
+                await self.inbox_reads.update_one({"_id": recipient}, {"$inc": {"left": 1}}, upsert=True)
+            return slot
 
     # --- deliveries: the due-time store of webhook and e-mail messages --------------------------
 
-    async def add_delivery(self, delivery: dict[str, Any]) -> bool:
-        try:
-            await self.deliveries.insert_one({"status": PENDING, "attempt_count": 0, "attempts": [],
-                                              "lease": None, "failed_at": None, **delivery})
-            return True
-        except DuplicateKeyError:
-            return False
+    async def add_deliveries(self, deliveries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Store new deliveries in a few bulk commands; those that were not there already."""
+        documents = [{"status": PENDING, "attempt_count": 0, "attempts": [], "lease": None, "failed_at": None, **d}
+                     for d in deliveries]
+        there = await self._insert_new(self.deliveries, documents)
+        return [d for d in documents if d["_id"] not in there]
 
-    async def claim_due(self, now: datetime, limit: int, lease_seconds: float) -> list[dict[str, Any]]:
-        """Take up to ``limit`` due deliveries, hiding each for ``lease_seconds``: if this process
-        dies mid-attempt, the delivery becomes due again and another attempt is made."""
-        due = {"status": PENDING, "due_at": {"$lte": now}}
-        candidates = await self.deliveries.find(due, {"_id": 1}).sort("due_at", ASCENDING).limit(limit).to_list()
-        claimed = []
-        for candidate in candidates:
-            lease = uuid.uuid4().hex
-            document = await self.deliveries.find_one_and_update(
-                {"_id": candidate["_id"], **due},
-                {"$set": {"lease": lease, "due_at": now + timedelta(seconds=lease_seconds)}},
-                return_document=ReturnDocument.AFTER)
-            if document is not None:
-                claimed.append(document)
-        return claimed
+    async def pending_deliveries(self) -> list[dict[str, Any]]:
+        """Every pending delivery's id and due time: read once, when the delivery worker starts."""
+        return await self.deliveries.find({"status": PENDING}, SCHEDULED).to_list()
+
+    async def claim(self, delivery_id: str, now: datetime, lease_seconds: float) -> dict[str, Any] | None:
+        """Take one due delivery, hiding it for ``lease_seconds``: if this process dies mid-attempt,
+        the delivery is due again when the worker starts anew."""
+        return await self.deliveries.find_one_and_update(
+            {"_id": delivery_id, "status": PENDING, "due_at": {"$lte": now}},
+            {"$set": {"lease": uuid.uuid4().hex, "due_at": now + timedelta(seconds=lease_seconds)}},
+            return_document=ReturnDocument.AFTER)
 
     async def record_attempt(self, delivery_id: str, lease: str, attempt: dict[str, Any],
                              fields: dict[str, Any]) -> None:
@@ -188,27 +298,35 @@ class Store:
                                                   {"$set": {**self._REPLAY, "due_at": now, "replayed_at": now}})
         return result.matched_count == 1
 
-    async def replay_failed_since(self, since: datetime, now: datetime) -> int:
-        result = await self.deliveries.update_many({"status": DEAD, "failed_at": {"$gte": since}},
-                                                   {"$set": {**self._REPLAY, "due_at": now, "replayed_at": now}})
-        return result.modified_count
+    async def replay_failed_since(self, since: datetime, now: datetime) -> list[dict[str, Any]]:
+        """Make the deliveries that failed since then pending again; what a scheduler needs of them."""
+        failed = {"status": DEAD, "failed_at": {"$gte": since}}
+        replayed = await self.deliveries.find(failed, SCHEDULED).to_list()
+        await self.deliveries.update_many(failed, {"$set": {**self._REPLAY, "due_at": now, "replayed_at": now}})
+        return [{**d, "due_at": now} for d in replayed]
 
     # --- digests: notices gathered per recipient and window ------------------------------------
 
-    async def add_digest_item(self, digest: dict[str, Any], item: dict[str, Any]) -> None:
-        try:  # the item first: a digest document never exists without what it gathers
-            await self.digest_items.insert_one({**item, "digest": digest["_id"]})
-        except DuplicateKeyError:
-            return
-        fields = {k: v for k, v in digest.items() if k != "_id"}
-        await self.digests.update_one({"_id": digest["_id"]}, {"$setOnInsert": fields}, upsert=True)
+    async def add_digest_items(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+        """Gather (digest, item) pairs: each digest document holds its items, so sending it is one
+        lookup. An item already gathered (a replayed event) is not added twice."""
+        requests = [UpdateOne({"_id": digest["_id"], "items._id": {"$ne": item["_id"]}},
+                              {"$setOnInsert": {k: v for k, v in digest.items() if k != "_id"},
+                               "$push": {"items": item}}, upsert=True)
+                    for digest, item in items]
+        for start in range(0, len(requests), BULK_CHUNK):
+            try:
+                await self.digests.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
+            except BulkWriteError as exc:  # the upsert of a digest that holds the item already
+                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                    raise
 
-    async def due_digests(self, now: datetime, limit: int = 100) -> list[dict[str, Any]]:
-        return await self.digests.find({"due_at": {"$lte": now}}).sort("due_at", ASCENDING).limit(limit).to_list()
+    async def pending_digests(self) -> list[dict[str, Any]]:
+        """Every digest's id and due time: read once, when the digest worker starts."""
+        return await self.digests.find({}, {"_id": 1, "due_at": 1}).to_list()
 
-    async def digest_items_of(self, digest_id: str) -> list[dict[str, Any]]:
-        return await self.digest_items.find({"digest": digest_id}).sort("created_at", ASCENDING).to_list()
+    async def digest(self, digest_id: str) -> dict[str, Any] | None:
+        return await self.digests.find_one({"_id": digest_id})
 
     async def drop_digest(self, digest_id: str) -> None:
-        await self.digest_items.delete_many({"digest": digest_id})
         await self.digests.delete_one({"_id": digest_id})

@@ -1,5 +1,6 @@
 """The app factory every service uses, so all share one shape: ``/healthz``, ``/readyz``,
-``/metrics``, request ids in logs, a body size limit (413), and errors that name the problem."""
+``/metrics``, API docs that work offline (``/docs``, ``/redoc``), request ids in logs, a body size
+limit (413), and errors that name the problem."""
 
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.api.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -39,7 +42,8 @@ class Health(BaseModel):
 
 
 class BodySizeLimit:
-    """Answers 413 before reading more than ``limit`` bytes of a request body."""
+    """Answers 413 before reading more than ``limit`` bytes of a request body, whether its length
+    is declared or it comes in chunks."""
 
     def __init__(self, app: ASGIApp, limit: int):
         self.app = app
@@ -58,8 +62,8 @@ class BodySizeLimit:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.limit:
-                    raise _TooLarge()
+                if seen > self.limit:  # a chunked body declares no length
+                    raise _TooLarge(self.limit)
             return message
 
         try:
@@ -106,8 +110,12 @@ class RequestObserver:
             HTTP_LATENCY.labels(self.service, scope["method"], route).observe(time.perf_counter() - started)
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(StarletteHTTPException):
+    """An HTTP error, so that FastAPI passes it on while it parses a body (any other error
+    there becomes a 400) and answers it like any 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, detail=f"request body larger than {limit} bytes")
 
 
 def _validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -125,8 +133,9 @@ def create_service_app(
     readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]] = lambda app: {},
 ) -> FastAPI:
     check_secrets(settings)  # fail closed: no app on a missing, default or weak secret
-    app = FastAPI(title=title, description=description, version="1.0.0", lifespan=lifespan,
-                  responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}})
+    # Swagger UI at /docs and ReDoc at /redoc from the assets fastapi-offline ships, so they work offline.
+    app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan,
+                         responses={401: {"model": Problem}, 403: {"model": Problem}, 422: {"model": Problem}})
     app.state.settings = settings
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
 

@@ -1,9 +1,13 @@
 """``Idempotency-Key`` on POST: a retried request returns the first response and never creates
-a second entity. Keys are scoped to the caller and the route and kept for a day."""
+a second entity. Keys are scoped to the caller and the route and kept for a day: each record
+holds its ``expires_at``, which the reader checks (an expired key is a new one), and a sweeper
+deletes expired records in batches (FerretDB has no TTL indexes)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -11,17 +15,20 @@ from typing import Annotated, Any
 from fastapi import Header, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from pymongo import IndexModel
+from pymongo import DeleteOne, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.mongo import ensure_indexes
+from shared.mongo import BULK_CHUNK, ensure_indexes
 
+log = logging.getLogger(__name__)
 COLLECTION = "idempotency_keys"
 TTL = timedelta(hours=24)
 # A claim still running after this long was left by a process that crashed (requests fail far
 # sooner: MongoDB calls time out in seconds), so a retry takes it over instead of a 409 for a day.
 ABANDONED_AFTER = timedelta(seconds=30)
+SWEEP_EVERY_SECONDS = 3600.0
+SWEEP_BATCH = 500
 
 
 class IdempotencyStore:
@@ -31,6 +38,32 @@ class IdempotencyStore:
 
     async def ensure_indexes(self) -> None:
         await ensure_indexes(self._keys, IndexModel([("expires_at", 1)]))
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Delete the records expired by ``now``, ``SWEEP_BATCH`` at a time; how many were deleted.
+        Each delete is by ``_id`` (FerretDB v1 scans for any other filter) and checks the expiry
+        again, so a key claimed anew meanwhile stays."""
+        now = now or datetime.now(UTC)
+        deleted = 0
+        while True:
+            before = deleted
+            expired = [d["_id"] async for d in self._keys.find({"expires_at": {"$lt": now}}, {"_id": 1},
+                                                               limit=SWEEP_BATCH)]
+            for start in range(0, len(expired), BULK_CHUNK):
+                result = await self._keys.bulk_write(
+                    [DeleteOne({"_id": _id, "expires_at": {"$lt": now}}) for _id in expired[start:start + BULK_CHUNK]],
+                    ordered=False)
+                deleted += result.deleted_count
+            if len(expired) < SWEEP_BATCH or deleted == before:
+                return deleted
+
+    async def run_sweeper(self, every_seconds: float = SWEEP_EVERY_SECONDS) -> None:
+        """Sweep now and then every ``every_seconds`` until cancelled."""
+        while True:
+            swept = await self.sweep()
+            if swept:
+                log.info("deleted %d expired idempotency keys", swept)
+            await asyncio.sleep(every_seconds)
 
     @staticmethod
     def _id(scope: str, key: str) -> str:

@@ -1,6 +1,6 @@
 """Event envelope and every event schema. Importing this package registers all event types."""
 
-from shared.events import deals, listing, matching, monitor, sessions  # noqa: F401  (registers types)
+from shared.events import deals, listing, matching, monitor, notification, sessions  # noqa: F401  (registers types)
 from shared.events.envelope import (
     STRUCTURED_MODE_HEADERS,
     CloudEvent,

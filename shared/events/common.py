@@ -8,6 +8,10 @@ from pydantic import Field, model_validator
 
 from shared.events.envelope import EventData
 
+# The largest integer any field holds: what every JSON client reads exactly (JavaScript's
+# Number.MAX_SAFE_INTEGER, 2**53 - 1), well within the store's 64-bit integers.
+MAX_INT = 2**53 - 1
+
 
 class LocalizedText(EventData):
     """Text in Chinese and/or English; at least one of the two."""

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.events.common import Language, LocalizedText, MoneyRange
+from shared.events.common import MAX_INT, Language, LocalizedText, MoneyRange
 from shared.events.envelope import EventData, event_type
 from shared.party_types import Kind, PartyType, Side
 
@@ -52,7 +52,7 @@ class ParticipantData(EventData):
     webhook_url: str | None = None
     organiser: bool = False
     organiser_reason: str | None = None
-    version: int = Field(1, ge=1)
+    version: int = Field(1, ge=1, le=MAX_INT)
 
 
 @event_type("listing.created.v1")
@@ -90,4 +90,4 @@ class ItemData(EventData):
     expires_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
-    version: int = Field(1, ge=1)
+    version: int = Field(1, ge=1, le=MAX_INT)

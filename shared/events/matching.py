@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.events.common import LocalizedText
+from shared.events.common import MAX_INT, LocalizedText
 from shared.events.envelope import EventData, event_type
 from shared.party_types import Kind, PartyType
 
@@ -127,14 +127,14 @@ class ConsortiumRetractedData(EventData):
 
 
 class AgendaSlot(EventData):
-    index: int = Field(ge=0)
+    index: int = Field(ge=0, le=MAX_INT)
     starts_at: datetime
     ends_at: datetime
 
 
 class Meeting(EventData):
-    slot: int = Field(ge=0)
-    table: int = Field(ge=0)
+    slot: int = Field(ge=0, le=MAX_INT)
+    table: int = Field(ge=0, le=MAX_INT)
     participant_ids: tuple[str, str]
     match_id: str | None = None
     score: float = Field(0.0, ge=0)
@@ -145,7 +145,7 @@ class Meeting(EventData):
 @event_type("agenda.updated.v1")
 class AgendaData(EventData):
     session_id: str
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
     slots: list[AgendaSlot]
     meetings: list[Meeting]
     unscheduled_must_meet: list[tuple[str, str]] = Field(default_factory=list)

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
-from shared.events.common import LocalizedText
+from shared.events.common import MAX_INT, LocalizedText
 from shared.events.envelope import EventData, event_type
 from shared.party_types import PartyType
+
+# Most seats (both roles together) for one party type.
+Quota = Annotated[int, Field(ge=1, le=MAX_INT)]
 
 
 class Role(StrEnum):
@@ -38,13 +42,13 @@ class MeetingPlan(EventData):
     slot_minutes: int = Field(ge=5, le=240)
     slots: int = Field(ge=1, le=100)
     tables: int = Field(ge=1, le=1000)
-    min_meetings: int = Field(0, ge=0)
-    max_meetings: int = Field(6, ge=1)
+    min_meetings: int = Field(0, ge=0, le=MAX_INT)
+    max_meetings: int = Field(6, ge=1, le=MAX_INT)
 
 
 class Capacity(EventData):
-    presenters: int = Field(ge=1)
-    attendees: int = Field(ge=1)
+    presenters: int = Field(ge=1, le=MAX_INT)
+    attendees: int = Field(ge=1, le=MAX_INT)
 
 
 @event_type("session.created.v1")
@@ -63,10 +67,10 @@ class SessionData(EventData):
     registration_opens_at: datetime
     registration_closes_at: datetime
     capacity: Capacity
-    quotas: dict[PartyType, int] = Field(default_factory=dict)
+    quotas: dict[PartyType, Quota] = Field(default_factory=dict)
     meeting_plan: MeetingPlan | None = None
     registration_open: bool = True
-    version: int = Field(1, ge=1)
+    version: int = Field(1, ge=1, le=MAX_INT)
 
 
 @event_type("registration.confirmed.v1")
@@ -84,8 +88,8 @@ class RegistrationData(EventData):
     listing_ids: list[str] = Field(default_factory=list)
     interests: list[str] = Field(default_factory=list)
     status: RegistrationStatus
-    waitlist_position: int | None = Field(None, ge=1)
-    sequence: int = Field(ge=1, description="Arrival order within the session")
+    waitlist_position: int | None = Field(None, ge=1, le=MAX_INT)
+    sequence: int = Field(ge=1, description="Arrival order within the session", le=MAX_INT)
 
 
 @event_type("meeting.requested.v1")

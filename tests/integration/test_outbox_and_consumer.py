@@ -14,16 +14,17 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 from pymongo import monitoring
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import AutoReconnect, DuplicateKeyError, ServerSelectionTimeoutError
 
 from shared import outbox, topics
-from shared.events import CloudEvent, new_event
+from shared.events import CloudEvent, decode, new_event
 from shared.events.common import LocalizedText
 from shared.events.monitor import AlertData, Severity
 from shared.kafka import DLQ_REASON, EventConsumer, Producer
 from shared.locks import KeyedLocks
 from shared.mongo import make_client
-from shared.settings import CommonSettings
+from shared.service import Resources
+from shared.settings import CommonSettings, ServiceSettings
 from tests.support import read_events, read_records, wait_for
 
 pytestmark = pytest.mark.integration
@@ -261,3 +262,127 @@ def test_a_consumer_takes_one_kind_of_handler(registry_topics: CommonSettings):
         with pytest.raises(ValueError, match="either a handler or a batch_handler"):
             EventConsumer(registry_topics, group_id="g", topics=[topics.ALERTS], dead_letter=topics.ALERTS,
                           producer=Producer(registry_topics, client_id="test"), **handlers)
+
+
+async def test_a_record_that_breaks_its_handler_is_dead_lettered_after_bounded_tries(
+        registry_topics: CommonSettings, namespace):
+    settings = registry_topics
+    producer = Producer(settings, client_id="test")
+    alerts = topics.ALERTS.full_name(settings.topic_prefix)
+    poison, good = _alert(1), _alert(2)
+    for event in (poison, good):
+        await producer.send_event(alerts, event, key="a1")
+    mongo = make_client(settings.mongodb_uri)
+    processed = mongo[f"{namespace}db"]["processed"]
+    tries: list[str] = []
+
+    async def handle(event, record):
+        tries.append(event.id)
+        # the store's encoder refuses an integer beyond int64: an error of the record, not of the store
+        await processed.insert_one({"_id": event.id, "n": 2**63 if event.id == poison.id else 1})
+
+    dead_letter = topics.dead_letter("notification")
+    consumer = EventConsumer(settings, group_id="test-bounded", topics=[topics.ALERTS], dead_letter=dead_letter,
+                             handler=handle, producer=producer, max_attempts=3)
+    task = asyncio.create_task(consumer.run())
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.stats.processed >= 1), what="the good record")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert tries == [poison.id] * 3 + [good.id]
+    assert [d["_id"] for d in await processed.find().to_list()] == [good.id]
+    dead = await read_records(settings.kafka_bootstrap_servers, dead_letter.full_name(settings.topic_prefix), count=1)
+    assert len(dead) == 1 and decode(dead[0].value).id == poison.id
+    assert dict(dead[0].headers)[DLQ_REASON].decode().startswith("handler failed 3 times; last: OverflowError")
+    assert consumer.stats.dead_lettered == 1
+    await producer.stop()
+    await mongo.close()
+
+
+async def test_a_batch_that_keeps_failing_is_handed_over_one_by_one_and_only_the_bad_event_dead_lettered(
+        registry_topics: CommonSettings):
+    settings = registry_topics
+    producer = Producer(settings, client_id="test")
+    alerts = topics.ALERTS.full_name(settings.topic_prefix)
+    sent = [_alert(n) for n in range(4)]
+    for event in sent:
+        await producer.send_event(alerts, event, key="a1")
+    written: list[str] = []
+
+    async def write(events: list[CloudEvent]) -> None:
+        if any(e.id == sent[1].id for e in events):
+            raise ValueError("cannot project this one")
+        written.extend(e.id for e in events)
+
+    dead_letter = topics.dead_letter("notification")
+    consumer = EventConsumer(settings, group_id="test-batch-bounded", topics=[topics.ALERTS],
+                             dead_letter=dead_letter, producer=producer, batch_handler=write, max_attempts=2)
+    task = asyncio.create_task(consumer.run())
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.stats.processed >= 3), what="the three good events")
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert written == [sent[0].id, sent[2].id, sent[3].id]
+    dead = await read_records(settings.kafka_bootstrap_servers, dead_letter.full_name(settings.topic_prefix), count=1)
+    assert len(dead) == 1 and decode(dead[0].value).id == sent[1].id
+    assert "ValueError: cannot project this one" in dict(dead[0].headers)[DLQ_REASON].decode()
+    await producer.stop()
+
+
+async def test_a_consumer_stuck_on_an_unreachable_store_is_unhealthy_until_it_goes_on(
+        registry_topics: CommonSettings):
+    settings = registry_topics
+    producer = Producer(settings, client_id="test")
+    await producer.send_event(topics.ALERTS.full_name(settings.topic_prefix), _alert(1), key="a1")
+    store_up = asyncio.Event()
+
+    async def handle(event, record):
+        if not store_up.is_set():
+            raise ServerSelectionTimeoutError("store restarting")  # retried without bound: not the record's fault
+
+    consumer = EventConsumer(settings, group_id="test-stuck", topics=[topics.ALERTS],
+                             dead_letter=topics.dead_letter("notification"), handler=handle, producer=producer,
+                             max_attempts=2, stuck_after=0.5)
+    assert not consumer.healthy()  # not running yet
+    task = asyncio.create_task(consumer.run())
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.stats.retries >= 3), what="retries past the bound")
+    await wait_for(lambda: asyncio.sleep(0, result=not consumer.healthy()), what="the consumer reported stuck")
+    store_up.set()
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.healthy() and consumer.stats.processed == 1),
+                   what="the record handled and the consumer healthy")
+    assert consumer.stats.dead_lettered == 0
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert not consumer.healthy()
+    await producer.stop()
+
+
+async def test_readiness_reports_each_supervised_consumer_and_a_stuck_one_as_not_ready(
+        registry_topics: CommonSettings, make_settings):
+    settings = make_settings(ServiceSettings)
+    resources = Resources(settings)
+    store_up = asyncio.Event()
+
+    async def handle(event, record):
+        if event.data.value == 2 and not store_up.is_set():
+            raise AutoReconnect("store restarting")
+
+    consumer = EventConsumer(settings, group_id="test-ready", topics=[topics.ALERTS],
+                             dead_letter=topics.dead_letter("notification"), handler=handle,
+                             producer=resources.producer, stuck_after=0.5)
+    check = resources.readiness()
+    resources.run_consumer(consumer)
+    checks = resources.readiness()
+    assert set(checks) - set(check) == {"consumer test-ready"}
+    ready = checks["consumer test-ready"]
+    await wait_for(ready, what="the consumer running")
+    await resources.producer.send_event(topics.ALERTS.full_name(settings.topic_prefix), _alert(2), key="a1")
+    await wait_for(lambda: asyncio.sleep(0, result=consumer.stats.retries >= 1), what="the first retry")
+    await wait_for(lambda: _not(ready), what="the stuck consumer reported not ready")
+    store_up.set()
+    await wait_for(ready, what="the consumer ready again")
+    assert consumer.stats.processed == 1 and consumer.stats.dead_lettered == 0
+    await resources.close()
+    assert not await ready()
+
+
+async def _not(check) -> bool:
+    return not await check()

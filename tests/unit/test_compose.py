@@ -1,5 +1,6 @@
 """No Docker engine runs in CI, so the compose file's structure is checked here instead."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -8,6 +9,7 @@ from hardtech.stack import SERVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+CLUSTER_ENV = ROOT / "infra" / "kafka" / "cluster.env"
 
 
 def test_infrastructure_uses_official_images_with_healthchecks_and_volumes():
@@ -43,6 +45,69 @@ def test_topics_are_created_before_services_start():
     topics = COMPOSE["services"]["topics"]
     assert topics["command"] == ["hardtech", "topics"]
     assert topics["depends_on"]["kafka"]["condition"] == "service_healthy"
+
+
+def _default(value: str) -> str:
+    """What compose makes of ``${VAR:-default}`` when VAR is unset."""
+    match = re.fullmatch(r"\$\{(\w+):-(.*)\}", str(value))
+    return match.group(2) if match else str(value)
+
+
+def _variable(value: str) -> str | None:
+    match = re.fullmatch(r"\$\{(\w+):-(.*)\}", str(value))
+    return match.group(1) if match else None
+
+
+def test_one_kafka_node_by_default_with_replication_one():
+    services = COMPOSE["services"]
+    default_enabled = [name for name, spec in services.items() if "profiles" not in spec]
+    assert [name for name in default_enabled if name.startswith("kafka")] == ["kafka"]
+    env = services["kafka"]["environment"]
+    assert _default(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]) == "1@kafka:9093"
+    for name in ("KAFKA_DEFAULT_REPLICATION_FACTOR", "KAFKA_MIN_INSYNC_REPLICAS", "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+                 "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR", "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR"):
+        assert _default(env[name]) == "1", name
+    for name in (*(service.name for service in SERVICES), "topics"):
+        service_env = services[name]["environment"]
+        assert _default(service_env["HARDTECH_KAFKA_REPLICATION_FACTOR"]) == "1"
+        assert _default(service_env["HARDTECH_KAFKA_MIN_INSYNC_REPLICAS"]) == "1"
+
+
+def test_the_cluster_profile_runs_three_kraft_nodes_replicating_three_times_with_two_in_sync():
+    services = COMPOSE["services"]
+    nodes = {name: services[name] for name in ("kafka", "kafka-2", "kafka-3")}
+    cluster = dict(line.split("=", 1) for line in CLUSTER_ENV.read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert cluster["COMPOSE_PROFILES"] == "cluster"
+    assert (cluster["HARDTECH_KAFKA_REPLICATION_FACTOR"], cluster["HARDTECH_KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+    voters = {}
+    for entry in cluster["KAFKA_CONTROLLER_QUORUM_VOTERS"].split(","):
+        node_id, address = entry.split("@")
+        voters[int(node_id)] = address
+    assert voters == {1: "kafka:9093", 2: "kafka-2:9093", 3: "kafka-3:9093"}
+    for name, spec in nodes.items():
+        env = spec["environment"]
+        assert spec["image"] == services["kafka"]["image"] and spec["healthcheck"]["test"]
+        assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+        assert voters[env["KAFKA_NODE_ID"]] == f"{name}:9093"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["CLUSTER_ID"] == services["kafka"]["environment"]["CLUSTER_ID"]
+        assert _variable(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]) == "KAFKA_CONTROLLER_QUORUM_VOTERS"
+        for setting, variable in (("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "HARDTECH_KAFKA_REPLICATION_FACTOR"),
+                                  ("KAFKA_TRANSACTION_STATE_LOG_MIN_ISR", "HARDTECH_KAFKA_MIN_INSYNC_REPLICAS"),
+                                  ("KAFKA_MIN_INSYNC_REPLICAS", "HARDTECH_KAFKA_MIN_INSYNC_REPLICAS")):
+            assert _variable(env[setting]) == variable
+        if name != "kafka":
+            assert spec["profiles"] == ["cluster"]
+    volumes = [spec["volumes"][0].split(":")[0] for spec in nodes.values()]
+    assert len(set(volumes)) == 3 and set(volumes) <= set(COMPOSE["volumes"])
+    topics_deps = services["topics"]["depends_on"]
+    for name in ("kafka-2", "kafka-3"):
+        assert topics_deps[name] == {"condition": "service_healthy", "required": False}
+    for service in SERVICES:
+        env = services[service.name]["environment"]
+        assert _variable(env["HARDTECH_KAFKA_REPLICATION_FACTOR"]) == "HARDTECH_KAFKA_REPLICATION_FACTOR"
+        assert _variable(env["HARDTECH_KAFKA_MIN_INSYNC_REPLICAS"]) == "HARDTECH_KAFKA_MIN_INSYNC_REPLICAS"
 
 
 SECRETS = ("HARDTECH_OPERATOR_TOKEN", "HARDTECH_JWT_PUBLIC_KEY", "HARDTECH_JWT_PRIVATE_KEY", "HARDTECH_API_KEY_PEPPER")

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.api.inputs import CurrencyCode
 from shared.events.deals import CloseReason, ContractSummary, ContractType, DealData, DealParty, DealStage
 from shared.events.listing import TransferMode
 
@@ -32,7 +33,7 @@ class Contract(BaseModel):
 
     contract_type: ContractType
     amount: Decimal = Field(gt=0, max_digits=16, decimal_places=2)
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode
     transfer_mode: TransferMode
     field: str
     region: str

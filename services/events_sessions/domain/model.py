@@ -12,12 +12,13 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from shared.events.common import LocalizedText
+from shared.api.inputs import OneLine, Title
 from shared.moments import to_utc
 from shared.events.sessions import (
     Capacity,
     MeetingPlan,
     MeetingPreference,
+    Quota,
     RegistrationStatus,
     Role,
 )
@@ -58,18 +59,18 @@ class SessionSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: LocalizedText
+    title: Title
     fields: list[str] = Field(min_length=1, max_length=10, description="Field codes such as 5G or 5G.RAN")
     city: str = Field(min_length=1, max_length=20, description="City code such as CN-SC.CD")
     high_tech_zone: str | None = Field(None, max_length=20, description="National high-tech zone code, e.g. CDHT")
-    industrial_cluster: str | None = Field(None, min_length=1, max_length=200)
-    venue: str | None = Field(None, min_length=1, max_length=300)
+    industrial_cluster: OneLine | None = Field(None, min_length=1, max_length=200)
+    venue: OneLine | None = Field(None, min_length=1, max_length=300)
     starts_at: Moment
     ends_at: Moment
     registration_opens_at: Moment
     registration_closes_at: Moment
     capacity: Capacity
-    quotas: dict[PartyType, int] = Field(default_factory=dict,
+    quotas: dict[PartyType, Quota] = Field(default_factory=dict,
                                          description="Most seats (both roles together) per party type")
     meeting_plan: MeetingPlan | None = None
 

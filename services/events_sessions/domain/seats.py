@@ -243,8 +243,13 @@ def mark_no_shows(session: Session, now: datetime) -> Change:
 def request_meeting(session: Session, *, requester_id: str, target_id: str, preference: MeetingPreference,
                     now: datetime) -> tuple[MeetingRequest, Change]:
     ensure_accepting(session, now)
-    if session.active_registration_of(requester_id) is None:
+    requester = session.active_registration_of(requester_id)
+    if requester is None:
         raise Conflict("register for the session before requesting meetings / 请先报名")
+    if requester.status is RegistrationStatus.WAITLISTED:
+        # Agendas are planned for confirmed registrants only: the request could not take effect.
+        raise Conflict("you are on the waitlist: meetings are planned for confirmed registrants only; request them "
+                       "once you are promoted / 您在候补名单中：洽谈仅为已确认的报名者安排，转正后再提出")
     if target_id == requester_id:
         raise Invalid([Problem(("target_id",), "you cannot request a meeting with yourself / 不能与自己洽谈")])
     if session.active_registration_of(target_id) is None:

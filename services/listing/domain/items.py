@@ -14,9 +14,8 @@ from pydantic import Field
 
 from services.listing.domain.common import Conflict, Forbidden, new_id
 from services.listing.domain.validation import (
-    Amount, FieldCodes, FutureTime, RegionCode, RegionCodes, RequestModel, ShortStrings, Title,
+    Amount, FieldCodes, FutureTime, RegionCode, RegionCodes, RequestModel, ShortStrings, Text, Title,
 )
-from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ItemStatus, TransferMode
 from shared.party_types import PARTY_NAMES, Kind, PartyType, Side, may_post
 from shared.text import term_set, tokens
@@ -33,7 +32,7 @@ TransferModes = Annotated[list[TransferMode], Field(max_length=6)]
 class ItemIn(RequestModel):
     kind: Kind
     title: Title
-    description: LocalizedText | None = None
+    description: Text | None = None
     fields: RequiredFieldCodes
     keywords: ShortStrings = []
     trl: Trl | None = None
@@ -59,7 +58,7 @@ class ItemPatch(RequestModel):
     transfer_modes: TransferModes = None  # type: ignore[assignment]
     region_preference: RegionCodes = None  # type: ignore[assignment]
     status: Literal[ItemStatus.DRAFT, ItemStatus.OPEN, ItemStatus.CLOSED] = None  # type: ignore[assignment]
-    description: LocalizedText | None = None
+    description: Text | None = None
     trl: Trl | None = None
     ip_status: IpStatus | None = None
     amount: Amount | None = None

@@ -1,5 +1,6 @@
 """Field types of request bodies with the checks that name the bad field in a 422: taxonomy
-codes, region codes, text lengths, money ranges and expiry dates."""
+codes, region codes, text lengths and characters (``shared.api.inputs``), money ranges in ISO
+4217 currencies and expiry dates."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from shared import regions, taxonomy
-from shared.events.common import LocalizedText, MoneyRange
+from shared.api.inputs import CurrencyCode, OneLine, Text, Title  # noqa: F401  Text, Title: the listing's field types
+from shared.events.common import MoneyRange
 from shared.moments import to_utc
 
 MAX_EXPIRY = timedelta(days=5 * 365)
@@ -47,15 +49,8 @@ def _future(moment: datetime) -> datetime:
 FieldCodes = Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=10), AfterValidator(_known_fields)]
 RegionCode = Annotated[str, Field(max_length=20), AfterValidator(_known_region)]
 RegionCodes = Annotated[list[RegionCode], Field(max_length=20)]
-ShortStrings = Annotated[list[Annotated[str, Field(min_length=1, max_length=50)]], Field(max_length=20)]
+ShortStrings = Annotated[list[Annotated[OneLine, Field(min_length=1, max_length=50)]], Field(max_length=20)]
 FutureTime = Annotated[datetime, AfterValidator(_future)]
-
-
-class Title(LocalizedText):
-    """A title or a name: at most 200 characters in each language."""
-
-    zh: str | None = Field(None, max_length=200)
-    en: str | None = Field(None, max_length=200)
 
 
 class Amount(MoneyRange):
@@ -63,3 +58,4 @@ class Amount(MoneyRange):
 
     min: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False)
     max: float | None = Field(None, ge=0, le=1e15, allow_inf_nan=False)
+    currency: CurrencyCode = "CNY"

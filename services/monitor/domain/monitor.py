@@ -48,7 +48,8 @@ class LagMonitor:
 
     def observe(self, observation: ClusterObservation) -> Snapshot:
         self._record_log_ends(observation)
-        groups = {g.group: self._evaluate_group(g, observation.at) for g in observation.groups}
+        committed = committed_topics(observation)
+        groups = {g.group: self._evaluate_group(g, observation.at, committed) for g in observation.groups}
         self._forget_windows_except(groups)
         for name, lag in groups.items():
             self._history(self.group_history, name).append(GroupPoint(observation.at, lag.total_lag,
@@ -77,7 +78,7 @@ class LagMonitor:
         for gone in set(self._timelines) - set(ends):
             del self._timelines[gone]
 
-    def _evaluate_group(self, group: GroupObservation, now: float) -> GroupLag:
+    def _evaluate_group(self, group: GroupObservation, now: float, committed: frozenset[str]) -> GroupLag:
         partitions = []
         for p in sorted(group.partitions, key=lambda p: (p.topic, p.partition)):
             window = self._windows.get((group.group, p.topic, p.partition))
@@ -85,7 +86,8 @@ class LagMonitor:
                 window = self._windows[(group.group, p.topic, p.partition)] = deque(maxlen=self.config.window)
             point = WindowPoint(now, p.committed, p.log_end)
             window.append(point)
-            status = partition_status(window, size=self.config.window, has_members=bool(group.members))
+            status = partition_status(window, size=self.config.window, has_members=bool(group.members),
+                                      topic_committed=p.topic in committed)
             seconds = (None if p.committed is None
                        else self._timelines[(p.topic, p.partition)].lag_seconds(p.committed, now))
             partitions.append(PartitionLag(
@@ -95,10 +97,10 @@ class LagMonitor:
         lags_seconds = [p.lag_seconds for p in partitions if p.lag_seconds is not None]
         return GroupLag(
             group=group.group, state=group.state, protocol_type=group.protocol_type, members=group.members,
-            status=group_status((p.status for p in partitions), error=group.error),
+            status=group_status(((p.status, p.lag) for p in partitions), error=group.error),
             total_lag=sum(p.lag or 0 for p in partitions),
             max_lag_seconds=max(lags_seconds, default=None),
-            uncommitted_partitions=sum(1 for p in partitions if awaits_first_commit(p)),
+            uncommitted_partitions=sum(1 for p in partitions if awaits_first_commit(p, committed)),
             partitions=tuple(partitions), error=group.error,
         )
 
@@ -139,7 +141,15 @@ class LagMonitor:
 CHANGELOG_SUFFIX = "-changelog"
 
 
-def awaits_first_commit(partition: PartitionLag) -> bool:
-    """Records are there and the group has never committed on them: possibly unprocessed."""
+def committed_topics(observation: ClusterObservation) -> frozenset[str]:
+    """Topics some group commits offsets on, changelogs aside: on the others (state read back on
+    recovery, topics read without commits) a partition without a commit is not waiting input."""
+    return frozenset(p.topic for g in observation.groups for p in g.partitions
+                     if p.committed is not None and not p.topic.endswith(CHANGELOG_SUFFIX))
+
+
+def awaits_first_commit(partition: PartitionLag, committed: frozenset[str]) -> bool:
+    """Records are there and the group has never committed on them, on a topic that groups
+    commit on: possibly unprocessed."""
     return (partition.committed_offset is None and partition.log_end_offset > 0
-            and not partition.topic.endswith(CHANGELOG_SUFFIX))
+            and partition.topic in committed)

@@ -8,6 +8,7 @@ from typing import Any
 from shared.events import CloudEvent
 from shared.events.matching import AgendaData, ConsortiumData, MatchData, MatchRetractedData, MatchSide
 from shared.events.monitor import AlertData
+from shared.events.notification import WebhookDisabledData
 from shared.events.sessions import RegistrationData, SessionData
 
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Notice, NotificationType
@@ -29,10 +30,16 @@ def session_of(event: CloudEvent) -> str | None:
     return None
 
 
-def agenda_participants(event: CloudEvent) -> set[str]:
-    if not isinstance(event.data, AgendaData):
-        return set()
-    return {p for meeting in event.data.meetings for p in meeting.participant_ids}
+def named_participants(event: CloudEvent) -> set[str]:
+    """The participants whose names the notices of this event give: counterparts, members."""
+    data = event.data
+    if isinstance(data, AgendaData):
+        return {p for meeting in data.meetings for p in meeting.participant_ids}
+    if isinstance(data, MatchData | MatchRetractedData):
+        return {data.offer.owner_id, data.need.owner_id}
+    if isinstance(data, ConsortiumData):
+        return {m.participant_id for m in data.members}
+    return set()
 
 
 def notices(event: CloudEvent, *, session: SessionData | None = None,
@@ -45,13 +52,16 @@ def notices(event: CloudEvent, *, session: SessionData | None = None,
     data = event.data
     names = names or {}
     if isinstance(data, MatchData):
-        return _match_created(kind, data)
+        return _match_created(kind, data, names)
     if isinstance(data, MatchRetractedData):
-        return _match_retracted(kind, data)
+        return _match_retracted(kind, data, names)
     if isinstance(data, ConsortiumData):
-        return _consortium(kind, data)
+        return _consortium(kind, data, names)
     if isinstance(data, AgendaData):
         return _agenda(kind, data, session, names)
+    if isinstance(data, WebhookDisabledData):
+        return [Notice(data.participant_id, kind, {"url": data.url, "attempts": data.attempts, "hours": data.hours,
+                                                   "last_error": data.last_error})]
     if isinstance(data, RegistrationData):
         return [Notice(data.participant_id, kind, {**_session_context(data.session_id, session),
                                                    "registration_id": data.registration_id,
@@ -77,35 +87,38 @@ def _match_parties(data: MatchData | MatchRetractedData) -> list[tuple[str, Matc
     return parties
 
 
-def _match_created(kind: NotificationType, data: MatchData) -> list[Notice]:
+def _match_created(kind: NotificationType, data: MatchData, names: Mapping[str, dict[str, Any]]) -> list[Notice]:
     return [
         Notice(recipient, kind, {
             "match_id": data.match_id, "kind": data.kind.value, "score": data.score,
-            "own": _side(own), "other": _side(other),
+            "own": _side(own), "other": _side(other), "other_name": names.get(other.owner_id),
+            "link": f"/matches/{data.match_id}",
             "explanation": data.explanation.model_dump(mode="json"),
         }, score=data.score)
         for recipient, own, other in _match_parties(data)
     ]
 
 
-def _match_retracted(kind: NotificationType, data: MatchRetractedData) -> list[Notice]:
+def _match_retracted(kind: NotificationType, data: MatchRetractedData,
+                     names: Mapping[str, dict[str, Any]]) -> list[Notice]:
     return [
         Notice(recipient, kind, {"match_id": data.match_id, "kind": data.kind.value, "reason": data.reason.value,
-                                 "own": _side(own), "other": _side(other)})
+                                 "own": _side(own), "other": _side(other), "other_name": names.get(other.owner_id),
+                                 "link": "/matches"})
         for recipient, own, other in _match_parties(data)
         # A decline retracts the match for the participant who declined, and only for them.
         if data.for_participant is None or data.for_participant == recipient
     ]
 
 
-def _consortium(kind: NotificationType, data: ConsortiumData) -> list[Notice]:
-    members = [m.model_dump(mode="json") for m in data.members]
+def _consortium(kind: NotificationType, data: ConsortiumData, names: Mapping[str, dict[str, Any]]) -> list[Notice]:
+    members = [{**m.model_dump(mode="json"), "name": names.get(m.participant_id)} for m in data.members]
     recipients = dict.fromkeys(m.participant_id for m in data.members)  # ordered, distinct
     return [
         Notice(recipient, kind, {
             "consortium_id": data.consortium_id, "score": data.score,
             "my_roles": [m.role.value for m in data.members if m.participant_id == recipient],
-            "members": members, "missing_roles": [r.value for r in data.missing_roles],
+            "members": members, "missing_roles": [r.value for r in data.missing_roles], "link": "/teams",
         }, score=data.score)
         for recipient in recipients
     ]

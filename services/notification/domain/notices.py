@@ -39,12 +39,13 @@ class NotificationType(StrEnum):
     ALERT_RAISED = "alert.raised"
     ALERT_CLEARED = "alert.cleared"
     DIGEST = "digest"
+    WEBHOOK_DISABLED = "webhook.disabled"  # to the endpoint's owner, in the inbox and by e-mail
 
     @property
     def category(self) -> Category | None:
-        """None for a digest, which gathers several categories."""
+        """None for a digest, which gathers several categories, and for notices about the account."""
         head = self.value.split(".")[0]
-        return None if self is NotificationType.DIGEST else Category(head)
+        return None if self in (NotificationType.DIGEST, NotificationType.WEBHOOK_DISABLED) else Category(head)
 
     @property
     def template(self) -> str:

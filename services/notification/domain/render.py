@@ -86,6 +86,9 @@ def template_path(kind: NotificationType, language: Language) -> str:
     return f"{language.value}/{kind.template}.j2"
 
 
-def render(kind: NotificationType, language: Language, context: dict[str, Any]) -> Rendered:
-    module = _ENV.get_template(template_path(kind, language)).make_module({**context, "lang": language.value})
+def render(kind: NotificationType, language: Language, context: dict[str, Any],
+           app_url: str | None = None) -> Rendered:
+    """``app_url``: the web app's address, so a notice can link to where it is acted on."""
+    module = _ENV.get_template(template_path(kind, language)).make_module(
+        {**context, "lang": language.value, "app_url": app_url})
     return Rendered(subject=" ".join(str(module.subject).split()), body=str(module).strip() + "\n")

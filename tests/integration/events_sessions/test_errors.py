@@ -31,6 +31,11 @@ def _locs(response) -> list[list]:
     ({"quotas": {"investor": 0}}, ["body", "quotas", "investor"]),
     ({"starts_at": "2030-05-01T09:00:00"}, ["body", "starts_at"]),
     ({"surprise": 1}, ["body", "surprise"]),
+    ({"title": {"zh": "硬科技专场\u202e"}}, ["body", "title", "zh"]),
+    ({"title": {"en": "Hard\u200btech"}}, ["body", "title", "en"]),
+    ({"venue": "菁蓉汇\u0000"}, ["body", "venue"]),
+    ({"industrial_cluster": "电子信息\n产业集群"}, ["body", "industrial_cluster"]),
+    ({"quotas": {"investor": 2**63}}, ["body", "quotas", "investor"]),
 ])
 async def test_bad_sessions_are_422_naming_the_field(client, organiser, overrides, loc):
     response = await client.post("/sessions", json=session_body(**overrides), headers=organiser)
@@ -128,3 +133,20 @@ async def test_bad_queries_and_cursors(client, organiser, new_session):
         assert response.status_code == 422, params
     assert (await client.get("/me/agenda", params={"cursor": "WzFd"},
                              headers=organiser)).status_code == 422
+
+
+async def test_a_waitlisted_participant_may_not_request_meetings_until_promoted(client, bearer, new_session):
+    sid = (await new_session(capacity={"presenters": 1, "attendees": 1}))["id"]
+    url = f"/sessions/{sid}/registrations"
+    for participant in ("ent-1", "ent-2"):
+        assert (await client.post(url, headers=bearer(participant), json={"role": "attendee"})).status_code == 201
+    assert (await client.get(f"{url}/me", headers=bearer("ent-2"))).json()["status"] == "waitlisted"
+    request = {"target_id": "ent-1", "preference": "must_meet"}
+    refused = await client.post(f"/sessions/{sid}/meeting-requests", headers=bearer("ent-2"), json=request)
+    assert refused.status_code == 409 and "on the waitlist" in refused.json()["detail"]
+    assert (await client.delete(f"{url}/me", headers=bearer("ent-1"))).status_code == 200
+    assert (await client.get(f"{url}/me", headers=bearer("ent-2"))).json()["status"] == "confirmed"
+    request = {"target_id": "ent-3", "preference": "must_meet"}
+    assert (await client.post(url, headers=bearer("ent-3"), json={"role": "attendee"})).status_code == 201
+    accepted = await client.post(f"/sessions/{sid}/meeting-requests", headers=bearer("ent-2"), json=request)
+    assert accepted.status_code == 201, accepted.text

@@ -11,10 +11,12 @@ from icalendar import Calendar
 
 from shared import topics
 from shared.events import decode, new_event
+from shared.events.common import LocalizedText
+from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData, AgendaSlot, Meeting
 from shared.events.sessions import RegistrationClosedData
 from shared.kafka import DLQ_REASON, Producer
-from shared.party_types import PartyType
+from shared.party_types import Kind, PartyType, Side
 from tests.integration.events_sessions.conftest import T0
 from tests.support import read_records, wait_for
 
@@ -151,3 +153,28 @@ async def test_an_agenda_for_an_unknown_session_is_dead_lettered(client, setting
     dead = await read_records(settings.kafka_bootstrap_servers,
                               topics.dead_letter("events_sessions").full_name(settings.topic_prefix), count=1)
     assert "unknown session" in dict(dead[0].headers)[DLQ_REASON].decode()
+
+
+async def test_a_listing_the_store_cannot_hold_is_dead_lettered_and_the_next_is_handled(
+        client, settings, publish_listing):
+    """``version`` 2**63 (beyond the store's int64) once reached the handler, whose store write
+    raised OverflowError forever and stalled the partition; now the schema refuses it beyond
+    2**53 - 1 and the record is dead-lettered at once. (A record that breaks its handler is
+    dead-lettered after bounded tries: tests/integration/test_outbox_and_consumer.py.)"""
+    item = ItemData(id="L-huge", side=Side.OFFER, kind=Kind.TECHNOLOGY, owner_id="uni-1",
+                    owner_party_type=PartyType.UNIVERSITY, title=LocalizedText(zh="毫米波射频芯片"),
+                    fields=["5G.RF"], status=ItemStatus.OPEN, created_at=T0, updated_at=T0, version=7)
+    poison = new_event("listing.updated.v1", item, source="/tests", subject="L-huge").model_dump_json(
+        exclude_none=True).replace('"version":7', f'"version":{2**63}').encode()
+    producer = Producer(settings, client_id="test-listings")
+    await producer.send(topics.LISTINGS.full_name(settings.topic_prefix), poison, key="L-huge")
+    await producer.stop()
+    await publish_listing("L-huge", "uni-1")  # the same key, so the same partition, after the poison: handled
+    dead = await read_records(settings.kafka_bootstrap_servers,
+                              topics.dead_letter("events_sessions").full_name(settings.topic_prefix), count=1)
+    assert len(dead) == 1 and dead[0].value == poison
+    headers = dict(dead[0].headers)
+    assert "version" in headers[DLQ_REASON].decode() and "9007199254740991" in headers[DLQ_REASON].decode()
+    assert headers["dlq.offset"] == b"0"
+    store = client._transport.app.state.sessions.store  # type: ignore[attr-defined]
+    assert (await store.listings.find_one({"_id": "L-huge"}))["version"] == 1

@@ -83,6 +83,14 @@ ITEM_ERRORS = [
     ({"trl": 10}, ["body", "trl"], "less than or equal to 9"),
     ({"amount": {"min": 10, "max": 5}}, ["body", "amount"], "min must not exceed max"),
     ({"amount": {"min": 1, "currency": "yuan"}}, ["body", "amount", "currency"], "pattern"),
+    ({"amount": {"min": 1, "currency": "ZZZ"}}, ["body", "amount", "currency"], "not an ISO 4217 currency code"),
+    ({"amount": {"min": 1, "currency": "XXX"}}, ["body", "amount", "currency"], "names no currency"),
+    ({"title": {"zh": "芯片\u0000"}}, ["body", "title", "zh"], "U+0000"),
+    ({"title": {"en": "chip\u202eredaolnwod"}}, ["body", "title", "en"], "U+202E (RIGHT-TO-LEFT OVERRIDE)"),
+    ({"title": {"zh": "毫米波\u200b芯片"}}, ["body", "title", "zh"], "U+200B (ZERO WIDTH SPACE)"),
+    ({"title": {"zh": "两行\n标题"}}, ["body", "title", "zh"], "U+000A"),
+    ({"description": {"en": "fine\nlines, but \u2066isolated\u2069"}}, ["body", "description", "en"], "U+2066"),
+    ({"keywords": ["ok", "\ufeffbom"]}, ["body", "keywords", 1], "U+FEFF"),
     ({"region": "CN-XX"}, ["body", "region"], "unknown region"),
     ({"region_preference": ["CN-SC", "Mars"]}, ["body", "region_preference", 1], "unknown region"),
     ({"title": {"zh": "长" * 201}}, ["body", "title", "zh"], "at most 200"),
@@ -124,6 +132,8 @@ async def test_patch_validation_errors_name_the_field(client, change, loc):
     ({"fields": ["EIT.NOPE"]}, ["body", "fields"]), ({"language": "fr"}, ["body", "language"]),
     ({"email": "not-an-address"}, ["body", "email"]), ({"webhook_url": "ftp://x"}, ["body", "webhook_url"]),
     ({"organisation": {"en": "o" * 201}}, ["body", "organisation", "en"]), ({"api_key": "mine"}, ["body", "api_key"]),
+    ({"organisation": {"zh": "研究院\u0007"}}, ["body", "organisation", "zh"]),
+    ({"display_name": {"en": "Ann\u200dBob"}}, ["body", "display_name", "en"]),
 ])
 async def test_participant_validation_errors_name_the_field(client, change, loc):
     response = await client.post("/participants", json=participant_body(**change))

@@ -106,3 +106,30 @@ async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, m
         consortia = (await client.get("/consortia", headers=ent)).json()
         assert [c["consortium"]["consortium_id"] for c in consortia["items"]] == ["c_1"]
         assert (await client.get("/consortia", headers=uni)).json()["items"] == []
+
+
+async def test_a_participants_pages_are_id_lookups(registry_topics, make_settings, mongo_commands):
+    settings = make_settings(Settings)
+    app = create_app(settings, worker_ready=lambda: True)
+    async with running(app) as client:
+        store = app.state.store
+        for n in range(30):
+            await store.project(new_event("match.created.v1", _match(n, "ent", round(0.5 + n / 100, 2),
+                                                                     Kind.CAPITAL if n % 3 else Kind.TECHNOLOGY),
+                                          source=SOURCE))
+        await store.project(new_event("consortium.proposed.v1", ConsortiumData(
+            consortium_id="c_1", technology_match_id="m_000", score=0.4, missing_roles=[ConsortiumRole.POLICY],
+            members=[ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_SEEKER, participant_id="ent",
+                                      party_type=PartyType.ENTERPRISE, item_id="n0")]), source=SOURCE))
+        ent = _auth(issue_token(settings, "ent", PartyType.ENTERPRISE)[0])
+        mongo_commands.clear()
+        first = (await client.get("/matches", params={"limit": 5}, headers=ent)).json()
+        second = (await client.get("/matches", params={"limit": 5, "cursor": first["next_cursor"]},
+                                   headers=ent)).json()
+        assert [m["match_id"] for m in first["items"] + second["items"]] == [f"m_{n:03d}" for n in range(29, 19, -1)]
+        technology = (await client.get("/matches", params={"kind": "technology", "min_score": 0.7, "status": "active"},
+                                       headers=ent)).json()
+        assert [m["match_id"] for m in technology["items"]] == ["m_027", "m_024", "m_021"]
+        consortia = (await client.get("/consortia", params={"status": "active"}, headers=ent)).json()
+        assert [c["consortium"]["consortium_id"] for c in consortia["items"]] == ["c_1"]
+        assert mongo_commands.filters() and mongo_commands.scans() == []

@@ -79,9 +79,12 @@ def test_window_and_close_snapshot_keeps_only_seated_and_their_requests():
         _register(session, "a", now=T0 - timedelta(days=10))
     for pid in ("a", "b", "c"):
         session = _register(session, pid)
-    for requester, target, pref in (("a", "b", MeetingPreference.MUST_MEET), ("c", "a", MeetingPreference.DECLINE)):
+    for requester, target, pref in (("a", "b", MeetingPreference.MUST_MEET), ("a", "c", MeetingPreference.DECLINE)):
         _, change = seats.request_meeting(session, requester_id=requester, target_id=target, preference=pref, now=NOW)
         session = seats.apply(session, change)
+    for pref in MeetingPreference:  # c is waitlisted: no request of theirs could take effect
+        with pytest.raises(Conflict, match="on the waitlist"):
+            seats.request_meeting(session, requester_id="c", target_id="a", preference=pref, now=NOW)
     change = seats.close(session, NOW)
     (kind, snapshot), = change.events
     assert kind == "session.registration_closed.v1" and snapshot.session.registration_open is False

@@ -56,12 +56,23 @@ def test_never_committed(ends, members, expected):
     assert status([None] * 5, ends, members=members) is expected
 
 
+def test_never_committed_on_a_topic_no_group_commits_on_is_ok():
+    # A faust table's changelog, say: read back on recovery, never committed, growing.
+    assert partition_status(window([None] * 5, [7, 8, 9, 9, 9]), size=SIZE, has_members=True,
+                            topic_committed=False) is PartitionStatus.OK
+
+
 def test_group_status_follows_burrow():
-    assert group_status([PartitionStatus.OK, PartitionStatus.OK]) is GroupStatus.OK
-    assert group_status([PartitionStatus.OK, PartitionStatus.WARN]) is GroupStatus.WARN
+    assert group_status([(PartitionStatus.OK, 0), (PartitionStatus.OK, 3)]) is GroupStatus.OK
+    assert group_status([(PartitionStatus.OK, 0), (PartitionStatus.WARN, 5)]) is GroupStatus.WARN
     for failing in (PartitionStatus.STALL, PartitionStatus.STOP, PartitionStatus.REWIND):
-        assert group_status([PartitionStatus.WARN, failing]) is GroupStatus.ERR
+        assert group_status([(PartitionStatus.WARN, 5), (failing, 2)]) is GroupStatus.ERR
+    assert group_status([(PartitionStatus.STALL, None)]) is GroupStatus.ERR  # never committed, input waiting
     assert group_status([], error="coordinator not available") is GroupStatus.ERR
+
+
+def test_a_group_with_no_lag_is_not_in_error():
+    assert group_status([(PartitionStatus.REWIND, 0), (PartitionStatus.OK, 0)]) is GroupStatus.OK
 
 
 def test_lag_is_never_negative():

@@ -34,9 +34,14 @@ def test_snapshot_carries_lag_seconds_status_history_and_throughput():
     assert [p.total_lag for p in monitor.group_history["g"]] == [0, 100, 150]
 
 
+COMMITTING = GroupObservation("other", "Stable", "consumer", (MEMBER,), (
+    PartitionOffsets("orders", 0, 30, 30, MEMBER), PartitionOffsets("orders", 1, 5, 5, MEMBER)))
+
+
 def test_never_committed_partitions_are_shown_not_hidden():
     monitor = LagMonitor(MonitorConfig(window=3))
-    snapshot = observe(monitor, 0.0, None, 30)
+    group = GroupObservation("g", "Stable", "consumer", (MEMBER,), (PartitionOffsets("orders", 0, None, 30, MEMBER),))
+    snapshot = monitor.observe(ClusterObservation(0.0, (group, COMMITTING), {("orders", 0): 30}))
     group = snapshot.groups["g"]
     assert group.uncommitted_partitions == 1
     assert group.partitions[0].committed_offset is None and group.partitions[0].lag is None
@@ -50,9 +55,21 @@ def test_only_partitions_with_records_and_no_commit_count_as_uncommitted():
         PartitionOffsets("app-table-changelog", 0, None, 40, MEMBER),  # table state, read on recovery
         PartitionOffsets("orders", 1, None, 5, MEMBER),
     ))
-    snapshot = monitor.observe(ClusterObservation(0.0, (group,), {("orders", 0): 0, ("orders", 1): 5,
-                                                                  ("app-table-changelog", 0): 40}))
+    snapshot = monitor.observe(ClusterObservation(0.0, (group, COMMITTING), {("orders", 0): 0, ("orders", 1): 5,
+                                                                            ("app-table-changelog", 0): 40}))
     assert snapshot.groups["g"].uncommitted_partitions == 1
+
+
+def test_on_topics_no_group_commits_on_nothing_awaits_a_commit_and_nothing_stalls():
+    monitor = LagMonitor(MonitorConfig(window=2))
+    for at, end in ((0.0, 40), (5.0, 60)):  # a faust worker's table changelog and leader topic, growing
+        group = GroupObservation("worker", "Stable", "consumer", (MEMBER,), (
+            PartitionOffsets("app-table-changelog", 0, None, end, MEMBER),
+            PartitionOffsets("app-__assignor-__leader", 0, None, end, MEMBER)))
+        snapshot = monitor.observe(ClusterObservation(at, (group,), {}))
+    worker = snapshot.groups["worker"]
+    assert worker.uncommitted_partitions == 0 and worker.status is GroupStatus.OK
+    assert {p.status for p in worker.partitions} == {PartitionStatus.OK}
 
 
 def test_state_of_vanished_groups_is_forgotten():

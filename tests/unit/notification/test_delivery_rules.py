@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -10,12 +11,15 @@ from services.notification.domain.delivery import (
     RetryPolicy,
     Verdict,
     forbidden_address,
+    noncanonical_ipv4,
     retry_after_seconds,
     signed_headers,
     verdict,
 )
 from services.notification.domain.digest import digest_id, due_at, window_end
 from services.notification.domain.preferences import new_webhook_secret
+from services.notification.settings import Settings
+from services.notification.storage import RecipientRecord
 
 NOW = datetime(2026, 6, 1, 9, 0, 30, tzinfo=UTC)
 
@@ -60,13 +64,63 @@ def test_backoff_grows_with_jitter_honours_retry_after_and_ends():
 
 
 @pytest.mark.parametrize("address", ["127.0.0.1", "10.1.2.3", "192.168.0.9", "172.16.5.5", "169.254.169.254",
-                                     "::1", "fe80::1", "0.0.0.0", "::ffff:127.0.0.1", "100.64.0.1"])
+                                     "::1", "fe80::1", "0.0.0.0", "::ffff:127.0.0.1", "100.64.0.1",
+                                     "64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::",
+                                     "2002:a00:1::1", "2001:0:4136:e378:8000:63bf:80ff:fffe", "::127.0.0.1",
+                                     "fe80::1%eth0", "fc00::1", "2001:db8::1"])
 def test_internal_addresses_are_refused(address):
     assert forbidden_address(address)
 
 
 def test_public_addresses_are_allowed():
     assert forbidden_address("93.184.216.34") is None and forbidden_address("2606:4700::1111") is None
+    assert forbidden_address("2002:5db8:d822::1") is None  # 6to4 of a public address
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f000001", "0x7f.1", "127.1", "1.2.3.04", "017700000001"])
+def test_decimal_octal_hex_and_short_ipv4_hosts_are_refused(host):
+    assert "dotted-quad" in noncanonical_ipv4(host)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "8.8.8.8", "example.com", "1e3.example", "hooks-2.example.org"])
+def test_names_and_dotted_quads_are_left_to_the_address_check(host):
+    assert noncanonical_ipv4(host) is None
+
+
+class _LowestJitter:
+    @staticmethod
+    def uniform(low: float, high: float) -> float:
+        return low
+
+
+def test_the_default_retries_span_more_than_a_day_even_with_the_least_jitter():
+    settings = Settings()
+    policy = RetryPolicy(settings.webhook_max_attempts, settings.webhook_backoff_base_seconds,
+                         settings.webhook_backoff_max_seconds, settings.retry_after_max_seconds)
+    delays = []
+    while (delay := policy.delay(len(delays) + 1, None, _LowestJitter())) is not None:
+        delays.append(delay)
+    assert len(delays) == settings.webhook_max_attempts - 1
+    assert sum(delays) >= 24 * 3600
+    assert delays == sorted(delays) and delays[0] <= 10  # exponential: soon at first, hours apart at the end
+
+
+def test_a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends():
+    until = NOW + timedelta(hours=24)
+    record = RecipientRecord({"webhook_secret": "whsec_new", "previous_webhook_secret": {"secret": "whsec_old",
+                                                                                         "until": until}})
+    assert record.webhook_secrets(NOW) == ["whsec_new", "whsec_old"]
+    assert record.webhook_secrets(until) == ["whsec_new"]
+    assert RecipientRecord({}).webhook_secrets(NOW) == []
+
+
+def test_both_signatures_verify_with_the_standard_webhooks_library():
+    new, old = "whsec_" + base64.b64encode(b"n" * 32).decode(), "whsec_" + base64.b64encode(b"o" * 32).decode()
+    body = '{"type":"match.created"}'
+    headers = signed_headers(new, "msg_rotated", datetime.now(UTC), body, previous_secret=old)
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for secret in (new, old):
+        Webhook(secret).verify(body, headers)  # raises unless one signature is this secret's
 
 
 def test_digest_windows_are_aligned_and_sent_after_a_grace():

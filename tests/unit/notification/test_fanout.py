@@ -37,7 +37,7 @@ def test_each_participant_gets_only_their_own_meetings_in_time_order():
     assert [m["with_id"] for m in notices["p_ent"].context["meetings"]] == ["p_uni"]
     assert uni["session_title"]["en"] == "Chengdu-Chongqing hard-tech pitch"
     assert fanout.session_of(samples.agenda()) == "s_1"
-    assert fanout.agenda_participants(samples.agenda()) == {"p_uni", "p_ent", "p_inv"}
+    assert fanout.named_participants(samples.agenda()) == {"p_uni", "p_ent", "p_inv"}
 
 
 def test_registrations_and_alerts():

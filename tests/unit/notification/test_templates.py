@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from services.notification.domain import fanout
+from services.notification.domain.delivery import disabled_notice_context
 from services.notification.domain.notices import NotificationType
 from services.notification.domain.render import TEMPLATES, render, template_path
 from shared.events.common import Language
 from tests.unit.notification import samples
 
+T0 = datetime(2026, 6, 1, 9, tzinfo=UTC)
 HAN = re.compile(r"[\u4e00-\u9fff]")
 NAMES = {"p_ent": {"zh": "张工", "en": "Eng. Zhang"}}
 
 
 def _contexts(kind: NotificationType) -> list[dict]:
+    if kind is NotificationType.WEBHOOK_DISABLED:
+        return [disabled_notice_context("https://hooks.example.com/in", attempts=20, first_attempt_at=T0,
+                                        last_attempt_at=T0 + timedelta(hours=27), last_error="http_5xx")]
     if kind is NotificationType.DIGEST:
         return [{"window_end": "2026-06-01T10:00:00+00:00",
                  "items": [{"id": "msg_1", "type": "match.created", "subject": "New match", "details": {}}]}]
@@ -52,3 +58,19 @@ def test_match_text_carries_the_counterpart_score_and_explanation():
 def test_agenda_without_known_session_falls_back_to_its_id():
     [first, *_] = fanout.notices(samples.agenda(session_id="s_unknown"))
     assert "s_unknown" in render(first.type, Language.EN, first.context).subject
+
+
+def test_match_and_team_notices_name_the_counterpart_and_link_to_the_app():
+    names = {"p_uni": {"zh": "电子科大技术转移中心", "en": "UESTC Technology Transfer Office"}}
+    [_, for_need_owner] = fanout.notices(samples.match_created(), names=names)
+    match_id = for_need_owner.context["match_id"]
+    zh = render(for_need_owner.type, Language.ZH_CN, for_need_owner.context, "https://app.example")
+    en = render(for_need_owner.type, Language.EN, for_need_owner.context, "https://app.example")
+    assert "电子科大技术转移中心（高校）" in zh.body and f"https://app.example/matches/{match_id}" in zh.body
+    assert "of UESTC Technology Transfer Office (university)" in en.body
+    assert f"Accept or decline it: https://app.example/matches/{match_id}" in en.body and "Match id" not in en.body
+    assert f"Match id: {match_id}" in render(for_need_owner.type, Language.EN, for_need_owner.context).body
+    team = fanout.notices(samples.consortium(), names=names)[0]
+    body = render(team.type, Language.EN, team.context, "https://app.example").body
+    assert "UESTC Technology Transfer Office (University)" in body and "https://app.example/teams" in body
+    assert fanout.named_participants(samples.match_created()) == {"p_uni", "p_ent"}

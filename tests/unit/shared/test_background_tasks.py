@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from shared import service
 from shared.service import BackgroundTasks, woken
 
 
@@ -47,3 +48,24 @@ async def test_woken_passes_a_cancellation_that_arrives_with_the_wake_up():
     except asyncio.CancelledError:
         pass
     assert waiter.cancelled()
+
+
+async def test_a_supervised_task_that_dies_is_started_again(monkeypatch):
+    monkeypatch.setattr(service, "RESTART_FIRST_SECONDS", 0.01)
+    runs = 0
+
+    async def dies_twice() -> None:
+        nonlocal runs
+        runs += 1
+        if runs <= 2:
+            raise RuntimeError("consumer died")
+        await asyncio.sleep(3600)
+
+    tasks = BackgroundTasks()
+    tasks.supervise(dies_twice, "consumer x")
+    for _ in range(200):
+        if runs == 3:
+            break
+        await asyncio.sleep(0.01)
+    assert runs == 3 and tasks.restarts == {"consumer x": 2} and tasks.alive()
+    await tasks.stop()

@@ -1,0 +1,125 @@
+"""The inbox on FerretDB's terms: every read a participant waits on is an ``_id`` look-up, the
+consumer writes a fetch in a few bulk commands (and a fetch retried after failing part-way adds
+nothing twice), and a cursor that is not the caller's to use is a 422 naming it."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+from pymongo.errors import AutoReconnect
+
+from services.notification import storage
+from services.notification.app import create_app
+from services.notification.events import FanOut
+from services.notification.live import Broadcaster
+from services.notification.storage import Store
+from shared.locks import KeyedLocks
+from shared.mongo import make_client
+from tests.integration.notification.conftest import auth, inbox_of, publish
+from tests.support import running, wait_for
+from tests.unit.notification import samples
+
+pytestmark = pytest.mark.integration
+
+
+async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notification_settings, producer,
+                                                                        mongo_commands):
+    settings = notification_settings()
+    matches = [samples.match_created(match_id=f"m_{n}") for n in range(40)]
+    await publish(producer, settings, *matches)  # before the service starts: they come in few fetches
+    async with running(create_app(settings)) as client:
+        headers = auth(settings, "p_uni")
+        await wait_for(lambda: _unread(client, headers, 40), what="forty notices")
+        writes = [(name, collection) for name, collection, _ in mongo_commands.commands
+                  if name in ("insert", "update")]
+        # 80 entries (both parties of 40 matches): slots and their ids each inserted in bulk.
+        assert 1 <= writes.count(("insert", "inbox")) <= 4
+        assert 1 <= writes.count(("insert", "inbox_ids")) <= 4
+        # At start-up, the workers read what is pending once: the only scans the service makes.
+        assert sorted(collection for _, collection, _ in mongo_commands.scans()) == ["deliveries", "digests"]
+
+        mongo_commands.clear()
+        first = (await client.get("/inbox", params={"limit": 10}, headers=headers)).json()
+        second = (await client.get("/inbox", params={"limit": 10, "cursor": first["next_cursor"]},
+                                   headers=headers)).json()
+        seqs = [e["seq"] for e in first["items"] + second["items"]]
+        assert len(seqs) == 20 and seqs == sorted(set(seqs), reverse=True)  # newest first, nothing twice
+        read = await client.post(f"/inbox/{first['items'][0]['id']}/read", headers=headers)
+        archived = await client.post(f"/inbox/{first['items'][1]['id']}/archive", headers=headers)
+        assert read.json()["read"] and archived.json()["archived"]
+        assert (await client.get("/inbox/unread-count", headers=headers)).json() == {"unread": 38}
+        assert [e["id"] for e in await inbox_of(client, settings, "p_uni", archived="true")] == [archived.json()["id"]]
+        unread = await inbox_of(client, settings, "p_uni", unread="true")
+        assert len(unread) == 38 and read.json()["id"] not in {e["id"] for e in unread}
+        assert mongo_commands.filters() and mongo_commands.scans() == []
+        reads = [name for name, _, _ in mongo_commands.filters() if name == "find"]
+        # Two pages of ten, each a head and at most its window of entries; never a collection's worth.
+        assert len(reads) < 400
+
+
+async def test_a_cursor_that_is_not_the_callers_is_refused(notification_settings, producer):
+    settings = notification_settings()
+    async with running(create_app(settings)) as client:
+        await publish(producer, settings, *[samples.match_created(match_id=f"m_{n}") for n in range(3)])
+        mine, theirs = auth(settings, "p_uni"), auth(settings, "p_ent")
+        await wait_for(lambda: _unread(client, mine, 3), what="three notices")
+        cursor = (await client.get("/inbox", params={"limit": 1}, headers=mine)).json()["next_cursor"]
+        owner, view, at = json.loads(base64.urlsafe_b64decode(cursor))
+        beyond = base64.urlsafe_b64encode(json.dumps([owner, view, at + 100]).encode()).decode()
+        for params, headers, message in [
+            ({"cursor": cursor}, theirs, "another participant"),
+            ({"cursor": cursor, "unread": "true"}, mine, "another view"),
+            ({"cursor": beyond}, mine, "stale cursor"),
+            ({"cursor": base64.urlsafe_b64encode(b'["x", 1]').decode()}, mine, "invalid cursor"),
+            ({"cursor": "!!"}, mine, "invalid cursor"),
+        ]:
+            response = await client.get("/inbox", params=params, headers=headers)
+            assert response.status_code == 422, (params, response.text)
+            [problem] = response.json()["detail"]
+            assert problem["loc"] == ["query", "cursor"] and message in problem["msg"]
+
+
+async def _unread(client, headers, count):
+    return (await client.get("/inbox/unread-count", headers=headers)).json()["unread"] >= count
+
+
+class Scheduled:
+    def __init__(self) -> None:
+        self.documents: list[dict] = []
+
+    def schedule(self, documents: list[dict]) -> None:
+        self.documents += documents
+
+
+async def test_a_batch_retried_after_failing_part_way_adds_each_entry_once(notification_settings, monkeypatch):
+    settings = notification_settings()
+    mongo = make_client(settings.mongodb_uri)
+    store = Store(mongo[settings.database], KeyedLocks())
+    events = [samples.match_created(match_id=f"m_{n}") for n in range(3)]
+    try:
+        first = FanOut(settings, store, Broadcaster(), Scheduled(), Scheduled())
+        moving_heads = storage.bulk_write_chunked
+
+        async def dies_moving_the_heads(collection, requests):
+            if collection.name == "inbox_heads" and any("$set" in r._doc for r in requests):
+                raise AutoReconnect("the process died here")
+            return await moving_heads(collection, requests)
+
+        monkeypatch.setattr(storage, "bulk_write_chunked", dies_moving_the_heads)
+        with pytest.raises(AutoReconnect):
+            await first.handle_batch(events[:2])  # entries written, heads not moved
+        monkeypatch.setattr(storage, "bulk_write_chunked", moving_heads)
+        again = FanOut(settings, store, Broadcaster(), Scheduled(), Scheduled())  # a new process
+        replayed = [events[2], events[0], events[1]]  # another partition's record first, this time
+        await again.handle_batch(replayed)
+        await again.handle_batch(replayed)  # and the same fetch once more
+        for recipient in ("p_uni", "p_ent"):
+            head = await store.inbox_head(recipient)
+            entries = await store.slots(recipient, range(1, head.seq + 1))
+            assert sorted(e["data"]["match_id"] for e in entries) == ["m_0", "m_1", "m_2"]
+            assert (head.count, await store.unread_count(recipient)) == (3, 3)
+    finally:
+        await mongo.drop_database(settings.database)
+        await mongo.close()

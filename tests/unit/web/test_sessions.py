@@ -1,0 +1,69 @@
+"""Sessions as the web app shows them: summaries, the organiser's form, the board and the agenda."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from services.web.domain import sessions
+
+SESSION = {"id": "s_1", "title": {"zh": "成都5G专场", "en": "Chengdu 5G session"}, "city": "CN-SC.CD",
+           "high_tech_zone": "CDHT", "venue": "菁蓉汇", "fields": ["5G", "IMFG.ROB"],
+           "starts_at": "2026-12-12T01:00:00Z", "ends_at": "2026-12-12T09:00:00Z",
+           "registration_closes_at": "2026-12-11T01:00:00Z", "capacity": {"presenters": 5, "attendees": 50},
+           "seats_taken": {"presenter": 2, "attendee": 10}, "waitlisted": {"presenter": 1, "attendee": 2},
+           "accepting_registrations": True}
+
+
+def test_a_session_is_summarised_in_its_time_zone_and_language():
+    zh = sessions.summary(SESSION, "zh-CN")
+    assert zh.when == "2026年12月12日（周六）09:00–17:00" and zh.zone == "北京时间"
+    assert zh.where == "四川 · 成都 · 成都高新区 · 菁蓉汇" and zh.fields == "5G通信、工业机器人"
+    assert zh.seats == "路演 2/5，观众 10/50，候补 3"
+    en = sessions.summary(SESSION, "en")
+    assert en.when == "Sat 12 Dec 2026, 09:00–17:00" and en.fields == "5G communications, Industrial robots"
+    assert sessions.in_zone(SESSION, "CDHT") and not sessions.in_zone(SESSION, "ZGC") and sessions.in_zone(SESSION, "")
+
+
+FORM = {"title_zh": "成都5G专场", "title_en": "", "fields": ["5G"], "city": "CN-SC.CD", "high_tech_zone": "",
+        "venue": " 菁蓉汇 ", "starts_at": "2026-12-12T09:00", "ends_at": "2026-12-12T17:00",
+        "registration_closes_at": "2026-12-11T09:00", "presenters": "5", "attendees": "50", "quota_investor": "10",
+        "first_slot_at": "2026-12-12T11:00", "slot_minutes": "20", "slots": "6", "tables": "10"}
+
+
+def test_the_organisers_form_becomes_the_api_body_in_local_time():
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    parsed = sessions.session_form(FORM, now, "en")
+    assert parsed.errors == {}
+    body = parsed.body
+    assert body["starts_at"] == "2026-12-12T09:00:00+08:00" and body["registration_opens_at"] == "2026-11-30T23:59:00+00:00"
+    assert body["title"] == {"zh": "成都5G专场"} and body["venue"] == "菁蓉汇" and body["high_tech_zone"] is None
+    assert body["capacity"] == {"presenters": 5, "attendees": 50} and body["quotas"] == {"investor": 10}
+    assert body["meeting_plan"] == {"first_slot_at": "2026-12-12T11:00:00+08:00", "slot_minutes": 20, "slots": 6,
+                                    "tables": 10}
+    broken = sessions.session_form({**FORM, "starts_at": "", "tables": "ten", "title_zh": ""}, now, "zh-CN")
+    assert broken.errors == {"starts_at": "请填写日期和时间。", "tables": "请输入数字。"} and "title" not in broken.body
+    assert sessions.form_errors({"capacity_presenters": "a", "meeting_plan_slots": "b", "title": "c",
+                                 "quotas_investor": "d"}) == {"presenters": "a", "slots": "b", "title_zh": "c",
+                                                              "quota_investor": "d"}
+
+
+AGENDA = {"slots": [{"index": 1, "starts_at": "2026-12-12T03:20:00Z", "ends_at": "2026-12-12T03:40:00Z"},
+                    {"index": 0, "starts_at": "2026-12-12T03:00:00Z", "ends_at": "2026-12-12T03:20:00Z"}],
+          "meetings": [{"slot": 1, "table": 1, "participant_ids": ["p_a", "p_b"], "must_meet": True},
+                       {"slot": 0, "table": 0, "participant_ids": ["p_a", "p_c"]}]}
+
+
+def test_the_board_is_tables_by_slots_with_names():
+    board = sessions.board(AGENDA, "CN-SC.CD", {"p_a": "UESTC", "p_b": "Galaxy"}, "(unknown)")
+    assert board.slots == ["11:00–11:20", "11:20–11:40"]
+    assert board.tables[0][0].names == ["UESTC", "(unknown)"] and board.tables[0][1] is None
+    assert board.tables[1][1].names == ["UESTC", "Galaxy"] and board.tables[1][1].must_meet
+
+
+def test_a_participants_agenda_is_in_each_sessions_zone_with_names():
+    meetings = [{"session_id": "s_1", "session_title": {"zh": "专场", "en": "Session"}, "slot": 0, "table": 2,
+                 "starts_at": "2026-12-12T03:20:00Z", "ends_at": "2026-12-12T03:40:00Z", "counterpart_id": "p_x",
+                 "must_meet": False}]
+    rows = sessions.agenda_rows(meetings, {"s_1": "CN-BJ.BJ"}, {"p_x": "清华大学"}, "?", "zh-CN")
+    assert [(r.when, r.table, r.counterpart, r.session_title) for r in rows] == [
+        ("2026年12月12日（周六）11:20–11:40", 3, "清华大学", "专场")]
