@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
+from shared.events.common import MAX_INT
 from shared.events.envelope import EventData, event_type
 from shared.events.listing import TransferMode
 from shared.party_types import PartyType
@@ -85,4 +86,4 @@ class DealData(EventData):
     close_reason: CloseReason | None = None
     close_comment: str | None = Field(None, max_length=1000)
     contract: ContractSummary | None = None
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
