@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from shared.events.listing import ItemData
-from shared.text import STOP_WORDS, tokens
+from shared.text import GENERIC_WORDS, STOP_WORDS, tokens, words
 
 Analyser = Callable[[str], list[str]]
 
@@ -69,6 +69,54 @@ def item_texts(item: ItemData) -> Iterable[str]:
         if localized is not None:
             yield from (t for t in (localized.zh, localized.en) if t)
     yield from item.keywords
+
+
+MAX_SHOWN_TERMS = 5  # shared terms an explanation names, per language
+
+
+def _is_chinese(term: str) -> bool:
+    return bool(_CJK_RUN.search(term))
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(words(text))
+
+
+def display_terms(item: ItemData) -> list[str]:
+    """The words a person would name an item by: its keywords as written, then the whole words
+    of its titles (zh and en), each once."""
+    found = [k.strip() for k in item.keywords if len(k.strip()) > 1 and k.strip().lower() not in GENERIC_WORDS]
+    for title in (item.title.zh, item.title.en):
+        if title:
+            found.extend(_words(title))
+    return list(dict.fromkeys(found))
+
+
+def _haystack(item: ItemData) -> str:
+    return " ".join(item_texts(item)).lower()
+
+
+def _occurs(term: str, haystack: str) -> bool:
+    """A Chinese term anywhere in the text; a Latin term as whole words."""
+    lowered = term.lower()
+    if _is_chinese(term):
+        return lowered in haystack
+    return re.search(rf"(?<![a-z0-9]){re.escape(lowered)}(?![a-z0-9])", haystack) is not None
+
+
+_PLURAL = re.compile(r"(?<=[a-z]{3})s\b")
+
+
+def _within(short: str, long: str) -> bool:
+    """One shown term says no more than another (频段 within 全频段, antenna within antennas)."""
+    a, b = short.lower(), long.lower()
+    if a == b:
+        return False
+    if _is_chinese(short):
+        return a in b
+    a, b = _PLURAL.sub("", a), _PLURAL.sub("", b)
+    return re.search(rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])", b) is not None
 
 
 def saturation(tf: int) -> float:
@@ -163,7 +211,21 @@ class TextModel:
         matched = sum(self.idf(t) * saturation(document[t]) for t in query if t in document)
         return min(1.0, matched / self.item_self_score(need)) if matched else 0.0
 
-    def shared_terms(self, offer: ItemData, need: ItemData) -> list[str]:
-        """The terms both share, rarest (most telling) first."""
-        document = self.terms(offer)
-        return sorted((t for t in self.terms(need) if t in document), key=lambda t: (-self.idf(t), t))
+    def shared_terms(self, offer: ItemData, need: ItemData) -> tuple[list[str], list[str]]:
+        """(Chinese, Latin-script) words both items use, for a person: keywords and whole title
+        words of one item found in the other's text; none contained in another shown (全频段,
+        not also 频段); rarest first, at most ``MAX_SHOWN_TERMS`` each."""
+        texts = {offer.id: _haystack(offer), need.id: _haystack(need)}
+        found: dict[str, str] = {}  # lower-cased -> as written
+        for item, other in ((need, offer), (offer, need)):
+            for term in display_terms(item):
+                if term.lower() not in found and _occurs(term, texts[other.id]):
+                    found[term.lower()] = term
+        shown = [t for t in found.values() if not any(_within(t, longer) for longer in found.values())]
+        shown.sort(key=lambda t: (-self._rarity(t), -len(t), t))
+        return ([t for t in shown if _is_chinese(t)][:MAX_SHOWN_TERMS],
+                [t for t in shown if not _is_chinese(t)][:MAX_SHOWN_TERMS])
+
+    def _rarity(self, term: str) -> float:
+        """The idf of the term's rarest index term (a phrase is as telling as its rarest word)."""
+        return max((self.idf(t) for t in self._analyse(term)), default=0.0)
