@@ -279,6 +279,15 @@ class CandidateIndex:
             if not posting:
                 del self._terms[key], self._term_ceiling[key]
 
+    def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
+        """The ids of the open items of a kind and side listing a field in any of ``top_fields``."""
+        found: set[str] = set()
+        for top in top_fields:
+            partition = self._partitions.get((kind, side, top))
+            if partition is not None:
+                found.update(partition.slots)
+        return sorted(found)
+
     def candidates(self, item: ItemData, limit: int = 200) -> list[ItemData]:
         """Up to ``limit`` items of the opposite side and the same kind sharing a field or terms
         with ``item``, best index score first (ties by id)."""

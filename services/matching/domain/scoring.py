@@ -164,7 +164,7 @@ def amount_fit(price: MoneyRange | None, budget: MoneyRange | None) -> float:
 
 
 @lru_cache(maxsize=65536)
-def _preference_fit(preferences: tuple[str, ...], region: str | None) -> float:
+def preference_fit(preferences: tuple[str, ...], region: str | None) -> float:
     if not preferences:
         return 1.0
     if region is None or not regions.is_known(region):
@@ -184,8 +184,8 @@ def _preference_fit(preferences: tuple[str, ...], region: str | None) -> float:
 
 def region_fit(offer: ItemData, need: ItemData) -> float:
     """Each side's preference against the other side's region, averaged; no preference is 1."""
-    return (_preference_fit(tuple(need.region_preference), offer.region)
-            + _preference_fit(tuple(offer.region_preference), need.region)) / 2
+    return (preference_fit(tuple(need.region_preference), offer.region)
+            + preference_fit(tuple(offer.region_preference), need.region)) / 2
 
 
 def party_fit(offer: ItemData, need: ItemData) -> float:

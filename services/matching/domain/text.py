@@ -83,29 +83,43 @@ def _words(text: str) -> tuple[str, ...]:
     return tuple(words(text))
 
 
-def display_terms(item: ItemData) -> list[str]:
+def display_terms(item: ItemData) -> tuple[str, ...]:
     """The words a person would name an item by: its keywords as written, then the whole words
     of its titles (zh and en), each once."""
-    found = [k.strip() for k in item.keywords if len(k.strip()) > 1 and k.strip().lower() not in GENERIC_WORDS]
-    for title in (item.title.zh, item.title.en):
+    return _display_terms(item.title.zh, item.title.en, tuple(item.keywords))
+
+
+@lru_cache(maxsize=65536)
+def _display_terms(zh: str | None, en: str | None, keywords: tuple[str, ...]) -> tuple[str, ...]:
+    found = [k.strip() for k in keywords if len(k.strip()) > 1 and k.strip().lower() not in GENERIC_WORDS]
+    for title in (zh, en):
         if title:
             found.extend(_words(title))
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
-def _haystack(item: ItemData) -> str:
-    return " ".join(item_texts(item)).lower()
+_NOT_LATIN = re.compile(r"[^a-z0-9.]+")
+_PLURAL = re.compile(r"(?<=[a-z]{3})s\b")
 
 
-def _occurs(term: str, haystack: str) -> bool:
+def _latin(text: str) -> str:
+    """Latin words of a lower-cased text between single spaces (hyphens and Chinese separate)."""
+    return " " + " ".join(w.strip(".") for w in _NOT_LATIN.split(text) if w.strip(".")) + " "
+
+
+@lru_cache(maxsize=65536)
+def _haystacks(text: str) -> tuple[str, str]:
+    """The lower-cased text, and its Latin words: what terms are looked for in."""
+    lowered = text.lower()
+    return lowered, _latin(lowered)
+
+
+def _occurs(term: str, haystacks: tuple[str, str]) -> bool:
     """A Chinese term anywhere in the text; a Latin term as whole words."""
     lowered = term.lower()
     if _is_chinese(term):
-        return lowered in haystack
-    return re.search(rf"(?<![a-z0-9]){re.escape(lowered)}(?![a-z0-9])", haystack) is not None
-
-
-_PLURAL = re.compile(r"(?<=[a-z]{3})s\b")
+        return lowered in haystacks[0]
+    return _latin(lowered) in haystacks[1]
 
 
 def _within(short: str, long: str) -> bool:
@@ -115,8 +129,7 @@ def _within(short: str, long: str) -> bool:
         return False
     if _is_chinese(short):
         return a in b
-    a, b = _PLURAL.sub("", a), _PLURAL.sub("", b)
-    return re.search(rf"(?<![a-z0-9]){re.escape(a)}(?![a-z0-9])", b) is not None
+    return _latin(_PLURAL.sub("", a)) in _latin(_PLURAL.sub("", b))
 
 
 def saturation(tf: int) -> float:
@@ -215,7 +228,7 @@ class TextModel:
         """(Chinese, Latin-script) words both items use, for a person: keywords and whole title
         words of one item found in the other's text; none contained in another shown (全频段,
         not also 频段); rarest first, at most ``MAX_SHOWN_TERMS`` each."""
-        texts = {offer.id: _haystack(offer), need.id: _haystack(need)}
+        texts = {i.id: _haystacks(" ".join(item_texts(i))) for i in (offer, need)}
         found: dict[str, str] = {}  # lower-cased -> as written
         for item, other in ((need, offer), (offer, need)):
             for term in display_terms(item):
