@@ -225,7 +225,7 @@ class CandidateIndex:
     """Open items by term and by top-level field; the text model is kept alongside."""
 
     def __init__(self, text: TextModel | None = None):
-        self.text = text or TextModel()
+        self.text = text if text is not None else TextModel()  # an empty model is falsy (__len__)
         self._items: dict[str, ItemData] = {}
         self._terms: dict[PostingKey, set[str]] = {}
         self._term_ceiling: dict[PostingKey, float] = {}  # never below the largest saturation in the posting

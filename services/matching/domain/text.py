@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from shared.events.listing import ItemData
+from shared.party_types import Side
+from shared.lexicon import chinese_terms, english_terms
 from shared.text import GENERIC_WORDS, STOP_WORDS, tokens, words
 
 Analyser = Callable[[str], list[str]]
@@ -59,8 +61,9 @@ ANALYSERS: dict[str, Analyser] = {"jieba": jieba_terms, "ngram": ngram_terms}
 
 
 def warm_up_text_analysis() -> None:
-    """Load the segmenter's dictionary now rather than with the first item."""
+    """Load the segmenter's dictionary and the bilingual lexicon now rather than with the first item."""
     tokens("预热 warm-up")
+    english_terms("预热")
 
 
 def item_texts(item: ItemData) -> Iterable[str]:
@@ -132,6 +135,27 @@ def _within(short: str, long: str) -> bool:
     return _latin(_PLURAL.sub("", a)) in _latin(_PLURAL.sub("", b))
 
 
+def _written_in(item: ItemData, lang: str) -> bool:
+    return bool(getattr(item.title, lang) or (item.description is not None and getattr(item.description, lang)))
+
+
+def bridged(item: ItemData, counts: Counter[str]) -> Counter[str]:
+    """Terms of the other language (``shared.lexicon``) for an offer written in one language
+    only: English terms of its Chinese words, or Chinese words of its English phrases; added at
+    indexing time, so an English need finds a Chinese offer and a Chinese need an English one.
+    Offers only: a need is the query, and terms it does not state would dilute its relevance
+    (normalised by its own terms) against every offer in its own language."""
+    extra: Counter[str] = Counter()
+    if not _written_in(item, "en"):
+        for term in counts:
+            if _is_chinese(term):
+                extra.update(english_terms(term))
+    elif not _written_in(item, "zh"):
+        for text in item_texts(item):
+            extra.update(chinese_terms(_LATIN_WORD.findall(text.lower())))
+    return extra
+
+
 def saturation(tf: int) -> float:
     """BM25's term-frequency part with b = 0: 1 for one occurrence, approaching K1 + 1."""
     return tf * (K1 + 1) / (tf + K1)
@@ -144,8 +168,9 @@ class TextModel:
     ``remove``. The same sequence of calls always gives the same statistics, so replays agree.
     """
 
-    def __init__(self, analyser: str = "jieba"):
+    def __init__(self, analyser: str = "jieba", bridge: bool = True):
         self.analyser_name = analyser
+        self.bridge = bridge
         self._analyse = ANALYSERS[analyser]
         self._terms: dict[str, Counter[str]] = {}
         self._df: Counter[str] = Counter()
@@ -163,6 +188,8 @@ class TextModel:
         counts: Counter[str] = Counter()
         for text in item_texts(item):
             counts.update(self._analyse(text))
+        if self.bridge and item.side is Side.OFFER:
+            counts.update(bridged(item, counts))
         return counts
 
     def add(self, item: ItemData) -> Counter[str]:
