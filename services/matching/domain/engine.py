@@ -67,10 +67,10 @@ def _moved(old: MatchData, new: MatchData) -> bool:
 
 
 class MatchEngine:
-    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba"):
+    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba", bridge: bool = True):
         self.threshold = threshold
         self.top_k = top_k
-        self.index = CandidateIndex(TextModel(analyser))
+        self.index = CandidateIndex(TextModel(analyser, bridge=bridge))
         self.feedback = FeedbackPenalties()
         self.participants: dict[str, ParticipantData] = {}
         self._matches = MatchTable()
