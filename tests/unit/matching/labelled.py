@@ -73,6 +73,9 @@ class EngineQuality:
     mrr: float
     forbidden_matched: int  # pairs of ``forbidden`` the engine matched: must be 0
     cross_lingual_top1: float  # over the cross-lingual needs of both directions
+    recall: float  # share of needs whose expected offer is matched at all
+    precision: float  # share of needs with a match whose first match is the expected offer
+    matches_per_need: float
 
 
 def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10) -> EngineQuality:
@@ -94,7 +97,10 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
         needs=n, top1=sum(r == 1 for r in ranks.values()) / n,
         top3=sum(r is not None and r <= 3 for r in ranks.values()) / n,
         mrr=sum(1 / r for r in ranks.values() if r) / n, forbidden_matched=bad,
-        cross_lingual_top1=sum(ranks[c] == 1 for c in cross) / len(cross))
+        cross_lingual_top1=sum(ranks[c] == 1 for c in cross) / len(cross),
+        recall=sum(r is not None for r in ranks.values()) / n,
+        precision=sum(r == 1 for r in ranks.values()) / max(1, sum(bool(engine.matches_for(x.id)) for x in needs)),
+        matches_per_need=sum(len(engine.matches_for(x.id)) for x in needs) / n)
 
 
 @dataclass(frozen=True)
