@@ -189,6 +189,7 @@ class Processor:
         if isinstance(data, ParticipantData):
             self.state.participants[data.id] = data.model_dump(mode="json")
             self.engine.on_participant(data)
+            self.consortia.note_participant(data.id, self.engine)
         elif isinstance(data, ItemData):
             self._on_item(batch, data, event.time, position)
         elif isinstance(data, MatchFeedbackData):
@@ -359,11 +360,13 @@ class Processor:
 
 
 def consortium_changed(last: Mapping[str, Any], new: ConsortiumData) -> bool:
-    """Another team (who fills which role with which match), other missing roles, or a score
+    """Another team (who fills which role with which match, under which name), other missing roles, or a score
     moved by at least the engine's ``UPDATE_EPSILON``; members' score drift alone is not news.
     ``last`` is the ledger's JSON of the last consortium sent."""
-    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"]) for m in last["members"]]
-    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id) for m in new.members]
+    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"], m.get("organisation"))
+                 for m in last["members"]]
+    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id,
+                 m.organisation.model_dump(mode="json") if m.organisation else None) for m in new.members]
     return (last_team != new_team or last["missing_roles"] != [r.value for r in new.missing_roles]
             or abs(last["score"] - new.score) >= UPDATE_EPSILON)
 

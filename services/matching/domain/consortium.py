@@ -325,6 +325,15 @@ class ConsortiumBook:
                 if item.kind is Kind.TECHNOLOGY:
                     self._stale.update(m for m, *_ in view.pairs_for(item.id))
 
+    def note_participant(self, participant_id: str, view: EngineView) -> None:
+        """A participant registered or changed (its organisation's name): the consortia it is
+        a member of show it anew."""
+        for item in view.items_of(participant_id):
+            if item.kind is Kind.TECHNOLOGY:
+                self._stale.update(m for m, *_ in view.pairs_for(item.id))
+            elif item.side is Side.OFFER:
+                self._stale.update(self._by_support.get(item.id, ()))
+
     def note_support_offer(self, offer: ItemData, view: EngineView, now: datetime) -> None:
         """A capital, service or policy offer was posted, changed or withdrawn: the consortia it
         is a member of, and those in its fields it would now win, may change."""

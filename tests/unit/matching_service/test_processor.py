@@ -200,3 +200,12 @@ def test_a_consortium_counts_as_changed_only_for_another_team_or_a_material_scor
                     *proposed.members[2:]]
     assert consortium_changed(sent, proposed.model_copy(update={"members": other_seeker}))
     assert consortium_changed(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
+
+
+def test_a_member_registering_later_is_named_in_its_consortium():
+    processor = Processor(_state())
+    proposed = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED), _item_event(CAPITAL_OFFER))
+    assert proposed.emissions[-1].event.data.members[2].organisation is None
+    named = _run(processor, _item_event(_participant("vc", PartyType.INVESTOR, "蓉创投资", "Rongchuang Capital")))
+    assert _types(named) == ["consortium.updated.v1"]
+    assert named.emissions[0].event.data.members[2].organisation.zh == "蓉创投资"
