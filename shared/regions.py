@@ -2,7 +2,10 @@
 regional strategies and the national technology-transfer regional centres (国家技术转移区域中心).
 
 A city code is its province code, a dot and a suffix (``CN-SC.CD`` is 成都), so the province of
-any city is known from the code itself.
+any city is known from the code itself. Items and participants are *located* in a province or a
+city (``is_known``); a *preference* may also name an area (``AREAS``): a regional strategy
+(``RS-JJJ`` 京津冀, ``RS-YRD`` 长三角, ``RS-GBA`` 粤港澳大湾区, ``RS-CY`` 成渝) or the provinces a
+national technology-transfer regional centre serves (``TTC-EAST`` 国家技术转移东部中心, ...).
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ class Strategy(StrEnum):
 STRATEGIES: dict[Strategy, tuple[str, str, frozenset[str]]] = {
     Strategy.JING_JIN_JI: ("京津冀", "Beijing-Tianjin-Hebei", frozenset({"CN-BJ", "CN-TJ", "CN-HE"})),
     Strategy.YANGTZE_DELTA: ("长三角", "Yangtze River Delta", frozenset({"CN-SH", "CN-JS", "CN-ZJ", "CN-AH"})),
-    Strategy.GREATER_BAY: ("粤港澳", "Guangdong-Hong Kong-Macao Greater Bay Area", frozenset({"CN-GD", "CN-HK", "CN-MO"})),
+    Strategy.GREATER_BAY: ("粤港澳大湾区", "Guangdong-Hong Kong-Macao Greater Bay Area", frozenset({"CN-GD", "CN-HK", "CN-MO"})),
     Strategy.CHENGYU: ("成渝", "Chengdu-Chongqing", frozenset({"CN-SC", "CN-CQ"})),
 }
 
@@ -133,8 +136,54 @@ def _build() -> dict[str, Region]:
 REGIONS: dict[str, Region] = _build()
 
 
+@dataclass(frozen=True)
+class Area:
+    """A region a preference may name beyond a province or city: the provinces it spans."""
+
+    code: str
+    zh: str
+    en: str
+    provinces: frozenset[str]
+    strategy: Strategy | None = None  # set for a regional strategy, None for a centre's area
+
+
+STRATEGY_CODES: dict[Strategy, str] = {
+    Strategy.JING_JIN_JI: "RS-JJJ", Strategy.YANGTZE_DELTA: "RS-YRD", Strategy.GREATER_BAY: "RS-GBA",
+    Strategy.CHENGYU: "RS-CY",
+}
+
+AREAS: dict[str, Area] = {
+    **{STRATEGY_CODES[s]: Area(STRATEGY_CODES[s], zh, en, members, s) for s, (zh, en, members) in STRATEGIES.items()},
+    **{f"TTC-{c.code.upper()}": Area(f"TTC-{c.code.upper()}", c.zh, c.en, c.provinces) for c in TRANSFER_CENTRES},
+}
+
+
 def is_known(code: str) -> bool:
+    """A province or city: where an item or a participant is."""
     return code in REGIONS
+
+
+def is_preference(code: str) -> bool:
+    """What a region preference may name: a province, a city or an area (``AREAS``)."""
+    return code in REGIONS or code in AREAS
+
+
+def name(code: str, lang: str) -> str:
+    """The Chinese (``zh``) or English name of a province, city or area."""
+    place = REGIONS.get(code) or AREAS[code]
+    return place.zh if lang == "zh" else place.en
+
+
+def covers(preference: str, region: str) -> bool:
+    """True when a place in ``region`` (province or city) is within the preferred one."""
+    area = AREAS.get(preference)
+    if area is not None:
+        return province_of(region) in area.provinces
+    return preference == region or preference == province_of(region)
+
+
+def strategy_area(strategy: Strategy) -> Area:
+    return AREAS[STRATEGY_CODES[strategy]]
 
 
 def province_of(code: str) -> str:

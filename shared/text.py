@@ -45,5 +45,36 @@ def tokens(text: str) -> list[str]:
     return terms
 
 
+# Words too general to tell a person why two items belong together (they stay index terms).
+GENERIC_WORDS = frozenset(
+    "服务 科技 成果 项目 支持 对接 系统 设备 平台 方案 产品 应用 研发 开发 合作 企业 公司 "
+    "project projects technology technologies service services system systems solution solutions "
+    "platform product products development information support".split()
+)
+_LATIN_RUN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-\+\.]*[A-Za-z0-9\+]|[A-Za-z0-9]")
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def words(text: str) -> list[str]:
+    """The whole words of a text as a person reads them, for display: jieba's precise mode
+    without guessing new words (no search-mode fragments such as 动机 out of 移动机器人, no
+    made-up words such as 焊装用) for Chinese, Latin words in their own case with their hyphens
+    (start-up); stop words, generic words, single Chinese characters and bare numbers dropped."""
+    _initialised()
+    found: list[tuple[int, str]] = []
+    for run in _CJK_RUN.finditer(text):
+        offset = run.start()
+        for piece in jieba.cut(run.group(), HMM=False):
+            if len(piece) > 1:
+                found.append((offset, piece))
+            offset += len(piece)
+    for match in _LATIN_RUN.finditer(_CJK_RUN.sub(" ", text)):
+        word = match.group()
+        if len(word) > 1 and not word.replace(".", "").isdigit():
+            found.append((match.start(), word))
+    found.sort()
+    return [w for _, w in found if w.lower() not in STOP_WORDS and w.lower() not in GENERIC_WORDS]
+
+
 def term_set(*texts: str | None) -> set[str]:
     return {t for text in texts if text for t in tokens(text)}

@@ -40,12 +40,21 @@ async def consortia(demo: Demo, out: Console) -> None:
                                            params={"status": "active", "limit": CONSORTIA_READ})
     views = sorted(page["items"], key=lambda v: (-len(v["consortium"]["members"]), -v["consortium"]["score"]))
     out.rule(f"[bold]Five-party consortia (五方联动)[/bold] (the fullest of the {len(views)} best scored)")
-    table = Table("score", "members (role: party type)", "missing roles")
+    table = Table("score", "members (role: organisation — why it fits)", "missing roles")
     for view in views[:CONSORTIA]:
         team = view["consortium"]
-        members = ", ".join(f"{m['role']}: {PARTY_NAMES[PartyType(m['party_type'])][0]}" for m in team["members"])
+        members = "\n".join(_member_line(m) for m in team["members"])
         table.add_row(f"{team['score']:.2f}", members, ", ".join(team["missing_roles"]) or "none")
     out.print(table)
+
+
+def _member_line(member: dict) -> str:
+    """One line per member: role, organisation (zh / en, else the party type) and why it fits."""
+    organisation = member.get("organisation")
+    named = (" / ".join(t for t in (organisation.get("zh"), organisation.get("en")) if t) if organisation
+             else PARTY_NAMES[PartyType(member["party_type"])][0])
+    reason = member.get("reason")
+    return f"{member['role']}: {named}" + (f" — {reason.get('zh') or reason.get('en')}" if reason else "")
 
 
 async def one_agenda(demo: Demo, out: Console) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.events.listing import TransferMode
+from shared.events.listing import TRANSFER_MODE_NAMES, TransferMode
 from shared.party_types import Side
 
 Text = tuple[str, str]  # (Chinese, English)
@@ -535,14 +535,7 @@ TECHNOLOGY_DESCRIPTIONS: dict[Side, Text] = {
                 "{org} needs {tech} for {use}: {spec}; TRL {trl} or higher. Budget {money}; open to {modes}."),
 }
 
-MODE_NAMES: dict[TransferMode, Text] = {
-    TransferMode.LICENCE: ("许可", "licence"),
-    TransferMode.ASSIGNMENT: ("转让", "assignment"),
-    TransferMode.EQUITY: ("作价入股", "equity"),
-    TransferMode.JOINT_DEVELOPMENT: ("合作开发", "joint development"),
-    TransferMode.SERVICE_CONTRACT: ("技术服务", "service contract"),
-    TransferMode.SUBSIDY: ("资助", "subsidy"),
-}
+MODE_NAMES: dict[TransferMode, Text] = TRANSFER_MODE_NAMES
 TECHNOLOGY_MODES: tuple[TransferMode, ...] = (
     TransferMode.LICENCE, TransferMode.ASSIGNMENT, TransferMode.EQUITY, TransferMode.JOINT_DEVELOPMENT,
 )

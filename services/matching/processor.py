@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.matching.domain.consortium import propose
+from services.matching.domain.consortium import ConsortiumBook
 from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine
 from services.matching.domain.scheduler import plan_agenda
 from shared import topics
@@ -114,9 +114,9 @@ class Processor:
         self._top_k = top_k
         self.engine = MatchEngine(threshold=threshold, top_k=top_k)
         self._sent_unrecorded: dict[str, dict[str, Any]] = {}
-        # technology match ids whose consortium may have changed since it was last worked out;
+        # which consortia may have changed since they were last worked out, and their members;
         # derived state: lost in a crash, ``restore`` works every consortium out again
-        self._consortia_to_refresh: set[str] = set()
+        self.consortia = ConsortiumBook()
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -138,6 +138,7 @@ class Processor:
         """Rebuild the engine from the tables, then emit whatever the ledger has not recorded
         (a crash between a state change and its output event)."""
         self.engine = MatchEngine(threshold=self._threshold, top_k=self._top_k)
+        self.consortia = ConsortiumBook()
         for raw in self.state.participants.values():
             self.engine.on_participant(ParticipantData.model_validate(raw))
         # The order in which the items were handled, so the text statistics each saw match.
@@ -159,9 +160,9 @@ class Processor:
             if key.startswith("m_") and "@" not in key and entry.get("active") and key not in current:
                 last = MatchData.model_validate(entry["data"])
                 self._emit_retraction(batch, _retracted(last, self._lost_side_reason(last)))
-        self._consortia_to_refresh.update(m.match_id for m in current.values() if m.kind is Kind.TECHNOLOGY)
-        self._consortia_to_refresh.update(key.removeprefix(CONSORTIUM_KEY) for key, entry in self.state.ledger.items()
-                                          if key.startswith(CONSORTIUM_KEY) and entry.get("active"))
+        self.consortia.note(m.match_id for m in current.values() if m.kind is Kind.TECHNOLOGY)
+        self.consortia.note(key.removeprefix(CONSORTIUM_KEY) for key, entry in self.state.ledger.items()
+                            if key.startswith(CONSORTIUM_KEY) and entry.get("active"))
         self.finish(batch)
         for session_id, session in list(self.state.sessions.items()):
             if session.get("agenda"):
@@ -188,6 +189,7 @@ class Processor:
         if isinstance(data, ParticipantData):
             self.state.participants[data.id] = data.model_dump(mode="json")
             self.engine.on_participant(data)
+            self.consortia.note_participant(data.id, self.engine)
         elif isinstance(data, ItemData):
             self._on_item(batch, data, event.time, position)
         elif isinstance(data, MatchFeedbackData):
@@ -209,6 +211,7 @@ class Processor:
         elif known is not None:
             del self.state.items[item.id]
         self._apply_changes(batch, self.engine.on_item(item, at))
+        self.consortia.note_support_offer(item, self.engine, at)
 
     def _on_feedback(self, batch: Batch, feedback: MatchFeedbackData, at: datetime) -> None:
         key = f"{feedback.match_id}/{feedback.participant_id}"
@@ -224,7 +227,7 @@ class Processor:
             else:
                 self._emit_retraction(batch, change.data)
             touched.append(change.data)
-        self._consortia_to_refresh.update(self._technology_matches_around(touched))
+        self.consortia.note_matches(touched, self.engine)
 
     def finish(self, batch: Batch, *, settle_consortia: bool = True) -> None:
         """Emit what the events handled so far did to consortia; call after a batch's last event.
@@ -233,13 +236,13 @@ class Processor:
         consortium whose matches keep changing is not sent again and again."""
         if not settle_consortia:
             return
-        for technology_match_id in sorted(self._consortia_to_refresh):
-            match = self.engine.match(technology_match_id)
-            if match is None:
+        for technology_match_id, proposal in self.consortia.settle(self.engine):
+            if proposal is not None:
+                self._emit_consortium(batch, proposal)
+            elif self.engine.match(technology_match_id) is None:
                 self._retract_consortium(batch, technology_match_id, "technology match retracted")
             else:
-                self._refresh_consortium(batch, match)
-        self._consortia_to_refresh.clear()
+                self._retract_consortium(batch, technology_match_id, "no partner for any other role")
 
     # -- matches --------------------------------------------------------------------------
 
@@ -268,24 +271,8 @@ class Processor:
 
     # -- consortia (五方联动) ----------------------------------------------------------------
 
-    def _technology_matches_around(self, touched: list[MatchData | MatchRetractedData]) -> set[str]:
-        """Technology matches whose consortium may change: the touched ones (retracted ones too),
-        and those of the party in need of a touched capital, service or policy match (the roles
-        fill its needs)."""
-        found = {m.match_id for m in touched if m.kind is Kind.TECHNOLOGY
-                 and not (isinstance(m, MatchRetractedData) and m.for_participant is not None)}
-        for party in {m.need.owner_id for m in touched if m.kind is not Kind.TECHNOLOGY}:
-            for item in self.engine.items_of(party):
-                if item.kind is Kind.TECHNOLOGY:
-                    found.update(match.match_id for match in self.engine.matches_for(item.id))
-        return found
-
-    def _refresh_consortium(self, batch: Batch, match: MatchData) -> None:
-        proposal = propose(match, self.engine)
-        if proposal is None:
-            self._retract_consortium(batch, match.match_id, "no partner for any other role")
-            return
-        key = _consortium_key(match.match_id)
+    def _emit_consortium(self, batch: Batch, proposal: ConsortiumData) -> None:
+        key = _consortium_key(proposal.technology_match_id)
         entry = batch.entry(key)
         if entry and entry["active"] and not consortium_changed(entry["data"], proposal):
             return
@@ -373,11 +360,13 @@ class Processor:
 
 
 def consortium_changed(last: Mapping[str, Any], new: ConsortiumData) -> bool:
-    """Another team (who fills which role with which match), other missing roles, or a score
+    """Another team (who fills which role with which match, under which name), other missing roles, or a score
     moved by at least the engine's ``UPDATE_EPSILON``; members' score drift alone is not news.
     ``last`` is the ledger's JSON of the last consortium sent."""
-    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"]) for m in last["members"]]
-    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id) for m in new.members]
+    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"], m.get("organisation"))
+                 for m in last["members"]]
+    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id,
+                 m.organisation.model_dump(mode="json") if m.organisation else None) for m in new.members]
     return (last_team != new_team or last["missing_roles"] != [r.value for r in new.missing_roles]
             or abs(last["score"] - new.score) >= UPDATE_EPSILON)
 

@@ -25,6 +25,16 @@ class TransferMode(StrEnum):
     SUBSIDY = "subsidy"
 
 
+TRANSFER_MODE_NAMES: dict[TransferMode, tuple[str, str]] = {  # (zh, en), for people
+    TransferMode.LICENCE: ("许可", "licence"),
+    TransferMode.ASSIGNMENT: ("转让", "assignment"),
+    TransferMode.EQUITY: ("作价入股", "equity"),
+    TransferMode.JOINT_DEVELOPMENT: ("合作开发", "joint development"),
+    TransferMode.SERVICE_CONTRACT: ("技术服务", "service contract"),
+    TransferMode.SUBSIDY: ("资助", "subsidy"),
+}
+
+
 class ItemStatus(StrEnum):
     DRAFT = "draft"
     OPEN = "open"
@@ -85,7 +95,10 @@ class ItemData(EventData):
     transfer_modes: list[TransferMode] = Field(default_factory=list)
     amount: MoneyRange | None = None
     region: str | None = None
+    # provinces, cities or areas (``shared.regions.AREAS``) the owner wants the partner in;
+    # ``region_required`` makes that a condition of every match instead of a preference
     region_preference: list[str] = Field(default_factory=list)
+    region_required: bool = False
     status: ItemStatus
     expires_at: datetime | None = None
     created_at: datetime

@@ -106,6 +106,8 @@ class ConsortiumMember(EventData):
     item_id: str
     match_id: str | None = None
     score: float | None = Field(None, ge=0, le=1)
+    organisation: LocalizedText | None = None  # the member's organisation, as registered
+    reason: LocalizedText | None = None  # one line on why the member fits the team
 
 
 @event_type("consortium.proposed.v1")

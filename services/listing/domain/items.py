@@ -14,7 +14,7 @@ from pydantic import Field
 
 from services.listing.domain.common import Conflict, Forbidden, new_id
 from services.listing.domain.validation import (
-    Amount, FieldCodes, FutureTime, RegionCode, RegionCodes, RequestModel, ShortStrings, Text, Title,
+    Amount, FieldCodes, FutureTime, PreferenceCodes, RegionCode, RequestModel, ShortStrings, Text, Title,
 )
 from shared.events.listing import ItemData, ItemStatus, TransferMode
 from shared.party_types import PARTY_NAMES, Kind, PartyType, Side, may_post
@@ -41,7 +41,8 @@ class ItemIn(RequestModel):
     transfer_modes: TransferModes = []
     amount: Amount | None = None
     region: RegionCode | None = None
-    region_preference: RegionCodes = []
+    region_preference: PreferenceCodes = []
+    region_required: bool = False
     status: Literal[ItemStatus.DRAFT, ItemStatus.OPEN] = ItemStatus.OPEN
     expires_at: FutureTime | None = None
 
@@ -56,7 +57,8 @@ class ItemPatch(RequestModel):
     keywords: ShortStrings = None  # type: ignore[assignment]
     patents: ShortStrings = None  # type: ignore[assignment]
     transfer_modes: TransferModes = None  # type: ignore[assignment]
-    region_preference: RegionCodes = None  # type: ignore[assignment]
+    region_preference: PreferenceCodes = None  # type: ignore[assignment]
+    region_required: bool = None  # type: ignore[assignment]
     status: Literal[ItemStatus.DRAFT, ItemStatus.OPEN, ItemStatus.CLOSED] = None  # type: ignore[assignment]
     description: Text | None = None
     trl: Trl | None = None

@@ -36,6 +36,13 @@ def _known_region(code: str) -> str:
     return code
 
 
+def _known_preference(code: str) -> str:
+    if not regions.is_preference(code):
+        raise ValueError(f"unknown region code {code} (未知地区代码), e.g. CN-SC, CN-SC.CD, "
+                         f"a regional strategy such as RS-YRD or a transfer centre's area such as TTC-EAST")
+    return code
+
+
 def _future(moment: datetime) -> datetime:
     moment = to_utc(moment)
     current = datetime.now(UTC)
@@ -48,7 +55,8 @@ def _future(moment: datetime) -> datetime:
 
 FieldCodes = Annotated[list[Annotated[str, Field(max_length=20)]], Field(max_length=10), AfterValidator(_known_fields)]
 RegionCode = Annotated[str, Field(max_length=20), AfterValidator(_known_region)]
-RegionCodes = Annotated[list[RegionCode], Field(max_length=20)]
+PreferenceCode = Annotated[str, Field(max_length=20), AfterValidator(_known_preference)]
+PreferenceCodes = Annotated[list[PreferenceCode], Field(max_length=20)]
 ShortStrings = Annotated[list[Annotated[OneLine, Field(min_length=1, max_length=50)]], Field(max_length=20)]
 FutureTime = Annotated[datetime, AfterValidator(_future)]
 

@@ -1,12 +1,26 @@
-"""Five-party consortia (五方联动) around technology matches.
+"""Five-party consortia (五方联动) around technology matches, from the whole market.
 
-Around one technology match (provider's offer ↔ seeker's need), each of the roles capital,
-service and policy is filled by the best current match of that kind in which either party of
-the technology match is the one in need: the best investor ticket, agency service or government
-programme matched to the provider's or the seeker's capital, service or policy need. Ties go to
-the lower match id. The consortium score is the mean over the five roles (a missing role counts
-0), so a complete team outranks a partial one. The consortium id derives from the technology
-match id, so replays give the same id.
+Around one technology match (provider's offer ↔ seeker's need), each support role is filled by
+the open offer of the whole market that fits the technology best, whether or not either party
+posted a need for it:
+
+- *capital*: an investor's capital offer in the technology's field, whose stage (its TRL, the
+  least it invests at) the offered technology has reached, whose ticket overlaps the budget of a
+  capital need either party posted (if any), and whose region preference covers a party;
+- *service*: an agency's service offer in the field whose region preference covers a party;
+- *policy*: a government's policy offer in the field covering the provider's or seeker's region
+  (its region preference, else the government's own region): a programme applies only there.
+
+A role is missing only when no open offer fits. ``support_fit`` scores a fitting offer in [0, 1]
+(``SUPPORT_WEIGHTS``); when the offer is also matched to a need either party posted for that
+role, the match's score counts if higher. Ties go to the lower item id. The consortium score is
+the mean over the five roles (a missing role counts 0). A consortium with no support role filled
+is not a consortium: ``propose`` gives None and the processor retracts any earlier one. The
+consortium id derives from the technology match id, so replays give the same id.
+
+``ConsortiumBook`` keeps which consortia may have changed and each one's support members, so a
+new, changed or withdrawn support offer re-works only the consortia it belongs to or would now
+win, not every consortium of its field.
 """
 
 from __future__ import annotations
@@ -14,146 +28,356 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property, lru_cache
 from typing import Protocol
 
-from shared.events.listing import ItemData
+from shared import regions, taxonomy
+from shared.events.common import LocalizedText, MoneyRange
+from shared.events.listing import ItemData, ParticipantData
 from shared.events.matching import (
-    ConsortiumData, ConsortiumMember, ConsortiumRetractedData, ConsortiumRole, MatchData,
+    ConsortiumData, ConsortiumMember, ConsortiumRole, MatchData, MatchRetractedData,
 )
-from shared.party_types import Kind, Side
+from shared.party_types import Kind, PartyType, Side
 
-from services.matching.domain.engine import MatchChange
-
-CONSORTIUM_PROPOSED = "consortium.proposed.v1"
-CONSORTIUM_UPDATED = "consortium.updated.v1"
-CONSORTIUM_RETRACTED = "consortium.retracted.v1"
+from services.matching.domain.scoring import SAME_TOP_LEVEL, UNKNOWN, amounts_overlap, is_live, preference_fit
 
 SUPPORT_ROLES: dict[Kind, ConsortiumRole] = {
     Kind.CAPITAL: ConsortiumRole.CAPITAL,
     Kind.SERVICE: ConsortiumRole.SERVICE,
     Kind.POLICY: ConsortiumRole.POLICY,
 }
+SUPPORT_PARTY: dict[Kind, PartyType] = {
+    Kind.CAPITAL: PartyType.INVESTOR, Kind.SERVICE: PartyType.AGENCY, Kind.POLICY: PartyType.GOVERNMENT,
+}
 ROLE_COUNT = 5
+# (field, region, stage) weights of a support offer's fit, per kind; each sums to 1
+SUPPORT_WEIGHTS: dict[Kind, tuple[float, float, float]] = {
+    Kind.CAPITAL: (0.5, 0.3, 0.2),
+    Kind.SERVICE: (0.6, 0.4, 0.0),
+    Kind.POLICY: (0.5, 0.5, 0.0),
+}
 
 
 class EngineView(Protocol):
     """What a proposal reads from the match engine (``MatchEngine`` satisfies it)."""
 
+    participants: dict[str, ParticipantData]
+
+    def get_item(self, item_id: str) -> ItemData | None: ...
+
     def items_of(self, owner_id: str) -> list[ItemData]: ...
 
-    def matches_for(self, item_id: str) -> list[MatchData]: ...
+    def pairs_for(self, item_id: str) -> list[tuple[str, str, str, float]]: ...
 
     def match(self, match_id_: str) -> MatchData | None: ...
 
-
-@dataclass(frozen=True)
-class ConsortiumChange:
-    event_type: str  # CONSORTIUM_PROPOSED, CONSORTIUM_UPDATED or CONSORTIUM_RETRACTED
-    data: ConsortiumData | ConsortiumRetractedData
+    def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]: ...
 
 
 def consortium_id(technology_match_id: str) -> str:
     return "c_" + hashlib.sha256(technology_match_id.encode()).hexdigest()[:24]
 
 
-def propose(tech_match: MatchData, engine_view: EngineView) -> ConsortiumData | None:
-    """The team around a technology match, or None when it is not a technology match."""
-    if tech_match.kind is not Kind.TECHNOLOGY:
+@dataclass(frozen=True)
+class Technology:
+    """The two sides of a technology match, with what the support roles are fitted to."""
+
+    offer: ItemData
+    need: ItemData
+    places: tuple[str, ...]  # the provider's and the seeker's region (item's, else participant's)
+
+    @property
+    def parties(self) -> tuple[str, str]:
+        return self.offer.owner_id, self.need.owner_id
+
+    @cached_property
+    def fields(self) -> list[str]:
+        return list(dict.fromkeys([*self.offer.fields, *self.need.fields]))
+
+    @cached_property
+    def field_set(self) -> frozenset[str]:
+        return frozenset(self.fields)
+
+    @cached_property
+    def top_fields(self) -> list[str]:
+        return sorted({taxonomy.top_level(c) for c in self.fields})
+
+    def field_fit(self, codes: list[str]) -> float:
+        """``scoring.field_overlap`` of the codes with the technology's fields."""
+        if not self.field_set.isdisjoint(codes):
+            return 1.0
+        return SAME_TOP_LEVEL if any(taxonomy.top_level(c) in self.top_fields for c in codes) else 0.0
+
+
+def technology(offer_id: str, need_id: str, view: EngineView) -> Technology | None:
+    """The two open items of a technology match, or None when it is none (any more)."""
+    offer, need = view.get_item(offer_id), view.get_item(need_id)
+    if offer is None or need is None or offer.kind is not Kind.TECHNOLOGY:
         return None
+    places = tuple(p for p in (_place(offer, view), _place(need, view)) if p)
+    return Technology(offer, need, places)
+
+
+def _place(item: ItemData, view: EngineView) -> str | None:
+    if item.region and regions.is_known(item.region):
+        return item.region
+    owner = view.participants.get(item.owner_id)
+    return owner.region if owner is not None and regions.is_known(owner.region) else None
+
+
+@dataclass(frozen=True)
+class SupportFit:
+    offer: ItemData
+    score: float
+    where: str | None  # the party's region the offer covers, if it names regions
+    match_id: str | None = None  # the match of the offer with a party's own need, if any
+
+
+def support_fit(offer: ItemData, tech: Technology, party_needs: list[ItemData]) -> SupportFit | None:
+    """How well a capital, service or policy offer fits the team, or None when it does not.
+    ``party_needs``: the needs of that kind either party posted."""
+    kind = offer.kind
+    if (offer.side is not Side.OFFER or kind not in SUPPORT_ROLES or offer.owner_party_type is not SUPPORT_PARTY[kind]
+            or offer.owner_id in tech.parties):
+        return None
+    field = tech.field_fit(offer.fields)
+    if not field:
+        return None
+    covered = _covered(offer, tech)
+    if covered is None:
+        return None
+    region, where = covered
+    stage = 1.0
+    if kind is Kind.CAPITAL:
+        if offer.trl is not None and tech.offer.trl is not None and tech.offer.trl < offer.trl:
+            return None  # the investor does not invest this early
+        budgets = [n.amount for n in party_needs if n.amount is not None]
+        if budgets and not any(amounts_overlap(offer.amount, b) for b in budgets):
+            return None  # the ticket fits no funding either party asked for
+        stage = 1.0 if offer.trl is not None and tech.offer.trl is not None else UNKNOWN
+    weights = SUPPORT_WEIGHTS[kind]
+    score = round(weights[0] * field + weights[1] * region + weights[2] * stage, 6)
+    return SupportFit(offer, score, where)
+
+
+def _covered(offer: ItemData, tech: Technology) -> tuple[float, str | None] | None:
+    """(region fit, the party region the offer covers) or None when its region rules it out.
+    A policy applies only in its region preference (else its own region); other offers may
+    prefer (scored) or require (a filter) regions."""
+    preferences = tuple(offer.region_preference) or (
+        (offer.region,) if offer.kind is Kind.POLICY and offer.region else ())
+    if not preferences:
+        return 1.0, None
+    provinces, cities = _coverage(preferences)
+    inside = [p for p in tech.places if p in cities or regions.province_of(p) in provinces]
+    if inside:
+        return 1.0, inside[0]
+    if offer.kind is Kind.POLICY or offer.region_required:
+        return None
+    return max((preference_fit(preferences, p) for p in tech.places), default=UNKNOWN), None
+
+
+@lru_cache(maxsize=4096)
+def _coverage(preferences: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """The whole provinces and the single cities a region preference covers (``regions.covers``)."""
+    provinces: set[str] = set()
+    for wanted in preferences:
+        if wanted in regions.AREAS:
+            provinces |= regions.AREAS[wanted].provinces
+        elif regions.is_known(wanted) and not regions.REGIONS[wanted].is_city:
+            provinces.add(wanted)
+    cities = frozenset(w for w in preferences if regions.is_known(w) and regions.REGIONS[w].is_city)
+    return frozenset(provinces), cities
+
+
+def reason(fit: SupportFit, tech: Technology) -> LocalizedText:
+    """One line on why a support offer fits the team, in zh and en."""
+    offer, where = fit.offer, fit.where
+    common = [c for c in offer.fields if c in tech.fields]
+    tops = {taxonomy.top_level(c) for c in tech.fields}
+    shown = common or [c for c in offer.fields if taxonomy.top_level(c) in tops]
+    field_zh = "、".join(taxonomy.FIELDS[c].zh for c in shown[:2] if c in taxonomy.FIELDS)
+    field_en = ", ".join(taxonomy.FIELDS[c].en for c in shown[:2] if c in taxonomy.FIELDS)
+    zh, en = [f"覆盖{field_zh}"], [f"covers {field_en}"]
+    if where:
+        zh.append(f"面向{regions.name(where, 'zh')}")
+        en.append(f"serves {regions.name(where, 'en')}")
+    if offer.kind is Kind.CAPITAL:
+        if offer.trl is not None and tech.offer.trl is not None:
+            zh.append(f"投资阶段 TRL ≥ {offer.trl}，技术已达 TRL {tech.offer.trl}")
+            en.append(f"invests from TRL {offer.trl}, the technology is at TRL {tech.offer.trl}")
+        if offer.amount is not None:
+            zh.append(f"单笔 {_money(offer.amount)}")
+            en.append(f"ticket {_money(offer.amount)}")
+    return LocalizedText(zh="；".join(zh), en="; ".join(en))
+
+
+def _money(money: MoneyRange) -> str:
+    def amount(value: float | None) -> str:
+        return "…" if value is None else f"{value:,.0f}"
+    return f"{money.currency} {amount(money.min)}–{amount(money.max)}"
+
+
+def party_needs(tech: Technology, view: EngineView) -> dict[Kind, list[ItemData]]:
+    """The needs for capital, service and policy either party of the technology match posted."""
+    needs: dict[Kind, list[ItemData]] = {kind: [] for kind in SUPPORT_ROLES}
+    for party in tech.parties:
+        for item in view.items_of(party):
+            if item.side is Side.NEED and item.kind in needs:
+                needs[item.kind].append(item)
+    return needs
+
+
+def best_supports(tech: Technology, view: EngineView) -> dict[Kind, SupportFit]:
+    """Per support kind, the best fitting open offer of the market (see the module's rules)."""
+    best: dict[Kind, SupportFit] = {}
+    needs = party_needs(tech, view)
+    for kind in SUPPORT_ROLES:
+        # offer id -> (match id, score) of the matches of the parties' own needs
+        matched = {offer_id: (mid, score) for n in needs[kind] for mid, offer_id, _, score in view.pairs_for(n.id)}
+        for offer in view.open_items(kind, Side.OFFER, tech.top_fields):
+            fit = support_fit(offer, tech, needs[kind])
+            if fit is None:
+                continue
+            match = matched.get(offer.id)
+            if match is not None:
+                fit = SupportFit(offer, max(fit.score, match[1]), fit.where, match[0])
+            known = best.get(kind)
+            if known is None or (-fit.score, offer.id) < (-known.score, known.offer.id):
+                best[kind] = fit
+    return best
+
+
+def _organisation(view: EngineView, participant_id: str) -> LocalizedText | None:
+    participant = view.participants.get(participant_id)
+    return participant.organisation if participant is not None else None
+
+
+def propose(tech_match: MatchData, view: EngineView) -> ConsortiumData | None:
+    """The team around a technology match; None when it is no technology match or no support
+    role can be filled (two parties alone are a match, not a consortium)."""
+    tech = technology(tech_match.offer.item_id, tech_match.need.item_id, view) \
+        if tech_match.kind is Kind.TECHNOLOGY else None
+    if tech is None:
+        return None
+    supports = best_supports(tech, view)
+    if not supports:
+        return None
+    why_provider = LocalizedText(zh=f"提供技术：{tech.offer.title.pick('zh')}",
+                                 en=f"offers the technology: {tech.offer.title.pick('en')}")
+    why_seeker = LocalizedText(zh=f"需求方：{tech.need.title.pick('zh')}",
+                               en=f"needs it: {tech.need.title.pick('en')}")
     members = [
         ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_PROVIDER, participant_id=tech_match.offer.owner_id,
                          party_type=tech_match.offer.party_type, item_id=tech_match.offer.item_id,
-                         match_id=tech_match.match_id, score=tech_match.score),
+                         match_id=tech_match.match_id, score=tech_match.score,
+                         organisation=_organisation(view, tech_match.offer.owner_id), reason=why_provider),
         ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_SEEKER, participant_id=tech_match.need.owner_id,
                          party_type=tech_match.need.party_type, item_id=tech_match.need.item_id,
-                         match_id=tech_match.match_id, score=tech_match.score),
+                         match_id=tech_match.match_id, score=tech_match.score,
+                         organisation=_organisation(view, tech_match.need.owner_id), reason=why_seeker),
     ]
-    parties = (tech_match.offer.owner_id, tech_match.need.owner_id)
-    supports = _best_supports(engine_view, parties)
     missing: list[ConsortiumRole] = []
     for kind, role in SUPPORT_ROLES.items():
-        best = supports.get(kind)
-        if best is None:
+        fit = supports.get(kind)
+        if fit is None:
             missing.append(role)
             continue
-        members.append(ConsortiumMember(role=role, participant_id=best.offer.owner_id,
-                                        party_type=best.offer.party_type, item_id=best.offer.item_id,
-                                        match_id=best.match_id, score=best.score))
+        members.append(ConsortiumMember(
+            role=role, participant_id=fit.offer.owner_id, party_type=fit.offer.owner_party_type,
+            item_id=fit.offer.id, match_id=fit.match_id, score=fit.score,
+            organisation=_organisation(view, fit.offer.owner_id), reason=reason(fit, tech)))
     filled = sum(m.score or 0.0 for m in members[2:])
     return ConsortiumData(consortium_id=consortium_id(tech_match.match_id), technology_match_id=tech_match.match_id,
                           members=members, missing_roles=missing,
                           score=round((2 * tech_match.score + filled) / ROLE_COUNT, 6))
 
 
-def _best_supports(view: EngineView, parties: tuple[str, str]) -> dict[Kind, MatchData]:
-    """Per support kind, the best match of a need of either party with an outside offer."""
-    best: dict[Kind, MatchData] = {}
-    for party in parties:
-        for item in view.items_of(party):
-            if item.side is not Side.NEED or item.kind not in SUPPORT_ROLES:
-                continue
-            for m in view.matches_for(item.id):
-                known = best.get(item.kind)
-                if m.offer.owner_id not in parties and (
-                        known is None or (-m.score, m.match_id) < (-known.score, known.match_id)):
-                    best[item.kind] = m
-    return best
-
-
-def consortium_change(old: ConsortiumData | None, new: ConsortiumData | None,
-                      reason: str = "technology match retracted") -> ConsortiumChange | None:
-    """proposed (none before), updated (different), retracted (none now) or None (unchanged)."""
-    if new is not None:
-        if old is None:
-            return ConsortiumChange(CONSORTIUM_PROPOSED, new)
-        return ConsortiumChange(CONSORTIUM_UPDATED, new) if new != old else None
-    if old is None:
-        return None
-    return ConsortiumChange(CONSORTIUM_RETRACTED, ConsortiumRetractedData(
-        consortium_id=old.consortium_id, technology_match_id=old.technology_match_id,
-        participant_ids=sorted({m.participant_id for m in old.members}), reason=reason))
-
-
 class ConsortiumBook:
-    """The current proposals; ``refresh`` turns match changes into consortium changes."""
+    """Which consortia may have changed since they were last worked out, and the support
+    members of each: derived state, rebuilt by noting every technology match after a restart.
+
+    ``note_matches`` and ``note_support_offer`` mark consortia; ``settle`` works each marked one
+    out once (however many of its inputs changed) and gives (technology match id, proposal or
+    None)."""
 
     def __init__(self) -> None:
-        self._proposals: dict[str, ConsortiumData] = {}  # by technology match id
+        self._stale: set[str] = set()  # technology match ids
+        self._members: dict[str, dict[Kind, tuple[str, float]]] = {}  # tech match id -> kind -> (offer id, score)
+        self._by_support: dict[str, set[str]] = {}  # support offer id -> tech match ids it is a member of
 
-    def get(self, consortium_id_: str) -> ConsortiumData | None:
-        return next((c for c in self._proposals.values() if c.consortium_id == consortium_id_), None)
+    def note(self, technology_match_ids: Iterable[str]) -> None:
+        self._stale.update(technology_match_ids)
 
-    def all(self) -> list[ConsortiumData]:
-        return [self._proposals[k] for k in sorted(self._proposals)]
-
-    def for_participant(self, participant_id: str) -> list[ConsortiumData]:
-        return [c for c in self.all() if any(m.participant_id == participant_id for m in c.members)]
-
-    def refresh(self, engine: EngineView, changes: Iterable[MatchChange]) -> list[ConsortiumChange]:
-        affected: set[str] = set()
-        for change in changes:
-            data = change.data
-            if data.kind is Kind.TECHNOLOGY:
-                affected.add(data.match_id)
-            else:  # a support match changed: every technology match of the party in need may change
-                affected |= self._technology_matches_of(engine, data.need.owner_id)
-        result: list[ConsortiumChange] = []
-        for tech_match_id in sorted(affected):
-            tech_match = engine.match(tech_match_id)
-            new = propose(tech_match, engine) if tech_match is not None else None
-            change = consortium_change(self._proposals.get(tech_match_id), new)
-            if change is None:
-                continue
-            if new is None:
-                del self._proposals[tech_match_id]
+    def note_matches(self, touched: Iterable[MatchData | MatchRetractedData], view: EngineView) -> None:
+        """Technology matches whose consortium may change: the touched ones (retracted ones
+        too), and those of a party in need of a touched capital, service or policy match."""
+        needy: set[str] = set()
+        for m in touched:
+            if m.kind is Kind.TECHNOLOGY:
+                if not (isinstance(m, MatchRetractedData) and m.for_participant is not None):
+                    self._stale.add(m.match_id)
             else:
-                self._proposals[tech_match_id] = new
-            result.append(change)
+                needy.add(m.need.owner_id)
+        for party in needy:
+            for item in view.items_of(party):
+                if item.kind is Kind.TECHNOLOGY:
+                    self._stale.update(m for m, *_ in view.pairs_for(item.id))
+
+    def note_participant(self, participant_id: str, view: EngineView) -> None:
+        """A participant registered or changed (its organisation's name): the consortia it is
+        a member of show it anew."""
+        for item in view.items_of(participant_id):
+            if item.kind is Kind.TECHNOLOGY:
+                self._stale.update(m for m, *_ in view.pairs_for(item.id))
+            elif item.side is Side.OFFER:
+                self._stale.update(self._by_support.get(item.id, ()))
+
+    def note_support_offer(self, offer: ItemData, view: EngineView, now: datetime) -> None:
+        """A capital, service or policy offer was posted, changed or withdrawn: the consortia it
+        is a member of, and those in its fields it would now win, may change."""
+        if offer.side is not Side.OFFER or offer.kind not in SUPPORT_ROLES:
+            return
+        self._stale.update(self._by_support.get(offer.id, ()))
+        if not is_live(offer, now):
+            return
+        tops = sorted({taxonomy.top_level(c) for c in offer.fields})
+        for tech_offer in view.open_items(Kind.TECHNOLOGY, Side.OFFER, tops):
+            for tech_match_id, offer_id, need_id, _ in view.pairs_for(tech_offer.id):
+                if tech_match_id in self._stale:
+                    continue
+                tech = technology(offer_id, need_id, view)
+                if tech is None:
+                    continue
+                fit = support_fit(offer, tech, party_needs(tech, view)[offer.kind])
+                current = self._members.get(tech_match_id, {}).get(offer.kind)
+                # (a match with a party's own need re-works the consortium through note_matches)
+                if fit is not None and (current is None or (-fit.score, offer.id) < (-current[1], current[0])):
+                    self._stale.add(tech_match_id)
+
+    def settle(self, view: EngineView) -> list[tuple[str, ConsortiumData | None]]:
+        result: list[tuple[str, ConsortiumData | None]] = []
+        for tech_match_id in sorted(self._stale):
+            tech_match = view.match(tech_match_id)
+            proposal = propose(tech_match, view) if tech_match is not None else None
+            self._remember(tech_match_id, proposal)
+            result.append((tech_match_id, proposal))
+        self._stale.clear()
         return result
 
-    def _technology_matches_of(self, engine: EngineView, owner_id: str) -> set[str]:
-        current = {m.match_id for item in engine.items_of(owner_id) if item.kind is Kind.TECHNOLOGY
-                   for m in engine.matches_for(item.id)}
-        # technology matches already retracted still need their consortium retracted
-        known = {k for k, c in self._proposals.items() if any(m.participant_id == owner_id for m in c.members[:2])}
-        return current | known
+    def _remember(self, tech_match_id: str, proposal: ConsortiumData | None) -> None:
+        for offer_id, _ in self._members.pop(tech_match_id, {}).values():
+            linked = self._by_support.get(offer_id)
+            if linked is not None:
+                linked.discard(tech_match_id)
+                if not linked:
+                    del self._by_support[offer_id]
+        if proposal is None:
+            return
+        members = {kind: (m.item_id, m.score or 0.0) for kind, role in SUPPORT_ROLES.items()
+                   for m in proposal.members if m.role is role}
+        self._members[tech_match_id] = members
+        for offer_id, _ in members.values():
+            self._by_support.setdefault(offer_id, set()).add(tech_match_id)
+

@@ -16,6 +16,7 @@ Rules:
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,7 +24,7 @@ from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import (
     FeedbackDecision, MatchData, MatchFeedbackData, MatchRetractedData, RetractReason, match_id,
 )
-from shared.party_types import Side
+from shared.party_types import Kind, Side
 
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.index import CandidateIndex, top_partners
@@ -66,10 +67,10 @@ def _moved(old: MatchData, new: MatchData) -> bool:
 
 
 class MatchEngine:
-    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba"):
+    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba", bridge: bool = True):
         self.threshold = threshold
         self.top_k = top_k
-        self.index = CandidateIndex(TextModel(analyser))
+        self.index = CandidateIndex(TextModel(analyser, bridge=bridge))
         self.feedback = FeedbackPenalties()
         self.participants: dict[str, ParticipantData] = {}
         self._matches = MatchTable()
@@ -82,6 +83,10 @@ class MatchEngine:
 
     def get_item(self, item_id: str) -> ItemData | None:
         return self.index.get(item_id)
+
+    def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]:
+        """Open items of a kind and side in any of the top-level fields, by id."""
+        return [self.index.get(i) for i in self.index.open_ids(kind, side, top_fields)]
 
     def items_of(self, owner_id: str) -> list[ItemData]:
         return [self.index.get(i) for i in sorted(self._by_owner.get(owner_id, ()))]
@@ -97,6 +102,11 @@ class MatchEngine:
         """The item's current matches, best first."""
         ordered = sorted(self._by_item.get(item_id, ()), key=lambda m: (-self._matches.score(m), m))
         return [self._matches[m] for m in ordered]
+
+    def pairs_for(self, item_id: str) -> list[tuple[str, str, str, float]]:
+        """(match id, offer id, need id, score) of the item's current matches, by match id;
+        nothing decoded."""
+        return [(m, *self._matches.pair(m), self._matches.score(m)) for m in sorted(self._by_item.get(item_id, ()))]
 
     def declined_by(self, match_id_: str) -> frozenset[str]:
         return frozenset(self._declined_by.get(match_id_, ()))

@@ -225,7 +225,7 @@ class CandidateIndex:
     """Open items by term and by top-level field; the text model is kept alongside."""
 
     def __init__(self, text: TextModel | None = None):
-        self.text = text or TextModel()
+        self.text = text if text is not None else TextModel()  # an empty model is falsy (__len__)
         self._items: dict[str, ItemData] = {}
         self._terms: dict[PostingKey, set[str]] = {}
         self._term_ceiling: dict[PostingKey, float] = {}  # never below the largest saturation in the posting
@@ -278,6 +278,15 @@ class CandidateIndex:
             posting.discard(item_id)
             if not posting:
                 del self._terms[key], self._term_ceiling[key]
+
+    def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
+        """The ids of the open items of a kind and side listing a field in any of ``top_fields``."""
+        found: set[str] = set()
+        for top in top_fields:
+            partition = self._partitions.get((kind, side, top))
+            if partition is not None:
+                found.update(partition.slots)
+        return sorted(found)
 
     def candidates(self, item: ItemData, limit: int = 200) -> list[ItemData]:
         """Up to ``limit`` items of the opposite side and the same kind sharing a field or terms

@@ -27,7 +27,9 @@ from collections.abc import Callable, Iterable
 from functools import lru_cache
 
 from shared.events.listing import ItemData
-from shared.text import STOP_WORDS, tokens
+from shared.party_types import Side
+from shared.lexicon import chinese_terms, english_terms
+from shared.text import GENERIC_WORDS, STOP_WORDS, tokens, words
 
 Analyser = Callable[[str], list[str]]
 
@@ -59,8 +61,9 @@ ANALYSERS: dict[str, Analyser] = {"jieba": jieba_terms, "ngram": ngram_terms}
 
 
 def warm_up_text_analysis() -> None:
-    """Load the segmenter's dictionary now rather than with the first item."""
+    """Load the segmenter's dictionary and the bilingual lexicon now rather than with the first item."""
     tokens("预热 warm-up")
+    english_terms("预热")
 
 
 def item_texts(item: ItemData) -> Iterable[str]:
@@ -69,6 +72,88 @@ def item_texts(item: ItemData) -> Iterable[str]:
         if localized is not None:
             yield from (t for t in (localized.zh, localized.en) if t)
     yield from item.keywords
+
+
+MAX_SHOWN_TERMS = 5  # shared terms an explanation names, per language
+
+
+def _is_chinese(term: str) -> bool:
+    return bool(_CJK_RUN.search(term))
+
+
+@lru_cache(maxsize=65536)
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(words(text))
+
+
+def display_terms(item: ItemData) -> tuple[str, ...]:
+    """The words a person would name an item by: its keywords as written, then the whole words
+    of its titles (zh and en), each once."""
+    return _display_terms(item.title.zh, item.title.en, tuple(item.keywords))
+
+
+@lru_cache(maxsize=65536)
+def _display_terms(zh: str | None, en: str | None, keywords: tuple[str, ...]) -> tuple[str, ...]:
+    found = [k.strip() for k in keywords if len(k.strip()) > 1 and k.strip().lower() not in GENERIC_WORDS]
+    for title in (zh, en):
+        if title:
+            found.extend(_words(title))
+    return tuple(dict.fromkeys(found))
+
+
+_NOT_LATIN = re.compile(r"[^a-z0-9.]+")
+_PLURAL = re.compile(r"(?<=[a-z]{3})s\b")
+
+
+def _latin(text: str) -> str:
+    """Latin words of a lower-cased text between single spaces (hyphens and Chinese separate)."""
+    return " " + " ".join(w.strip(".") for w in _NOT_LATIN.split(text) if w.strip(".")) + " "
+
+
+@lru_cache(maxsize=65536)
+def _haystacks(text: str) -> tuple[str, str]:
+    """The lower-cased text, and its Latin words: what terms are looked for in."""
+    lowered = text.lower()
+    return lowered, _latin(lowered)
+
+
+def _occurs(term: str, haystacks: tuple[str, str]) -> bool:
+    """A Chinese term anywhere in the text; a Latin term as whole words."""
+    lowered = term.lower()
+    if _is_chinese(term):
+        return lowered in haystacks[0]
+    return _latin(lowered) in haystacks[1]
+
+
+def _within(short: str, long: str) -> bool:
+    """One shown term says no more than another (频段 within 全频段, antenna within antennas)."""
+    a, b = short.lower(), long.lower()
+    if a == b:
+        return False
+    if _is_chinese(short):
+        return a in b
+    return _latin(_PLURAL.sub("", a)) in _latin(_PLURAL.sub("", b))
+
+
+def _written_in(item: ItemData, lang: str) -> bool:
+    return bool(getattr(item.title, lang) or (item.description is not None and getattr(item.description, lang)))
+
+
+def bridged(item: ItemData, counts: Counter[str]) -> Counter[str]:
+    """Terms of the other language (``shared.lexicon``) for an offer written in one language
+    only: English terms of its Chinese words, or Chinese words of its English phrases; added at
+    indexing time, so an English need finds a Chinese offer and a Chinese need an English one.
+    Offers only: a need is the query, and terms it does not state would dilute its relevance
+    (normalised by its own terms) against every offer in its own language."""
+    extra: Counter[str] = Counter()
+    if not _written_in(item, "en"):
+        for term in counts:
+            if _is_chinese(term):
+                extra.update(english_terms(term))
+    elif not _written_in(item, "zh"):
+        for text in item_texts(item):
+            extra.update(chinese_terms(_LATIN_WORD.findall(text.lower())))
+    return extra
 
 
 def saturation(tf: int) -> float:
@@ -83,8 +168,9 @@ class TextModel:
     ``remove``. The same sequence of calls always gives the same statistics, so replays agree.
     """
 
-    def __init__(self, analyser: str = "jieba"):
+    def __init__(self, analyser: str = "jieba", bridge: bool = True):
         self.analyser_name = analyser
+        self.bridge = bridge
         self._analyse = ANALYSERS[analyser]
         self._terms: dict[str, Counter[str]] = {}
         self._df: Counter[str] = Counter()
@@ -102,6 +188,8 @@ class TextModel:
         counts: Counter[str] = Counter()
         for text in item_texts(item):
             counts.update(self._analyse(text))
+        if self.bridge and item.side is Side.OFFER:
+            counts.update(bridged(item, counts))
         return counts
 
     def add(self, item: ItemData) -> Counter[str]:
@@ -163,7 +251,21 @@ class TextModel:
         matched = sum(self.idf(t) * saturation(document[t]) for t in query if t in document)
         return min(1.0, matched / self.item_self_score(need)) if matched else 0.0
 
-    def shared_terms(self, offer: ItemData, need: ItemData) -> list[str]:
-        """The terms both share, rarest (most telling) first."""
-        document = self.terms(offer)
-        return sorted((t for t in self.terms(need) if t in document), key=lambda t: (-self.idf(t), t))
+    def shared_terms(self, offer: ItemData, need: ItemData) -> tuple[list[str], list[str]]:
+        """(Chinese, Latin-script) words both items use, for a person: keywords and whole title
+        words of one item found in the other's text; none contained in another shown (全频段,
+        not also 频段); rarest first, at most ``MAX_SHOWN_TERMS`` each."""
+        texts = {i.id: _haystacks(" ".join(item_texts(i))) for i in (offer, need)}
+        found: dict[str, str] = {}  # lower-cased -> as written
+        for item, other in ((need, offer), (offer, need)):
+            for term in display_terms(item):
+                if term.lower() not in found and _occurs(term, texts[other.id]):
+                    found[term.lower()] = term
+        shown = [t for t in found.values() if not any(_within(t, longer) for longer in found.values())]
+        shown.sort(key=lambda t: (-self._rarity(t), -len(t), t))
+        return ([t for t in shown if _is_chinese(t)][:MAX_SHOWN_TERMS],
+                [t for t in shown if not _is_chinese(t)][:MAX_SHOWN_TERMS])
+
+    def _rarity(self, term: str) -> float:
+        """The idf of the term's rarest index term (a phrase is as telling as its rarest word)."""
+        return max((self.idf(t) for t in self._analyse(term)), default=0.0)

@@ -65,6 +65,8 @@ def test_patch_replaces_given_fields_and_null_clears_optional_ones():
     ({"fields": ["ENE.XX"]}, ("fields",)), ({"trl": 0}, ("trl",)), ({"trl": 10}, ("trl",)),
     ({"amount": {"min": 3, "max": 1}}, ("amount",)), ({"amount": {"max": float("inf")}}, ("amount", "max")),
     ({"region": "CN-ZZ"}, ("region",)), ({"region_preference": ["CN-BJ", "XX"]}, ("region_preference", 1)),
+    ({"region": "RS-YRD"}, ("region",)),  # an area is a preference, not where an item is
+    ({"region_required": "maybe"}, ("region_required",)),
     ({"title": {"en": "t" * 201}}, ("title", "en")), ({"status": "closed"}, ("status",)),
     ({"expires_at": "2000-01-01T00:00:00Z"}, ("expires_at",)), ({"colour": "red"}, ("colour",)),
 ])
@@ -72,6 +74,15 @@ def test_validation_names_the_bad_field(change, loc):
     with pytest.raises(ValidationError) as error:
         request(**change)
     assert loc in [e["loc"] for e in error.value.errors()]
+
+
+def test_a_preference_names_regional_strategies_and_transfer_centres_areas_and_may_be_required():
+    body = request(region="CN-JS.SZ", region_preference=["RS-JJJ", "RS-YRD", "RS-GBA", "RS-CY", "TTC-EAST", "CN-SC"],
+                   region_required=True)
+    item = items.create(Side.NEED, "p_1", PartyType.ENTERPRISE, body, AT)
+    assert item.region_preference == ["RS-JJJ", "RS-YRD", "RS-GBA", "RS-CY", "TTC-EAST", "CN-SC"]
+    assert item.region_required is True
+    assert items.apply_patch(item, ItemPatch.model_validate({"region_required": False}), AT).region_required is False
 
 
 def test_fields_are_deduplicated_and_expiry_normalised_to_utc_milliseconds():

@@ -11,6 +11,7 @@ from shared.events.common import LocalizedText, MoneyRange
 from shared.events.listing import ItemData, ItemStatus
 from shared.party_types import Kind, PartyType, Side
 
+from services.matching.domain.engine import MatchEngine
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.text import TextModel
 from tests.unit.matching.factories import NOW
@@ -28,7 +29,8 @@ def _item(raw: dict, side: Side) -> ItemData:
         owner_party_type=PartyType(raw["party"]), title=LocalizedText(zh=raw.get("zh"), en=raw.get("en")),
         description=description, fields=raw["fields"], keywords=raw.get("keywords", []), trl=raw.get("trl"),
         amount=MoneyRange(min=amount[0], max=amount[1]) if amount else None, region=raw.get("region"),
-        status=ItemStatus.OPEN, created_at=NOW, updated_at=NOW)
+        transfer_modes=raw.get("transfer_modes", []), region_preference=raw.get("region_preference", []),
+        region_required=raw.get("region_required", False), status=ItemStatus.OPEN, created_at=NOW, updated_at=NOW)
 
 
 def load() -> tuple[list[ItemData], list[ItemData], dict[str, str]]:
@@ -37,6 +39,68 @@ def load() -> tuple[list[ItemData], list[ItemData], dict[str, str]]:
     offers = [_item(o, Side.OFFER) for o in raw["offers"]]
     needs = [_item(n, Side.NEED) for n in raw["needs"]]
     return offers, needs, {n["id"]: n["expected"] for n in raw["needs"]}
+
+
+def forbidden() -> dict[str, list[str]]:
+    """Per need, the offers that must never match it (each breaks a hard rule)."""
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    return {n["id"]: n["forbidden"] for n in raw["needs"] if n.get("forbidden")}
+
+
+def written_in(item: ItemData) -> str:
+    """"zh", "en" or "zh+en": the languages an item's title and description are in."""
+    def has(lang: str) -> bool:
+        return bool(getattr(item.title, lang) or (item.description is not None and getattr(item.description, lang)))
+    return "+".join(lang for lang in ("zh", "en") if has(lang))
+
+
+def cross_lingual(offers: list[ItemData], needs: list[ItemData], expected: dict[str, str]) -> dict[str, list[str]]:
+    """Needs written in one language whose expected offer is written in the other only, by direction."""
+    by_id = {o.id: o for o in offers}
+    found: dict[str, list[str]] = {"zh→en": [], "en→zh": []}
+    for need in needs:
+        pair = (written_in(need), written_in(by_id[expected[need.id]]))
+        if pair in (("zh", "en"), ("en", "zh")):
+            found[f"{pair[0]}→{pair[1]}"].append(need.id)
+    return found
+
+
+@dataclass(frozen=True)
+class EngineQuality:
+    needs: int
+    top1: float
+    top3: float
+    mrr: float
+    forbidden_matched: int  # pairs of ``forbidden`` the engine matched: must be 0
+    cross_lingual_top1: float  # over the cross-lingual needs of both directions
+    recall: float  # share of needs whose expected offer is matched at all
+    precision: float  # share of needs with a match whose first match is the expected offer
+    matches_per_need: float
+
+
+def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10) -> EngineQuality:
+    """Through ``MatchEngine`` as the worker runs it (threshold and top-k on): offers, then needs,
+    each as one event; the rank of the expected offer among the need's matches."""
+    offers, needs, expected = load()
+    engine = MatchEngine(threshold=threshold, top_k=top_k, bridge=bridge)
+    for item in offers + needs:
+        engine.on_item(item, NOW)
+    ranks: dict[str, int | None] = {}
+    for need in needs:
+        partners = [m.offer.item_id for m in engine.matches_for(need.id)]
+        ranks[need.id] = partners.index(expected[need.id]) + 1 if expected[need.id] in partners else None
+    matched = {(m.offer.item_id, m.need.item_id) for m in engine.matches()}
+    bad = sum((offer_id, need_id) in matched for need_id, offer_ids in forbidden().items() for offer_id in offer_ids)
+    cross = [n for ids in cross_lingual(offers, needs, expected).values() for n in ids]
+    n = len(ranks)
+    return EngineQuality(
+        needs=n, top1=sum(r == 1 for r in ranks.values()) / n,
+        top3=sum(r is not None and r <= 3 for r in ranks.values()) / n,
+        mrr=sum(1 / r for r in ranks.values() if r) / n, forbidden_matched=bad,
+        cross_lingual_top1=sum(ranks[c] == 1 for c in cross) / len(cross),
+        recall=sum(r is not None for r in ranks.values()) / n,
+        precision=sum(r == 1 for r in ranks.values()) / max(1, sum(bool(engine.matches_for(x.id)) for x in needs)),
+        matches_per_need=sum(len(engine.matches_for(x.id)) for x in needs) / n)
 
 
 @dataclass(frozen=True)

@@ -1,44 +1,93 @@
-from shared.events.listing import ItemStatus
+"""Five-party teams from the whole market: capital, service and policy offers fitting the
+technology match, whether or not its parties posted needs for them."""
+
+from shared.events.common import LocalizedText
+from shared.events.listing import ItemStatus, ParticipantData
 from shared.events.matching import ConsortiumRole, match_id
 from shared.party_types import Kind, PartyType
 
-from services.matching.domain.consortium import (
-    CONSORTIUM_PROPOSED, CONSORTIUM_RETRACTED, CONSORTIUM_UPDATED, ConsortiumBook, consortium_change, consortium_id,
-    propose,
-)
+from services.matching.domain.consortium import ConsortiumBook, consortium_id, propose
 from services.matching.domain.engine import MatchEngine
 from tests.unit.matching.factories import NOW, need, offer
 
+TECH = match_id("tech", "seek")
 
-def _engine_with_technology_match() -> MatchEngine:
+
+def _participant(pid: str, party: PartyType, zh: str, en: str, region: str = "CN-SC.CD") -> ParticipantData:
+    return ParticipantData(id=pid, party_type=party, organisation=LocalizedText(zh=zh, en=en),
+                           display_name=LocalizedText(zh=zh), region=region)
+
+
+def _engine() -> MatchEngine:
     engine = MatchEngine()
-    engine.on_item(offer("tech", fields=["5G.RF"], zh="毫米波射频芯片", owner="uni", party=PartyType.UNIVERSITY), NOW)
-    engine.on_item(need("seek", fields=["5G.RF"], zh="射频芯片", owner="ent", party=PartyType.ENTERPRISE), NOW)
+    engine.on_participant(_participant("uni", PartyType.UNIVERSITY, "电子科技大学", "UESTC"))
+    engine.on_participant(_participant("ent", PartyType.ENTERPRISE, "成都射频科技", "Chengdu RF Tech"))
+    engine.on_participant(_participant("vc1", PartyType.INVESTOR, "蓉创投资", "Rongchuang Capital"))
+    engine.on_item(offer("tech", fields=["5G.RF"], zh="毫米波射频芯片", owner="uni", trl=6, region="CN-SC.CD"), NOW)
+    engine.on_item(need("seek", fields=["5G.RF"], zh="射频芯片", owner="ent", region="CN-SC.CD"), NOW)
     return engine
 
 
-def test_a_technology_match_alone_names_the_three_missing_roles():
-    engine = _engine_with_technology_match()
-    team = propose(engine.match(match_id("tech", "seek")), engine)
-    assert [m.role for m in team.members] == [ConsortiumRole.TECHNOLOGY_PROVIDER, ConsortiumRole.TECHNOLOGY_SEEKER]
-    assert team.missing_roles == [ConsortiumRole.CAPITAL, ConsortiumRole.SERVICE, ConsortiumRole.POLICY]
-    assert team.consortium_id == consortium_id(match_id("tech", "seek"))
+def _capital(item_id: str, owner: str, **kw) -> None:
+    return offer(item_id, kind=Kind.CAPITAL, owner=owner, **{"fields": ["5G.RF"], "zh": "硬科技股权投资", **kw})
 
 
-def test_the_best_support_matches_of_either_party_fill_the_roles():
-    engine = _engine_with_technology_match()
-    engine.on_item(need("funding", kind=Kind.CAPITAL, fields=["5G.RF"], zh="射频芯片融资", owner="uni",
-                        party=PartyType.UNIVERSITY), NOW)
-    engine.on_item(offer("fund-a", kind=Kind.CAPITAL, fields=["5G.RF"], zh="射频芯片基金", owner="vc1"), NOW)
-    engine.on_item(offer("fund-b", kind=Kind.CAPITAL, fields=["5G"], zh="基金", owner="vc2"), NOW)
-    engine.on_item(need("policy", kind=Kind.POLICY, fields=["5G.RF"], zh="芯片补贴", owner="ent"), NOW)
-    engine.on_item(offer("subsidy", kind=Kind.POLICY, fields=["5G.RF"], zh="芯片补贴政策", owner="gov"), NOW)
-    team = propose(engine.match(match_id("tech", "seek")), engine)
+def test_a_technology_match_with_no_fitting_support_offer_is_no_consortium():
+    engine = _engine()
+    assert propose(engine.match(TECH), engine) is None
+    engine.on_item(_capital("elsewhere", "vc1", fields=["BIO.DRUG"]), NOW)  # another field
+    assert propose(engine.match(TECH), engine) is None
+
+
+def test_market_offers_fill_the_roles_without_any_need_posted_and_members_are_named():
+    engine = _engine()
+    engine.on_item(_capital("fund-a", "vc1", trl=5, amount=(1e6, 5e6), region_preference=["RS-CY"]), NOW)
+    engine.on_item(_capital("fund-b", "vc2", fields=["5G.RAN"]), NOW)  # same top-level field only: fits less
+    engine.on_item(offer("subsidy", kind=Kind.POLICY, fields=["5G.RF"], zh="芯片补贴政策", owner="gov",
+                         region="CN-SC.CD"), NOW)
+    team = propose(engine.match(TECH), engine)
     by_role = {m.role: m for m in team.members}
     assert by_role[ConsortiumRole.CAPITAL].participant_id == "vc1"
+    assert by_role[ConsortiumRole.CAPITAL].organisation == LocalizedText(zh="蓉创投资", en="Rongchuang Capital")
+    assert by_role[ConsortiumRole.CAPITAL].reason.zh == \
+        "覆盖射频与天线；面向成都；投资阶段 TRL ≥ 5，技术已达 TRL 6；单笔 CNY 1,000,000–5,000,000"
+    assert by_role[ConsortiumRole.TECHNOLOGY_PROVIDER].organisation.zh == "电子科技大学"
     assert by_role[ConsortiumRole.POLICY].participant_id == "gov"
+    assert by_role[ConsortiumRole.POLICY].match_id is None  # nobody asked for it: proposed from the market
     assert team.missing_roles == [ConsortiumRole.SERVICE]
-    assert 0 < team.score < 1
+    assert team.consortium_id == consortium_id(TECH) and 0 < team.score < 1
+
+
+def test_capital_must_fit_stage_ticket_and_a_required_region():
+    engine = _engine()
+    engine.on_item(need("funding", kind=Kind.CAPITAL, fields=["5G.RF"], zh="射频芯片融资", owner="uni",
+                        party=PartyType.UNIVERSITY, amount=(2e6, 3e6)), NOW)
+    engine.on_item(_capital("too-late", "vc1", trl=7), NOW)  # invests from TRL 7, the technology is at 6
+    engine.on_item(_capital("too-big", "vc2", amount=(5e7, 1e8)), NOW)  # ticket above the asked funding
+    engine.on_item(_capital("far", "vc3", region_preference=["RS-YRD"], region_required=True), NOW)
+    assert propose(engine.match(TECH), engine) is None
+    engine.on_item(_capital("fits", "vc4", trl=4, amount=(1e6, 5e6)), NOW)
+    team = propose(engine.match(TECH), engine)
+    assert [(m.role, m.item_id) for m in team.members[2:]] == [(ConsortiumRole.CAPITAL, "fits")]
+
+
+def test_a_policy_covers_only_its_region():
+    engine = _engine()
+    engine.on_item(offer("shanghai", kind=Kind.POLICY, fields=["5G.RF"], zh="芯片补贴", owner="gov-sh",
+                         region="CN-SH.SH"), NOW)
+    assert propose(engine.match(TECH), engine) is None
+    engine.on_item(offer("southwest", kind=Kind.POLICY, fields=["5G"], zh="通信产业补贴", owner="gov-sw",
+                         region="CN-BJ.BJ", region_preference=["TTC-SOUTHWEST"]), NOW)
+    team = propose(engine.match(TECH), engine)
+    assert team.members[2].item_id == "southwest" and team.members[2].reason.en.endswith("serves Chengdu")
+
+
+def test_a_matched_need_of_a_party_counts_its_match():
+    engine = _engine()
+    engine.on_item(need("svc", kind=Kind.SERVICE, fields=["5G.RF"], zh="射频芯片专利布局服务", owner="ent"), NOW)
+    engine.on_item(offer("agency", kind=Kind.SERVICE, fields=["5G.RF"], zh="射频芯片专利布局服务", owner="ag"), NOW)
+    team = propose(engine.match(TECH), engine)
+    assert team.members[2].match_id == match_id("agency", "svc")
 
 
 def test_non_technology_matches_get_no_consortium():
@@ -48,27 +97,21 @@ def test_non_technology_matches_get_no_consortium():
     assert propose(engine.match(match_id("fund", "funding")), engine) is None
 
 
-def test_the_book_proposes_updates_and_retracts_as_matches_change():
-    engine, book = MatchEngine(), ConsortiumBook()
-    book.refresh(engine, engine.on_item(offer("tech", zh="射频芯片", owner="uni"), NOW))
-    proposed = book.refresh(engine, engine.on_item(need("seek", zh="射频芯片", owner="ent"), NOW))
-    assert [c.event_type for c in proposed] == [CONSORTIUM_PROPOSED]
-    book.refresh(engine, engine.on_item(need("svc", kind=Kind.SERVICE, zh="专利服务", owner="ent"), NOW))
-    updated = book.refresh(engine, engine.on_item(offer("agency", kind=Kind.SERVICE, zh="专利服务", owner="ag"), NOW))
-    assert [c.event_type for c in updated] == [CONSORTIUM_UPDATED]
-    assert book.all()[0].missing_roles == [ConsortiumRole.CAPITAL, ConsortiumRole.POLICY]
-    assert book.for_participant("ag") == book.all()
-    retracted = book.refresh(engine, engine.on_item(
-        offer("tech", zh="射频芯片", owner="uni", status=ItemStatus.WITHDRAWN, version=2), NOW))
-    assert [c.event_type for c in retracted] == [CONSORTIUM_RETRACTED]
-    assert sorted(retracted[0].data.participant_ids) == ["ag", "ent", "uni"]
-    assert book.all() == []
-
-
-def test_consortium_change_says_what_happened():
-    engine = _engine_with_technology_match()
-    team = propose(engine.match(match_id("tech", "seek")), engine)
-    assert consortium_change(None, team).event_type == CONSORTIUM_PROPOSED
-    assert consortium_change(team, team) is None
-    assert consortium_change(team, None).event_type == CONSORTIUM_RETRACTED
-    assert consortium_change(None, None) is None
+def test_the_book_reworks_the_consortia_a_support_offer_joins_or_leaves():
+    engine, book = _engine(), ConsortiumBook()
+    book.note([TECH])
+    assert book.settle(engine) == [(TECH, None)]
+    fund = _capital("fund", "vc1")
+    engine.on_item(fund, NOW)
+    book.note_support_offer(fund, engine, NOW)
+    [(tech_id, team)] = book.settle(engine)
+    assert tech_id == TECH and team.members[2].item_id == "fund"
+    weaker = _capital("weaker", "vc2", fields=["5G.RAN"])
+    engine.on_item(weaker, NOW)
+    book.note_support_offer(weaker, engine, NOW)
+    assert book.settle(engine) == []  # it would not win: nothing to work out
+    withdrawn = fund.model_copy(update={"status": ItemStatus.WITHDRAWN, "version": 2})
+    engine.on_item(withdrawn, NOW)
+    book.note_support_offer(withdrawn, engine, NOW)
+    [(_, team)] = book.settle(engine)
+    assert team.members[2].item_id == "weaker"

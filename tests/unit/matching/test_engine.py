@@ -57,14 +57,17 @@ def test_a_need_withdrawn_retracts_for_the_need():
 
 def test_an_update_that_changes_the_score_updates_and_one_that_drops_it_retracts():
     engine = MatchEngine()
-    engine.on_item(offer("o", fields=["5G.RAN"], en="radio beamforming", trl=6), NOW)
-    engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", trl=5), NOW)
-    updated = engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", trl=8, version=2), NOW)
+    engine.on_item(offer("o", fields=["5G.RAN"], en="radio beamforming", region="CN-BJ.BJ"), NOW)
+    engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming"), NOW)
+    before = engine.match(match_id("o", "n")).score
+    updated = engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", region_preference=["CN-SC"],
+                                  version=2), NOW)
     assert _types(updated) == [(MATCH_UPDATED, match_id("o", "n"))]
-    assert updated[0].data.score < engine.match(match_id("o", "n")).score + 1e-9
-    unchanged = engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", trl=8, version=3), NOW)
+    assert updated[0].data.score == engine.match(match_id("o", "n")).score < before
+    unchanged = engine.on_item(need("n", fields=["5G.RAN"], en="radio beamforming", region_preference=["CN-SC"],
+                                    version=3), NOW)
     assert unchanged == []
-    dropped = engine.on_item(need("n", fields=["5G.OPT"], en="optics", trl=9, version=4), NOW)
+    dropped = engine.on_item(need("n", fields=["5G.OPT"], en="optics", version=4), NOW)
     assert [(c.event_type, c.data.reason) for c in dropped] == [(MATCH_RETRACTED, RetractReason.BELOW_THRESHOLD)]
 
 

@@ -8,7 +8,9 @@ default must be at least as good as the alternative.
 import pytest
 
 from services.matching.domain.text import ANALYSERS, TextModel
-from tests.unit.matching.labelled import load, ranking_quality, text_only_quality
+from tests.unit.matching.labelled import (
+    cross_lingual, engine_quality, forbidden, load, ranking_quality, text_only_quality,
+)
 
 
 def test_the_labelled_set_is_bilingual_and_big_enough():
@@ -36,3 +38,22 @@ def test_the_default_analyser_is_at_least_as_good_as_the_alternative():
     default = TextModel().analyser_name
     other = next(a for a in ANALYSERS if a != default)
     assert text_only_quality(default).mrr >= text_only_quality(other).mrr
+
+
+def test_the_labelled_set_has_distractors_of_every_rule_kind_and_cross_lingual_pairs():
+    offers, needs, expected = load()
+    assert len(forbidden()) >= 6
+    directions = cross_lingual(offers, needs, expected)
+    assert len(directions["zh→en"]) >= 4 and len(directions["en→zh"]) >= 5
+
+
+def test_through_the_engine_as_the_worker_runs_it_no_forbidden_pair_and_the_reached_figures():
+    """Figures reached on 2026-12-07 (bench/results/matching_quality.md): top-1 1.00, MRR 1.00."""
+    quality = engine_quality()
+    assert quality.forbidden_matched == 0
+    assert quality.top1 >= 1.0 and quality.top3 >= 1.0 and quality.mrr >= 1.0, quality
+    assert quality.cross_lingual_top1 >= 1.0, quality
+
+
+def test_the_bilingual_bridge_lifts_cross_lingual_needs():
+    assert engine_quality(bridge=False).cross_lingual_top1 < engine_quality().cross_lingual_top1

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from services.matching.processor import Batch, Processor, State, consortium_changed
 from shared.events import CloudEvent, EventData, new_event
 from shared.events.common import LocalizedText
-from shared.events.listing import ItemData, ItemStatus
+from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import DeclineReason, FeedbackDecision, MatchFeedbackData
 from shared.events.sessions import (
     Capacity, MeetingPlan, Registrant, RegistrationClosedData, RegistrationData, RegistrationStatus, Role, SessionData,
@@ -28,7 +28,14 @@ def _event(type_name: str, data: EventData, at: datetime = T0) -> CloudEvent:
     return new_event(type_name, data, source="/tests").model_copy(update={"time": at})
 
 
-def _item_event(item: ItemData, at: datetime = T0) -> CloudEvent:
+def _participant(pid: str, party: PartyType, zh: str, en: str) -> ParticipantData:
+    return ParticipantData(id=pid, party_type=party, organisation=LocalizedText(zh=zh, en=en),
+                           display_name=LocalizedText(zh=zh), region="CN-SC.CD")
+
+
+def _item_event(item: ItemData | ParticipantData, at: datetime = T0) -> CloudEvent:
+    if isinstance(item, ParticipantData):
+        return _event("participant.registered.v1", item, at)
     verb = "created" if item.status is ItemStatus.OPEN else "withdrawn"
     return _event(f"{'listing' if item.side == 'offer' else 'demand'}.{verb}.v1", item, at)
 
@@ -62,7 +69,7 @@ def _types(batch: Batch) -> list[str]:
 def test_a_new_offer_and_need_make_one_match_and_a_repeat_makes_nothing():
     processor = Processor(_state())
     first = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
-    assert _types(first) == ["match.created.v1", "consortium.proposed.v1"]
+    assert _types(first) == ["match.created.v1"]  # no support offer in the market: no consortium
     match = first.emissions[0].event
     assert match.data.explanation.zh and match.data.explanation.en and match.data.features
     assert first.emissions[0].key == match.data.match_id
@@ -97,17 +104,22 @@ def test_outputs_lost_in_a_crash_are_emitted_again_with_the_same_ids_on_restore(
     assert Processor(state).restore().emissions == []
 
 
-def test_a_capital_match_fills_the_consortium_and_its_loss_updates_it():
+def test_a_capital_offer_of_the_market_fills_the_consortium_and_its_withdrawal_retracts_it():
     processor = Processor(_state())
+    _run(processor, _item_event(_participant("vc", PartyType.INVESTOR, "蓉创投资", "Rongchuang Capital")))
     _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
-    with_capital = _run(processor, _item_event(CAPITAL_OFFER), _item_event(CAPITAL_NEED))
-    assert _types(with_capital) == ["match.created.v1", "consortium.updated.v1"]
+    with_capital = _run(processor, _item_event(CAPITAL_OFFER))  # nobody posted a capital need
+    assert _types(with_capital) == ["consortium.proposed.v1"]
     consortium = with_capital.emissions[-1].event.data
-    assert {m.role.value for m in consortium.members} >= {"capital", "technology_provider", "technology_seeker"}
+    assert [(m.role.value, m.participant_id) for m in consortium.members][2:] == [("capital", "vc")]
+    assert consortium.members[2].organisation.en == "Rongchuang Capital"
     assert [r.value for r in consortium.missing_roles] == ["service", "policy"]
+    matched = _run(processor, _item_event(CAPITAL_NEED))  # now a match of a party's need: it counts
+    assert _types(matched) == ["match.created.v1", "consortium.updated.v1"]
+    assert matched.emissions[-1].event.data.members[2].match_id == matched.emissions[0].event.data.match_id
     withdrawn = CAPITAL_OFFER.model_copy(update={"status": ItemStatus.WITHDRAWN, "version": 2})
     lost = _run(processor, _item_event(withdrawn))
-    assert _types(lost) == ["match.retracted.v1", "consortium.updated.v1"]
+    assert _types(lost) == ["match.retracted.v1", "consortium.retracted.v1"]  # no support role left
     assert lost.emissions[0].event.data.reason.value == "offer_withdrawn"
 
 
@@ -168,7 +180,7 @@ def test_consortia_deferred_while_a_backlog_is_worked_off_are_sent_once_when_set
                   _item_event(CAPITAL_NEED)):
         processor.handle(event, deferred, next(_positions))
     processor.finish(deferred, settle_consortia=False)
-    assert _types(deferred) == ["match.created.v1", "match.created.v1"]
+    assert _types(deferred) == ["match.created.v1", "match.created.v1"]  # technology, capital
     processor.commit(deferred)
     settled = _run(processor)
     assert _types(settled) == ["consortium.proposed.v1"]
@@ -177,12 +189,23 @@ def test_consortia_deferred_while_a_backlog_is_worked_off_are_sent_once_when_set
 
 def test_a_consortium_counts_as_changed_only_for_another_team_or_a_material_score_move():
     processor = Processor(_state())
-    proposed = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED)).emissions[-1].event.data
+    proposed = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED),
+                    _item_event(CAPITAL_OFFER)).emissions[-1].event.data
     sent = proposed.model_dump(mode="json")
     drifted = [m.model_copy(update={"score": 0.5}) for m in proposed.members]
     assert not consortium_changed(sent, proposed.model_copy(update={"members": drifted,
                                                                      "score": proposed.score + 0.004}))
     assert consortium_changed(sent, proposed.model_copy(update={"score": proposed.score + 0.006}))
-    other_seeker = [proposed.members[0], proposed.members[1].model_copy(update={"participant_id": "other"})]
+    other_seeker = [proposed.members[0], proposed.members[1].model_copy(update={"participant_id": "other"}),
+                    *proposed.members[2:]]
     assert consortium_changed(sent, proposed.model_copy(update={"members": other_seeker}))
     assert consortium_changed(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
+
+
+def test_a_member_registering_later_is_named_in_its_consortium():
+    processor = Processor(_state())
+    proposed = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED), _item_event(CAPITAL_OFFER))
+    assert proposed.emissions[-1].event.data.members[2].organisation is None
+    named = _run(processor, _item_event(_participant("vc", PartyType.INVESTOR, "蓉创投资", "Rongchuang Capital")))
+    assert _types(named) == ["consortium.updated.v1"]
+    assert named.emissions[0].event.data.members[2].organisation.zh == "蓉创投资"

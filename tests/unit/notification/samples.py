@@ -64,7 +64,9 @@ def consortium(event_type: str = "consortium.proposed.v1") -> CloudEvent:
         ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_SEEKER, participant_id="p_ent",
                          party_type=PartyType.ENTERPRISE, item_id="d_1", match_id="m_1", score=0.8),
         ConsortiumMember(role=ConsortiumRole.CAPITAL, participant_id="p_inv", party_type=PartyType.INVESTOR,
-                         item_id="l_9", score=0.7),
+                         item_id="l_9", score=0.7, organisation=LocalizedText(zh="蓉创投资", en="Rongchuang Capital"),
+                         reason=LocalizedText(zh="覆盖射频与天线；面向成都", en="covers RF front-end and antennas; "
+                                                                        "serves Chengdu")),
     ]
     data = ConsortiumData(consortium_id="c_1", technology_match_id="m_1", members=members,
                           missing_roles=[ConsortiumRole.SERVICE, ConsortiumRole.POLICY], score=0.75)

@@ -55,6 +55,15 @@ def test_match_text_carries_the_counterpart_score_and_explanation():
     assert "5G base-station RF front end" in en.subject and "Same field" in en.body
 
 
+def test_consortium_members_are_named_with_why_they_fit():
+    [first, *_] = fanout.notices(samples.consortium())
+    zh = render(first.type, Language.ZH_CN, first.context).body
+    en = render(first.type, Language.EN, first.context).body
+    assert "：蓉创投资（投资机构）——覆盖射频与天线；面向成都" in zh
+    assert ": Rongchuang Capital (Investor): covers RF front-end and antennas; serves Chengdu" in en
+    assert "\n- 技术提供方：p_uni（高校）\n" in zh  # a member whose name is not known falls back to its id
+
+
 def test_agenda_without_known_session_falls_back_to_its_id():
     [first, *_] = fanout.notices(samples.agenda(session_id="s_unknown"))
     assert "s_unknown" in render(first.type, Language.EN, first.context).subject

@@ -47,3 +47,12 @@ def test_posting_rules():
 def test_tokens_cover_chinese_and_english():
     assert {"射频", "芯片", "5g"} <= set(tokens("5G射频芯片"))
     assert tokens("The RF front-end for 5G") == ["rf", "front-end", "5g"]
+
+
+def test_areas_are_the_four_strategies_and_the_transfer_centres_regions():
+    assert {regions.AREAS[c].zh for c in ("RS-JJJ", "RS-YRD", "RS-GBA", "RS-CY")} == {"京津冀", "长三角", "粤港澳大湾区", "成渝"}
+    assert {a.zh for a in regions.AREAS.values() if a.strategy is None} == {c.zh for c in regions.TRANSFER_CENTRES}
+    assert regions.covers("RS-YRD", "CN-JS.SZ") and not regions.covers("RS-YRD", "CN-GD.SZ")
+    assert regions.covers("TTC-SOUTHWEST", "CN-CQ.CQ") and regions.covers("CN-SC", "CN-SC.CD")
+    assert not regions.covers("CN-SC.CD", "CN-SC.MY")
+    assert regions.is_preference("RS-GBA") and not regions.is_known("RS-GBA")

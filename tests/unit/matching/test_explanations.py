@@ -1,0 +1,85 @@
+"""Explanations a person recognises, over the demo data (``hardtech/demo/data/dataset.json``)
+matched by the engine as the worker runs it (threshold and top-k of the service's defaults)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bench.matching_demo import demo_events
+from shared.events.listing import ItemData
+from shared.events.matching import MatchData
+
+from services.matching.domain.engine import MatchEngine
+from services.matching.domain.text import MAX_SHOWN_TERMS
+
+# Displayed before this change: search-mode fragments, made-up words, lower-cased acronyms.
+KNOWN_BAD_TERMS = {"动机", "大器", "焊装用", "一倍", "利用", "glp", "全频", "频段", "放大", "移动"}
+CONTRADICTIONS = ("低于", "不重叠", "is below", "do not overlap")
+_ZH_TERMS = re.compile(r"共同关键词：(.*)）")
+_EN_TERMS = re.compile(r"shared terms: (.*)\)")
+_CJK = re.compile(r"[\u3400-\u9fff]")
+
+
+@pytest.fixture(scope="module")
+def demo() -> tuple[MatchEngine, list[MatchData]]:
+    engine = MatchEngine()
+    for _, event in demo_events():
+        if isinstance(event.data, ItemData):
+            engine.on_item(event.data, event.time)
+    return engine, engine.matches()
+
+
+def _shown(match: MatchData) -> tuple[list[str], list[str]]:
+    zh = next((m.group(1).split("、") for line in match.explanation.zh if (m := _ZH_TERMS.search(line))), [])
+    en = next((m.group(1).split(", ") for line in match.explanation.en if (m := _EN_TERMS.search(line))), [])
+    return zh, en
+
+
+def _within(term: str, other: str) -> bool:
+    if _CJK.search(term):
+        return term in other
+    return re.search(rf"(?<![a-z0-9]){re.escape(term.lower())}(?![a-z0-9])", other.lower()) is not None
+
+
+def _own_words(item: ItemData) -> str:
+    return " ".join([item.title.zh or "", item.title.en or "", *item.keywords])
+
+
+def test_the_demo_data_gives_matches_with_shared_terms(demo):
+    _, matches = demo
+    assert len(matches) > 1000
+    assert sum(1 for m in matches if _shown(m)[0]) > 0.75 * len(matches)  # 1,565 of 2,020 on 2026-12-07
+
+
+def test_no_known_bad_term_is_shown(demo):
+    _, matches = demo
+    shown = {t for m in matches for terms in _shown(m) for t in terms}
+    assert shown & KNOWN_BAD_TERMS == set()
+
+
+def test_shown_terms_are_whole_words_of_the_items_own_titles_and_keywords(demo):
+    engine, matches = demo
+    for match in matches:
+        offer, need = engine.get_item(match.offer.item_id), engine.get_item(match.need.item_id)
+        for terms in _shown(match):
+            assert len(terms) <= MAX_SHOWN_TERMS
+            for term in terms:
+                assert term in _own_words(offer) or term in _own_words(need), (term, match.match_id)
+                assert not any(_within(term, other) for other in terms if other != term), (term, terms)
+
+
+def test_english_readers_see_english_terms_when_the_items_have_english_text(demo):
+    engine, matches = demo
+    for match in matches:
+        items = (engine.get_item(match.offer.item_id), engine.get_item(match.need.item_id))
+        if all(i.title.en for i in items):
+            assert not any(_CJK.search(t) for t in _shown(match)[1]), match.explanation.en
+
+
+def test_no_explanation_contradicts_its_match(demo):
+    _, matches = demo
+    for match in matches:
+        lines = " ".join(match.explanation.zh + match.explanation.en)
+        assert not any(phrase in lines for phrase in CONTRADICTIONS), lines
