@@ -44,6 +44,7 @@ def fast_settings(namespace: str) -> dict[str, str]:
     return {
         "LISTING_RELAY_POLL_SECONDS": "0.2",
         "LISTING_AUTH_RATE_PER_IP": "100000",
+        "LISTING_SIGNUP_RATE_PER_IP": "100000",  # every workload participant signs up from 127.0.0.1
         "EVENTS_SESSIONS_CLOSER_INTERVAL_SECONDS": "1",
         "NOTIFICATION_ALLOW_PRIVATE_WEBHOOKS": "true",
         "NOTIFICATION_DELIVERY_POLL_SECONDS": "0.2",

@@ -13,6 +13,8 @@ from fastapi import FastAPI
 from hardtech.namespace import delete_namespace
 from services.deals.app import create_app as create_deals
 from services.deals.settings import Settings as DealsSettings
+from services.web.app import create_app as create_web
+from services.web.settings import Settings as WebSettings
 from services.events_sessions.app import create_app as create_events_sessions
 from services.events_sessions.settings import Settings as EventsSessionsSettings
 from services.listing.app import create_app as create_listing
@@ -45,6 +47,7 @@ SERVICES = {s.name: s for s in (
     Service("notification", create_notification, NotificationSettings),
     Service("monitor", create_monitor, MonitorSettings),
     Service("deals", create_deals, DealsSettings),
+    Service("web", create_web, WebSettings),  # its pages are no API (not in its OpenAPI); its operations are
 )}
 
 

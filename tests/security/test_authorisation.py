@@ -226,6 +226,9 @@ MATRIX: dict[str, list[Route]] = {
         Route("POST", "/deals/{deal_id}/close", participants(403, o=409, c=200), body={"reason": "price_gap"},
               fields=DEAL),
     ],
+    # The web app's pages call the APIs above with the signed-in participant's token (their answers
+    # are the cells above); its own OpenAPI document holds only its operations.
+    "web": [*OPERATIONS],
 }
 
 

@@ -19,7 +19,7 @@ from shared.auth import check_secrets
 from shared.settings import DEV_JWT_PUBLIC_KEY, DEV_OPERATOR_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["listing", "events_sessions", "matching", "notification", "monitor", "deals"]
+SERVICES = ["listing", "events_sessions", "matching", "notification", "monitor", "deals", "web"]
 STRONG = "s" * 16 + "-strong-operator-token-0123456789"
 
 
