@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -115,7 +116,7 @@ class Producer:
             await self.reset()
             raise
 
-    async def send_event(self, topic: str, event: CloudEvent, *, key: str) -> None:
+    async def send_event(self, topic: str, event: CloudEvent[Any], *, key: str) -> None:
         await self.send_encoded_event(topic, encode(keyed(event, key)), key=key)
 
     async def send_encoded_event(self, topic: str, value: bytes, *, key: str) -> None:
@@ -163,8 +164,8 @@ class PermanentError(Exception):
     """Raised by a handler for a record that can never be processed: it is dead-lettered."""
 
 
-Handler = Callable[[CloudEvent, ConsumerRecord], Awaitable[None]]
-BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
+Handler = Callable[[CloudEvent[Any], ConsumerRecord], Awaitable[None]]
+BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[None]]
 
 
 @dataclass
@@ -277,7 +278,7 @@ class EventConsumer:
 
     async def _handle_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         assert self._consumer is not None and self._batch_handler is not None
-        decoded: list[tuple[ConsumerRecord, CloudEvent]] = []
+        decoded: list[tuple[ConsumerRecord, CloudEvent[Any]]] = []
         for records in batches.values():
             for record in records:
                 try:
@@ -296,7 +297,7 @@ class EventConsumer:
                     await self._handle_one(record, lambda event=event: handler([event]))
         await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
-    def _decode(self, record: ConsumerRecord) -> CloudEvent:
+    def _decode(self, record: ConsumerRecord) -> CloudEvent[Any]:
         spec = self._topics[record.topic]
         return decode(record.value, allowed_types=frozenset(spec.event_types) or None)
 

@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
@@ -50,7 +51,7 @@ PROCESSING_LATENCY = Histogram(
 
 
 @contextmanager
-def _handling(event: EventT) -> Iterator[None]:
+def _handling(event: EventT[Any]) -> Iterator[None]:
     """Make ``event`` faust's current event: the RocksDB store files table writes under its
     partition. Faust sets it only while a stream yields single events, not batches."""
     token = _current_event.set(weakref.ref(event))
@@ -101,7 +102,7 @@ class MatchingStream:
 
     # -- agents ---------------------------------------------------------------------------
 
-    async def _forward(self, stream: faust.StreamT) -> None:
+    async def _forward(self, stream: faust.StreamT[Any]) -> None:
         """Validate input and forward it to the work topic, keeping the record's timestamp."""
         async for event in stream.events():
             message = event.message
@@ -109,7 +110,7 @@ class MatchingStream:
                 await self.work.send(key=message.key, value=message.value, timestamp=message.timestamp,
                                      headers=STRUCTURED_MODE_HEADERS)
 
-    async def _work(self, stream: faust.StreamT) -> None:
+    async def _work(self, stream: faust.StreamT[Any]) -> None:
         async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
             batch = self.processor.new_batch()
             for event in events:
@@ -174,7 +175,7 @@ class MatchingStream:
         if pending:
             await asyncio.gather(*pending)
 
-    async def _valid(self, event: EventT, spec: TopicSpec) -> CloudEvent | None:
+    async def _valid(self, event: EventT[Any], spec: TopicSpec) -> CloudEvent[Any] | None:
         """The decoded event, or None after dead-lettering it with the reason."""
         message = event.message
         try:

@@ -32,7 +32,7 @@ SWEEP_BATCH = 500
 
 
 class IdempotencyStore:
-    def __init__(self, db: AsyncDatabase, *, abandoned_after: timedelta = ABANDONED_AFTER):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, abandoned_after: timedelta = ABANDONED_AFTER):
         self._keys = db[COLLECTION]
         self._abandoned_after = abandoned_after
 

@@ -86,13 +86,13 @@ def data_model(type_name: str) -> type[EventData]:
 
 
 @functools.cache
-def envelope_of(model: type[EventData]) -> type[CloudEvent]:
+def envelope_of(model: type[EventData]) -> type[CloudEvent[Any]]:
     """``CloudEvent[model]``, built once: pydantic's own lookup of a parametrised model is slow."""
     return CloudEvent[model]  # type: ignore[valid-type]
 
 
 def new_event(type_name: str, data: EventData, *, source: str, subject: str | None = None,
-              event_id: str | None = None) -> CloudEvent:
+              event_id: str | None = None) -> CloudEvent[Any]:
     model = data_model(type_name)
     if not isinstance(data, model):
         raise TypeError(f"{type_name} carries {model.__name__}, not {type(data).__name__}")
@@ -102,7 +102,7 @@ def new_event(type_name: str, data: EventData, *, source: str, subject: str | No
     return envelope_of(model)(**fields)
 
 
-def keyed(event: CloudEvent, key: str) -> CloudEvent:
+def keyed(event: CloudEvent[Any], key: str) -> CloudEvent[Any]:
     """``event`` as sent under the record key ``key``: with the ``partitionkey`` extension when
     the key is not its subject, so the grouping survives outside Kafka too."""
     if key == event.subject or key == event.partitionkey:
@@ -110,11 +110,11 @@ def keyed(event: CloudEvent, key: str) -> CloudEvent:
     return event.model_copy(update={"partitionkey": key})
 
 
-def encode(event: CloudEvent) -> bytes:
+def encode(event: CloudEvent[Any]) -> bytes:
     return event.model_dump_json(exclude_none=True).encode()
 
 
-def decode(raw: bytes | None, *, allowed_types: frozenset[str] | None = None) -> CloudEvent:
+def decode(raw: bytes | None, *, allowed_types: frozenset[str] | None = None) -> CloudEvent[Any]:
     """Validate bytes from Kafka; raise InvalidEvent naming the first problem."""
     if raw is None:
         raise InvalidEvent("empty message (tombstone)")
