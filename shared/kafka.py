@@ -9,6 +9,7 @@ record, so a crash replays it and handlers dedupe by event id.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
@@ -294,7 +295,7 @@ class EventConsumer:
                 self.stats.processed += len(events)
             else:  # find the events that fail: one at a time, in order
                 for record, event in decoded:
-                    await self._handle_one(record, lambda event=event: handler([event]))
+                    await self._handle_one(record, functools.partial(handler, [event]))
         await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
     def _decode(self, record: ConsumerRecord) -> CloudEvent[Any]:

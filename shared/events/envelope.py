@@ -15,12 +15,14 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 D = TypeVar("D", bound=BaseModel)
+M = TypeVar("M", bound="EventData")
 
 SPEC_VERSION = "1.0"
 MAX_EVENT_BYTES = 1024 * 1024
@@ -61,10 +63,10 @@ class InvalidEvent(Exception):
 _REGISTRY: dict[str, type[EventData]] = {}
 
 
-def event_type(name: str):
+def event_type(name: str) -> Callable[[type[M]], type[M]]:
     """Class decorator that binds an event type name to its data model."""
 
-    def register(model: type[EventData]) -> type[EventData]:
+    def register(model: type[M]) -> type[M]:
         if name in _REGISTRY and _REGISTRY[name] is not model:
             raise ValueError(f"event type {name} registered twice")
         _REGISTRY[name] = model
