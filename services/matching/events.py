@@ -84,16 +84,17 @@ class MatchingStream:
         self.work = self._raw_topic(topics.MATCHING_WORK.full_name(prefix), partitions=topics.MATCHING_WORK.partitions,
                                     internal=True, config=internal_configs)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
-        self.state = State(**{name: JsonTable(self.app, name, partitions=1, extra_topic_configs=internal_configs)
-                              for name in ("items", "participants", "feedback", "sessions", "ledger")})
+        tables = {name: JsonTable(self.app, name, partitions=1, extra_topic_configs=internal_configs)
+                  for name in ("items", "participants", "feedback", "sessions", "ledger")}
+        self.state = State(**tables)
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False
         self._consortia_settled_at = time.monotonic()
-        self.state.ledger.table.on_recover(self._restore)
+        tables["ledger"].table.on_recover(self._restore)
         self.app.agent(self._raw_topic(*self.inputs), name="matching-forward")(self._forward)
         self.app.agent(self.work, name="matching-work")(self._work)
 
-    def _raw_topic(self, *names: str, **options: object) -> faust.TopicT:
+    def _raw_topic(self, *names: str, **options: Any) -> faust.TopicT:
         """Topics carry CloudEvents as bytes, decoded and validated by ``shared.events``."""
         return self.app.topic(*names, key_serializer="raw", value_serializer="raw", **options)
 
@@ -111,7 +112,9 @@ class MatchingStream:
                                      headers=STRUCTURED_MODE_HEADERS)
 
     async def _work(self, stream: faust.StreamT[Any]) -> None:
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
+        # faust's StreamT protocol omits take_events, which its Stream (what agents get) defines
+        batches = stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS)  # type: ignore[attr-defined]
+        async for events in batches:
             batch = self.processor.new_batch()
             for event in events:
                 decoded = decode(event.value)

@@ -213,7 +213,7 @@ def viewer_status(document: dict[str, Any], viewer: str | None) -> str:
     """A match one participant declined is retracted for them while it stays active for the other."""
     if viewer is not None and viewer in document.get("hidden_for", []):
         return RETRACTED
-    return document["status"]
+    return str(document["status"])
 
 
 def _listings(events: Sequence[CloudEvent[Any]]) -> dict[str, dict[str, dict[str, Any]]]:

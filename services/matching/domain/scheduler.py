@@ -109,10 +109,11 @@ def plan_agenda(closed: RegistrationClosedData, pair_scores: Mapping[frozenset[s
 
     version = previous.version + 1 if previous is not None else 1
     unplaced: list[Pair] = []
-    board = _Board(plan, people) if plan is not None else None
-    if board is None:
+    board = None
+    if plan is None:
         unplaced = sorted(must_meet)
     else:
+        board = _Board(plan, people)
         if previous is not None:
             for meeting in sorted(previous.meetings, key=lambda m: (m.slot, m.table)):
                 pair = _pair(*meeting.participant_ids)
