@@ -243,7 +243,7 @@ class ItemFactory:
         rng = self.rng
         thesis = sorted(rng.sample(investor.fields, min(len(investor.fields), rng.randint(2, 3))),
                         key=investor.fields.index)
-        angel = "Angel" in investor.organisation.en  # angel funds invest early only
+        angel = "Angel" in (investor.organisation.en or "")  # angel funds invest early only
         (round_zh, round_en), (ticket_low, ticket_high) = rng.choice(t.ROUNDS[:2] if angel else t.ROUNDS)
         low, high = nice(ticket_low * rng.uniform(1, 1.5)), nice(ticket_high * rng.uniform(0.7, 1))
         (names_zh, names_en), org = listed(thesis), investor.organisation

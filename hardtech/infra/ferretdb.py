@@ -25,6 +25,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -110,6 +111,7 @@ def _patch(source: Path, relative: str, old: str, new: str) -> None:
 def healthy(mongodb_uri: str | None = None) -> bool:
     if mongodb_uri is None and not port_open(HOST, PORT):
         return False
+    client: MongoClient[dict[str, Any]]
     try:
         with MongoClient(mongodb_uri or uri(), serverSelectionTimeoutMS=2000) as client:
             return bool(client.admin.command("hello").get("ok"))

@@ -140,7 +140,7 @@ class DealStore:
         document = await self.matches.find_one_and_update(
             {"_id": match_id}, {"$addToSet": {"accepted_by": participant_id}}, upsert=True,
             return_document=ReturnDocument.AFTER)
-        return document if "keys" in document else None
+        return document if document is not None and "keys" in document else None
 
     async def add_session(self, match_id: str, session_id: str) -> dict[str, Any] | None:
         """Note that a session's agenda scheduled the match; the match after it (None until its match
@@ -148,7 +148,7 @@ class DealStore:
         document = await self.matches.find_one_and_update(
             {"_id": match_id}, {"$addToSet": {"sessions": session_id}}, upsert=True,
             return_document=ReturnDocument.AFTER)
-        return document if "keys" in document else None
+        return document if document is not None and "keys" in document else None
 
     # the funnel
 

@@ -231,7 +231,8 @@ async def my_registrations(participant: Participant, request: Request, pages: Pa
     after = _cursor(pages.cursor, str)
     found = await service(request).store.of_participant(participant.subject, after=after,
                                                          limit=pages.limit + 1)
-    items = [RegistrationOut.of(s, s.registration_of(participant.subject), with_code=True) for s in found[:pages.limit]]
+    items = [RegistrationOut.of(s, registration, with_code=True) for s in found[:pages.limit]
+             if (registration := s.registration_of(participant.subject)) is not None]
     return Page(items=items, next_cursor=encode_cursor([found[pages.limit - 1].id]) if len(found) > pages.limit else None)
 
 

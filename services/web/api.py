@@ -349,7 +349,7 @@ async def session_page(session_id: str, request: Request, who: Who, notice: str 
         apis(request).items(token, "offer", mine="true", status="open", limit=100))
     rows = await _match_rows(request, who, matches["items"])
     me = who.participant_id or ""
-    targets = {}  # counterpart id -> name, best match first
+    targets: dict[str, str] = {}  # counterpart id -> name, best match first
     for match, row in zip(sorted(matches["items"], key=lambda m: -m["score"]), sorted(rows, key=lambda r: r.rank)):
         targets.setdefault(views.counterpart_of(match, me)["owner_id"], row.counterpart_name)
     return pages(request).render(
