@@ -193,7 +193,8 @@ class OutboxRelay:
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancellation and exits are not the relay's to handle
             published = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
-            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes) if isinstance(outcome, Exception)]
+            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes, strict=True)
+                      if isinstance(outcome, Exception)]
             try:
                 await self._drop_published(collection, published)
             except Exception as exc:  # what was sent goes again: consumers dedupe by event id

@@ -95,7 +95,7 @@ def amount(low: int, high: int) -> MoneyRange:
 def cn_patent(rng: random.Random) -> str:
     """A Chinese invention-patent application number with its real check digit."""
     digits = f"{rng.randint(2016, 2024)}1{rng.randint(0, 9_999_999):07d}"
-    check = sum(int(d) * w for d, w in zip(digits, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5))) % 11
+    check = sum(int(d) * w for d, w in zip(digits, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5), strict=True)) % 11
     return f"CN{digits}.{'X' if check == 10 else check}"
 
 
@@ -335,7 +335,7 @@ class ItemFactory:
         rng = self.rng
         top = top_level(rng.choice(government.fields))
         field_zh, field_en = FIELDS[top].zh, FIELDS[top].en
-        name_zh, name_en = (n.format(field=f) for n, f in zip(programme.name, (field_zh, field_en)))
+        name_zh, name_en = (n.format(field=f) for n, f in zip(programme.name, (field_zh, field_en), strict=True))
         low, high = rng.choice((20, 50, 100)), rng.choice((200, 500, 1000, 2000))
         region, org = REGIONS[government.region], government.organisation
         return self.compose(

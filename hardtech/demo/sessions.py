@@ -148,7 +148,7 @@ class SessionPlanner:
         requests: dict[tuple[str, str], MeetingPreference] = {}
 
         def ask(requester: str, targets: list[str], preferences: Sequence[MeetingPreference]) -> None:
-            for target, preference in zip(targets, preferences):
+            for target, preference in zip(targets, preferences, strict=False):
                 requests.setdefault((requester, target), preference)
 
         must, like = MeetingPreference.MUST_MEET, MeetingPreference.WOULD_LIKE

@@ -21,7 +21,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared import outbox
-from shared.events.deals import DealData
 from shared.events.listing import ItemData
 from shared.locks import KeyedLocks
 from services.deals.domain.errors import Conflict, NotFound

@@ -350,7 +350,8 @@ async def session_page(session_id: str, request: Request, who: Who, notice: str 
     rows = await _match_rows(request, who, matches["items"])
     me = who.participant_id or ""
     targets: dict[str, str] = {}  # counterpart id -> name, best match first
-    for match, row in zip(sorted(matches["items"], key=lambda m: -m["score"]), sorted(rows, key=lambda r: r.rank)):
+    for match, row in zip(sorted(matches["items"], key=lambda m: -m["score"]), sorted(rows, key=lambda r: r.rank),
+                          strict=False):
         targets.setdefault(views.counterpart_of(match, me)["owner_id"], row.counterpart_name)
     return pages(request).render(
         request, who, "session.html", session=sessions.summary(session, who.language), registration=registration,

@@ -539,7 +539,7 @@ class _Search:
         lift a candidate in; only the postings of the other terms are read."""
         common_ceiling = 0.0
         postings = sorted(query.postings, key=lambda p: -len(p[0]))
-        for n, (_, ceiling) in enumerate(postings):
+        for n, (_, ceiling) in enumerate(postings):  # noqa: B007 - n is read after the loop's break
             if not self.best.hopeless(_TEXT_WEIGHT * min(1.0, common_ceiling + ceiling) + WEIGHT_BEYOND_INDEX):
                 break
             common_ceiling += ceiling
