@@ -203,7 +203,8 @@ class OutboxRelay:
                 return [element for element, _ in failed] + work[start + len(chunk):], failed[0][1]
         return [], None
 
-    async def _notified_outbox(self, collection: AsyncCollection[dict[str, Any]], document_id: Any) -> dict[str, Any] | None:
+    async def _notified_outbox(self, collection: AsyncCollection[dict[str, Any]],
+                               document_id: Any) -> dict[str, Any] | None:
         """The outbox a writer handed over, or else the document's as read."""
         staged = self._staged.get((collection.name, document_id)) if self._swept else None
         if staged:
@@ -222,7 +223,8 @@ class OutboxRelay:
                                                     key=pending["key"])
         return document["_id"], _ids(document[OUTBOX])
 
-    async def _drop_published(self, collection: AsyncCollection[dict[str, Any]], published: list[tuple[Any, list[str]]]) -> None:
+    async def _drop_published(self, collection: AsyncCollection[dict[str, Any]],
+                              published: list[tuple[Any, list[str]]]) -> None:
         """Remove the published head of each document's outbox; clear its flag when nothing is left.
 
         Under the writers' locks nothing else changes the documents: one bulk of updates by

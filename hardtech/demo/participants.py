@@ -132,7 +132,8 @@ def build(rng: random.Random) -> list[tuple[Participant, Organisation]]:
         *((PartyType.UNIVERSITY, o) for o in orgs.UNIVERSITIES),
         *((PartyType.INSTITUTE, o) for o in orgs.INSTITUTES),
         *((PartyType.AGENCY, o) for o in with_fields(rng, orgs.TRANSFER_CENTRE_AGENCIES + orgs.NAMED_AGENCIES)),
-        *((t, o) for t in (PartyType.AGENCY, PartyType.INVESTOR, PartyType.ENTERPRISE) for o in fictional(rng, names, t)),
+        *((t, o) for t in (PartyType.AGENCY, PartyType.INVESTOR, PartyType.ENTERPRISE)
+          for o in fictional(rng, names, t)),
     ]
     rng.shuffle(bodies)
     participants = []

@@ -120,7 +120,8 @@ class SessionPlanner:
                     and (offers := [o for o in self.in_field(spec, p.key, Side.OFFER)
                                     if o.kind in (Kind.TECHNOLOGY, Kind.POLICY)])}
         presenters = within_quota(
-            weighted_sample(rng, {k: self.closeness(spec, k) * (1 + len(v)) for k, v in pitching.items()}, len(pitching)),
+            weighted_sample(rng, {k: self.closeness(spec, k) * (1 + len(v)) for k, v in pitching.items()},
+                            len(pitching)),
             rng.randint(*spec.presenters))
         interested = {p.key for p in self.participants.values()
                       if p.key != organiser and p.key not in presenters

@@ -81,7 +81,8 @@ def install() -> bool:
     download = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
                               capture_output=True, text=True, env=env)
     if download.returncode != 0:
-        raise SetupError(f"downloading FerretDB {VERSION} failed: {download.stderr.strip()[-300:] or download.stdout[-300:]}")
+        raise SetupError(f"downloading FerretDB {VERSION} failed: "
+                         f"{download.stderr.strip()[-300:] or download.stdout[-300:]}")
     source = LOCAL / "src" / f"ferretdb-{VERSION}"
     shutil.rmtree(source, ignore_errors=True)
     shutil.copytree(json.loads(download.stdout)["Dir"], source)

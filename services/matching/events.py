@@ -186,7 +186,8 @@ class MatchingStream:
         except InvalidEvent as exc:
             log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc.reason)
             key, value, headers = dead_letter_message(message.topic, message.partition, message.offset, message.key,
-                                                      message.value, reason=exc.reason, consumer=self.settings.service_name)
+                                                      message.value, reason=exc.reason,
+                                                      consumer=self.settings.service_name)
             await self.dead_letter.send(key=key.encode() if key else None, value=value, headers=headers)
             EVENTS_DEAD_LETTERED.labels("matching").inc()
             return None

@@ -234,7 +234,8 @@ def _listings(events: Sequence[CloudEvent[Any]]) -> dict[str, dict[str, dict[str
         elif isinstance(data, MatchRetractedData):
             parties = {data.offer.owner_id, data.need.owner_id}
             if data.for_participant is not None:  # declined: retracted for them, whatever comes later
-                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id, {"id": data.match_id, "hidden": True})
+                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id,
+                    {"id": data.match_id, "hidden": True})
             else:
                 put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED})
         elif isinstance(data, ConsortiumData):
@@ -268,7 +269,8 @@ async def _listed_page(collection: AsyncCollection[dict[str, Any]], listed: list
     return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
 
 
-async def _best_first(collection: AsyncCollection[dict[str, Any]], clauses: list[Filter], after: After | None, limit: int) -> Page:
+async def _best_first(collection: AsyncCollection[dict[str, Any]], clauses: list[Filter], after: After | None,
+                      limit: int) -> Page:
     """A page sorted by score (descending) then id: the operator's view, which scans on FerretDB."""
     if after is not None:
         score, last_id = after

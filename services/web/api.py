@@ -247,7 +247,8 @@ async def edit_item_page(side: str, item_id: str, request: Request, who: Who) ->
     token = token_of(who)
     item, me = await asyncio.gather(apis(request).item(token, side, item_id), apis(request).me(token))
     return pages(request).render(request, who, "item_form.html", side=side, item_id=item_id,
-                                 values=views.item_values(item), errors={}, title=names.text(item["title"], who.language),
+                                 values=views.item_values(item), errors={},
+                                 title=names.text(item["title"], who.language),
                                  **item_context(who, me["party_type"], side))
 
 

@@ -37,7 +37,8 @@ def agenda_slots(plan: MeetingPlan | None) -> list[AgendaSlot]:
     if plan is None:
         return []
     length = timedelta(minutes=plan.slot_minutes)
-    return [AgendaSlot(index=i, starts_at=plan.first_slot_at + i * length, ends_at=plan.first_slot_at + (i + 1) * length)
+    return [AgendaSlot(index=i, starts_at=plan.first_slot_at + i * length,
+                       ends_at=plan.first_slot_at + (i + 1) * length)
             for i in range(plan.slots)]
 
 
