@@ -3,8 +3,9 @@
 Two analysers are offered. ``jieba_terms`` (the default) is ``shared.text.tokens``: jieba's
 dictionary segmenter for Chinese, lower-cased words for Latin script. ``ngram_terms`` uses
 overlapping Chinese character bigrams instead. Both were measured on the labelled set in
-``tests/unit/matching/data/labelled.json`` (see ``bench/results/matching_candidates.md``);
-jieba ranked at least as well and gives fewer, more meaningful terms, so it is the default.
+``tests/unit/matching/data/labelled.json``: on its first 20 needs they ranked alike and jieba
+gives fewer, more meaningful terms, so it is the default; on the 62 needs of 2026-12-07 bigrams
+rank one need more first (``bench/results/matching_quality.md``).
 
 Relevance is BM25 with the need as the query and the offer as the document, without length
 normalisation (b = 0: titles and short descriptions vary little in length, and it lets the

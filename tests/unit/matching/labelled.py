@@ -9,8 +9,10 @@ from pathlib import Path
 
 from shared.events.common import LocalizedText, MoneyRange
 from shared.events.listing import ItemData, ItemStatus
+from shared.events.matching import ConsortiumData
 from shared.party_types import Kind, PartyType, Side
 
+from services.matching.domain.consortium import ConsortiumBook
 from services.matching.domain.engine import MatchEngine
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.text import TextModel
@@ -47,6 +49,13 @@ def forbidden() -> dict[str, list[str]]:
     return {n["id"]: n["forbidden"] for n in raw["needs"] if n.get("forbidden")}
 
 
+def expected_consortia() -> dict[str, dict[str, str | None]]:
+    """Per need, the capital, service and policy offer a domain expert would propose around its
+    match with the expected offer (None: no open offer fits, the role should stay missing)."""
+    raw = json.loads(DATA.read_text(encoding="utf-8"))
+    return {n["id"]: n["consortium"] for n in raw["needs"] if n.get("consortium")}
+
+
 def written_in(item: ItemData) -> str:
     """"zh", "en" or "zh+en": the languages an item's title and description are in."""
     def has(lang: str) -> bool:
@@ -73,9 +82,14 @@ class EngineQuality:
     mrr: float
     forbidden_matched: int  # pairs of ``forbidden`` the engine matched: must be 0
     cross_lingual_top1: float  # over the cross-lingual needs of both directions
+    zh_en_top1: float  # needs in Chinese whose expected offer is in English only
+    en_zh_top1: float
+    consortium_roles: float  # share of labelled support roles filled (or left missing) as expected
     recall: float  # share of needs whose expected offer is matched at all
     precision: float  # share of needs with a match whose first match is the expected offer
     matches_per_need: float
+    misses: tuple[str, ...]  # needs whose expected offer is not their first match
+    consortium_misses: tuple[str, ...]  # "need role: expected → proposed"
 
 
 def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10) -> EngineQuality:
@@ -83,24 +97,59 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
     each as one event; the rank of the expected offer among the need's matches."""
     offers, needs, expected = load()
     engine = MatchEngine(threshold=threshold, top_k=top_k, bridge=bridge)
+    # consortia as the processor works them out: matches and support offers mark them, and they
+    # are settled after each event (a worker whose input is caught up settles after every batch)
+    book = ConsortiumBook()
+    consortia: dict[str, ConsortiumData] = {}
     for item in offers + needs:
-        engine.on_item(item, NOW)
+        book.note_matches([change.data for change in engine.on_item(item, NOW)], engine)
+        book.note_support_offer(item, engine, NOW)
+        for tech_match_id, proposal in book.settle(engine):
+            if proposal is None:
+                consortia.pop(tech_match_id, None)
+            else:
+                consortia[tech_match_id] = proposal
     ranks: dict[str, int | None] = {}
     for need in needs:
         partners = [m.offer.item_id for m in engine.matches_for(need.id)]
         ranks[need.id] = partners.index(expected[need.id]) + 1 if expected[need.id] in partners else None
     matched = {(m.offer.item_id, m.need.item_id) for m in engine.matches()}
     bad = sum((offer_id, need_id) in matched for need_id, offer_ids in forbidden().items() for offer_id in offer_ids)
-    cross = [n for ids in cross_lingual(offers, needs, expected).values() for n in ids]
+    directions = cross_lingual(offers, needs, expected)
+    cross = [n for ids in directions.values() for n in ids]
+    roles, consortium_misses = _consortium_roles(engine, consortia, expected)
     n = len(ranks)
     return EngineQuality(
         needs=n, top1=sum(r == 1 for r in ranks.values()) / n,
         top3=sum(r is not None and r <= 3 for r in ranks.values()) / n,
         mrr=sum(1 / r for r in ranks.values() if r) / n, forbidden_matched=bad,
         cross_lingual_top1=sum(ranks[c] == 1 for c in cross) / len(cross),
+        zh_en_top1=sum(ranks[c] == 1 for c in directions["zh→en"]) / len(directions["zh→en"]),
+        en_zh_top1=sum(ranks[c] == 1 for c in directions["en→zh"]) / len(directions["en→zh"]),
+        consortium_roles=roles,
         recall=sum(r is not None for r in ranks.values()) / n,
         precision=sum(r == 1 for r in ranks.values()) / max(1, sum(bool(engine.matches_for(x.id)) for x in needs)),
-        matches_per_need=sum(len(engine.matches_for(x.id)) for x in needs) / n)
+        matches_per_need=sum(len(engine.matches_for(x.id)) for x in needs) / n,
+        misses=tuple(f"{need_id} (rank {rank})" for need_id, rank in ranks.items() if rank != 1),
+        consortium_misses=tuple(consortium_misses))
+
+
+def _consortium_roles(engine: MatchEngine, consortia: dict[str, ConsortiumData],
+                      expected: dict[str, str]) -> tuple[float, list[str]]:
+    """The share of labelled roles proposed as expected around each labelled need's match with
+    its expected offer (no match, no consortium: every role is missing), and the misses."""
+    total, hits, misses = 0, 0, []
+    for need_id, roles in sorted(expected_consortia().items()):
+        match = next((m for m in engine.matches_for(need_id) if m.offer.item_id == expected[need_id]), None)
+        proposal = consortia.get(match.match_id) if match is not None else None
+        members = {m.role.value: m.item_id for m in proposal.members} if proposal is not None else {}
+        for role, offer_id in roles.items():
+            total += 1
+            if members.get(role) == offer_id:
+                hits += 1
+            else:
+                misses.append(f"{need_id} {role}: {offer_id} → {members.get(role)}")
+    return hits / total, misses
 
 
 @dataclass(frozen=True)
