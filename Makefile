@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: install up down status demo test test-unit bench asyncapi lag
+.PHONY: install up down status demo lint test test-unit bench asyncapi lag
 
 install: $(STAMP)
 
@@ -34,8 +34,13 @@ demo: install
 lag: install
 	$(BIN)/hardtech lag
 
+# The type and lint gate (configured in pyproject.toml): the tests run only when it passes.
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
 # The tests start Kafka and FerretDB themselves when nothing else provides them.
-test: install
+test: install lint
 	$(BIN)/hardtech install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -172,12 +172,13 @@ def measure(corpus_name: str, offers_count: int, needs_count: int, brute_every: 
     gc.collect()
     result = Measured(corpus_name, Timings(), Timings(), Timings(), build_seconds, _resident_mib() - resident_before)
     for n, need in enumerate(needs):
-        found = result.indexed.time(lambda: [(s, o.id) for s, o in top_partners(index, need, k=TOP, now=NOW)])
+        found = result.indexed.time(
+            lambda: [(s, o.id) for s, o in top_partners(index, need, k=TOP, now=NOW)])  # noqa: B023 - called at once
         if n % brute_every:
             continue
         result.indexed_on_brute_needs.wall_ms.append(result.indexed.wall_ms[-1])
         result.indexed_on_brute_needs.cpu_ms.append(result.indexed.cpu_ms[-1])
-        expected = result.brute.time(lambda: brute_force(offers, need, index))
+        expected = result.brute.time(lambda: brute_force(offers, need, index))  # noqa: B023 - called at once
         assert found == expected, f"top-{TOP} differs for {need.id}: {found} != {expected}"
     return result
 

@@ -126,7 +126,8 @@ def demo() -> None:
         return sign_ins(demo.data, demo.loaded.api_keys)
 
     people = asyncio.run(main())
-    out.print(f"\n[bold]Demo done in {time.monotonic() - started:.0f}s.[/bold] The stack stays up; `make down` stops it.")
+    out.print(f"\n[bold]Demo done in {time.monotonic() - started:.0f}s.[/bold] "
+              "The stack stays up; `make down` stops it.")
     out.print("APIs (OpenAPI docs at /docs):")
     for service in stack.SERVICES:
         out.print(f"  {service.name:16} {service.url}/docs")

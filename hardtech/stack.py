@@ -6,6 +6,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 
 import httpx
@@ -137,7 +138,8 @@ def start_infrastructure(report: Report) -> None:
         wait_until(lambda: ferretdb.healthy(ends["MONGODB_URI"]), timeout=30,
                    what="the MongoDB at MONGODB_URI to answer hello")
         report("MongoDB: using MONGODB_URI")
-    settings = CommonSettings(**{k.lower(): v for k, v in ends.items()})
+    values: dict[str, Any] = {k.lower(): v for k, v in ends.items()}
+    settings = CommonSettings(**values)
     created = asyncio.run(ensure_topics(settings, topics.ALL))
     report(f"topics: {len(created)} created, {len(topics.ALL) - len(created)} already there")
 

@@ -171,4 +171,5 @@ def document() -> dict[str, Any]:
 
 
 def render() -> str:
-    return yaml.safe_dump(document(), sort_keys=False, allow_unicode=True, width=120)
+    text: str = yaml.safe_dump(document(), sort_keys=False, allow_unicode=True, width=120)
+    return text

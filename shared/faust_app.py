@@ -23,11 +23,12 @@ from pydantic_core import from_json, to_json
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     async def seek_to_committed(self) -> Mapping[TopicPartition, int]:
-        return await self.call_thread(self._seek_back)
+        committed: Mapping[TopicPartition, int] = await self.call_thread(self._seek_back)
+        return committed
 
     async def _seek_back(self) -> Mapping[TopicPartition, int]:
         consumer = self._ensure_consumer()
-        committed = await consumer.seek_to_committed()
+        committed: Mapping[TopicPartition, int] = await consumer.seek_to_committed()
         # Changelog positions belong to faust's table recovery, which sets them itself.
         changelogs = self.app.tables.changelog_topics
         uncommitted = [tp for tp, offset in committed.items() if not offset and tp.topic not in changelogs]

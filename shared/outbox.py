@@ -35,7 +35,7 @@ OUTBOX = "_outbox"
 PENDING = "_outbox_pending"
 
 
-def entry(event: CloudEvent, topic: TopicSpec, key: str) -> dict[str, Any]:
+def entry(event: CloudEvent[Any], topic: TopicSpec, key: str) -> dict[str, Any]:
     """One pending event as stored in a document's outbox."""
     return {"id": event.id, "topic": topic.name, "key": key, "value": encode(keyed(event, key)).decode()}
 
@@ -77,7 +77,7 @@ class OutboxRelay:
     but not yet removed when something fails are sent again later: consumers dedupe by event id.
     """
 
-    def __init__(self, collections: Sequence[AsyncCollection], producer: Producer, *, locks: KeyedLocks,
+    def __init__(self, collections: Sequence[AsyncCollection[dict[str, Any]]], producer: Producer, *, locks: KeyedLocks,
                  topic_prefix: str = "", poll_seconds: float = 1.0, batch: int = 200,
                  full_scan_seconds: float = 30.0, concurrency: int = 32, max_staged: int = 10_000):
         self._collections = {c.name: c for c in collections}
@@ -99,7 +99,7 @@ class OutboxRelay:
         self.published = 0
         self.last_error: str | None = None
 
-    def notify(self, collection: AsyncCollection | None = None, document_id: Any = None,
+    def notify(self, collection: AsyncCollection[dict[str, Any]] | None = None, document_id: Any = None,
                *entries: dict[str, Any]) -> None:
         """Call after a write (with the entries it staged) so the relay publishes at once; without
         a document, it scans."""
@@ -179,8 +179,8 @@ class OutboxRelay:
                 raise error
         return bool(self._dirty)
 
-    async def _each(self, collection: AsyncCollection, work: list[Any],
-                    load: Callable[[AsyncCollection, Any], Awaitable[dict[str, Any] | None]],
+    async def _each(self, collection: AsyncCollection[dict[str, Any]], work: list[Any],
+                    load: Callable[[AsyncCollection[dict[str, Any]], Any], Awaitable[dict[str, Any] | None]],
                     ) -> tuple[list[Any], Exception | None]:
         """Publish the outbox of every element's document (``load`` gives it), ``concurrency`` at a
         time, and drop what each chunk published in one command; stops at the first chunk that
@@ -193,7 +193,8 @@ class OutboxRelay:
                 if isinstance(outcome, BaseException) and not isinstance(outcome, Exception):
                     raise outcome  # cancellation and exits are not the relay's to handle
             published = [outcome for outcome in outcomes if isinstance(outcome, tuple)]
-            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes) if isinstance(outcome, Exception)]
+            failed = [(element, outcome) for element, outcome in zip(chunk, outcomes, strict=True)
+                      if isinstance(outcome, Exception)]
             try:
                 await self._drop_published(collection, published)
             except Exception as exc:  # what was sent goes again: consumers dedupe by event id
@@ -202,15 +203,16 @@ class OutboxRelay:
                 return [element for element, _ in failed] + work[start + len(chunk):], failed[0][1]
         return [], None
 
-    async def _notified_outbox(self, collection: AsyncCollection, document_id: Any) -> dict[str, Any] | None:
+    async def _notified_outbox(self, collection: AsyncCollection[dict[str, Any]],
+                               document_id: Any) -> dict[str, Any] | None:
         """The outbox a writer handed over, or else the document's as read."""
         staged = self._staged.get((collection.name, document_id)) if self._swept else None
         if staged:
             return {"_id": document_id, OUTBOX: list(staged)}
         return await collection.find_one({"_id": document_id}, {OUTBOX: 1})
 
-    async def _publish(self, collection: AsyncCollection, element: Any,
-                       load: Callable[[AsyncCollection, Any], Awaitable[dict[str, Any] | None]],
+    async def _publish(self, collection: AsyncCollection[dict[str, Any]], element: Any,
+                       load: Callable[[AsyncCollection[dict[str, Any]], Any], Awaitable[dict[str, Any] | None]],
                        ) -> tuple[Any, list[str]] | None:
         """Send a document's pending events in order; its ``_id`` and the ids sent."""
         document = await load(collection, element)
@@ -221,7 +223,8 @@ class OutboxRelay:
                                                     key=pending["key"])
         return document["_id"], _ids(document[OUTBOX])
 
-    async def _drop_published(self, collection: AsyncCollection, published: list[tuple[Any, list[str]]]) -> None:
+    async def _drop_published(self, collection: AsyncCollection[dict[str, Any]],
+                              published: list[tuple[Any, list[str]]]) -> None:
         """Remove the published head of each document's outbox; clear its flag when nothing is left.
 
         Under the writers' locks nothing else changes the documents: one bulk of updates by
@@ -261,7 +264,7 @@ class OutboxRelay:
         if not staged:
             del self._staged[key]
 
-    async def _drop_read(self, collection: AsyncCollection, document_id: Any, sent: list[str],
+    async def _drop_read(self, collection: AsyncCollection[dict[str, Any]], document_id: Any, sent: list[str],
                          outbox: list[dict[str, Any]]) -> None:
         """Drop ``sent`` from a document's ``outbox`` as just read (under its lock)."""
         self._staged.pop((collection.name, document_id), None)  # not what the document holds: read it from now on
@@ -280,13 +283,13 @@ class OutboxRelay:
         return total
 
 
-async def _outbox_of(collection: AsyncCollection, document_id: Any) -> list[dict[str, Any]]:
+async def _outbox_of(collection: AsyncCollection[dict[str, Any]], document_id: Any) -> list[dict[str, Any]]:
     """The document's outbox as it is now; empty when the document is gone."""
     current = await collection.find_one({"_id": document_id}, {OUTBOX: 1})
     return [] if current is None else current.get(OUTBOX, [])
 
 
-async def _as_read(_: AsyncCollection, document: dict[str, Any]) -> dict[str, Any]:
+async def _as_read(_: AsyncCollection[dict[str, Any]], document: dict[str, Any]) -> dict[str, Any]:
     return document
 
 

@@ -69,7 +69,8 @@ class Strategy(StrEnum):
 STRATEGIES: dict[Strategy, tuple[str, str, frozenset[str]]] = {
     Strategy.JING_JIN_JI: ("京津冀", "Beijing-Tianjin-Hebei", frozenset({"CN-BJ", "CN-TJ", "CN-HE"})),
     Strategy.YANGTZE_DELTA: ("长三角", "Yangtze River Delta", frozenset({"CN-SH", "CN-JS", "CN-ZJ", "CN-AH"})),
-    Strategy.GREATER_BAY: ("粤港澳大湾区", "Guangdong-Hong Kong-Macao Greater Bay Area", frozenset({"CN-GD", "CN-HK", "CN-MO"})),
+    Strategy.GREATER_BAY: ("粤港澳大湾区", "Guangdong-Hong Kong-Macao Greater Bay Area",
+                           frozenset({"CN-GD", "CN-HK", "CN-MO"})),
     Strategy.CHENGYU: ("成渝", "Chengdu-Chongqing", frozenset({"CN-SC", "CN-CQ"})),
 }
 

@@ -73,7 +73,8 @@ class CommonSettings(BaseSettings):
     def _insync_within_replicas(self) -> CommonSettings:
         if self.kafka_min_insync_replicas > self.kafka_replication_factor:
             raise ValueError(f"HARDTECH_KAFKA_MIN_INSYNC_REPLICAS ({self.kafka_min_insync_replicas}) cannot exceed "
-                             f"HARDTECH_KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): no write would succeed")
+                             f"HARDTECH_KAFKA_REPLICATION_FACTOR ({self.kafka_replication_factor}): "
+                             "no write would succeed")
         return self
 
     @field_validator("jwt_private_key", "jwt_public_key", mode="before")

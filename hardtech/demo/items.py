@@ -95,7 +95,7 @@ def amount(low: int, high: int) -> MoneyRange:
 def cn_patent(rng: random.Random) -> str:
     """A Chinese invention-patent application number with its real check digit."""
     digits = f"{rng.randint(2016, 2024)}1{rng.randint(0, 9_999_999):07d}"
-    check = sum(int(d) * w for d, w in zip(digits, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5))) % 11
+    check = sum(int(d) * w for d, w in zip(digits, (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5), strict=True)) % 11
     return f"CN{digits}.{'X' if check == 10 else check}"
 
 
@@ -228,7 +228,8 @@ class ItemFactory:
                             base.spec if rng.random() < 0.7 else fresh.spec)
             trl = max(1, wanted.trl - rng.choice((0, 1, 2)))
             offered_low, offered_high = int(wanted.amount.min or 0) // _WAN, int(wanted.amount.max or 0) // _WAN
-            budget = (nice(offered_low * rng.uniform(0.5, 0.9)), max(nice(offered_high * rng.uniform(0.9, 1.6)), offered_low))
+            budget = (nice(offered_low * rng.uniform(0.5, 0.9)),
+                      max(nice(offered_high * rng.uniform(0.9, 1.6)), offered_low))
             modes = self.modes(required=rng.choice(wanted.transfer_modes), most=1)
             partner: Participant | None = self.participants[wanted.owner]
         else:
@@ -243,7 +244,7 @@ class ItemFactory:
         rng = self.rng
         thesis = sorted(rng.sample(investor.fields, min(len(investor.fields), rng.randint(2, 3))),
                         key=investor.fields.index)
-        angel = "Angel" in investor.organisation.en  # angel funds invest early only
+        angel = "Angel" in (investor.organisation.en or "")  # angel funds invest early only
         (round_zh, round_en), (ticket_low, ticket_high) = rng.choice(t.ROUNDS[:2] if angel else t.ROUNDS)
         low, high = nice(ticket_low * rng.uniform(1, 1.5)), nice(ticket_high * rng.uniform(0.7, 1))
         (names_zh, names_en), org = listed(thesis), investor.organisation
@@ -271,7 +272,8 @@ class ItemFactory:
         return self.compose(
             owner, Side.NEED, Kind.CAPITAL,
             (f"{recipe.tech.zh}产业化项目{round_zh}融资", f"{round_en} funding to commercialise {recipe.tech.en}"),
-            (f"项目团队已完成{stage_zh}（TRL {trl}），拟融资{money_zh(low, high)}，用于{purpose_zh}，计划出让{share}%股权。",
+            (f"项目团队已完成{stage_zh}（TRL {trl}），拟融资{money_zh(low, high)}，"
+             f"用于{purpose_zh}，计划出让{share}%股权。",
              f"The team has reached {stage_en} (TRL {trl}) and seeks {money_en(low, high)} for {purpose_en}, "
              f"offering {share}% equity."),
             (*recipe.tech.keywords, "股权投资", "equity investment", round_zh, round_en),
@@ -335,7 +337,7 @@ class ItemFactory:
         rng = self.rng
         top = top_level(rng.choice(government.fields))
         field_zh, field_en = FIELDS[top].zh, FIELDS[top].en
-        name_zh, name_en = (n.format(field=f) for n, f in zip(programme.name, (field_zh, field_en)))
+        name_zh, name_en = (n.format(field=f) for n, f in zip(programme.name, (field_zh, field_en), strict=True))
         low, high = rng.choice((20, 50, 100)), rng.choice((200, 500, 1000, 2000))
         region, org = REGIONS[government.region], government.organisation
         return self.compose(
@@ -344,7 +346,8 @@ class ItemFactory:
             (f"{org.zh}支持{field_zh}领域的项目：{programme.detail[0]}，单个项目支持{money_zh(low, high)}。"
              f"申报主体须在{region.zh}注册或承诺落地。",
              f"{org.en} supports projects in {in_sentence(field_en)}: {programme.detail[1]}; "
-             f"{money_en(low, high)} per project. Applicants must be registered in {region.en} or commit to moving there."),
+             f"{money_en(low, high)} per project. "
+             f"Applicants must be registered in {region.en} or commit to moving there."),
             (*programme.keywords, field_zh, field_en),
             fields=[c.code for c in children(top)],  # a programme covers its whole industry
             transfer_modes=[TransferMode.SUBSIDY], amount=amount(low, high), region_preference=[government.region],
@@ -360,7 +363,8 @@ class ItemFactory:
         return self.compose(
             owner, Side.NEED, Kind.POLICY,
             (f"{sub_zh}项目申请{need.zh}", f"Seeking {need.en} for {with_article(in_sentence(sub_en) + ' project')}"),
-            (f"{org.zh}计划在{region.zh}扩大{sub_zh}方向的研发和生产，希望获得{need.zh}，预计需要{money_zh(low, high)}。",
+            (f"{org.zh}计划在{region.zh}扩大{sub_zh}方向的研发和生产，"
+             f"希望获得{need.zh}，预计需要{money_zh(low, high)}。",
              f"{org.en} plans to grow {in_sentence(sub_en)} R&D and production in {region.en} and seeks "
              f"{need.en} of about {money_en(low, high)}."),
             (*need.keywords, sub_zh, sub_en),

@@ -4,7 +4,7 @@ enterprises, investors and agencies, about a quarter of them international and E
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from hardtech.demo import organisations as orgs
 from hardtech.demo.model import Participant
@@ -59,7 +59,7 @@ def _city_names(code: str) -> tuple[str, str]:
     return region.zh.removesuffix("市"), region.en
 
 
-def weighted(rng: random.Random, weights: dict[str, float]) -> str:
+def weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
     keys = list(weights)
     return rng.choices(keys, [weights[k] for k in keys])[0]
 
@@ -101,6 +101,7 @@ def fictional(rng: random.Random, names: Names, party_type: PartyType) -> list[O
         if party_type is PartyType.ENTERPRISE:
             zh, en, short = names.foreign(rng.choice(orgs.INDUSTRY_WORDS[top_level(fields[0])]), country)
         else:
+            assert foreign_kinds is not None  # investors and agencies have foreign kinds
             zh, en, short = names.foreign(rng.choice(foreign_kinds))
         result.append(Organisation(zh, en, short, city, fields, EN, country[0]))
     return result
@@ -131,7 +132,8 @@ def build(rng: random.Random) -> list[tuple[Participant, Organisation]]:
         *((PartyType.UNIVERSITY, o) for o in orgs.UNIVERSITIES),
         *((PartyType.INSTITUTE, o) for o in orgs.INSTITUTES),
         *((PartyType.AGENCY, o) for o in with_fields(rng, orgs.TRANSFER_CENTRE_AGENCIES + orgs.NAMED_AGENCIES)),
-        *((t, o) for t in (PartyType.AGENCY, PartyType.INVESTOR, PartyType.ENTERPRISE) for o in fictional(rng, names, t)),
+        *((t, o) for t in (PartyType.AGENCY, PartyType.INVESTOR, PartyType.ENTERPRISE)
+          for o in fictional(rng, names, t)),
     ]
     rng.shuffle(bodies)
     participants = []

@@ -82,7 +82,8 @@ async def notifications(demo: Demo, out: Console) -> None:
             if sample.name == "notifications_total" and sample.labels.get("outcome") == "sent":
                 sent[sample.labels["channel"]] = sent.get(sample.labels["channel"], 0) + int(sample.value)
     try:
-        received = httpx.get(f"http://127.0.0.1:{devsink.HTTP_PORT}/counts", timeout=3).json()
+        async with httpx.AsyncClient(timeout=3) as client:  # not blocking the loop the demo runs on
+            received = (await client.get(f"http://127.0.0.1:{devsink.HTTP_PORT}/counts")).json()
     except httpx.HTTPError:
         received = {}
     out.rule("[bold]Notifications delivered so far[/bold] (the fan-out goes on in the background)")

@@ -24,6 +24,7 @@ from hardtech.demo.signins import KEYS, kept_keys, save_keys
 from hardtech.stack import SERVICES, operator_token
 from shared import topics
 from shared.party_types import Side
+from shared.settings import CommonSettings
 
 T = TypeVar("T")
 URLS = {s.name: s.url for s in SERVICES}

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 from hardtech.demo.model import Item, MeetingPlan, MeetingRequest, Offset, Participant, Registration, Session
 from shared.events.common import LocalizedText
@@ -38,7 +39,7 @@ class SessionSpec:
     starts_in_days: int
     presenters: tuple[int, int]
     attendees: tuple[int, int]
-    quotas: dict[PartyType, int] = field(default_factory=dict)
+    quotas: dict[PartyType, int] = dataclass_field(default_factory=dict)
 
 
 SPECS: tuple[SessionSpec, ...] = (
@@ -106,7 +107,7 @@ class SessionPlanner:
         counts = {t: 0 for t in PartyType}
 
         def within_quota(keys: list[str], wanted: int) -> list[str]:
-            chosen = []
+            chosen: list[str] = []
             for key in keys:
                 party_type = self.participants[key].party_type
                 if len(chosen) < wanted and counts[party_type] < spec.quotas.get(party_type, 10**6):
@@ -119,7 +120,8 @@ class SessionPlanner:
                     and (offers := [o for o in self.in_field(spec, p.key, Side.OFFER)
                                     if o.kind in (Kind.TECHNOLOGY, Kind.POLICY)])}
         presenters = within_quota(
-            weighted_sample(rng, {k: self.closeness(spec, k) * (1 + len(v)) for k, v in pitching.items()}, len(pitching)),
+            weighted_sample(rng, {k: self.closeness(spec, k) * (1 + len(v)) for k, v in pitching.items()},
+                            len(pitching)),
             rng.randint(*spec.presenters))
         interested = {p.key for p in self.participants.values()
                       if p.key != organiser and p.key not in presenters
@@ -147,7 +149,7 @@ class SessionPlanner:
         requests: dict[tuple[str, str], MeetingPreference] = {}
 
         def ask(requester: str, targets: list[str], preferences: Sequence[MeetingPreference]) -> None:
-            for target, preference in zip(targets, preferences):
+            for target, preference in zip(targets, preferences, strict=False):
                 requests.setdefault((requester, target), preference)
 
         must, like = MeetingPreference.MUST_MEET, MeetingPreference.WOULD_LIKE

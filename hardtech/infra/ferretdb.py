@@ -25,6 +25,7 @@ import shutil
 import stat
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from pymongo import MongoClient
 from pymongo.errors import PyMongoError
@@ -80,7 +81,8 @@ def install() -> bool:
     download = subprocess.run([go, "mod", "download", "-json", f"{MODULE}@{VERSION}"],
                               capture_output=True, text=True, env=env)
     if download.returncode != 0:
-        raise SetupError(f"downloading FerretDB {VERSION} failed: {download.stderr.strip()[-300:] or download.stdout[-300:]}")
+        raise SetupError(f"downloading FerretDB {VERSION} failed: "
+                         f"{download.stderr.strip()[-300:] or download.stdout[-300:]}")
     source = LOCAL / "src" / f"ferretdb-{VERSION}"
     shutil.rmtree(source, ignore_errors=True)
     shutil.copytree(json.loads(download.stdout)["Dir"], source)
@@ -110,6 +112,7 @@ def _patch(source: Path, relative: str, old: str, new: str) -> None:
 def healthy(mongodb_uri: str | None = None) -> bool:
     if mongodb_uri is None and not port_open(HOST, PORT):
         return False
+    client: MongoClient[dict[str, Any]]
     try:
         with MongoClient(mongodb_uri or uri(), serverSelectionTimeoutMS=2000) as client:
             return bool(client.admin.command("hello").get("ok"))

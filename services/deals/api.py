@@ -25,7 +25,8 @@ STEP_LABELS = {Step.MADE: ("匹配", "matches made"), Step.ACCEPTED: ("接受并
                Step.MET: ("会面", "met"), Step.SIGNED: ("签约", "contracts signed")}
 
 deals = APIRouter(prefix="/deals", tags=["deals"],
-                  responses={404: {"description": "Unknown deal"}, 409: {"description": "Not allowed at the deal's stage"}})
+                  responses={404: {"description": "Unknown deal"},
+                             409: {"description": "Not allowed at the deal's stage"}})
 funnels = APIRouter(prefix="/funnel", tags=["funnel"], responses={403: {"description": "Not the session's host"}})
 
 

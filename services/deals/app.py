@@ -32,7 +32,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         deals = DealService(store, relay, clock)
         app.state.deals = deals
         consumer = make_consumer(settings, resources.producer, Receivers(
-            item=deals.receive_item, session=deals.receive_session, match=deals.receive_match, feedback=deals.receive_feedback,
+            item=deals.receive_item, session=deals.receive_session, match=deals.receive_match,
+            feedback=deals.receive_feedback,
             agenda=deals.receive_agenda, deal=deals.receive_deal))
         app.state.consumer = consumer
         resources.tasks.supervise(relay.run, "outbox-relay")

@@ -24,7 +24,8 @@ from shared.settings import ServiceSettings
 
 SOURCE = "/services/deals"
 CONSUMER = "deals"
-TOPICS = (topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCHES, topics.MATCH_FEEDBACK, topics.AGENDAS, topics.DEALS)
+TOPICS = (topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCHES, topics.MATCH_FEEDBACK, topics.AGENDAS,
+          topics.DEALS)
 # What the consumed topics carry that changes no deal, no count and no session's host.
 IGNORED = frozenset({"match.retracted.v1", *(t for t in topics.SESSIONS.event_types
                                              if t not in ("session.created.v1", "session.updated.v1"))})

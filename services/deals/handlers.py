@@ -83,7 +83,8 @@ class DealService:
     async def funnel(self, key: str, caller: Principal, session_id: str | None) -> FunnelCounts:
         """A session's funnel for its host and operators; the others (all, fields, regions, strategies,
         pairs: across sessions) for every verified organiser."""
-        if session_id is not None and not caller.is_operator and await self.store.session_host(session_id) != caller.subject:
+        if (session_id is not None and not caller.is_operator
+                and await self.store.session_host(session_id) != caller.subject):
             raise Forbidden("only the session's host and operators see its funnel / 仅活动主办方与运维可查看")
         return await self.store.counts(key)
 

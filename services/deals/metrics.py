@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter
 
-FUNNEL_STEPS = Counter("deals_funnel_steps_total", "Matches reaching a funnel step (made, accepted, met, signed) or closed without a contract",
+FUNNEL_STEPS = Counter("deals_funnel_steps_total",
+                       "Matches reaching a funnel step (made, accepted, met, signed) or closed without a contract",
                        ["step", "pair"])
 CONTRACT_TURNOVER = Counter("deals_contract_turnover_total", "Turnover of signed technology contracts",
                             ["currency"])

@@ -21,7 +21,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared import outbox
-from shared.events.deals import DealData
 from shared.events.listing import ItemData
 from shared.locks import KeyedLocks
 from services.deals.domain.errors import Conflict, NotFound
@@ -140,7 +139,7 @@ class DealStore:
         document = await self.matches.find_one_and_update(
             {"_id": match_id}, {"$addToSet": {"accepted_by": participant_id}}, upsert=True,
             return_document=ReturnDocument.AFTER)
-        return document if "keys" in document else None
+        return document if document is not None and "keys" in document else None
 
     async def add_session(self, match_id: str, session_id: str) -> dict[str, Any] | None:
         """Note that a session's agenda scheduled the match; the match after it (None until its match
@@ -148,7 +147,7 @@ class DealStore:
         document = await self.matches.find_one_and_update(
             {"_id": match_id}, {"$addToSet": {"sessions": session_id}}, upsert=True,
             return_document=ReturnDocument.AFTER)
-        return document if "keys" in document else None
+        return document if document is not None and "keys" in document else None
 
     # the funnel
 

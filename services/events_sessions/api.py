@@ -102,7 +102,8 @@ async def create_session(spec: SessionSpec, organiser: Organiser, request: Reque
 @sessions.get("", response_model=Page[SessionOut])
 async def list_sessions(
     request: Request, pages: Pages,
-    field: Annotated[str | None, Query(max_length=20, description="Field code; a first-level code matches its sub-fields")] = None,
+    field: Annotated[str | None,
+                     Query(max_length=20, description="Field code; a first-level code matches its sub-fields")] = None,
     city: Annotated[str | None, Query(max_length=20, description="City code such as CN-SC.CD")] = None,
     starts_from: Annotated[QueryMoment | None, Query(description="Sessions starting at or after")] = None,
     starts_to: Annotated[QueryMoment | None, Query(description="Sessions starting before")] = None,
@@ -116,7 +117,8 @@ async def list_sessions(
     if city is not None:
         query["city"] = city
     if starts_from is not None or starts_to is not None:
-        query["starts_at"] = {**({"$gte": starts_from} if starts_from else {}), **({"$lt": starts_to} if starts_to else {})}
+        query["starts_at"] = {**({"$gte": starts_from} if starts_from else {}),
+                              **({"$lt": starts_to} if starts_to else {})}
     if open is True:
         query.update({"registration_open": True, "registration_opens_at": {"$lte": now},
                       "registration_closes_at": {"$gt": now}})
@@ -127,7 +129,8 @@ async def list_sessions(
     documents = await svc.store.page(query, after=after, limit=pages.limit + 1)
     items = [SessionOut.of_summary(d, now) for d in documents[:pages.limit]]
     more = len(documents) > pages.limit
-    return Page(items=items, next_cursor=encode_cursor([items[-1].starts_at.isoformat(), items[-1].id]) if more else None)
+    return Page(items=items,
+                next_cursor=encode_cursor([items[-1].starts_at.isoformat(), items[-1].id]) if more else None)
 
 
 @sessions.get("/{session_id}", response_model=SessionOut)
@@ -188,7 +191,8 @@ async def my_check_in_code(session_id: SessionId, participant: Participant, requ
     """The check-in code as a QR image, for the organiser to scan at the door."""
     _, registration = await service(request).my_registration(session_id, participant.subject)
     if registration.status not in SEATED:
-        raise Conflict(f"a registration that is {registration.status.value} has no seat to check in to / 无座位，不能签到")
+        raise Conflict(f"a registration that is {registration.status.value} has no seat to check in to "
+                       "/ 无座位，不能签到")
     buffer = io.BytesIO()
     segno.make_qr(registration.check_in_code, error="m").save(buffer, kind=image_format, scale=8, border=2)
     return Response(buffer.getvalue(), media_type="image/png" if image_format == "png" else "image/svg+xml")
@@ -231,8 +235,10 @@ async def my_registrations(participant: Participant, request: Request, pages: Pa
     after = _cursor(pages.cursor, str)
     found = await service(request).store.of_participant(participant.subject, after=after,
                                                          limit=pages.limit + 1)
-    items = [RegistrationOut.of(s, s.registration_of(participant.subject), with_code=True) for s in found[:pages.limit]]
-    return Page(items=items, next_cursor=encode_cursor([found[pages.limit - 1].id]) if len(found) > pages.limit else None)
+    items = [RegistrationOut.of(s, registration, with_code=True) for s in found[:pages.limit]
+             if (registration := s.registration_of(participant.subject)) is not None]
+    return Page(items=items,
+                next_cursor=encode_cursor([found[pages.limit - 1].id]) if len(found) > pages.limit else None)
 
 
 @me.get("/agenda", response_model=Page[MyMeeting])

@@ -131,7 +131,9 @@ class SessionService:
         def decide(session: Session) -> tuple[tuple[Session, Registration], seats.Change]:
             change = seats.cancel(session, participant_id, self.clock())
             after = seats.apply(session, change)
-            return (after, after.registration_of(participant_id)), change
+            cancelled = after.registration_of(participant_id)
+            assert cancelled is not None  # a cancelled registration stays on the session
+            return (after, cancelled), change
 
         return await self._mutate(session_id, decide)
 

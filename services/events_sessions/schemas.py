@@ -22,7 +22,7 @@ class SessionChanges(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title = None  # type: ignore[assignment]
-    fields: list[str] = Field(None, min_length=1, max_length=10)  # type: ignore[assignment]
+    fields: list[str] = Field(None, min_length=1, max_length=10)  # type: ignore[arg-type]
     city: str = Field(None, min_length=1, max_length=20)  # type: ignore[assignment]
     high_tech_zone: str | None = Field(None, max_length=20)
     industrial_cluster: OneLine | None = Field(None, min_length=1, max_length=200)

@@ -4,7 +4,8 @@ from shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="EVENTS_SESSIONS_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="EVENTS_SESSIONS_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     service_name: str = "events_sessions"
     port: int = 8002

@@ -91,7 +91,8 @@ class SessionStore:
         if session_id not in self._written and await self.sessions.find_one({"_id": session_id}, {"_id": 1}) is None:
             raise _missing(session_id)
 
-    async def mutate(self, session_id: str, decide: Callable[[Session], tuple[T, Change]]) -> tuple[T, list[dict[str, Any]]]:
+    async def mutate(self, session_id: str,
+                     decide: Callable[[Session], tuple[T, Change]]) -> tuple[T, list[dict[str, Any]]]:
         """Decide on the current state and write the decision with its events, atomically;
         returns the decision's result and the outbox entries staged."""
         async with self.locks.hold(session_id):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, Field
@@ -25,7 +25,7 @@ from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.party_types import Kind, PartyType, Side
 
 EntityId = Annotated[str, Path(max_length=100)]
-ERRORS = {404: {"model": Problem}, 409: {"model": Problem}}
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
 
 
 async def _service(request: Request) -> ListingService:
@@ -202,8 +202,10 @@ def item_router(side: Side) -> APIRouter:
     async def search(
         principal: CurrentPrincipal, service: Service, page: Annotated[PageParams, Depends(page_params)],
         kind: Kind | None = None,
-        field: Annotated[str | None, Query(max_length=20, description="Taxonomy code; a field includes its sub-fields")] = None,
-        region: Annotated[str | None, Query(max_length=20, description="Region code; a province includes its cities")] = None,
+        field: Annotated[str | None,
+                         Query(max_length=20, description="Taxonomy code; a field includes its sub-fields")] = None,
+        region: Annotated[str | None,
+                          Query(max_length=20, description="Region code; a province includes its cities")] = None,
         party_type: PartyType | None = None,
         item_status: Annotated[ItemStatus | None, Query(alias="status", description="Default: open")] = None,
         mine: Annotated[bool, Query(description="Only the caller's own items, in every status")] = False,
@@ -221,7 +223,8 @@ def item_router(side: Side) -> APIRouter:
             raise _query_error("cursor", "invalid cursor")
         query = ItemQuery(principal.subject, principal.is_operator, kind=kind, field=field, region=region,
                           party_type=party_type, status=item_status, mine=mine, terms=tuple(terms))
-        found = await service.list_items(side, query, before=before and before[0], limit=page.limit + 1)
+        found = await service.list_items(side, query, before=before[0] if before is not None else None,
+                                         limit=page.limit + 1)
         next_cursor = encode_cursor([found[page.limit - 1].id]) if len(found) > page.limit else None
         return Page[ItemData](items=found[:page.limit], next_cursor=next_cursor)
 

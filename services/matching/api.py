@@ -76,7 +76,8 @@ class FeedbackAccepted(BaseModel):
 
 
 async def store(request: Request) -> MatchingStore:
-    return request.app.state.store
+    matching_store: MatchingStore = request.app.state.store
+    return matching_store
 
 
 Store = Annotated[MatchingStore, Depends(store)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import faust
 import uvicorn
@@ -70,7 +71,7 @@ class _EmbeddedServer(uvicorn.Server):
 class HttpService(Service):
     """Serves the query API inside the faust worker's event loop."""
 
-    def __init__(self, api: FastAPI, settings: Settings, **kwargs: object):
+    def __init__(self, api: FastAPI, settings: Settings, **kwargs: Any):
         super().__init__(**kwargs)
         config = uvicorn.Config(api, host=settings.host, port=settings.port, log_config=None, access_log=False,
                                 timeout_graceful_shutdown=5)

@@ -15,6 +15,7 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
@@ -50,7 +51,7 @@ PROCESSING_LATENCY = Histogram(
 
 
 @contextmanager
-def _handling(event: EventT) -> Iterator[None]:
+def _handling(event: EventT[Any]) -> Iterator[None]:
     """Make ``event`` faust's current event: the RocksDB store files table writes under its
     partition. Faust sets it only while a stream yields single events, not batches."""
     token = _current_event.set(weakref.ref(event))
@@ -83,16 +84,17 @@ class MatchingStream:
         self.work = self._raw_topic(topics.MATCHING_WORK.full_name(prefix), partitions=topics.MATCHING_WORK.partitions,
                                     internal=True, config=internal_configs)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
-        self.state = State(**{name: JsonTable(self.app, name, partitions=1, extra_topic_configs=internal_configs)
-                              for name in ("items", "participants", "feedback", "sessions", "ledger")})
+        tables = {name: JsonTable(self.app, name, partitions=1, extra_topic_configs=internal_configs)
+                  for name in ("items", "participants", "feedback", "sessions", "ledger")}
+        self.state = State(**tables)
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False
         self._consortia_settled_at = time.monotonic()
-        self.state.ledger.table.on_recover(self._restore)
+        tables["ledger"].table.on_recover(self._restore)
         self.app.agent(self._raw_topic(*self.inputs), name="matching-forward")(self._forward)
         self.app.agent(self.work, name="matching-work")(self._work)
 
-    def _raw_topic(self, *names: str, **options: object) -> faust.TopicT:
+    def _raw_topic(self, *names: str, **options: Any) -> faust.TopicT:
         """Topics carry CloudEvents as bytes, decoded and validated by ``shared.events``."""
         return self.app.topic(*names, key_serializer="raw", value_serializer="raw", **options)
 
@@ -101,7 +103,7 @@ class MatchingStream:
 
     # -- agents ---------------------------------------------------------------------------
 
-    async def _forward(self, stream: faust.StreamT) -> None:
+    async def _forward(self, stream: faust.StreamT[Any]) -> None:
         """Validate input and forward it to the work topic, keeping the record's timestamp."""
         async for event in stream.events():
             message = event.message
@@ -109,8 +111,10 @@ class MatchingStream:
                 await self.work.send(key=message.key, value=message.value, timestamp=message.timestamp,
                                      headers=STRUCTURED_MODE_HEADERS)
 
-    async def _work(self, stream: faust.StreamT) -> None:
-        async for events in stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS):
+    async def _work(self, stream: faust.StreamT[Any]) -> None:
+        # faust's StreamT protocol omits take_events, which its Stream (what agents get) defines
+        batches = stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS)  # type: ignore[attr-defined]
+        async for events in batches:
             batch = self.processor.new_batch()
             for event in events:
                 decoded = decode(event.value)
@@ -174,7 +178,7 @@ class MatchingStream:
         if pending:
             await asyncio.gather(*pending)
 
-    async def _valid(self, event: EventT, spec: TopicSpec) -> CloudEvent | None:
+    async def _valid(self, event: EventT[Any], spec: TopicSpec) -> CloudEvent[Any] | None:
         """The decoded event, or None after dead-lettering it with the reason."""
         message = event.message
         try:
@@ -182,7 +186,8 @@ class MatchingStream:
         except InvalidEvent as exc:
             log.warning("dead-lettering %s[%d]@%d: %s", message.topic, message.partition, message.offset, exc.reason)
             key, value, headers = dead_letter_message(message.topic, message.partition, message.offset, message.key,
-                                                      message.value, reason=exc.reason, consumer=self.settings.service_name)
+                                                      message.value, reason=exc.reason,
+                                                      consumer=self.settings.service_name)
             await self.dead_letter.send(key=key.encode() if key else None, value=value, headers=headers)
             EVENTS_DEAD_LETTERED.labels("matching").inc()
             return None

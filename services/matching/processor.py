@@ -74,7 +74,7 @@ class State:
 class Emission:
     topic: TopicSpec
     key: str
-    event: CloudEvent
+    event: CloudEvent[Any]
 
 
 @dataclass
@@ -183,7 +183,7 @@ class Processor:
 
     # -- input events ---------------------------------------------------------------------
 
-    def handle(self, event: CloudEvent, batch: Batch, position: int) -> None:
+    def handle(self, event: CloudEvent[Any], batch: Batch, position: int) -> None:
         """Handle one input event; ``position`` orders events as handled (the work topic's offset)."""
         data = event.data
         if isinstance(data, ParticipantData):
@@ -298,7 +298,7 @@ class Processor:
         return dict(self.state.sessions.get(session_id) or
                     {"registrations": {}, "meeting_requests": [], "closed": None, "agenda": None})
 
-    def _remember_session_event(self, event: CloudEvent) -> None:
+    def _remember_session_event(self, event: CloudEvent[Any]) -> None:
         data = event.data
         session_id = data.session_id if hasattr(data, "session_id") else data.id
         session = self._session(session_id)

@@ -22,6 +22,7 @@ import os
 import signal
 import subprocess
 import sys
+from typing import Any
 
 from mode import Service
 
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
 class ProjectionProcess(Service):
     """Runs the projection process beside the faust worker, and starts it again if it dies."""
 
-    def __init__(self, **kwargs: object):
+    def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self._process: subprocess.Popen[bytes] | None = None
 

@@ -49,7 +49,7 @@ Page = tuple[list[dict[str, Any]], After | None]
 
 
 class MatchingStore:
-    def __init__(self, db: AsyncDatabase, *, source: str, locks: KeyedLocks):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, source: str, locks: KeyedLocks):
         self.db = db
         self._source = source
         self._locks = locks  # shared with the feedback outbox relay (see shared/locks.py)
@@ -65,10 +65,10 @@ class MatchingStore:
 
     # -- projection of the service's own output events ---------------------------------------
 
-    async def project(self, event: CloudEvent) -> None:
+    async def project(self, event: CloudEvent[Any]) -> None:
         await self.project_many([event])
 
-    async def project_many(self, events: Sequence[CloudEvent]) -> None:
+    async def project_many(self, events: Sequence[CloudEvent[Any]]) -> None:
         """Apply output events, in order; idempotent. The events of one call are folded into one
         change per document: new documents are inserted in one go and only the others updated,
         so a document that changed many times within a batch is written once."""
@@ -133,7 +133,7 @@ class MatchingStore:
 
     # -- feedback ------------------------------------------------------------------------
 
-    async def record_feedback(self, feedback: MatchFeedbackData, relay: outbox.OutboxRelay) -> CloudEvent:
+    async def record_feedback(self, feedback: MatchFeedbackData, relay: outbox.OutboxRelay) -> CloudEvent[Any]:
         """Store a participant's latest feedback on a match and stage its event in the same write."""
         event = new_event("match.feedback_given.v1", feedback, source=self._source, subject=feedback.match_id)
         document = {**feedback.model_dump(mode="json"), "given_at": event.time}
@@ -189,7 +189,7 @@ def _change_of(data: Any, now: datetime) -> tuple[str, str, dict[str, Any], str 
     raise TypeError(f"not an output event of matching: {type(data).__name__}")
 
 
-async def _write(collection: AsyncCollection, by_id: dict[str, _Change]) -> None:
+async def _write(collection: AsyncCollection[dict[str, Any]], by_id: dict[str, _Change]) -> None:
     """Insert the documents that are new, update the others by ``_id``. A document only hidden
     for someone is never created."""
     new = [{"_id": document_id, **change.fields, **({"hidden_for": sorted(change.hidden_for)}
@@ -213,10 +213,10 @@ def viewer_status(document: dict[str, Any], viewer: str | None) -> str:
     """A match one participant declined is retracted for them while it stays active for the other."""
     if viewer is not None and viewer in document.get("hidden_for", []):
         return RETRACTED
-    return document["status"]
+    return str(document["status"])
 
 
-def _listings(events: Sequence[CloudEvent]) -> dict[str, dict[str, dict[str, Any]]]:
+def _listings(events: Sequence[CloudEvent[Any]]) -> dict[str, dict[str, dict[str, Any]]]:
     """Per listing collection and participant, the fields of their entries that ``events`` set, in
     order (the last value wins)."""
     listings: dict[str, dict[str, dict[str, Any]]] = {MATCHES_BY_PARTICIPANT: {}, CONSORTIA_BY_PARTICIPANT: {}}
@@ -234,7 +234,8 @@ def _listings(events: Sequence[CloudEvent]) -> dict[str, dict[str, dict[str, Any
         elif isinstance(data, MatchRetractedData):
             parties = {data.offer.owner_id, data.need.owner_id}
             if data.for_participant is not None:  # declined: retracted for them, whatever comes later
-                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id, {"id": data.match_id, "hidden": True})
+                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id,
+                    {"id": data.match_id, "hidden": True})
             else:
                 put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED})
         elif isinstance(data, ConsortiumData):
@@ -255,7 +256,7 @@ def _field_name(entry_id: str) -> str:
     return entry_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
 
 
-async def _listed_page(collection: AsyncCollection, listed: list[dict[str, Any]], after: After | None,
+async def _listed_page(collection: AsyncCollection[dict[str, Any]], listed: list[dict[str, Any]], after: After | None,
                        limit: int) -> Page:
     """A page of a participant's listing, best first (score descending, then id), read by ``_id``."""
     ordered = sorted(listed, key=lambda e: (-e["score"], e["id"]))
@@ -268,7 +269,8 @@ async def _listed_page(collection: AsyncCollection, listed: list[dict[str, Any]]
     return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
 
 
-async def _best_first(collection: AsyncCollection, clauses: list[Filter], after: After | None, limit: int) -> Page:
+async def _best_first(collection: AsyncCollection[dict[str, Any]], clauses: list[Filter], after: After | None,
+                      limit: int) -> Page:
     """A page sorted by score (descending) then id: the operator's view, which scans on FerretDB."""
     if after is not None:
         score, last_id = after

@@ -59,10 +59,10 @@ class SnapshotCollector(Collector):
             for p in group.partitions:
                 labels = [name, p.topic, str(p.partition)]
                 partition_status.add_metric(labels, BURROW_CODES[p.status])
-                if p.lag is not None:
+                if p.lag is not None and p.committed_offset is not None:
                     lag.add_metric(labels, p.lag)
                     current.add_metric(labels, p.committed_offset)
-                if p.lag_seconds is not None:
+                if p.lag_seconds is not None and p.lag_seconds_bound is not None:
                     seconds.add_metric([*labels, p.lag_seconds_bound], p.lag_seconds)
                 if (p.topic, p.partition) not in seen_ends:
                     seen_ends.add((p.topic, p.partition))

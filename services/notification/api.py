@@ -42,7 +42,8 @@ StoreDep = Annotated[Store, Depends(_store)]
 
 
 def _unprocessable(loc: list[str], msg: str) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=[{"loc": loc, "msg": msg, "type": "value_error"}])
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                         detail=[{"loc": loc, "msg": msg, "type": "value_error"}])
 
 
 def _not_found(what: str) -> HTTPException:

@@ -9,7 +9,8 @@ from shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", env_file=".env", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="NOTIFICATION_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     service_name: str = "notification"
     port: int = 8004

@@ -247,7 +247,8 @@ async def edit_item_page(side: str, item_id: str, request: Request, who: Who) ->
     token = token_of(who)
     item, me = await asyncio.gather(apis(request).item(token, side, item_id), apis(request).me(token))
     return pages(request).render(request, who, "item_form.html", side=side, item_id=item_id,
-                                 values=views.item_values(item), errors={}, title=names.text(item["title"], who.language),
+                                 values=views.item_values(item), errors={},
+                                 title=names.text(item["title"], who.language),
                                  **item_context(who, me["party_type"], side))
 
 
@@ -349,8 +350,9 @@ async def session_page(session_id: str, request: Request, who: Who, notice: str 
         apis(request).items(token, "offer", mine="true", status="open", limit=100))
     rows = await _match_rows(request, who, matches["items"])
     me = who.participant_id or ""
-    targets = {}  # counterpart id -> name, best match first
-    for match, row in zip(sorted(matches["items"], key=lambda m: -m["score"]), sorted(rows, key=lambda r: r.rank)):
+    targets: dict[str, str] = {}  # counterpart id -> name, best match first
+    for match, row in zip(sorted(matches["items"], key=lambda m: -m["score"]), sorted(rows, key=lambda r: r.rank),
+                          strict=False):
         targets.setdefault(views.counterpart_of(match, me)["owner_id"], row.counterpart_name)
     return pages(request).render(
         request, who, "session.html", session=sessions.summary(session, who.language), registration=registration,

@@ -39,10 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_exception_handler(api.SignInNeeded, _sign_in)  # type: ignore[arg-type]
-    app.add_exception_handler(api.BadForm, _bad_form)  # type: ignore[arg-type]
+    app.add_exception_handler(api.SignInNeeded, _sign_in)
+    app.add_exception_handler(api.BadForm, _bad_form)
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
-    app.add_exception_handler(Unavailable, _unavailable)  # type: ignore[arg-type]
+    app.add_exception_handler(Unavailable, _unavailable)
     return app
 
 

@@ -32,7 +32,7 @@ SWEEP_BATCH = 500
 
 
 class IdempotencyStore:
-    def __init__(self, db: AsyncDatabase, *, abandoned_after: timedelta = ABANDONED_AFTER):
+    def __init__(self, db: AsyncDatabase[dict[str, Any]], *, abandoned_after: timedelta = ABANDONED_AFTER):
         self._keys = db[COLLECTION]
         self._abandoned_after = abandoned_after
 
@@ -109,7 +109,7 @@ class IdempotencyStore:
         that takes over after a crash writes the same entity again instead of a second one."""
         claim = await self._keys.find_one({"_id": self._id(scope, key)}, {"entity_id": 1})
         if claim is not None and claim.get("entity_id"):
-            return claim["entity_id"]
+            return str(claim["entity_id"])
         entity_id = new_id()
         await self._keys.update_one({"_id": self._id(scope, key)}, {"$set": {"entity_id": entity_id}})
         return entity_id

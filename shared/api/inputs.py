@@ -46,7 +46,8 @@ def currency_code(code: str) -> str:
     try:
         Currency(code)
     except ValueError:
-        raise ValueError(f"{code!r} is not an ISO 4217 currency code (不是 ISO 4217 货币代码), e.g. CNY, USD, EUR") from None
+        raise ValueError(f"{code!r} is not an ISO 4217 currency code (不是 ISO 4217 货币代码), "
+                         "e.g. CNY, USD, EUR") from None
     if code in NOT_MONEY:
         raise ValueError(f"{code} names no currency a price can be in (不是可用于价格的货币)")
     return code

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, overload
 
 from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
@@ -22,6 +22,14 @@ class Page(BaseModel, Generic[T]):
 
 def encode_cursor(key: list[Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key, default=str).encode()).decode()
+
+
+@overload
+def decode_cursor(cursor: str) -> list[Any]: ...
+@overload
+def decode_cursor(cursor: None) -> None: ...
+@overload
+def decode_cursor(cursor: str | None) -> list[Any] | None: ...
 
 
 def decode_cursor(cursor: str | None) -> list[Any] | None:

@@ -10,7 +10,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from shared.auth import AuthError, Principal, verify
 
-_bearer = HTTPBearer(auto_error=False, description="A participant's token from POST /auth/token, or the operator's token")
+_bearer = HTTPBearer(auto_error=False,
+                     description="A participant's token from POST /auth/token, or the operator's token")
 
 
 def _unauthorized(reason: str) -> HTTPException:

@@ -14,5 +14,5 @@ from shared.events.envelope import (
     registry,
 )
 
-__all__ = ["STRUCTURED_MODE_HEADERS", "CloudEvent", "EventData", "InvalidEvent", "decode", "encode", "event_type", "keyed",
-           "new_event", "registry"]
+__all__ = ["STRUCTURED_MODE_HEADERS", "CloudEvent", "EventData", "InvalidEvent", "decode", "encode", "event_type",
+           "keyed", "new_event", "registry"]

@@ -15,12 +15,14 @@ from __future__ import annotations
 import functools
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 D = TypeVar("D", bound=BaseModel)
+M = TypeVar("M", bound="EventData")
 
 SPEC_VERSION = "1.0"
 MAX_EVENT_BYTES = 1024 * 1024
@@ -61,10 +63,10 @@ class InvalidEvent(Exception):
 _REGISTRY: dict[str, type[EventData]] = {}
 
 
-def event_type(name: str):
+def event_type(name: str) -> Callable[[type[M]], type[M]]:
     """Class decorator that binds an event type name to its data model."""
 
-    def register(model: type[EventData]) -> type[EventData]:
+    def register(model: type[M]) -> type[M]:
         if name in _REGISTRY and _REGISTRY[name] is not model:
             raise ValueError(f"event type {name} registered twice")
         _REGISTRY[name] = model
@@ -86,13 +88,13 @@ def data_model(type_name: str) -> type[EventData]:
 
 
 @functools.cache
-def envelope_of(model: type[EventData]) -> type[CloudEvent]:
+def envelope_of(model: type[EventData]) -> type[CloudEvent[Any]]:
     """``CloudEvent[model]``, built once: pydantic's own lookup of a parametrised model is slow."""
     return CloudEvent[model]  # type: ignore[valid-type]
 
 
 def new_event(type_name: str, data: EventData, *, source: str, subject: str | None = None,
-              event_id: str | None = None) -> CloudEvent:
+              event_id: str | None = None) -> CloudEvent[Any]:
     model = data_model(type_name)
     if not isinstance(data, model):
         raise TypeError(f"{type_name} carries {model.__name__}, not {type(data).__name__}")
@@ -102,7 +104,7 @@ def new_event(type_name: str, data: EventData, *, source: str, subject: str | No
     return envelope_of(model)(**fields)
 
 
-def keyed(event: CloudEvent, key: str) -> CloudEvent:
+def keyed(event: CloudEvent[Any], key: str) -> CloudEvent[Any]:
     """``event`` as sent under the record key ``key``: with the ``partitionkey`` extension when
     the key is not its subject, so the grouping survives outside Kafka too."""
     if key == event.subject or key == event.partitionkey:
@@ -110,11 +112,11 @@ def keyed(event: CloudEvent, key: str) -> CloudEvent:
     return event.model_copy(update={"partitionkey": key})
 
 
-def encode(event: CloudEvent) -> bytes:
+def encode(event: CloudEvent[Any]) -> bytes:
     return event.model_dump_json(exclude_none=True).encode()
 
 
-def decode(raw: bytes | None, *, allowed_types: frozenset[str] | None = None) -> CloudEvent:
+def decode(raw: bytes | None, *, allowed_types: frozenset[str] | None = None) -> CloudEvent[Any]:
     """Validate bytes from Kafka; raise InvalidEvent naming the first problem."""
     if raw is None:
         raise InvalidEvent("empty message (tombstone)")

@@ -87,7 +87,7 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_
         expected = {key: spec for key, spec in sent.items() if consumer in CONSUMERS[spec.name]}
         dlq = stack.topic(topics.dead_letter(consumer))
 
-        async def all_there() -> str | None:
+        async def all_there(dlq=dlq, expected=expected) -> str | None:  # bound: defined in a loop
             records = {r.key.decode(): r for r in await topic_records(stack.endpoints.kafka_bootstrap_servers, dlq)
                        if r.key and r.key.decode() in expected}
             missing = sorted(set(expected) - set(records))

@@ -32,8 +32,9 @@ from tests.support import running
 
 pytestmark = pytest.mark.integration
 
-A, O, X, C, G, R, P = (Identity.ANONYMOUS, Identity.OWNER, Identity.OTHER, Identity.COUNTERPART, Identity.GOVERNMENT,
-                       Identity.ORGANISER, Identity.OPERATOR)
+A, O, X, C, G, R, P = (  # noqa: E741 - one letter per identity, the matrix's legend
+    Identity.ANONYMOUS, Identity.OWNER, Identity.OTHER, Identity.COUNTERPART, Identity.GOVERNMENT, Identity.ORGANISER,
+    Identity.OPERATOR)
 # The owner and the counterpart last, so that others meet their things before a withdrawal or a
 # cancellation changes them; the operator early, so that its writes come first.
 CALLING_ORDER = [A, P, R, G, X, C, O]

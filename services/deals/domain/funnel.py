@@ -119,4 +119,5 @@ class FunnelCounts:
         return round(self.counts[step] / before, 4) if before else None
 
     def turnover(self) -> dict[str, Decimal]:
-        return {currency: (Decimal(cents) / 100).quantize(CENT) for currency, cents in sorted(self.turnover_cents.items())}
+        return {currency: (Decimal(cents) / 100).quantize(CENT)
+                for currency, cents in sorted(self.turnover_cents.items())}

@@ -57,7 +57,8 @@ def validate_contract(contract: Contract, today: date) -> None:
     if not regions.is_known(contract.region):
         problems.append(Problem(("contract", "region"), f"unknown region code {contract.region!r} / 未知地区代码"))
     if contract.signed_on > today:
-        problems.append(Problem(("contract", "signed_on"), "a contract cannot be signed in the future / 签约日期不能晚于今天"))
+        problems.append(Problem(("contract", "signed_on"),
+                                "a contract cannot be signed in the future / 签约日期不能晚于今天"))
     if problems:
         raise Invalid(problems)
 

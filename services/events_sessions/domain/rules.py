@@ -26,9 +26,11 @@ def session_problems(spec: SessionSpec, now: datetime, *, new_deadline: bool = T
     if spec.high_tech_zone is not None:
         zone = regions.HIGH_TECH_ZONES.get(spec.high_tech_zone)
         if zone is None:
-            problems.append(Problem(("high_tech_zone",), f"unknown high-tech zone {spec.high_tech_zone!r} / 未知高新区"))
+            problems.append(Problem(("high_tech_zone",),
+                                    f"unknown high-tech zone {spec.high_tech_zone!r} / 未知高新区"))
         elif zone.city != spec.city:
-            problems.append(Problem(("high_tech_zone",), f"{zone.en} is in {zone.city}, not in {spec.city} / 高新区不在该城市"))
+            problems.append(Problem(("high_tech_zone",),
+                                    f"{zone.en} is in {zone.city}, not in {spec.city} / 高新区不在该城市"))
     if spec.ends_at <= spec.starts_at:
         problems.append(Problem(("ends_at",), "must be after starts_at / 结束时间须晚于开始时间"))
     if spec.registration_closes_at <= spec.registration_opens_at:
@@ -54,9 +56,11 @@ def session_problems(spec: SessionSpec, now: datetime, *, new_deadline: bool = T
         plan_ends = plan.first_slot_at + timedelta(minutes=plan.slots * plan.slot_minutes)
         if plan.first_slot_at < spec.starts_at or plan_ends > spec.ends_at:
             problems.append(Problem(("meeting_plan", "first_slot_at"),
-                                    "all meeting slots must fit between starts_at and ends_at / 洽谈时段须在活动时间内"))
+                                    "all meeting slots must fit between starts_at and ends_at "
+                                    "/ 洽谈时段须在活动时间内"))
         if plan.min_meetings > plan.max_meetings:
-            problems.append(Problem(("meeting_plan", "min_meetings"), "must not exceed max_meetings / 不得超过最多场次"))
+            problems.append(Problem(("meeting_plan", "min_meetings"),
+                                    "must not exceed max_meetings / 不得超过最多场次"))
     return problems
 
 
@@ -84,7 +88,8 @@ def validate_registration(*, participant_id: str, role: Role, listing_ids: list[
             problems.append(Problem(("listing_ids", i), f"listing {listing_id!r} is not yours / 该成果不属于您"))
         elif owner_status[1] is not ItemStatus.OPEN:
             problems.append(Problem(("listing_ids", i),
-                                    f"listing {listing_id!r} is {owner_status[1].value}, not open / 该成果未处于发布状态"))
+                                    f"listing {listing_id!r} is {owner_status[1].value}, not open "
+                                    "/ 该成果未处于发布状态"))
     if len(set(listing_ids)) != len(listing_ids):
         problems.append(Problem(("listing_ids",), "a listing is named twice / 成果重复"))
     if problems:

@@ -159,7 +159,8 @@ def cancel(session: Session, participant_id: str, now: datetime) -> Change:
     if registration is None:
         raise NotFound("you have no active registration for this session / 您未报名该活动")
     if registration.status not in (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED):
-        raise Conflict(f"a registration that is {registration.status.value} cannot be cancelled / 已签到或缺席，不能取消")
+        raise Conflict(f"a registration that is {registration.status.value} cannot be cancelled "
+                       "/ 已签到或缺席，不能取消")
     if now >= session.starts_at:
         raise Conflict("the session has started / 活动已开始")
     cancelled = _set_status(registration, RegistrationStatus.CANCELLED, now)
@@ -175,7 +176,8 @@ def _with_promotions(session: Session, change: Change, now: datetime) -> Change:
     state = apply(session, change)
     counts = seat_counts(state)
     for waiting in state.in_order():
-        if waiting.status is RegistrationStatus.WAITLISTED and _has_seat(state, counts, waiting.role, waiting.party_type):
+        if (waiting.status is RegistrationStatus.WAITLISTED
+                and _has_seat(state, counts, waiting.role, waiting.party_type)):
             counts.seated[waiting.role] += 1
             counts.seated_by_party[waiting.party_type] += 1
             change.registrations[participant_key(waiting.participant_id)] = _set_status(
@@ -229,14 +231,16 @@ def check_in(session: Session, code: str, now: datetime) -> tuple[Registration, 
 def mark_no_shows(session: Session, now: datetime) -> Change:
     """After the start, every confirmed registration that has not checked in is a no-show."""
     if now < session.starts_at:
-        raise Conflict(f"no-shows are marked after the session starts at {session.starts_at.isoformat()} / 活动尚未开始")
+        raise Conflict(f"no-shows are marked after the session starts at {session.starts_at.isoformat()} "
+                       "/ 活动尚未开始")
     change = Change()
     for registration in session.in_order():
         if registration.status is RegistrationStatus.CONFIRMED:
             no_show = _set_status(registration, RegistrationStatus.NO_SHOW, now)
             change.registrations[participant_key(registration.participant_id)] = no_show
     final = apply(session, change)
-    change.events.extend(("registration.no_show.v1", registration_data(final, r)) for r in change.registrations.values())
+    change.events.extend(("registration.no_show.v1", registration_data(final, r))
+                         for r in change.registrations.values())
     return change
 
 

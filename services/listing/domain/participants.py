@@ -75,7 +75,7 @@ def decide_organiser(current: ParticipantData, decision: OrganiserDecision) -> P
 
 def public_profile(participant: ParticipantData) -> dict[str, object]:
     """What any signed-in caller may see of someone else: who they are, never how to reach them."""
-    return participant.model_dump(mode="json", include=PUBLIC_FIELDS)
+    return participant.model_dump(mode="json", include=set(PUBLIC_FIELDS))
 
 
 PUBLIC_FIELDS = frozenset({"id", "party_type", "organisation", "display_name", "region", "fields", "language",

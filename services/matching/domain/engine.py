@@ -86,10 +86,10 @@ class MatchEngine:
 
     def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]:
         """Open items of a kind and side in any of the top-level fields, by id."""
-        return [self.index.get(i) for i in self.index.open_ids(kind, side, top_fields)]
+        return [self.index.item(i) for i in self.index.open_ids(kind, side, top_fields)]
 
     def items_of(self, owner_id: str) -> list[ItemData]:
-        return [self.index.get(i) for i in sorted(self._by_owner.get(owner_id, ()))]
+        return [self.index.item(i) for i in sorted(self._by_owner.get(owner_id, ()))]
 
     def match(self, match_id_: str) -> MatchData | None:
         return self._matches.get(match_id_)
@@ -140,7 +140,7 @@ class MatchEngine:
             return []
         data, mine = declined
         return ([_retracted(data, RetractReason.DECLINED, for_participant=feedback.participant_id)]
-                + self._rescore_existing(self.index.get(mine), now))
+                + self._rescore_existing(self.index.item(mine), now))
 
     # --- recovery: rebuild the state from stored items, matches and feedback, emitting nothing --
 
@@ -177,7 +177,7 @@ class MatchEngine:
         self._declined_partners.setdefault(data.need.item_id, set()).add(data.offer.item_id)
         mine, partner = ((data.offer.item_id, data.need.item_id) if data.offer.owner_id == decliner
                          else (data.need.item_id, data.offer.item_id))
-        self.feedback.record(decliner, self.index.get(partner), feedback.reason)
+        self.feedback.record(decliner, self.index.item(partner), feedback.reason)
         if declined >= {data.offer.owner_id, data.need.owner_id}:
             self._drop(data, RetractReason.DECLINED)  # both sides declined: the match is gone
         return data, mine
@@ -191,7 +191,7 @@ class MatchEngine:
         for old in [self._matches[m] for m in sorted(self._by_item.get(item.id, ()))]:
             partner = self.index.get(old.need.item_id if item.side is Side.OFFER else old.offer.item_id)
             scored = self._score(item, partner, now) if partner is not None else None
-            if scored is None or scored.score < self.threshold:
+            if partner is None or scored is None or scored.score < self.threshold:
                 changes.append(self._drop(old, RetractReason.BELOW_THRESHOLD))
                 continue
             offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
@@ -209,7 +209,9 @@ class MatchEngine:
             offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
             if match_id(offer.id, need.id) in self._matches:
                 continue
-            data = to_match_data(self._score(item, partner, now), offer, need)
+            scored = self._score(item, partner, now)
+            assert scored is not None  # top_partners scored it at least at the threshold
+            data = to_match_data(scored, offer, need)
             self._matches.put(data)
             self._by_item.setdefault(offer.id, set()).add(data.match_id)
             self._by_item.setdefault(need.id, set()).add(data.match_id)

@@ -27,6 +27,7 @@ import math
 from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from datetime import datetime
 from functools import cache
+from typing import Any, TypeVar
 
 from shared import taxonomy
 from shared.events.listing import ItemData, ItemStatus
@@ -41,6 +42,7 @@ from services.matching.domain.text import K1, TextModel, saturation
 
 _FIELD_WEIGHT = WEIGHTS["field"]
 _TEXT_WEIGHT = WEIGHTS["text"]
+GroupKey = TypeVar("GroupKey", bound=Hashable)
 _ROUNDING = 1e-6  # scores are rounded to 6 places; accumulated sums differ in the last bits
 TF_LEVELS = 3  # a partition tells term frequencies 1, 2 and 3 or more apart
 UNITS = 128  # the bit-sliced bounds count score in 1/UNITS, each share rounded up
@@ -64,11 +66,11 @@ def _update_period(item: ItemData) -> int:
     return int(item.updated_at.timestamp() // UPDATE_PERIOD_SECONDS)
 
 
-def _include(groups: dict, key: Hashable, bit: int) -> None:
+def _include(groups: dict[Any, int], key: Hashable, bit: int) -> None:
     groups[key] = groups.get(key, 0) | bit
 
 
-def _exclude(groups: dict, key: Hashable, bit: int) -> None:
+def _exclude(groups: dict[Any, int], key: Hashable, bit: int) -> None:
     if rest := groups[key] ^ bit:
         groups[key] = rest
     else:
@@ -93,7 +95,7 @@ class _Partition:
     def __bool__(self) -> bool:
         return bool(self.slots)
 
-    def _facets(self, item: ItemData, codes: Iterable[str]) -> Iterator[tuple[dict, Hashable]]:
+    def _facets(self, item: ItemData, codes: Iterable[str]) -> Iterator[tuple[dict[Any, int], Hashable]]:
         """The bit-set groups an item belongs to, with its key in each (terms aside)."""
         for code in codes:
             yield self.codes, code
@@ -153,7 +155,9 @@ class _Partition:
         ids: list[str] = []
         while slots:
             lowest = slots & -slots
-            ids.append(self.ids[lowest.bit_length() - 1])
+            item_id = self.ids[lowest.bit_length() - 1]
+            assert item_id is not None  # an occupied slot holds its item's id
+            ids.append(item_id)
             slots ^= lowest
         return ids
 
@@ -206,8 +210,8 @@ def _highest(sums: list[int], slots: int) -> int:
     return value
 
 
-def _add_fit_shares(sums: list[int], groups: dict[Hashable, int], weight: float,
-                    fit: Callable[[Hashable], float]) -> int:
+def _add_fit_shares(sums: list[int], groups: dict[GroupKey, int], weight: float,
+                    fit: Callable[[GroupKey], float]) -> int:
     """Add to the slots of each group its share of ``weight`` (by its fit, in UNITS rounded up)
     beyond the least share, which every slot has: that one is returned, not added."""
     shares = {key: math.ceil(UNITS * weight * fit(key)) for key in groups}
@@ -241,6 +245,10 @@ class CandidateIndex:
 
     def get(self, item_id: str) -> ItemData | None:
         return self._items.get(item_id)
+
+    def item(self, item_id: str) -> ItemData:
+        """An open item known to be indexed (a KeyError otherwise)."""
+        return self._items[item_id]
 
     def upsert(self, item: ItemData) -> None:
         """Index an item's latest version; an item that is no longer open leaves the index."""
@@ -531,7 +539,7 @@ class _Search:
         lift a candidate in; only the postings of the other terms are read."""
         common_ceiling = 0.0
         postings = sorted(query.postings, key=lambda p: -len(p[0]))
-        for n, (_, ceiling) in enumerate(postings):
+        for n, (_, ceiling) in enumerate(postings):  # noqa: B007 - n is read after the loop's break
             if not self.best.hopeless(_TEXT_WEIGHT * min(1.0, common_ceiling + ceiling) + WEIGHT_BEYOND_INDEX):
                 break
             common_ceiling += ceiling

@@ -37,7 +37,8 @@ def agenda_slots(plan: MeetingPlan | None) -> list[AgendaSlot]:
     if plan is None:
         return []
     length = timedelta(minutes=plan.slot_minutes)
-    return [AgendaSlot(index=i, starts_at=plan.first_slot_at + i * length, ends_at=plan.first_slot_at + (i + 1) * length)
+    return [AgendaSlot(index=i, starts_at=plan.first_slot_at + i * length,
+                       ends_at=plan.first_slot_at + (i + 1) * length)
             for i in range(plan.slots)]
 
 
@@ -109,10 +110,11 @@ def plan_agenda(closed: RegistrationClosedData, pair_scores: Mapping[frozenset[s
 
     version = previous.version + 1 if previous is not None else 1
     unplaced: list[Pair] = []
-    board = _Board(plan, people) if plan is not None else None
-    if board is None:
+    board = None
+    if plan is None:
         unplaced = sorted(must_meet)
     else:
+        board = _Board(plan, people)
         if previous is not None:
             for meeting in sorted(previous.meetings, key=lambda m: (m.slot, m.table)):
                 pair = _pair(*meeting.participant_ids)

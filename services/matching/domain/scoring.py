@@ -202,7 +202,7 @@ def freshness(offer: ItemData, need: ItemData, now: datetime) -> float:
 
 def freshness_after(days: float) -> float:
     """Freshness ``days`` after the older side's update: never increasing with ``days``."""
-    return 0.5 ** (max(0.0, days) / FRESHNESS_HALF_LIFE_DAYS)
+    return float(0.5 ** (max(0.0, days) / FRESHNESS_HALF_LIFE_DAYS))
 
 
 _NO_TEXT_STATISTICS = TextModel()
@@ -340,11 +340,12 @@ def _preferred_areas(offer: ItemData, need: ItemData) -> list[str]:
 
 
 def _region_line(offer: ItemData, need: ItemData, value: float) -> tuple[str, str]:
-    named = [regions.REGIONS[r] for r in (offer.region, need.region) if r and regions.is_known(r)]
+    known = [r for r in (offer.region, need.region) if r and regions.is_known(r)]
+    named = [regions.REGIONS[r] for r in known]
     where_zh = "、".join(dict.fromkeys(r.zh for r in named)) or "地区未知"
     where_en = ", ".join(dict.fromkeys(r.en for r in named)) or "region unknown"
-    shared_strategies = (regions.strategies_of(offer.region) & regions.strategies_of(need.region)
-                         if len(named) == 2 else frozenset())
+    shared_strategies = (regions.strategies_of(known[0]) & regions.strategies_of(known[1])
+                         if len(known) == 2 else frozenset())
     strategy_zh = "".join(f"，同属{regions.strategy_area(s).zh}区域战略" for s in sorted(shared_strategies))
     strategy_en = "".join(f", both in the {regions.strategy_area(s).en} strategy" for s in sorted(shared_strategies))
     required = any(i.region_required and i.region_preference for i in (offer, need))
@@ -359,7 +360,7 @@ def _region_line(offer: ItemData, need: ItemData, value: float) -> tuple[str, st
                 (f"Region: within the {'required' if required else 'preferred'} "
                  f"{within_en or 'region'} ({where_en}){strategy_en}"))
     if len(named) == 2:
-        closeness = regions.proximity(offer.region, need.region)
+        closeness = regions.proximity(known[0], known[1])
         return (f"地域：{_PROXIMITY_ZH[closeness]}（{where_zh}）{strategy_zh}，契合度 {value:.2f}",
                 f"Region: {closeness.value.replace('_', ' ')} ({where_en}){strategy_en}, fit {value:.2f}")
     return f"地域契合度 {value:.2f}（{where_zh}）", f"Region fit {value:.2f} ({where_en})"

@@ -106,9 +106,8 @@ class RetryPolicy:
         the receiver is waited at least (up to a cap)."""
         if attempts_made >= self.max_attempts:
             return None
-        rng = rng or random
         ceiling = min(self.max_seconds, self.base_seconds * 2 ** (attempts_made - 1))
-        backoff = ceiling / 2 + rng.uniform(0, ceiling / 2)
+        backoff = ceiling / 2 + (rng or random).uniform(0, ceiling / 2)
         if retry_after is not None:
             backoff = max(backoff, min(retry_after, self.retry_after_max_seconds))
         return backoff

@@ -91,4 +91,5 @@ def render(kind: NotificationType, language: Language, context: dict[str, Any],
     """``app_url``: the web app's address, so a notice can link to where it is acted on."""
     module = _ENV.get_template(template_path(kind, language)).make_module(
         {**context, "lang": language.value, "app_url": app_url})
-    return Rendered(subject=" ".join(str(module.subject).split()), body=str(module).strip() + "\n")
+    subject = module.subject  # type: ignore[attr-defined]  # the template's {% set subject %}, known at run time
+    return Rendered(subject=" ".join(str(subject).split()), body=str(module).strip() + "\n")

@@ -89,9 +89,9 @@ def region_options(language: str) -> list[Option]:
             options.append(Option(region.code, province, province))
     for region in regions.REGIONS.values():
         if region.is_city:
-            province = regions.REGIONS[region.province]
+            seat = regions.REGIONS[region.province]
             options.append(Option(region.code, _pick(region.zh, region.en, language),
-                                  _pick(province.zh, province.en, language)))
+                                  _pick(seat.zh, seat.en, language)))
     return sorted(options, key=lambda o: (o.group or "", o.value != regions.REGIONS[o.value].province, o.value))
 
 

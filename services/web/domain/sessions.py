@@ -104,7 +104,7 @@ def session_form(form: dict[str, Any], now: datetime, language: str) -> SessionF
 
 def form_errors(errors: dict[str, str]) -> dict[str, str]:
     """The API's error keys (capacity_presenters, meeting_plan_slots, title…) as the form's."""
-    renamed = {}
+    renamed: dict[str, str] = {}
     for key, message in errors.items():
         key = key.removeprefix("capacity_").removeprefix("meeting_plan_")
         key = {"title": "title_zh", "meeting_plan": "first_slot_at", "capacity": "presenters"}.get(key, key)

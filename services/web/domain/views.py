@@ -51,7 +51,8 @@ def match_rows(matches: list[dict[str, Any]], me: str, display: dict[str, str], 
         other = counterpart_of(match, me)
         explanation = match["explanation"]["zh" if language == "zh-CN" else "en"]
         rows.append(MatchRow(
-            match_id=match["match_id"], rank=rank, score=round(match["score"] * 100), active=match["status"] == "active",
+            match_id=match["match_id"], rank=rank, score=round(match["score"] * 100),
+            active=match["status"] == "active",
             counterpart_name=display.get(other["owner_id"]) or translate(language, "unknown.participant"),
             counterpart_party=names.party_name(other["party_type"], language),
             mine=names.text(mine_of(match, me)["title"], language), theirs=names.text(other["title"], language),

@@ -35,7 +35,7 @@ async def test_every_write_emits_a_valid_snapshot_event_keyed_by_entity(client, 
 
     def checked(records, allowed) -> list:
         events = [decode(r.value, allowed_types=frozenset(allowed)) for r in records]
-        assert all(e.source == "/services/listing" and e.subject == r.key.decode() for e, r in zip(events, records))
+        assert all(e.source == "/services/listing" and e.subject == r.key.decode() for e, r in zip(events, records, strict=True))
         return events
 
     people_events = checked(people, topics.PARTICIPANTS.event_types)
