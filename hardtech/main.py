@@ -132,7 +132,7 @@ def demo() -> None:
     for service in stack.SERVICES:
         out.print(f"  {service.name:16} {service.url}/docs")
     monitor, web = stack.service("monitor"), stack.service("web")
-    out.print(f"  dashboard        {monitor.url}/dashboard?token=<HARDTECH_OPERATOR_TOKEN>")
+    out.print(f"  dashboard        {monitor.url}/dashboard (it asks for the operator token)")
     out.print(f"\n[bold]The web app / 网页应用: {web.url}[/bold] — open {web.url}/signin and paste an API key "
               f"(every demo participant's key is in {KEYS}, readable by you only):")
     for person in people:
