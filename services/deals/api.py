@@ -7,20 +7,17 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, status
-from fastapi.responses import JSONResponse
 from pydantic import AfterValidator, BaseModel, Field
 
 from shared.api.inputs import plain_text
 from shared.api.security import CurrentPrincipal, Organiser, Participant
 from shared.events.deals import CloseReason, DealStage
 from services.deals.domain import funnel
-from services.deals.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
 from services.deals.domain.funnel import Dimension, Step
 from services.deals.domain.model import Contract, Deal
 from services.deals.handlers import DealService
 
 DealId = Annotated[str, Path(min_length=1, max_length=64)]
-STATUS_OF = {NotFound: 404, Conflict: 409, Forbidden: 403}
 STEP_LABELS = {Step.MADE: ("匹配", "matches made"), Step.ACCEPTED: ("接受并开启洽谈", "accepted"),
                Step.MET: ("会面", "met"), Step.SIGNED: ("签约", "contracts signed")}
 
@@ -28,13 +25,6 @@ deals = APIRouter(prefix="/deals", tags=["deals"],
                   responses={404: {"description": "Unknown deal"},
                              409: {"description": "Not allowed at the deal's stage"}})
 funnels = APIRouter(prefix="/funnel", tags=["funnel"], responses={403: {"description": "Not the session's host"}})
-
-
-def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-    if isinstance(exc, Invalid):
-        detail = [{"loc": ["body", *p.loc], "msg": p.msg, "type": "value_error"} for p in exc.problems]
-        return JSONResponse({"detail": detail}, status_code=422)
-    return JSONResponse({"detail": exc.detail}, status_code=STATUS_OF.get(type(exc), 409))
 
 
 def service(request: Request) -> DealService:

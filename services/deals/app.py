@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.deals import api
-from services.deals.domain.errors import DomainError
+from shared.api.errors import domain_error
+from shared.domain_errors import DomainError
 from services.deals.events import Receivers, make_consumer
 from services.deals.handlers import Clock, DealService, utc_now
 from services.deals.settings import Settings
@@ -52,5 +53,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         lifespan=lifespan,
         readiness=lambda app: app.state.resources.readiness(),
     )
-    app.add_exception_handler(DomainError, api.domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]
     return app

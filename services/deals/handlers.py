@@ -16,7 +16,7 @@ from shared.events.sessions import SessionData
 from shared.kafka import PermanentError
 from shared.outbox import OutboxRelay
 from services.deals.domain import funnel, stages
-from services.deals.domain.errors import Conflict, Forbidden, NotFound
+from shared.domain_errors import Conflict, Forbidden, NotFound
 from services.deals.domain.funnel import FunnelCounts, Increment, Step
 from services.deals.domain.model import Contract, Deal, MatchSideRecord
 from services.deals.metrics import CONTRACT_TURNOVER, DEAL_CHANGES, FUNNEL_STEPS

@@ -23,7 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from shared import outbox
 from shared.events.listing import ItemData
 from shared.locks import KeyedLocks
-from services.deals.domain.errors import Conflict, NotFound
+from shared.domain_errors import Conflict, NotFound
 from services.deals.domain.funnel import FunnelCounts, Increment
 from services.deals.domain.model import Deal, MatchSideRecord
 from services.deals.events import outbox_entries

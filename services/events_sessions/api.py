@@ -20,7 +20,7 @@ from shared.api.security import Organiser, Participant
 from shared.events.matching import AgendaData
 from shared.events.sessions import RegistrationStatus
 from services.events_sessions.domain.agenda import MyMeeting, meeting_order
-from services.events_sessions.domain.errors import Conflict, DomainError, Forbidden, Invalid, NotFound
+from shared.domain_errors import Conflict
 from services.events_sessions.domain.model import SEATED, SessionSpec, in_range
 from services.events_sessions.handlers import SessionService
 from services.events_sessions.schemas import (
@@ -39,17 +39,9 @@ QueryMoment = Annotated[datetime, AfterValidator(in_range)]
 Pages = Annotated[PageParams, Depends(page_params)]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"description": "Unknown session"},
                                           409: {"description": "Not allowed in the session's state"}}
-STATUS_OF = {NotFound: 404, Conflict: 409, Forbidden: 403}
 
 sessions = APIRouter(prefix="/sessions", tags=["sessions"], responses=ERRORS)
 me = APIRouter(prefix="/me", tags=["me"])
-
-
-def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-    if isinstance(exc, Invalid):
-        detail = [{"loc": ["body", *p.loc], "msg": p.msg, "type": "value_error"} for p in exc.problems]
-        return JSONResponse({"detail": detail}, status_code=422)
-    return JSONResponse({"detail": exc.detail}, status_code=STATUS_OF.get(type(exc), 409))
 
 
 def service(request: Request) -> SessionService:

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.events_sessions import api
-from services.events_sessions.domain.errors import DomainError
+from shared.api.errors import domain_error
+from shared.domain_errors import DomainError
 from services.events_sessions.events import make_consumer
 from services.events_sessions.handlers import Clock, SessionService, utc_now
 from services.events_sessions.settings import Settings
@@ -57,5 +58,5 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         lifespan=lifespan,
         readiness=lambda app: app.state.resources.readiness(),
     )
-    app.add_exception_handler(DomainError, api.domain_error)  # type: ignore[arg-type]
+    app.add_exception_handler(DomainError, domain_error)  # type: ignore[arg-type]
     return app

@@ -21,7 +21,7 @@ from shared.kafka import PermanentError
 from shared.outbox import OutboxRelay
 from services.events_sessions.domain import agenda as agendas
 from services.events_sessions.domain import rules, seats
-from services.events_sessions.domain.errors import Conflict, NotFound
+from shared.domain_errors import Conflict, NotFound
 from services.events_sessions.domain.model import MeetingRequest, Registration, Session, SessionSpec
 from services.events_sessions.storage import SessionStore
 

@@ -26,7 +26,7 @@ from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData
 from shared.locks import KeyedLocks
 from shared.mongo import ensure_indexes, find_by_ids
-from services.events_sessions.domain.errors import Conflict, NotFound
+from shared.domain_errors import Conflict, NotFound
 from services.events_sessions.domain.model import Session
 from services.events_sessions.domain.seats import Change, apply, seat_counts
 from services.events_sessions.events import outbox_entries

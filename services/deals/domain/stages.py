@@ -14,7 +14,7 @@ from datetime import date, datetime
 from shared import regions, taxonomy
 from shared.events.deals import CloseReason, DealParty, DealRole, DealStage
 from shared.party_types import PartyType
-from services.deals.domain.errors import Conflict, Forbidden, Invalid, Problem
+from shared.domain_errors import Conflict, Forbidden, Invalid, Problem
 from services.deals.domain.model import Contract, Deal, MatchSideRecord, deal_id_of
 
 ORDER = (DealStage.CONTACTED, DealStage.MET, DealStage.DUE_DILIGENCE, DealStage.TERM_SHEET,

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from shared import regions, taxonomy
 from shared.events.listing import ItemStatus
 from shared.events.sessions import Role
-from services.events_sessions.domain.errors import Conflict, Forbidden, Invalid, Problem
+from shared.domain_errors import Conflict, Forbidden, Invalid, Problem
 from services.events_sessions.domain.model import Session, SessionSpec
 
 

@@ -27,7 +27,7 @@ from shared.events.sessions import (
     SessionData,
 )
 from shared.party_types import PartyType
-from services.events_sessions.domain.errors import Conflict, Invalid, NotFound, Problem
+from shared.domain_errors import Conflict, Invalid, NotFound, Problem
 from services.events_sessions.domain.model import (
     SEATED,
     MeetingRequest,

@@ -11,7 +11,7 @@ import pytest
 from shared.events.deals import CloseReason, ContractType, DealStage
 from shared.events.listing import TransferMode
 from services.deals.domain import stages
-from services.deals.domain.errors import Conflict, Forbidden, Invalid
+from shared.domain_errors import Conflict, Forbidden, Invalid
 from services.deals.domain.model import Contract, Deal, MatchSideRecord, deal_id_of
 
 NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)

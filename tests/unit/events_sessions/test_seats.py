@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.events_sessions.domain import rules, seats
-from services.events_sessions.domain.errors import Conflict, Forbidden, Invalid, NotFound
+from shared.domain_errors import Conflict, Forbidden, Invalid, NotFound
 from services.events_sessions.domain.model import Session, SessionSpec
 from shared.events.common import LocalizedText
 from shared.events.sessions import Capacity, MeetingPreference, RegistrationStatus, Role

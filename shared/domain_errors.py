@@ -1,4 +1,5 @@
-"""What can go wrong in the domain, independent of HTTP; the API maps each to a status code."""
+"""What a service's domain refuses, independent of HTTP; ``shared.api.errors`` maps each to a status
+code (events_sessions and deals share them)."""
 
 from __future__ import annotations
 
@@ -16,11 +17,11 @@ class NotFound(DomainError):
 
 
 class Conflict(DomainError):
-    """409: the request is valid but the session's state does not allow it now."""
+    """409: the request is valid but the entity's state does not allow it now."""
 
 
 class Forbidden(DomainError):
-    """403: the caller is known but has no right to this session."""
+    """403: the caller is known but has no right to this entity."""
 
 
 @dataclass(frozen=True)
