@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import platform
 import socket
 import statistics
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+
+import httpx
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -52,3 +56,16 @@ def write_section(name: str, title: str, body: str) -> Path:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     path.write_text(f"## {title}\n\nMeasured {stamp} on {machine()}.\n\n{body.strip()}\n")
     return path
+
+
+async def wait_ready(client: httpx.AsyncClient, what: str, timeout: float = 60) -> None:
+    """Poll a service's /readyz until it answers 200."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if (await client.get("/readyz")).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.3)
+    raise RuntimeError(f"{what} did not become ready")

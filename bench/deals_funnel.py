@@ -23,7 +23,7 @@ from typing import Any
 
 import httpx
 
-from bench.common import free_port, median, percentile, write_section
+from bench.common import free_port, median, percentile, wait_ready, write_section
 from hardtech.namespace import delete_namespace
 from services.deals.domain import funnel
 from services.deals.domain.funnel import Increment, Step
@@ -124,7 +124,7 @@ async def main(quick: bool) -> None:
     rows = []
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            await _wait_ready(client)
+            await wait_ready(client, "deals")
             session = (await client.get("/funnel", params={"session": SESSION}, headers=organiser)).json()
             assert session["steps"][0]["count"] == MATCHES, session
             for name, params in [*plan, ("GET /healthz (no store)", [{}])]:
@@ -137,17 +137,6 @@ async def main(quick: bool) -> None:
         await delete_namespace(settings.kafka_bootstrap_servers, settings.mongodb_uri, prefix)
     _report(rows, len(keys), requests, rounds, quick)
 
-
-async def _wait_ready(client: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.3)
-    raise RuntimeError("deals did not become ready")
 
 
 def _report(rows: list, keys: int, requests: int, rounds: int, quick: bool) -> None:

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from bench.common import free_port, median, percentile, write_section
+from bench.common import free_port, median, percentile, wait_ready, write_section
 from services.events_sessions.settings import Settings
 from shared import topics
 from shared.auth import Role, issue_token
@@ -75,17 +75,6 @@ def _start_service(settings: Settings, port: int) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def _wait_ready(client: httpx.AsyncClient) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if (await client.get("/readyz")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.3)
-    raise RuntimeError("events_sessions did not become ready")
-
 
 async def main(quick: bool) -> None:
     prefix = f"bench{uuid.uuid4().hex[:6]}-"
@@ -101,7 +90,7 @@ async def main(quick: bool) -> None:
         # server is closing at that moment fails with a ReadError, as one run here once did.
         limits = httpx.Limits(max_connections=250, max_keepalive_connections=250, keepalive_expiry=2.0)
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=120, limits=limits) as client:
-            await _wait_ready(client)
+            await wait_ready(client, "events_sessions")
             for name, registrants, concurrency in plan:
                 runs = [await _run(client, settings, registrants=registrants, concurrency=concurrency)
                         for _ in range(rounds)]
