@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import PyMongoError
+from pymongo.errors import DuplicateKeyError, PyMongoError
 
 
 def make_client(uri: str, *, timeout_ms: int = 3000, **options: Any) -> AsyncMongoClient[dict[str, Any]]:
@@ -61,3 +61,13 @@ async def bulk_write_chunked(collection: AsyncCollection[dict[str, Any]], reques
         result = await collection.bulk_write(list(requests[start:start + BULK_CHUNK]), ordered=False)
         matched += result.matched_count
     return matched
+
+
+async def upsert_one(collection: AsyncCollection[dict[str, Any]], _id: Any, update: Mapping[str, Any]) -> None:
+    """Update the document ``_id``, creating it if missing. Two upserts that both find it missing
+    both insert and one fails on the unique ``_id`` (FerretDB and MongoDB alike); the document
+    exists then, so the loser's update applies as a plain update."""
+    try:
+        await collection.update_one({"_id": _id}, update, upsert=True)
+    except DuplicateKeyError:
+        await collection.update_one({"_id": _id}, update)

@@ -24,6 +24,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = app.state.store = Store(resources.db, resources.locks)
         live = app.state.live = Broadcaster()
         await store.ensure_indexes()
+        await store.upgrade()
         deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)
         digests = DigestWorker(settings, store, deliveries)
         fan_out = FanOut(settings, store, live, deliveries, digests)

@@ -19,7 +19,7 @@ from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 from shared.locks import KeyedLocks
-from shared.mongo import BULK_CHUNK, bulk_write_chunked, ensure_indexes, find_by_ids
+from shared.mongo import BULK_CHUNK, bulk_write_chunked, ensure_indexes, find_by_ids, upsert_one
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # After a secret is rotated, webhooks carry the previous secret's signature too for this long.
@@ -30,6 +30,10 @@ DUPLICATE_KEY = 11000
 INSERT_CHUNK = 500
 # What the delivery worker's schedule holds of a delivery.
 SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
+# The upgrade that moved what the API and the delivery worker write out of ``recipients``.
+_SETTINGS_APART = "recipient-settings-apart"
+_LEGACY_FIELDS = ("preferences", "preferences_updated_at", "webhook_secret", "previous_webhook_secret",
+                  "webhook_disabled")
 
 
 def slot_id(recipient: str, seq: int) -> str:
@@ -44,17 +48,21 @@ class InboxHead:
 
 
 class RecipientRecord:
-    """A participant as this service knows them: profile contact, preferences, webhook secret."""
+    """A participant as this service knows them: profile contact, preferences, webhook secret, and
+    whether their webhook is switched off. Each part is its own document with one writer: the
+    participants consumer writes ``recipients``, the API ``recipient_settings``, the delivery worker
+    ``webhooks_disabled`` (the API only deletes it): FerretDB v1 loses concurrent updates to one document."""
 
-    def __init__(self, document: dict[str, Any] | None):
-        document = document or {}
-        contact = document.get("contact") or {}
-        self.contact = Contact(email=contact.get("email"), webhook_url=contact.get("webhook_url"),
-                               language=Language(contact.get("language", Language.ZH_CN)))
-        self.preferences = Preferences(**document["preferences"]) if document.get("preferences") else None
-        self.webhook_secret: str | None = document.get("webhook_secret")
-        self.previous_webhook_secret: dict[str, Any] | None = document.get("previous_webhook_secret")
-        self.webhook_disabled: dict[str, Any] | None = document.get("webhook_disabled")
+    def __init__(self, contact: dict[str, Any] | None, settings: dict[str, Any] | None,
+                 webhook_disabled: dict[str, Any] | None):
+        known = (contact or {}).get("contact") or {}
+        self.contact = Contact(email=known.get("email"), webhook_url=known.get("webhook_url"),
+                               language=Language(known.get("language", Language.ZH_CN)))
+        settings = settings or {}
+        self.preferences = Preferences(**settings["preferences"]) if settings.get("preferences") else None
+        self.webhook_secret: str | None = settings.get("webhook_secret")
+        self.previous_webhook_secret: dict[str, Any] | None = settings.get("previous_webhook_secret")
+        self.webhook_disabled = webhook_disabled
 
     def webhook_secrets(self, now: datetime) -> list[str]:
         """The secrets a webhook is signed with: the current one, and the one it replaced while
@@ -69,6 +77,9 @@ class RecipientRecord:
 class Store:
     def __init__(self, db: AsyncDatabase, locks: KeyedLocks):
         self.recipients = db["recipients"]
+        self.recipient_settings = db["recipient_settings"]
+        self.webhooks_disabled = db["webhooks_disabled"]
+        self.upgrades = db["upgrades"]
         self.sessions = db["sessions"]
         self.inbox = db["inbox"]
         self.inbox_ids = db["inbox_ids"]
@@ -110,7 +121,11 @@ class Store:
                                "name": p.display_name.model_dump(mode="json")}) for p in participants])
 
     async def recipient(self, participant_id: str) -> RecipientRecord:
-        return RecipientRecord(await self.recipients.find_one({"_id": participant_id}))
+        contact, settings, disabled = await asyncio.gather(
+            self.recipients.find_one({"_id": participant_id}),
+            self.recipient_settings.find_one({"_id": participant_id}),
+            self.webhooks_disabled.find_one({"_id": participant_id}, {"_id": 0}))
+        return RecipientRecord(contact, settings, disabled)
 
     async def names(self, participant_ids: set[str]) -> dict[str, dict[str, Any]]:
         found = await find_by_ids(self.recipients, participant_ids, {"name": 1})
@@ -121,21 +136,38 @@ class Store:
                                secret_overlap: timedelta = SECRET_OVERLAP) -> None:
         fields: dict[str, Any] = {"preferences": preferences.model_dump(mode="json"),
                                   "preferences_updated_at": now}
-        update: dict[str, Any] = {"$set": fields}
+        if new_secret is not None:
+            fields["webhook_secret"] = new_secret
+            current = await self.recipient_settings.find_one({"_id": participant_id}, {"webhook_secret": 1})
+            if current and current.get("webhook_secret"):  # signed with both until receivers switched
+                fields["previous_webhook_secret"] = {"secret": current["webhook_secret"], "until": now + secret_overlap}
+        await upsert_one(self.recipient_settings, participant_id, {"$set": fields})
         if preferences.channels.webhook.enabled:
             # Saving the webhook again is how a participant turns a disabled endpoint back on
             # (disabled by 410 Gone or by failing for the whole retry window).
-            update["$unset"] = {"webhook_disabled": ""}
-        if new_secret is not None:
-            fields["webhook_secret"] = new_secret
-            current = await self.recipients.find_one({"_id": participant_id}, {"webhook_secret": 1})
-            if current and current.get("webhook_secret"):  # signed with both until receivers switched
-                fields["previous_webhook_secret"] = {"secret": current["webhook_secret"], "until": now + secret_overlap}
-        await self.recipients.update_one({"_id": participant_id}, update, upsert=True)
+            await self.webhooks_disabled.delete_one({"_id": participant_id})
 
     async def disable_webhook(self, participant_id: str, reason: str, now: datetime) -> None:
-        await self.recipients.update_one({"_id": participant_id},
-                                         {"$set": {"webhook_disabled": {"at": now, "reason": reason}}})
+        await upsert_one(self.webhooks_disabled, participant_id, {"$set": {"at": now, "reason": reason}})
+
+    async def upgrade(self) -> int:
+        """Preferences, secrets and the disabled mark that earlier versions kept in ``recipients``
+        move to their own documents; how many recipients. Runs once per database (a scan on
+        FerretDB v1); a crash midway repeats it, and the copies are idempotent."""
+        if await self.upgrades.find_one({"_id": _SETTINGS_APART}) is not None:
+            return 0
+        upgraded = 0
+        async for document in self.recipients.find({"$or": [{f: {"$exists": True}} for f in _LEGACY_FIELDS]}):
+            settings = {f: document[f] for f in ("preferences", "preferences_updated_at", "webhook_secret",
+                                                 "previous_webhook_secret") if f in document}
+            if settings:
+                await upsert_one(self.recipient_settings, document["_id"], {"$setOnInsert": settings})
+            if disabled := document.get("webhook_disabled"):
+                await upsert_one(self.webhooks_disabled, document["_id"], {"$setOnInsert": disabled})
+            await self.recipients.update_one({"_id": document["_id"]}, {"$unset": dict.fromkeys(_LEGACY_FIELDS, "")})
+            upgraded += 1
+        await upsert_one(self.upgrades, _SETTINGS_APART, {"$set": {"recipients": upgraded}})
+        return upgraded
 
     # --- sessions: titles and times for agendas and registrations ----------------------------
 

@@ -6,9 +6,11 @@ every service's hot path (outbox relay, projections, compare-and-set writes) dep
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from shared.mongo import make_client
+from shared.mongo import make_client, upsert_one
 from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
@@ -32,6 +34,18 @@ async def test_a_lookup_by_id_searches_the_id_index(common_settings: CommonSetti
         assert (await db.items.find_one({"_id": "item-7"}))["n"] == -8
         assert (await db.items.delete_one({"_id": "item-8"})).deleted_count == 1
         assert await db.items.count_documents({}) == 49
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_racing_upserts_of_one_new_document_all_take_effect(common_settings: CommonSettings):
+    """Without the retry, all but one of these fail with a duplicate key on FerretDB."""
+    client = make_client(common_settings.mongodb_uri)
+    db = client[f"{common_settings.topic_prefix}upserts"]
+    try:
+        await asyncio.gather(*(upsert_one(db.items, "one", {"$set": {f"by-{n}": n}}) for n in range(20)))
+        assert await db.items.count_documents({}) == 1
     finally:
         await client.drop_database(db.name)
         await client.close()

@@ -107,11 +107,11 @@ def test_the_default_retries_span_more_than_a_day_even_with_the_least_jitter():
 
 def test_a_rotated_secret_signs_beside_the_new_one_until_its_overlap_ends():
     until = NOW + timedelta(hours=24)
-    record = RecipientRecord({"webhook_secret": "whsec_new", "previous_webhook_secret": {"secret": "whsec_old",
-                                                                                         "until": until}})
+    record = RecipientRecord(None, {"webhook_secret": "whsec_new",
+                                    "previous_webhook_secret": {"secret": "whsec_old", "until": until}}, None)
     assert record.webhook_secrets(NOW) == ["whsec_new", "whsec_old"]
     assert record.webhook_secrets(until) == ["whsec_new"]
-    assert RecipientRecord({}).webhook_secrets(NOW) == []
+    assert RecipientRecord(None, None, None).webhook_secrets(NOW) == []
 
 
 def test_both_signatures_verify_with_the_standard_webhooks_library():
