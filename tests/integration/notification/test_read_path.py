@@ -37,8 +37,10 @@ async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notific
         # 80 entries (both parties of 40 matches): slots and their ids each inserted in bulk.
         assert 1 <= writes.count(("insert", "inbox")) <= 4
         assert 1 <= writes.count(("insert", "inbox_ids")) <= 4
-        # At start-up, the workers read what is pending once: the only scans the service makes.
-        assert sorted(collection for _, collection, _ in mongo_commands.scans()) == ["deliveries", "digests"]
+        # At start-up, the workers read what is pending once and a new database is upgraded once
+        # (recipients): the only scans the service makes.
+        assert sorted(collection for _, collection, _ in mongo_commands.scans()) == [
+            "deliveries", "digests", "recipients"]
 
         mongo_commands.clear()
         first = (await client.get("/inbox", params={"limit": 10}, headers=headers)).json()
