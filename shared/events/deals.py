@@ -82,8 +82,10 @@ class DealData(EventData):
     pending_stage: DealStage | None = None
     confirmed_by: list[str] = Field(default_factory=list, description="Who confirmed pending_stage so far")
     entered_at: dict[DealStage, datetime] = Field(description="When the deal reached each stage so far")
-    changed_by: str = Field(description="A participant id, or 'matching' when both parties accepted the match")
+    changed_by: str = Field(description="A participant id; 'matching' when both parties accepted the match, "
+                                        "'session' when their meeting was held at a session (both checked in)")
     close_reason: CloseReason | None = None
     close_comment: str | None = Field(None, max_length=1000)
     contract: ContractSummary | None = None
+    session_id: str | None = Field(None, description="The session where the meeting that opened the deal was held")
     version: int = Field(ge=1, le=MAX_INT)
