@@ -46,6 +46,30 @@ class ContractType(StrEnum):
     SERVICE = "service"  # 技术服务
 
 
+STAGE_NAMES: dict[DealStage, tuple[str, str]] = {  # (zh, en), for people
+    DealStage.CONTACTED: ("已接洽", "contacted"),
+    DealStage.MET: ("已会面", "met"),
+    DealStage.DUE_DILIGENCE: ("保密协议/尽职调查", "NDA / due diligence"),
+    DealStage.TERM_SHEET: ("条款清单", "term sheet"),
+    DealStage.CONTRACT_SIGNED: ("已签约", "contract signed"),
+    DealStage.CLOSED: ("未成交关闭", "closed without a deal"),
+}
+CLOSE_REASON_NAMES: dict[CloseReason, tuple[str, str]] = {
+    CloseReason.PRICE: ("价格分歧", "price gap"),
+    CloseReason.TECHNOLOGY_NOT_READY: ("技术成熟度不足", "technology not ready"),
+    CloseReason.IP_ISSUES: ("知识产权问题", "IP issues"),
+    CloseReason.NO_FUNDING: ("资金未落实", "no funding"),
+    CloseReason.STRATEGY_CHANGED: ("战略调整", "strategy changed"),
+    CloseReason.NO_RESPONSE: ("对方无回应", "no response"),
+    CloseReason.OTHER: ("其他", "other"),
+}
+CONTRACT_TYPE_NAMES: dict[ContractType, tuple[str, str]] = {
+    ContractType.DEVELOPMENT: ("技术开发", "development"), ContractType.TRANSFER: ("技术转让", "transfer"),
+    ContractType.LICENCE: ("技术许可", "licence"), ContractType.CONSULTING: ("技术咨询", "consulting"),
+    ContractType.SERVICE: ("技术服务", "service"),
+}
+
+
 class DealRole(StrEnum):
     OFFER = "offer"  # the party whose offer was matched
     NEED = "need"  # the party whose need was matched
