@@ -23,7 +23,7 @@ from shared.domain_errors import Conflict, Forbidden, NotFound
 from services.deals.domain.funnel import FunnelCounts, Increment, Step
 from services.deals.domain.mine import MyDeal
 from services.deals.domain.model import Contract, Deal, MatchSideRecord
-from services.deals.metrics import CONTRACT_TURNOVER, DEAL_CHANGES, FUNNEL_STEPS
+from services.deals.metrics import CONTRACT_TURNOVER, DEAL_CHANGES, FUNNEL_STEPS, STEP_SECONDS
 from services.deals.storage import DealStore
 
 Clock = Callable[[], datetime]
@@ -219,6 +219,8 @@ class DealService:
                                                                   match["need"]["party_type"])).inc()
             if increment.currency is not None:
                 CONTRACT_TURNOVER.labels(increment.currency).inc(increment.amount_cents / 100)
+            if increment.step is not None and increment.seconds is not None:
+                STEP_SECONDS.labels(increment.step.value).observe(max(increment.seconds, 0.0))
 
 
 def _keys(match: dict[str, Any]) -> list[str]:

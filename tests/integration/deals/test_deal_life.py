@@ -102,6 +102,7 @@ async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(
             assert response.json()["contract"]["amount"] == "1200000.50"
     metrics = (await client.get("/metrics", headers={"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"})).text
     assert 'deals_funnel_steps_total{pair="university>enterprise",step="signed"}' in metrics
+    assert 'deals_step_seconds_bucket{le="3600.0",step="signed"}' in metrics
 
 
 async def _items_known(client, count: int) -> bool:
