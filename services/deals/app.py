@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         resources = Resources(settings)
         app.state.resources = resources
         store = DealStore(resources.db, resources.locks)
-        relay = OutboxRelay([store.deals], resources.producer, topic_prefix=settings.topic_prefix,
+        relay = OutboxRelay([store.deals, store.priors], resources.producer, topic_prefix=settings.topic_prefix,
                             locks=resources.locks)
         await relay.ensure_indexes()
         deals = DealService(store, relay, clock)

@@ -18,7 +18,7 @@ from shared.events.sessions import RegistrationData, SessionData
 from shared.kafka import PermanentError
 from shared.mongo import find_by_ids
 from shared.outbox import OutboxRelay
-from services.deals.domain import funnel, mine, stages
+from services.deals.domain import funnel, mine, outcomes, stages
 from shared.domain_errors import Conflict, Forbidden, NotFound
 from services.deals.domain.funnel import FunnelCounts, Increment, Step
 from services.deals.domain.mine import MyDeal
@@ -198,6 +198,7 @@ class DealService:
             assert deal.close_reason is not None
             await self._count(f"closed|{deal.match_id}", match, _keys(match),
                               Increment(None, closed_reason=deal.close_reason.value))
+            await self._publish_priors(match)
             return
         if step is Step.ACCEPTED:
             increment = Increment(step, funnel.seconds_between(match["created_at"],
@@ -212,6 +213,20 @@ class DealService:
                                                                entered.get(DealStage.CONTRACT_SIGNED)),
                                   amount_cents=contract.amount_cents, currency=contract.currency)
         await self._count(f"{step.value}|{deal.match_id}", match, _keys(match), increment)
+        if step is Step.SIGNED:
+            await self._publish_priors(match)
+
+    async def _publish_priors(self, match: dict[str, Any]) -> None:
+        """A deal of the match ended: the priors of its fields and party-type pair, recomputed from
+        the counters (also on a replay: the counters may have been written before a crash, the
+        prior not; an unchanged prior is not published again)."""
+        overall = await self.store.counts(funnel.ALL)
+        for key in (k for k in match["keys"] if outcomes.is_outcome_key(k)):
+            counts = await self.store.counts(key)
+            staged = await self.store.save_prior(
+                key, lambda version: outcomes.prior_data(key, counts, overall, version))  # noqa: B023 - called at once
+            if staged is not None:
+                self.relay.notify(self.store.priors, key, *staged)
 
     async def _count(self, mark: str, match: dict[str, Any], keys: list[str], increment: Increment) -> None:
         if await self.store.count(mark, keys, increment):

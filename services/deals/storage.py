@@ -30,7 +30,9 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared import outbox
+from shared import outbox, topics
+from shared.events import new_event
+from shared.events.deals import ConversionPriorData
 from shared.events.common import LocalizedText
 from shared.events.listing import ParticipantData
 from shared.mongo import find_by_ids
@@ -39,7 +41,7 @@ from shared.locks import KeyedLocks
 from shared.domain_errors import Conflict, NotFound
 from services.deals.domain.funnel import FunnelCounts, Increment
 from services.deals.domain.model import Deal, MatchSideRecord
-from services.deals.events import outbox_entries
+from services.deals.events import SOURCE, outbox_entries
 
 T = TypeVar("T")
 MAX_ATTEMPTS = 20
@@ -67,6 +69,7 @@ class DealStore:
         self.sessions = db["sessions"]
         self.funnel = db["funnel"]
         self.marks = db["funnel_marks"]
+        self.priors = db["conversion_priors"]
         self.names = db["participants"]
         self.checkins = db["checkins"]
         self.meetings = db["session_meetings"]
@@ -291,3 +294,32 @@ class DealStore:
 
     async def counts(self, key: str) -> FunnelCounts:
         return FunnelCounts.of(key, await self.funnel.find_one({"_id": key}))
+
+    # the outcome signal
+
+    async def save_prior(self, key: str, make: Callable[[int], ConversionPriorData]) -> list[dict[str, Any]] | None:
+        """Store the key's prior, made for the next version, with its event; the outbox entries
+        staged, or None when the stored prior says the same already (a replay, another key's change)."""
+        async with self.locks.hold(("prior", key)):
+            for _ in range(MAX_ATTEMPTS):
+                stored = await self.priors.find_one({"_id": key}, {outbox.OUTBOX: 0})
+                version = stored["version"] if stored else 0
+                data = make(version + 1)
+                snapshot = data.model_dump(mode="json", exclude={"version"})
+                if stored is not None and stored["snapshot"] == snapshot:
+                    return None
+                event_key = key.split(":", 1)[1]
+                entries = [outbox.entry(new_event("conversion.prior_updated.v1", data, source=SOURCE,
+                                                  subject=event_key), topics.CONVERSION_PRIORS, event_key)]
+                fields = {"snapshot": snapshot, "version": version + 1}
+                try:
+                    if stored is None:
+                        await self.priors.insert_one(outbox.with_outbox({"_id": key, **fields}, *entries))
+                        return entries
+                    result = await self.priors.update_one({"_id": key, "version": version},
+                                                          outbox.merge_update({"$set": fields}, *entries))
+                except DuplicateKeyError:
+                    continue  # another process stored its first version
+                if result.matched_count == 1:
+                    return entries
+        raise Conflict(f"the prior {key} is changing too fast / 转化先验更新冲突")

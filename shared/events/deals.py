@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
@@ -112,4 +113,26 @@ class DealData(EventData):
     close_comment: str | None = Field(None, max_length=1000)
     contract: ContractSummary | None = None
     session_id: str | None = Field(None, description="The session where the meeting that opened the deal was held")
+    version: int = Field(ge=1, le=MAX_INT)
+
+
+PRIOR_CAP = 0.05  # the most a conversion prior moves a match's score (0–1 scale), either way
+
+
+@event_type("conversion.prior_updated.v1")
+class ConversionPriorData(EventData):
+    """How deals of one first-level field and party-type pair end, as a bounded prior for ranking
+    (services/deals/domain/outcomes.py says how it is computed). Keyed ``<field>|<offer>><need>``;
+    the latest per key is the one that counts (compacted topic)."""
+
+    field: str = Field(description="First-level taxonomy code of the matched items")
+    offer_party_type: PartyType
+    need_party_type: PartyType
+    signed: int = Field(ge=0, le=MAX_INT, description="Deals that ended with a signed contract")
+    closed: dict[CloseReason, Annotated[int, Field(ge=0, le=MAX_INT)]] = Field(
+        description="Deals closed without a contract, by reason")
+    conversion: float = Field(ge=0, le=1, description="Signed share of the ended deals, smoothed to the baseline")
+    baseline: float = Field(ge=0, le=1, description="Signed share of all ended deals (smoothed)")
+    prior: float = Field(ge=-PRIOR_CAP, le=PRIOR_CAP,
+                         description="conversion − baseline, bounded; 0 until the key has enough ended deals")
     version: int = Field(ge=1, le=MAX_INT)
