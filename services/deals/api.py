@@ -76,7 +76,7 @@ async def close_deal(deal_id: DealId, body: CloseIn, participant: Participant, r
 @me.get("/deals", response_model=Page[MyDeal])
 async def my_deals(participant: Participant, request: Request,
                    pages: Annotated[PageParams, Depends(page_params)]) -> Page[MyDeal]:
-    """The participant's deals, newest first: stage, whether one waits for its confirmation, the
+    """The participant's deals, most recently listed first: stage, whether one waits for its confirmation, the
     counterpart and the session by name, the two items by title, the contract (amount included)."""
     before = _number(decode_cursor(pages.cursor))
     items, lowest = await service(request).mine(participant.subject, before, pages.limit)

@@ -64,7 +64,7 @@ class DealService:
         return True
 
     async def mine(self, participant_id: str, before: int | None, limit: int) -> tuple[list[MyDeal], int | None]:
-        """One page of the participant's deals, newest first, and the cursor of the next page (None on
+        """One page of the participant's deals, the most recently listed first, and the cursor of the next page (None on
         the last): a bounded number of lookups by ``_id`` whatever the number of deals. A deal is
         listed once its ``deal.opened`` event is consumed, a moment after it opened."""
         last = await self.store.last_listed(participant_id)
@@ -167,10 +167,12 @@ class DealService:
     async def receive_agenda(self, agenda: AgendaData, event: CloudEvent) -> None:
         """A match scheduled at a session counts as made in that session's funnel; its meeting is
         held once both parties checked in there."""
+        meetings: dict[str, list[str]] = {}
         for meeting in agenda.meetings:
-            if meeting.match_id:
-                for participant_id in meeting.participant_ids:
-                    await self.store.add_meeting(agenda.session_id, participant_id, meeting.match_id)
+            for participant_id in meeting.participant_ids:
+                meetings.setdefault(participant_id, []).extend([meeting.match_id] if meeting.match_id else [])
+        for participant_id, match_ids in sorted(meetings.items()):
+            await self.store.set_meetings(agenda.session_id, participant_id, match_ids)
         for match_id in sorted({m.match_id for m in agenda.meetings if m.match_id}):
             match = await self.store.add_session(match_id, agenda.session_id)
             if match is not None:  # else counted (and opened) when the match event comes

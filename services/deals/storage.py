@@ -11,7 +11,7 @@ document remembers the last step applied to it (``last_mark``), and a mark docum
 ``_id``) records the step once every counter has it; a crash between the two re-applies only to
 the counters that lack it.
 
-A participant's deals are numbered entries (``_id`` ``<participant>#<number>``, newest the highest)
+A participant's deals are numbered entries (``_id`` ``<participant>#<number>``, the latest listed the highest)
 with a head document holding the highest number written: a page is the head, then one lookup per
 entry and per deal. The consumer lists a deal from its ``deal.opened`` event, so one writer lists a
 given deal (its partition's). A number is taken by inserting its entry (unique ``_id``: two writers,
@@ -175,11 +175,11 @@ class DealStore:
         found = await find_by_ids(self.checkins, [f"{session_id}|{p}" for p in participant_ids], {"_id": 1})
         return len(found) == len(set(participant_ids))
 
-    async def add_meeting(self, session_id: str, participant_id: str, match_id: str) -> None:
-        """Note that the session's agenda puts the participant in a meeting on the match (one writer:
-        the agendas topic's partition of the session)."""
+    async def set_meetings(self, session_id: str, participant_id: str, match_ids: list[str]) -> None:
+        """The matches the session's agenda (its latest version) puts the participant in meetings on
+        (one writer: the agendas topic's partition of the session)."""
         await self.meetings.update_one({"_id": f"{session_id}|{participant_id}"},
-                                       {"$addToSet": {"match_ids": match_id}}, upsert=True)
+                                       {"$set": {"match_ids": sorted(match_ids)}}, upsert=True)
 
     async def meetings_of(self, session_id: str, participant_id: str) -> list[str]:
         """The matches the participant's meetings at the session are on."""
