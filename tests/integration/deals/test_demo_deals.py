@@ -1,7 +1,8 @@
 """The demo's deal runner against the real deals service (broker and store): a pair opened by a
 party goes to a signed contract, another meets and closes without a deal, and a second run of
 both finds every step done and ends where the first did; the report's last section shows the
-session's funnel and turnover as its host reads them, and the pairs by name."""
+session's funnel and turnover as its host reads them, and the pairs by name. With the sessions
+service too: the demo checks a pair in and the deal their held meeting opened goes to a contract."""
 
 from __future__ import annotations
 
@@ -19,8 +20,11 @@ from shared.events.deals import DealStage
 from shared.party_types import PartyType, Side
 from hardtech.demo.report import deals_and_funnels
 from shared.events.common import LocalizedText
+from services.events_sessions.app import create_app as create_events_sessions
+from services.events_sessions.settings import Settings as EventsSessionsSettings
 from tests.integration.deals.conftest import ENT, HOST, UNI, agenda, item, match, session
-from tests.support import wait_for
+from tests.security import bodies
+from tests.support import running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -71,3 +75,44 @@ async def test_the_demo_takes_one_pair_to_a_contract_and_closes_another(client, 
     assert "科技成果直通车·成都高新区5G通信“硬科技”专场" in report and "CNY 1,200,000.00" in report and "价格分歧 price gap: 1" in report
     assert "电子科大 ⇄ 芯科: 一方发起 / opened by a party → 已签约 contract signed, 技术许可 licence, CNY 1,200,000.00" in report
     assert "芯科 ⇄ 电子科大: 一方发起 / opened by a party → 未成交关闭 closed without a deal" in report
+
+
+async def test_the_demo_checks_a_pair_in_and_their_held_meeting_opens_the_deal(client, settings, make_settings,
+                                                                                bearer, publish):
+    """Through the sessions service as well: the organiser checks both in by their codes, the
+    deals service opens the deal from the check-ins, and the pair signs."""
+    sessions_app = create_events_sessions(make_settings(EventsSessionsSettings))
+    async with running(sessions_app) as sessions_client:
+        host = bearer(HOST, PartyType.GOVERNMENT, organiser=True)
+        created = await sessions_client.post("/sessions", json=bodies.session(), headers=host)
+        assert created.status_code == 201, created.text
+        session_id = created.json()["id"]
+        for pid, party in ((UNI, PartyType.UNIVERSITY), (ENT, PartyType.ENTERPRISE)):
+            seat = await sessions_client.post(f"/sessions/{session_id}/registrations", json={"role": "attendee"},
+                                              headers=bearer(pid, party))
+            assert seat.status_code == 201, seat.text
+        await publish(match("m_held", "l_held", "d_held"), agenda(session_id, "m_held"))
+        store = client._transport.app.state.deals.store
+        await wait_for(lambda: _meets(store, session_id), timeout=30, what="the agenda's meeting in the deals service")
+
+        sessions_api, deals_api = Api("http://testserver"), Api("http://testserver")
+        for api, http in ((sessions_api, sessions_client), (deals_api, client)):
+            await api.close()
+            api._client = http  # the demo's clients, talking to the services in-process
+        tokens = {key: bearer(pid, party)["authorization"].removeprefix("Bearer ")
+                  for key, pid, party in (("uni", UNI, PartyType.UNIVERSITY), ("ent", ENT, PartyType.ENTERPRISE))}
+        tokens["host"] = host["authorization"].removeprefix("Bearer ")
+        pitch = SimpleNamespace(key="pitch", organiser="host")
+        demo = SimpleNamespace(api={"events_sessions": sessions_api, "deals": deals_api},
+                               data=SimpleNamespace(sessions=[pitch]),
+                               loaded=SimpleNamespace(ids={"uni": UNI, "ent": ENT, "pitch": session_id}, tokens=tokens))
+        contract = contract_of(load().sessions[0], 0, datetime.now(UTC).date())
+        outcome = await DealRunner(demo).take(Plan(session="pitch", match_id="m_held", participant_ids=(UNI, ENT),
+                                                   way=Way.CHECK_IN, contract=contract))
+        assert outcome.stage is DealStage.CONTRACT_SIGNED
+    [deal] = (await client.get("/me/deals", headers=bearer(UNI, PartyType.UNIVERSITY))).json()["items"]
+    assert (deal["match_id"], deal["session"]["id"], deal["stage"]) == ("m_held", session_id, "contract_signed")
+
+
+async def _meets(store, session_id: str) -> bool:
+    return await store.meetings_of(session_id, ENT) == ["m_held"]
