@@ -89,6 +89,10 @@ AGENDAS = TopicSpec("agendas", "session id", "1:1 meeting agendas of sessions",
 DEALS = TopicSpec("deals", "deal id", "Deals from a match to a signed technology contract (no amounts)",
                   _types("deal.opened.v1", "deal.stage_confirmed.v1", "deal.stage_reached.v1", "deal.closed.v1"),
                   config=EVENTS_7D)
+CONVERSION_PRIORS = TopicSpec(
+    "conversion-priors", "first-level field|offer party type>need party type",
+    "How deals of a field and party-type pair end: a bounded prior for ranking (no amounts, no parties)",
+    _types("conversion.prior_updated.v1"), config=COMPACTED)
 ALERTS = TopicSpec("alerts", "alert id", "Operators' alerts from the monitor",
                    _types("alert.raised.v1", "alert.cleared.v1"), partitions=1, config=EVENTS_7D)
 NOTIFICATION_NOTICES = TopicSpec(
@@ -107,7 +111,8 @@ CONSUMERS = ("matching", "notification", "events_sessions", "notification-webhoo
 DEAD_LETTERS = tuple(dead_letter(c) for c in CONSUMERS)
 
 ALL: tuple[TopicSpec, ...] = (
-    PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, DEALS, ALERTS,
+    PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCHES, MATCH_FEEDBACK, CONSORTIA, AGENDAS, DEALS, CONVERSION_PRIORS,
+    ALERTS,
     NOTIFICATION_NOTICES, *DEAD_LETTERS,
 )
 PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in ALL if spec.public)

@@ -1,6 +1,9 @@
-"""The demo's report: what participants and operators now see, read back from the services."""
+"""The demo's report: what participants, organisers and operators now see, read back from the
+services; it ends with each session's funnel and turnover."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
@@ -10,6 +13,14 @@ from rich.table import Table
 from hardtech import devsink
 from hardtech.demo.run import Demo
 from hardtech.lag import render as render_lag
+from shared.events.deals import (
+    CLOSE_REASON_NAMES,
+    CONTRACT_TYPE_NAMES,
+    STAGE_NAMES,
+    CloseReason,
+    ContractType,
+    DealStage,
+)
 from shared.party_types import PARTY_NAMES, PartyType
 
 BEST_MATCHES = 5
@@ -114,6 +125,44 @@ async def timings(demo: Demo, out: Console) -> None:
                   "匹配事件到实时推送的时间", highlight=False)
 
 
+WAYS = {"check-in": "双方签到会面 / meeting held (both checked in)", "both accepted": "双方接受匹配 / both accepted",
+        "opened": "一方发起 / opened by a party"}
+
+
+async def deals_and_funnels(demo: Demo, out: Console) -> None:
+    """Each session's funnel (as its host sees it) and turnover, and the pairs the demo took on."""
+    names = {demo.loaded.ids[p.key]: p.organisation.pick("zh") for p in demo.data.participants}
+    out.rule("[bold]From match to contract (从匹配到成交)[/bold]: each session's funnel and turnover")
+    table = Table("session / 专场", "matches made\n匹配", "accepted\n接受", "met\n会面", "signed\n签约",
+                  "turnover / 成交额", "closed / 未成交")
+    for session in demo.data.sessions:
+        funnel = await demo.api["deals"].json("GET", "/funnel", token=demo.loaded.tokens[session.organiser],
+                                              params={"session": demo.loaded.ids[session.key]})
+        turnover = [f"{currency} {Decimal(total):,.2f}" for currency, total in funnel["turnover"].items()]
+        closed = [f"{' '.join(CLOSE_REASON_NAMES[CloseReason(r)])}: {n}" for r, n in funnel["closed"].items()]
+        table.add_row(session.title.pick("zh"), *(_step(step) for step in funnel["steps"]),
+                      "\n".join(turnover) or "—", "\n".join(closed) or "—")
+    out.print(table)
+    for outcome in demo.deals:
+        first, second = (names.get(p, p) for p in outcome.participant_ids)
+        stage_zh, stage_en = STAGE_NAMES[outcome.stage]
+        line = f"{first} ⇄ {second}: {WAYS[outcome.way]} → {stage_zh} {stage_en}"
+        if outcome.contract and outcome.stage is DealStage.CONTRACT_SIGNED:
+            kind = CONTRACT_TYPE_NAMES[ContractType(outcome.contract["contract_type"])]
+            line += f", {kind[0]} {kind[1]}, {outcome.contract['currency']} {Decimal(outcome.contract['amount']):,.2f}"
+        out.print(line, highlight=False)
+
+
+def _step(step: dict) -> str:
+    """A funnel step's count, its conversion from the step before and the mean days it took."""
+    parts = [str(step["count"])]
+    if step["conversion"] is not None:
+        parts.append(f"{step['conversion']:.0%}")
+    if step["mean_days"] is not None:
+        parts.append(f"{step['mean_days']:.2f} d")
+    return "\n".join(parts)
+
+
 async def print_report(demo: Demo, out: Console) -> None:
-    for section in (best_matches, consortia, one_agenda, notifications, lag, timings):
+    for section in (best_matches, consortia, one_agenda, notifications, lag, timings, deals_and_funnels):
         await section(demo, out)

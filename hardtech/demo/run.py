@@ -1,5 +1,6 @@
 """`hardtech demo`: load the demo data set through the services' APIs, close registration, wait
-for matches, consortia and agendas, and print what the participants and operators see."""
+for matches, consortia and agendas, take a few pairs of each session to contracts, and print what
+the participants, organisers and operators see."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from hardtech import devsink
 from hardtech.demo.client import Api, ApiError
 from hardtech.demo.dataset import load
+from hardtech.demo.deals import DealRunner, Outcome
 from hardtech.demo.model import Dataset
 from hardtech.demo.signins import KEYS, kept_keys, save_keys
 from hardtech.stack import SERVICES, operator_token
@@ -65,6 +67,7 @@ class Demo:
         self.run_key = f"demo-{dataset.seed}"
         self.timings = Timings()
         self.settings = CommonSettings()
+        self.deals: list[Outcome] = []  # the pairs taken on from their match, for the report
 
     async def close(self) -> None:
         await asyncio.gather(*(api.close() for api in self.api.values()))
@@ -174,6 +177,11 @@ class Demo:
             await self._each(progress, "registering for sessions", self.data.registrations, self.register)
             await self._each(progress, "requesting 1:1 meetings", self.data.meeting_requests, self.request_meeting)
             await self._each(progress, "closing registration", self.data.sessions, self.close_registration)
+        self.loaded.last_input = time.monotonic()
+
+    async def take_pairs_to_contracts(self) -> None:
+        with self.console.status("taking a few pairs of each session to contracts (签约)"):
+            self.deals = await DealRunner(self).run()
         self.loaded.last_input = time.monotonic()
 
     # -- waiting ---------------------------------------------------------------------------------
@@ -319,6 +327,7 @@ async def run(console: Console) -> Demo:
     try:
         await demo.load()
         await demo.wait_for_results()
+        await demo.take_pairs_to_contracts()
         await demo.wait_for_lag_zero()
         await demo.time_a_match_notice()
         return demo

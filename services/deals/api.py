@@ -6,14 +6,16 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 from pydantic import AfterValidator, BaseModel, Field
 
 from shared.api.inputs import plain_text
+from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
 from shared.api.security import CurrentPrincipal, Organiser, Participant
 from shared.events.deals import CloseReason, DealStage
 from services.deals.domain import funnel
 from services.deals.domain.funnel import Dimension, Step
+from services.deals.domain.mine import MyDeal
 from services.deals.domain.model import Contract, Deal
 from services.deals.handlers import DealService
 
@@ -24,6 +26,7 @@ STEP_LABELS = {Step.MADE: ("匹配", "matches made"), Step.ACCEPTED: ("接受并
 deals = APIRouter(prefix="/deals", tags=["deals"],
                   responses={404: {"description": "Unknown deal"},
                              409: {"description": "Not allowed at the deal's stage"}})
+me = APIRouter(prefix="/me", tags=["deals"])
 funnels = APIRouter(prefix="/funnel", tags=["funnel"], responses={403: {"description": "Not the session's host"}})
 
 
@@ -68,6 +71,24 @@ async def confirm_stage(deal_id: DealId, body: ConfirmIn, participant: Participa
 async def close_deal(deal_id: DealId, body: CloseIn, participant: Participant, request: Request) -> Deal:
     """Close the deal without a contract, with a reason."""
     return await service(request).close(deal_id, participant.subject, body.reason, body.comment)
+
+
+@me.get("/deals", response_model=Page[MyDeal])
+async def my_deals(participant: Participant, request: Request,
+                   pages: Annotated[PageParams, Depends(page_params)]) -> Page[MyDeal]:
+    """The participant's deals, most recently listed first: stage, whether one waits for its confirmation, the
+    counterpart and the session by name, the two items by title, the contract (amount included)."""
+    before = _number(decode_cursor(pages.cursor))
+    items, lowest = await service(request).mine(participant.subject, before, pages.limit)
+    return Page(items=items, next_cursor=None if lowest is None else encode_cursor([lowest]))
+
+
+def _number(key: list[Any] | None) -> int | None:
+    if key is None:
+        return None
+    if len(key) != 1 or not isinstance(key[0], int) or isinstance(key[0], bool) or key[0] < 1:
+        raise HTTPException(422, detail=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}])
+    return key[0]
 
 
 class StepOut(BaseModel):

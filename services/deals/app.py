@@ -27,14 +27,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         resources = Resources(settings)
         app.state.resources = resources
         store = DealStore(resources.db, resources.locks)
-        relay = OutboxRelay([store.deals], resources.producer, topic_prefix=settings.topic_prefix,
+        relay = OutboxRelay([store.deals, store.priors], resources.producer, topic_prefix=settings.topic_prefix,
                             locks=resources.locks)
         await relay.ensure_indexes()
         deals = DealService(store, relay, clock)
         app.state.deals = deals
         consumer = make_consumer(settings, resources.producer, Receivers(
-            item=deals.receive_item, session=deals.receive_session, match=deals.receive_match,
-            feedback=deals.receive_feedback,
+            participant=deals.receive_participant, item=deals.receive_item, session=deals.receive_session,
+            check_in=deals.receive_check_in, match=deals.receive_match, feedback=deals.receive_feedback,
             agenda=deals.receive_agenda, deal=deals.receive_deal))
         app.state.consumer = consumer
         resources.tasks.supervise(relay.run, "outbox-relay")
@@ -49,7 +49,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         title="Hard-Tech Express: deals",
         description="From match to contract (从匹配到成交): deal stages confirmed by both parties, technology-contract "
                     "records (技术合同), and conversion funnels for organisers and operators.",
-        routers=[api.deals, api.funnels],
+        routers=[api.deals, api.me, api.funnels],
         lifespan=lifespan,
         readiness=lambda app: app.state.resources.readiness(),
     )

@@ -215,6 +215,23 @@ class Apis:
         finally:
             await response.aclose()
 
+    # deals
+
+    async def my_deals(self, token: str, **params: Any) -> dict[str, Any]:
+        return await self.call("GET", f"{self.settings.deals_url}/me/deals", token, params=params)
+
+    async def deal(self, token: str, deal_id: str) -> dict[str, Any]:
+        return await self.call("GET", f"{self.settings.deals_url}/deals/{deal_id}", token)
+
+    async def confirm_deal(self, token: str, deal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", f"{self.settings.deals_url}/deals/{deal_id}/confirmations", token, json=body)
+
+    async def close_deal(self, token: str, deal_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("POST", f"{self.settings.deals_url}/deals/{deal_id}/close", token, json=body)
+
+    async def funnel(self, token: str, **params: Any) -> dict[str, Any]:
+        return await self.call("GET", f"{self.settings.deals_url}/funnel", token, params=params)
+
 
 def _path(side: str) -> str:
     if side not in ("offer", "need"):

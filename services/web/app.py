@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.web import api
+from services.web import api, deal_pages
 from services.web.apis import ApiError, Apis, Unavailable
 from services.web.domain.i18n import bilingual
 from services.web.rendering import SESSION_COOKIE, Pages, visitor
@@ -35,7 +35,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Hard-Tech Express: web",
         description="The web app for participants and organisers, rendered on the server from the services' "
                     "public APIs. 参与方与组织方的网页应用。",
-        routers=[api.router],
+        routers=[api.router, deal_pages.router],
         lifespan=lifespan,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -19,6 +19,7 @@ class Settings(ServiceSettings):
     matching_url: str = "http://127.0.0.1:8003"
     notification_url: str = "http://127.0.0.1:8004"
     monitor_url: str = "http://127.0.0.1:8005"
+    deals_url: str = "http://127.0.0.1:8007"
     api_timeout_seconds: float = Field(10.0, gt=0)
     # Served over HTTPS in production: the session cookie then carries the Secure attribute.
     secure_cookies: bool = False

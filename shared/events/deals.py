@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field
 
@@ -46,6 +47,30 @@ class ContractType(StrEnum):
     SERVICE = "service"  # 技术服务
 
 
+STAGE_NAMES: dict[DealStage, tuple[str, str]] = {  # (zh, en), for people
+    DealStage.CONTACTED: ("已接洽", "contacted"),
+    DealStage.MET: ("已会面", "met"),
+    DealStage.DUE_DILIGENCE: ("保密协议/尽职调查", "NDA / due diligence"),
+    DealStage.TERM_SHEET: ("条款清单", "term sheet"),
+    DealStage.CONTRACT_SIGNED: ("已签约", "contract signed"),
+    DealStage.CLOSED: ("未成交关闭", "closed without a deal"),
+}
+CLOSE_REASON_NAMES: dict[CloseReason, tuple[str, str]] = {
+    CloseReason.PRICE: ("价格分歧", "price gap"),
+    CloseReason.TECHNOLOGY_NOT_READY: ("技术成熟度不足", "technology not ready"),
+    CloseReason.IP_ISSUES: ("知识产权问题", "IP issues"),
+    CloseReason.NO_FUNDING: ("资金未落实", "no funding"),
+    CloseReason.STRATEGY_CHANGED: ("战略调整", "strategy changed"),
+    CloseReason.NO_RESPONSE: ("对方无回应", "no response"),
+    CloseReason.OTHER: ("其他", "other"),
+}
+CONTRACT_TYPE_NAMES: dict[ContractType, tuple[str, str]] = {
+    ContractType.DEVELOPMENT: ("技术开发", "development"), ContractType.TRANSFER: ("技术转让", "transfer"),
+    ContractType.LICENCE: ("技术许可", "licence"), ContractType.CONSULTING: ("技术咨询", "consulting"),
+    ContractType.SERVICE: ("技术服务", "service"),
+}
+
+
 class DealRole(StrEnum):
     OFFER = "offer"  # the party whose offer was matched
     NEED = "need"  # the party whose need was matched
@@ -82,8 +107,32 @@ class DealData(EventData):
     pending_stage: DealStage | None = None
     confirmed_by: list[str] = Field(default_factory=list, description="Who confirmed pending_stage so far")
     entered_at: dict[DealStage, datetime] = Field(description="When the deal reached each stage so far")
-    changed_by: str = Field(description="A participant id, or 'matching' when both parties accepted the match")
+    changed_by: str = Field(description="A participant id; 'matching' when both parties accepted the match, "
+                                        "'session' when their meeting was held at a session (both checked in)")
     close_reason: CloseReason | None = None
     close_comment: str | None = Field(None, max_length=1000)
     contract: ContractSummary | None = None
+    session_id: str | None = Field(None, description="The session where the meeting that opened the deal was held")
+    version: int = Field(ge=1, le=MAX_INT)
+
+
+PRIOR_CAP = 0.05  # the most a conversion prior moves a match's score (0–1 scale), either way
+
+
+@event_type("conversion.prior_updated.v1")
+class ConversionPriorData(EventData):
+    """How deals of one first-level field and party-type pair end, as a bounded prior for ranking
+    (services/deals/domain/outcomes.py says how it is computed). Keyed ``<field>|<offer>><need>``;
+    the latest per key is the one that counts (compacted topic)."""
+
+    field: str = Field(description="First-level taxonomy code of the matched items")
+    offer_party_type: PartyType
+    need_party_type: PartyType
+    signed: int = Field(ge=0, le=MAX_INT, description="Deals that ended with a signed contract")
+    closed: dict[CloseReason, Annotated[int, Field(ge=0, le=MAX_INT)]] = Field(
+        description="Deals closed without a contract, by reason")
+    conversion: float = Field(ge=0, le=1, description="Signed share of the ended deals, smoothed to the baseline")
+    baseline: float = Field(ge=0, le=1, description="Signed share of all ended deals (smoothed)")
+    prior: float = Field(ge=-PRIOR_CAP, le=PRIOR_CAP,
+                         description="conversion − baseline, bounded; 0 until the key has enough ended deals")
     version: int = Field(ge=1, le=MAX_INT)

@@ -221,6 +221,7 @@ MATRIX: dict[str, list[Route]] = {
         *OPERATIONS,
         Route("GET", "/deals/{deal_id}", signed_in(403, o=200, c=200, p=200), fields=DEAL),
         Route("GET", "/funnel", organisers(200), fields=FUNNEL),
+        Route("GET", "/me/deals", participants(200), fields=PAGE, counts=cells(0, o=1, c=1)),
         Route("POST", "/deals", participants(403, o=409, c=409), body={"match_id": "{match_id}"}),
         Route("POST", "/deals/{deal_id}/confirmations", participants(403, o=200, c=200), body={"stage": "met"},
               fields=DEAL),

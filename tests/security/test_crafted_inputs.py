@@ -31,6 +31,7 @@ LISTS: dict[str, list[tuple[str, Identity]]] = {
     "matching": [("/matches", Identity.OWNER), ("/consortia", Identity.OPERATOR)],
     "notification": [("/inbox", Identity.OWNER), ("/operator/deliveries", Identity.OPERATOR)],
     "monitor": [("/lag", Identity.OPERATOR)],
+    "deals": [("/me/deals", Identity.OWNER)],
 }
 KEYS: list[Any] = [
     [{}], [[]], [None], [True], [1.5], [-1], [2**70], [-(2**70)], [2**63], [1e308], ["x"], [{"$gt": ""}],

@@ -3,7 +3,8 @@ the matching read model, through its projection): on the listing service the par
 themselves (signed up, the organiser verified by the operator), a listing and a demand of the
 owner; a session hosted by the organiser with the owner and the counterpart registered; a match
 between the owner's need and the counterpart's offer with an agenda that puts them at one table;
-that match's notification in both parties' inboxes; and the deal the owner opened on it."""
+that match's notification in both parties' inboxes; and the deal the owner opened on it, in both
+parties' lists."""
 
 from __future__ import annotations
 
@@ -122,6 +123,9 @@ async def make_world(service: str, app: Any, client: httpx.AsyncClient, settings
         match = a_match(world.participants[OWNER], world.participants[COUNTERPART])
         await app.state.deals.receive_match(match.data, match)
         world.ids.update(match_id=MATCH_ID, deal_id=(await created(client, "/deals", {"match_id": MATCH_ID}, owner))["id"])
+        for party in (owner, headers[COUNTERPART]):  # listed once the service consumed its deal.opened event
+            await wait_for(lambda: first_deal(client, party),  # noqa: B023 - awaited in this iteration
+                           timeout=30, what="the deal in its parties' lists")
     elif service == "monitor":  # it answers 503 (documented: not sampled yet) until its first round ends
         await wait_for(lambda: sampled(client, headers[OPERATOR]), timeout=60, what="the monitor's first sampling round")
     return world, headers
@@ -133,6 +137,11 @@ async def ready(client: httpx.AsyncClient) -> bool:
 
 async def sampled(client: httpx.AsyncClient, operator: dict[str, str]) -> bool:
     return (await client.get("/lag", headers=operator)).status_code == 200
+
+
+async def first_deal(client: httpx.AsyncClient, headers: dict[str, str]) -> str | None:
+    items = (await client.get("/me/deals", headers=headers)).json()["items"]
+    return items[0]["id"] if items else None
 
 
 async def first_inbox_entry(client: httpx.AsyncClient, headers: dict[str, str]) -> str | None:

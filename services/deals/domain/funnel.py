@@ -17,6 +17,7 @@ from enum import StrEnum
 from shared import regions, taxonomy
 
 ALL = "all"
+OUTCOME = "outcome"  # keys of a first-level field and a party-type pair: the outcome signal's (domain/outcomes.py)
 CENT = Decimal("0.01")
 
 
@@ -43,11 +44,18 @@ def pair(offer_party_type: str, need_party_type: str) -> str:
     return f"{offer_party_type}>{need_party_type}"
 
 
+def outcome_key(field: str, party_pair: str) -> str:
+    return f"{OUTCOME}:{field}|{party_pair}"
+
+
 def match_keys(offer_party_type: str, need_party_type: str, fields: list[str], item_regions: list[str]) -> list[str]:
     """The keys a match counts under: all, its party-type pair, the first-level fields and the regions
-    (with their provinces and regional strategies) of its two items."""
-    keys = {ALL, key(Dimension.PAIR, pair(offer_party_type, need_party_type))}
+    (with their provinces and regional strategies) of its two items, and each first-level field
+    with the party-type pair."""
+    party_pair = pair(offer_party_type, need_party_type)
+    keys = {ALL, key(Dimension.PAIR, party_pair)}
     keys.update(key(Dimension.FIELD, taxonomy.top_level(code)) for code in fields)
+    keys.update(outcome_key(taxonomy.top_level(code), party_pair) for code in fields)
     for region in item_regions:
         keys.add(key(Dimension.REGION, region))
         if regions.is_known(region):

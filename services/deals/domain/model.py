@@ -9,6 +9,7 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.api.inputs import CurrencyCode
+from shared.events.common import LocalizedText
 from shared.events.deals import CloseReason, ContractSummary, ContractType, DealData, DealParty, DealStage
 from shared.events.listing import TransferMode
 
@@ -24,6 +25,7 @@ class MatchSideRecord(BaseModel):
     item_id: str
     owner_id: str
     party_type: str
+    title: LocalizedText | None = None  # the item's title as the match event gave it
 
 
 class Contract(BaseModel):
@@ -62,6 +64,7 @@ class Deal(BaseModel):
     close_reason: CloseReason | None = None
     close_comment: str | None = None
     contract: Contract | None = None
+    session_id: str | None = None  # the session where the meeting that opened the deal was held
     version: int = 1
 
     def party_ids(self) -> list[str]:
@@ -73,4 +76,5 @@ class Deal(BaseModel):
                         pending_stage=self.pending_stage, confirmed_by=list(self.confirmed_by),
                         entered_at=dict(self.entered_at), changed_by=changed_by, close_reason=self.close_reason,
                         close_comment=self.close_comment,
-                        contract=self.contract.summary() if self.contract else None, version=self.version)
+                        contract=self.contract.summary() if self.contract else None, session_id=self.session_id,
+                        version=self.version)

@@ -20,6 +20,8 @@ from services.deals.domain.model import Contract, Deal, MatchSideRecord, deal_id
 ORDER = (DealStage.CONTACTED, DealStage.MET, DealStage.DUE_DILIGENCE, DealStage.TERM_SHEET,
          DealStage.CONTRACT_SIGNED)
 ENDED = frozenset({DealStage.CONTRACT_SIGNED, DealStage.CLOSED})
+BOTH_ACCEPTED = "matching"  # who opens a deal when both parties accepted the match
+MEETING_HELD = "session"  # who opens a deal when the pair's meeting was held at a session (both checked in)
 
 
 def next_stage(stage: DealStage) -> DealStage:
@@ -27,16 +29,19 @@ def next_stage(stage: DealStage) -> DealStage:
 
 
 def open_deal(match_id: str, offer: MatchSideRecord, need: MatchSideRecord, *, opened_by: str,
-              now: datetime) -> Deal:
-    """A new deal at ``contacted``; ``opened_by`` is a party of the match, or 'matching' when both accepted it."""
-    if opened_by not in (offer.owner_id, need.owner_id, "matching"):
+              now: datetime, session_id: str | None = None) -> Deal:
+    """A new deal at ``contacted``; ``opened_by`` is a party of the match, 'matching' when both accepted it,
+    or 'session' when their meeting was held at ``session_id``. A held meeting opens the deal at
+    ``contacted`` too: check-ins show that both were at the session, not that they met; the parties
+    confirm ``met`` as always."""
+    if opened_by not in (offer.owner_id, need.owner_id, BOTH_ACCEPTED, MEETING_HELD):
         raise Forbidden("only a party of the match may open a deal on it / 仅匹配双方可发起洽谈")
     if offer.owner_id == need.owner_id:
         raise Conflict("the match's two sides belong to one participant / 匹配双方为同一参与方")
     parties = (DealParty(participant_id=offer.owner_id, party_type=PartyType(offer.party_type), role=DealRole.OFFER),
                DealParty(participant_id=need.owner_id, party_type=PartyType(need.party_type), role=DealRole.NEED))
     return Deal(id=deal_id_of(match_id), match_id=match_id, parties=parties, stage=DealStage.CONTACTED,
-                entered_at={DealStage.CONTACTED: now})
+                entered_at={DealStage.CONTACTED: now}, session_id=session_id)
 
 
 def _ensure_party(deal: Deal, participant_id: str) -> None:

@@ -28,6 +28,7 @@ from shared.events.matching import (
     MatchSide,
     Meeting,
 )
+from shared.events.sessions import RegistrationStatus
 from shared.kafka import Producer
 from shared.party_types import Kind, PartyType, Side
 from tests.support import running
@@ -68,12 +69,12 @@ def item(item_id: str, side: Side, owner_id: str, party_type: PartyType, fields:
     return new_event(f"{kind}.created.v1", data, source="/tests", subject=item_id)
 
 
-def match(match_id: str, offer_id: str, need_id: str) -> CloudEvent:
+def match(match_id: str, offer_id: str, need_id: str, offer_owner: str = UNI) -> CloudEvent:
     """A match between the university's offer and the enterprise's need."""
     def side(item_id: str, owner_id: str, party_type: PartyType) -> MatchSide:
-        return MatchSide(item_id=item_id, owner_id=owner_id, party_type=party_type, title=LocalizedText(zh="射频芯片"))
+        return MatchSide(item_id=item_id, owner_id=owner_id, party_type=party_type, title=LocalizedText(zh=f"射频芯片 {item_id}"))
 
-    data = MatchData(match_id=match_id, kind=Kind.TECHNOLOGY, offer=side(offer_id, UNI, PartyType.UNIVERSITY),
+    data = MatchData(match_id=match_id, kind=Kind.TECHNOLOGY, offer=side(offer_id, offer_owner, PartyType.UNIVERSITY),
                      need=side(need_id, ENT, PartyType.ENTERPRISE), score=0.8,
                      features=[FeatureScore(name="fields", value=1.0, weight=0.5, contribution=0.5)],
                      explanation=Explanation(zh=["领域一致：5G通信"], en=["Same field: 5G communications"]))
@@ -85,16 +86,31 @@ def accepted(match_id: str, participant_id: str) -> CloudEvent:
     return new_event("match.feedback_given.v1", data, source="/services/matching", subject=match_id)
 
 
-def agenda(session_id: str, match_id: str) -> CloudEvent:
+def agenda(session_id: str, match_id: str, offer_owner: str = UNI) -> CloudEvent:
     data = AgendaData(session_id=session_id, version=1,
                       slots=[AgendaSlot(index=0, starts_at=T0, ends_at=T0.replace(minute=20))],
-                      meetings=[Meeting(slot=0, table=0, participant_ids=(UNI, ENT), match_id=match_id, score=0.8)])
+                      meetings=[Meeting(slot=0, table=0, participant_ids=(offer_owner, ENT), match_id=match_id,
+                                        score=0.8)])
     return new_event("agenda.published.v1", data, source="/services/matching", subject=session_id)
 
 
 def session(session_id: str, organiser_id: str) -> CloudEvent:
     data = samples.session(session_id).data.model_copy(update={"organiser_id": organiser_id})
     return new_event("session.created.v1", data, source="/services/events_sessions", subject=session_id)
+
+
+def checked_in(session_id: str, participant_id: str) -> CloudEvent:
+    """A participant checked in at a session (the organiser scanned its code at the door)."""
+    data = samples.registration("registration.confirmed.v1", participant_id, session_id).data.model_copy(
+        update={"status": RegistrationStatus.CHECKED_IN})
+    return new_event("registration.checked_in.v1", data, source="/services/events_sessions", subject=session_id)
+
+
+def named(participant_id: str, organisation: str, display_name: str) -> CloudEvent:
+    """A participant's profile as the listing service publishes it."""
+    data = samples.participant(participant_id).data.model_copy(update={
+        "organisation": LocalizedText(zh=organisation), "display_name": LocalizedText(zh=display_name)})
+    return new_event("participant.registered.v1", data, source="/services/listing", subject=participant_id)
 
 
 @pytest.fixture

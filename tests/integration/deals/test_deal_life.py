@@ -1,6 +1,7 @@
 """A pair goes from a match to a signed technology contract through the real broker and store, and
 the funnel counts it exactly once in each of its dimensions, even when every event is delivered
-again; deal events carry no amount; the parties and operators see the contract, others do not."""
+again; deal events carry no amount; the parties and operators see the contract, others do not; the
+outcome signal of the pair's field and party types is published once."""
 
 from __future__ import annotations
 
@@ -86,6 +87,16 @@ async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(
     assert [s["conversion"] for s in overall["steps"]] == [None, 1.0, 1.0, 1.0]
     assert all(s["mean_days"] is not None for s in overall["steps"][1:])
 
+    # The outcome signal of the match's field and party-type pair: published once, the replay changing nothing.
+    [prior] = await read_records(settings.kafka_bootstrap_servers,
+                                 topics.CONVERSION_PRIORS.full_name(settings.topic_prefix), count=1)
+    signal = decode(prior.value)
+    assert (prior.key.decode(), signal.type) == ("5G|university>enterprise", "conversion.prior_updated.v1")
+    assert (signal.data.signed, signal.data.closed, signal.data.prior, signal.data.version) == (1, {}, 0.0, 1)
+    stored = await client._transport.app.state.deals.store.priors.find_one({"_id": "outcome:5G|university>enterprise"})
+    assert stored["version"] == 1
+    assert "1200000" not in prior.value.decode()
+
     # The deal's events: in order, keyed by the deal id, never an amount.
     assert [decode(r.value).type for r in deal_records] == [
         "deal.opened.v1", *(["deal.stage_confirmed.v1", "deal.stage_reached.v1"] * 4)]
@@ -102,6 +113,7 @@ async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(
             assert response.json()["contract"]["amount"] == "1200000.50"
     metrics = (await client.get("/metrics", headers={"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"})).text
     assert 'deals_funnel_steps_total{pair="university>enterprise",step="signed"}' in metrics
+    assert 'deals_step_seconds_bucket{le="3600.0",step="signed"}' in metrics
 
 
 async def _items_known(client, count: int) -> bool:

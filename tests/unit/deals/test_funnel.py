@@ -7,10 +7,11 @@ from decimal import Decimal
 from services.deals.domain.funnel import FunnelCounts, Increment, Step, match_keys
 
 
-def test_a_match_counts_under_all_its_pair_first_level_fields_regions_provinces_and_strategies():
+def test_a_match_counts_under_all_its_pair_first_level_fields_regions_provinces_strategies_and_outcome_keys():
     assert match_keys("university", "enterprise", ["5G", "EIT.IC", "5G"], ["CN-SC.CD", "CN-GD.SZ"]) == [
-        "all", "field:5G", "field:EIT", "pair:university>enterprise", "region:CN-GD", "region:CN-GD.SZ",
-        "region:CN-SC", "region:CN-SC.CD", "strategy:chengyu", "strategy:greater_bay"]
+        "all", "field:5G", "field:EIT", "outcome:5G|university>enterprise", "outcome:EIT|university>enterprise",
+        "pair:university>enterprise", "region:CN-GD", "region:CN-GD.SZ", "region:CN-SC", "region:CN-SC.CD",
+        "strategy:chengyu", "strategy:greater_bay"]
 
 
 def test_an_increment_adds_the_step_its_time_and_its_turnover():

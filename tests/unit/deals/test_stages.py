@@ -47,6 +47,12 @@ def test_a_party_opens_a_deal_at_contacted_with_an_id_from_the_match():
     assert stages.open_deal("m_1", OFFER, NEED, opened_by="matching", now=NOW).id == deal.id
 
 
+def test_a_meeting_held_at_a_session_opens_the_deal_at_contacted_naming_the_session():
+    deal = stages.open_deal("m_1", OFFER, NEED, opened_by=stages.MEETING_HELD, now=NOW, session_id="s_1")
+    assert (deal.id, deal.stage, deal.session_id) == (deal_id_of("m_1"), DealStage.CONTACTED, "s_1")
+    assert deal.data(stages.MEETING_HELD).session_id == "s_1"
+
+
 def test_only_a_party_of_the_match_opens_a_deal():
     with pytest.raises(Forbidden, match="only a party of the match"):
         stages.open_deal("m_1", OFFER, NEED, opened_by=OTHER, now=NOW)
