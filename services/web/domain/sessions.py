@@ -9,6 +9,7 @@ from typing import Any
 
 from services.web.domain import names, times
 from services.web.domain.i18n import translate
+from services.web.domain.views import MatchRow
 from shared.party_types import PartyType
 
 
@@ -49,6 +50,21 @@ def in_zone(session: dict[str, Any], zone: str | None) -> bool:
     return not zone or session.get("high_tech_zone") == zone
 
 
+def meeting_targets(rows: list[MatchRow]) -> list[tuple[str, str]]:
+    """Whom a participant may ask to meet: their matches' counterparts, each once, best first."""
+    targets: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r.rank):
+        targets.setdefault(row.counterpart_id, row.counterpart_name)
+    return list(targets.items())
+
+
+def seated_and_waiting(registrations: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Registrations with a seat in arrival order, and the waitlist by position."""
+    seated = [r for r in registrations if r["status"] != "waitlisted"]
+    waiting = sorted((r for r in registrations if r["status"] == "waitlisted"), key=lambda r: r["waitlist_position"])
+    return seated, waiting
+
+
 @dataclass
 class SessionForm:
     values: dict[str, Any]
@@ -56,6 +72,7 @@ class SessionForm:
     body: dict[str, Any]
 
 
+NEW_SESSION = {"fields": [], "presenters": "10", "attendees": "100", "slot_minutes": "20", "slots": "6", "tables": "10"}
 LOCAL_TIMES = ("starts_at", "ends_at", "registration_closes_at", "first_slot_at")
 NUMBERS = ("presenters", "attendees", "slot_minutes", "slots", "tables")
 

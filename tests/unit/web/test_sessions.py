@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from services.web.domain import sessions
+from services.web.domain import sessions, views
 
 SESSION = {"id": "s_1", "title": {"zh": "成都5G专场", "en": "Chengdu 5G session"}, "city": "CN-SC.CD",
            "high_tech_zone": "CDHT", "venue": "菁蓉汇", "fields": ["5G", "IMFG.ROB"],
@@ -67,3 +67,21 @@ def test_a_participants_agenda_is_in_each_sessions_zone_with_names():
     rows = sessions.agenda_rows(meetings, {"s_1": "CN-BJ.BJ"}, {"p_x": "清华大学"}, "?", "zh-CN")
     assert [(r.when, r.table, r.counterpart, r.session_title) for r in rows] == [
         ("2026年12月12日（周六）11:20–11:40", 3, "清华大学", "专场")]
+
+
+def test_meeting_targets_are_each_counterpart_once_best_first():
+    def row(match_id: str, rank: int, counterpart: str) -> views.MatchRow:
+        return views.MatchRow(match_id, counterpart, rank, 50, True, counterpart.upper(), "", "", "", [])
+
+    rows = [row("m_2", 2, "p_b"), row("m_3", 3, "p_a"), row("m_1", 1, "p_a")]
+    assert sessions.meeting_targets(rows) == [("p_a", "P_A"), ("p_b", "P_B")]
+
+
+def test_registrations_are_split_into_seats_in_arrival_order_and_the_waitlist_by_position():
+    registrations = [{"participant_id": "p_1", "status": "confirmed"},
+                     {"participant_id": "p_2", "status": "waitlisted", "waitlist_position": 2},
+                     {"participant_id": "p_3", "status": "checked_in"},
+                     {"participant_id": "p_4", "status": "waitlisted", "waitlist_position": 1}]
+    seated, waiting = sessions.seated_and_waiting(registrations)
+    assert [r["participant_id"] for r in seated] == ["p_1", "p_3"]
+    assert [r["participant_id"] for r in waiting] == ["p_4", "p_2"]
