@@ -124,6 +124,9 @@ class Apis:
     async def create_session(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", f"{self._sessions}/sessions", token, json=body)
 
+    async def update_session(self, token: str, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("PATCH", f"{self._sessions}/sessions/{session_id}", token, json=changes)
+
     async def close_registration(self, token: str, session_id: str) -> dict[str, Any]:
         return await self.call("POST", f"{self._sessions}/sessions/{session_id}/close", token)
 

@@ -44,13 +44,16 @@ RUN = {
               "venue": "成都高新区菁蓉汇", "created": "专场已创建。", "closed": "报名已截止。洽谈议程将自动生成。",
               "register": "报名", "confirmed": "已确认", "must": "必须见面", "send": "提交",
               "requested": "已提交洽谈请求。", "waitlist": "候补中", "close": "截止报名", "check_in": "签到",
-              "checked": "已签到。", "filter": "筛选", "university_zh": "四川大学", "university": "Sichuan University"},
+              "checked": "已签到。", "filter": "筛选", "edit": "编辑专场", "range": "超出允许的范围。",
+              "moved": "成都高新区菁蓉汇B座", "updated": "专场已更新。", "university_zh": "四川大学", "university": "Sichuan University"},
     "en": {"locale": "en-GB", "city": "CN-GD.SZ", "city_name": "Shenzhen", "title": "Shenzhen 5G session",
            "venue": "Shenzhen Bay Innovation Centre", "created": "The session is created.",
            "closed": "Registration is closed. The agenda is planned next.", "register": "Register",
            "confirmed": "Confirmed", "must": "Must meet", "send": "Send",
            "requested": "Your meeting request was sent.", "waitlist": "On the waitlist", "close": "Close registration",
-           "check_in": "Check in", "checked": "is checked in.", "filter": "Filter",
+           "check_in": "Check in", "checked": "is checked in.", "filter": "Filter", "edit": "Edit the session",
+           "range": "Out of the allowed range.", "moved": "Shenzhen Bay Innovation Centre, Hall B",
+           "updated": "The session is updated.",
            "university_zh": "西南交通大学", "university": "Southwest Jiaotong University"},
 }
 
@@ -111,6 +114,24 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     assert await desk.get_by_role("status").first.inner_text() == words["created"]
     session_id = desk.url.split("/organise/")[1].split("?")[0]
     await check_page(desk, language)
+
+    # the organiser edits it: a number out of range is shown beside its field, then the venue moves
+    await desk.get_by_role("link", name=words["edit"]).click()
+    assert await desk.locator("#venue").input_value() == words["venue"]
+    assert await desk.locator("#starts_at").input_value() == local_input(day)
+    await desk.locator("#presenters").fill("0")
+    await desk.locator("form.card button[type=submit]").click()
+    assert await desk.locator("#presenters-error").inner_text() == words["range"]
+    await check_page(desk, language)
+    await desk.locator("#presenters").fill("1")
+    await desk.locator("#venue").fill(words["moved"])
+    await desk.locator("form.card button[type=submit]").click()
+    assert await desk.get_by_role("status").first.inner_text() == words["updated"]
+    assert words["moved"] in await desk.locator("main").inner_text()
+    async with httpx.AsyncClient(base_url=stack.sessions, timeout=LOADED) as api:
+        stored = (await api.get(f"/sessions/{session_id}")).json()
+    assert (stored["venue"], stored["capacity"], stored["version"]) == (words["moved"], {"presenters": 1, "attendees": 2},
+                                                                        2)
 
     # others register through the API: the university presents its offer (once the sessions service
     # has heard of it), an investor attends

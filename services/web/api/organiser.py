@@ -11,6 +11,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from services.web.apis import ApiError
 from services.web.api.common import (Refused, Who, apis, back_to, form_of, pages, participant_names, submit,
                                      token_of)
 from services.web.domain import i18n, names, sessions
@@ -35,8 +36,8 @@ def session_form_context(language: str) -> dict[str, Any]:
 @router.get("/organise/new")
 async def new_session_page(request: Request, who: Who) -> Response:
     token_of(who)
-    return pages(request).render(request, who, "session_form.html", values=sessions.NEW_SESSION, errors={},
-                                 **session_form_context(who.language))
+    return pages(request).render(request, who, "session_form.html", session_id=None, values=sessions.NEW_SESSION,
+                                 errors={}, **session_form_context(who.language))
 
 
 @router.post("/organise/new")
@@ -46,10 +47,37 @@ async def new_session(request: Request, who: Who) -> Response:
     outcome = await submit(lambda: apis(request).create_session(token, parsed.body), parsed.errors, who.language,
                            to_form=sessions.form_errors)
     if isinstance(outcome, Refused):
-        return pages(request).render(request, who, "session_form.html", status_code=outcome.status,
+        return pages(request).render(request, who, "session_form.html", status_code=outcome.status, session_id=None,
                                      values=parsed.values, errors=outcome.errors,
                                      **session_form_context(who.language))
     return back_to(f"/organise/{outcome['id']}", "organise.created")
+
+
+@router.get("/organise/{session_id}/edit")
+async def edit_session_page(session_id: str, request: Request, who: Who) -> Response:
+    token_of(who)
+    session = await apis(request).session(session_id)
+    if session["organiser_id"] != who.participant_id:  # the service refuses the change anyway
+        raise ApiError(403, "not its organiser")
+    return pages(request).render(request, who, "session_form.html", session_id=session_id,
+                                 values=sessions.session_values(session), errors={},
+                                 **session_form_context(who.language))
+
+
+@router.post("/organise/{session_id}/edit")
+async def edit_session(session_id: str, request: Request, who: Who) -> Response:
+    token = token_of(who)
+    form = await form_of(request)
+    parsed = sessions.session_form(form, datetime.now(UTC), who.language)
+    session = await apis(request).session(session_id)
+    outcome = await submit(
+        lambda: apis(request).update_session(token, session_id, sessions.session_changes(session, parsed.body)),
+        parsed.errors, who.language, to_form=sessions.form_errors)
+    if isinstance(outcome, Refused):
+        return pages(request).render(request, who, "session_form.html", status_code=outcome.status,
+                                     session_id=session_id, values=parsed.values, errors=outcome.errors,
+                                     **session_form_context(who.language))
+    return back_to(f"/organise/{session_id}", "organise.updated")
 
 
 @router.get("/organise/{session_id}")
@@ -66,7 +94,7 @@ async def manage_session(session_id: str, request: Request, who: Who, notice: st
         request, who, "manage.html", session=sessions.summary(session, who.language), open=session["registration_open"],
         seated=seated, waiting=waiting, display=display, unknown=unknown,
         board=sessions.board(agenda, session["city"], display, unknown) if agenda else None,
-        notice=notice if notice in ("organise.created", "organise.closed") else None,
+        notice=notice if notice in ("organise.created", "organise.updated", "organise.closed") else None,
         checked=display.get(checked or "", None))
 
 

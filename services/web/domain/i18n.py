@@ -281,6 +281,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "organise.tables": ("洽谈桌数", "Tables"),
     "organise.create": ("创建", "Create"),
     "organise.created": ("专场已创建。", "The session is created."),
+    "organise.edit": ("编辑专场", "Edit the session"),
+    "organise.updated": ("专场已更新。", "The session is updated."),
     "organise.bad_time": ("请填写日期和时间。", "Enter a date and time."),
     "organise.registrations": ("报名情况", "Registrations"),
     "organise.waitlist": ("候补名单", "Waitlist"),

@@ -119,6 +119,57 @@ def session_form(form: dict[str, Any], now: datetime, language: str) -> SessionF
     return SessionForm(values, errors, body)
 
 
+def session_values(session: dict[str, Any]) -> dict[str, Any]:
+    """A session from the API as the values of the organiser's form, times in its city's zone."""
+    city = session["city"]
+    plan = session.get("meeting_plan") or {}
+    title = session.get("title") or {}
+
+    def typed(moment: str | None) -> str:
+        return times.local(moment, city).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+    values: dict[str, Any] = {
+        "title_zh": title.get("zh") or "", "title_en": title.get("en") or "", "fields": list(session["fields"]),
+        "city": city, "high_tech_zone": session.get("high_tech_zone") or "", "venue": session.get("venue") or "",
+        **{name: typed(session.get(name)) for name in ("starts_at", "ends_at", "registration_closes_at")},
+        "presenters": str(session["capacity"]["presenters"]), "attendees": str(session["capacity"]["attendees"]),
+        "first_slot_at": typed(plan.get("first_slot_at")),
+        **{name: str(plan[name]) if name in plan else "" for name in ("slot_minutes", "slots", "tables")}}
+    values.update({f"quota_{party}": str(seats) for party, seats in (session.get("quotas") or {}).items()})
+    return values
+
+
+def session_changes(session: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """The body of PATCH /sessions/{id} for an edited form: only what differs from the session as
+    it is (an unchanged deadline already past is not sent again, which the API would refuse as a
+    new one), the meeting plan's other settings kept; a cleared title is sent as null, which the
+    API refuses by name."""
+    changes: dict[str, Any] = {}
+    for name, value in body.items():
+        if name == "registration_opens_at":
+            continue
+        current = session.get(name)
+        if name == "meeting_plan" and isinstance(current, dict):
+            value = {**current, **value}
+        if _comparable(value) != _comparable(current):
+            changes[name] = value
+    if "title" not in body:
+        changes["title"] = None
+    return changes
+
+
+def _comparable(value: Any) -> Any:
+    """A value as it means: moments as instants, texts without their empty languages."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, str):
+        try:
+            return times.parse(value) if "T" in value and value[:4].isdigit() else value
+        except ValueError:
+            return value
+    return value
+
+
 def form_errors(errors: dict[str, str]) -> dict[str, str]:
     """The API's error keys (capacity_presenters, meeting_plan_slots, title…) as the form's."""
     renamed: dict[str, str] = {}

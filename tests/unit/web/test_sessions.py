@@ -85,3 +85,34 @@ def test_registrations_are_split_into_seats_in_arrival_order_and_the_waitlist_by
     seated, waiting = sessions.seated_and_waiting(registrations)
     assert [r["participant_id"] for r in seated] == ["p_1", "p_3"]
     assert [r["participant_id"] for r in waiting] == ["p_4", "p_2"]
+
+
+AS_STORED = {**SESSION, "organiser_id": "p_host", "registration_opens_at": "2026-11-01T00:00:00Z",
+             "title": {"zh": "成都5G专场", "en": None}, "high_tech_zone": None, "venue": "菁蓉汇", "fields": ["5G"],
+             "starts_at": "2026-12-12T01:00:00Z", "ends_at": "2026-12-12T09:00:00Z",
+             "registration_closes_at": "2026-12-11T01:00:00Z", "quotas": {"investor": 10},
+             "meeting_plan": {"first_slot_at": "2026-12-12T03:00:00Z", "slot_minutes": 20, "slots": 6, "tables": 10,
+                              "min_meetings": 1, "max_meetings": 4}}
+
+
+def test_a_session_becomes_its_edit_form_in_local_time():
+    values = sessions.session_values(AS_STORED)
+    assert {k: values[k] for k in ("starts_at", "registration_closes_at", "first_slot_at", "title_en", "tables",
+                                   "quota_investor", "high_tech_zone")} == {
+        "starts_at": "2026-12-12T09:00", "registration_closes_at": "2026-12-11T09:00",
+        "first_slot_at": "2026-12-12T11:00", "title_en": "", "tables": "10", "quota_investor": "10",
+        "high_tech_zone": ""}
+    unchanged = sessions.session_form(values, datetime(2026, 12, 1, tzinfo=UTC), "en")
+    assert unchanged.errors == {} and sessions.session_changes(AS_STORED, unchanged.body) == {}
+
+
+def test_an_edit_sends_only_what_changed_and_keeps_the_rest_of_the_meeting_plan():
+    values = {**sessions.session_values(AS_STORED), "venue": " 天府软件园 ", "ends_at": "2026-12-12T18:00",
+              "tables": "12"}
+    edited = sessions.session_form(values, datetime(2026, 12, 1, tzinfo=UTC), "en")
+    assert sessions.session_changes(AS_STORED, edited.body) == {
+        "venue": "天府软件园", "ends_at": "2026-12-12T18:00:00+08:00",
+        "meeting_plan": {"first_slot_at": "2026-12-12T11:00:00+08:00", "slot_minutes": 20, "slots": 6, "tables": 12,
+                         "min_meetings": 1, "max_meetings": 4}}
+    cleared = sessions.session_form({**values, "title_zh": " "}, datetime(2026, 12, 1, tzinfo=UTC), "en")
+    assert sessions.session_changes(AS_STORED, cleared.body)["title"] is None
