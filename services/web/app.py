@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from services.web import api
 from services.web.api.common import BadForm, SignInNeeded
-from services.web.apis import ApiError, Apis, Unavailable
+from services.web.apis import ApiError, Apis, RoundTrips, Unavailable
 from services.web.domain.i18n import bilingual
 from services.web.rendering import SESSION_COOKIE, Pages, visitor
 from services.web.settings import Settings
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[api.router],
         lifespan=lifespan,
     )
+    app.add_middleware(RoundTrips)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.add_exception_handler(SignInNeeded, _sign_in)
     app.add_exception_handler(BadForm, _bad_form)

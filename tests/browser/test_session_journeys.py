@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from tests.browser.conftest import LOADED, NEEDS_CHROMIUM, Account, Stack, account, check_page, screenshot, sign_in
+from tests.browser.conftest import (LOADED, NEEDS_CHROMIUM, Account, Stack, account, check_page, round_trips, screenshot,
+                                    sign_in)
 from tests.support import OPERATOR, wait_for
 
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
@@ -150,7 +151,8 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     visiting.set_default_timeout(LOADED * 1000)
     phone = await visiting.new_page()
     await sign_in(phone, stack, enterprise)
-    await phone.goto(stack.web + "/sessions")
+    answer = await phone.goto(stack.web + "/sessions")
+    assert answer.status == 200, await phone.locator("main").inner_text()
     await phone.locator("#city").select_option(words["city"])
     await phone.get_by_role("button", name=words["filter"]).click()
     await check_page(phone, language)
@@ -182,6 +184,7 @@ async def test_session_journeys(stack: Stack, browser, language: str):
 
     # the organiser sees registrations and the waitlist with names, and closes registration
     await desk.goto(f"{stack.web}/organise/{session_id}")
+    assert await round_trips(desk) == {"events_sessions": 1, "listing": 1}
     tables = await desk.locator("table").all_inner_texts()
     assert words["university" if language == "en" else "university_zh"] in tables[0]
     assert ("Tianfu Ventures 2" if language == "en" else "天府创投2号") in tables[1]
@@ -212,6 +215,7 @@ async def test_session_journeys(stack: Stack, browser, language: str):
                                   timeout=60_000)
     assert await phone.evaluate("window.notReloaded") is True
     await phone.reload()
+    assert await round_trips(phone) == {"events_sessions": 1, "listing": 1}  # the agenda, then names
     row = await phone.locator("table.agenda tbody tr").first.inner_text()
     assert "11:00" in row and words["university" if language == "en" else "university_zh"] in row, row
     await check_page(phone, language)

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from icalendar import Calendar, Event
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.events.common import LocalizedText
 from shared.events.matching import AgendaData
@@ -22,6 +22,7 @@ class MyMeeting(BaseModel):
 
     session_id: str
     session_title: LocalizedText
+    city: str = Field(description="The session's city code: its meetings' times are read in its time zone")
     venue: str | None
     slot: int
     starts_at: datetime
@@ -44,7 +45,8 @@ def meetings_of(participant_id: str, agenda: AgendaData, session: Session) -> li
         counterpart_id = next((p for p in meeting.participant_ids if p != participant_id), participant_id)
         counterpart = session.registration_of(counterpart_id)
         mine.append(MyMeeting(
-            session_id=session.id, session_title=session.title, venue=session.venue, slot=meeting.slot,
+            session_id=session.id, session_title=session.title, city=session.city, venue=session.venue,
+            slot=meeting.slot,
             starts_at=slots[meeting.slot].starts_at, ends_at=slots[meeting.slot].ends_at, table=meeting.table,
             counterpart_id=counterpart_id,
             counterpart_party_type=counterpart.party_type if counterpart else None,

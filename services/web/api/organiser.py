@@ -4,6 +4,7 @@ and the waitlist, closing registration, the agenda board, checking people in).""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -59,24 +60,28 @@ async def edit_session_page(session_id: str, request: Request, who: Who) -> Resp
     session = await apis(request).session(session_id)
     if session["organiser_id"] != who.participant_id:  # the service refuses the change anyway
         raise ApiError(403, "not its organiser")
-    return pages(request).render(request, who, "session_form.html", session_id=session_id,
-                                 values=sessions.session_values(session), errors={},
+    values = sessions.session_values(session)
+    return pages(request).render(request, who, "session_form.html", session_id=session_id, values=values,
+                                 original=json.dumps(values, ensure_ascii=False), errors={},
                                  **session_form_context(who.language))
 
 
 @router.post("/organise/{session_id}/edit")
 async def edit_session(session_id: str, request: Request, who: Who) -> Response:
+    """Send what the organiser changed: the form carries the values it was filled with, so the
+    session is not asked for again."""
     token = token_of(who)
     form = await form_of(request)
-    parsed = sessions.session_form(form, datetime.now(UTC), who.language)
-    session = await apis(request).session(session_id)
+    now = datetime.now(UTC)
+    parsed = sessions.session_form(form, now, who.language)
+    original = sessions.session_form(sessions.original_values(form.get("original")), now, who.language).body
     outcome = await submit(
-        lambda: apis(request).update_session(token, session_id, sessions.session_changes(session, parsed.body)),
+        lambda: apis(request).update_session(token, session_id, sessions.session_changes(original, parsed.body)),
         parsed.errors, who.language, to_form=sessions.form_errors)
     if isinstance(outcome, Refused):
         return pages(request).render(request, who, "session_form.html", status_code=outcome.status,
-                                     session_id=session_id, values=parsed.values, errors=outcome.errors,
-                                     **session_form_context(who.language))
+                                     session_id=session_id, values=parsed.values, original=form.get("original", ""),
+                                     errors=outcome.errors, **session_form_context(who.language))
     return back_to(f"/organise/{session_id}", "organise.updated")
 
 

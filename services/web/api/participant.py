@@ -24,11 +24,13 @@ async def home(request: Request, who: Who) -> Response:
     if not who.signed_in:
         return pages(request).render(request, who, "landing.html")
     token = token_of(who)
-    me, offers, needs, matches, unread = await asyncio.gather(
+    # The names of the matches' counterparts come from listing: everything else of listing's is
+    # asked for with them, so that the page waits for each service once.
+    matches, unread = await asyncio.gather(apis(request).matches(token, status="active", limit=100),
+                                           apis(request).unread(token))
+    me, offers, needs, rows = await asyncio.gather(
         apis(request).me(token), apis(request).items(token, "offer", **MINE),
-        apis(request).items(token, "need", **MINE), apis(request).matches(token, status="active", limit=100),
-        apis(request).unread(token))
-    rows = await match_rows(request, who, matches["items"])
+        apis(request).items(token, "need", **MINE), match_rows(request, who, matches["items"]))
     return pages(request).render(request, who, "home.html", me=me, offers=len(offers["items"]),
                                  needs=len(needs["items"]), matches=rows[:3], match_count=len(rows), unread=unread)
 
@@ -42,8 +44,10 @@ async def my_items(request: Request, who: Who, notice: str | None = None) -> Res
                                  notice=notice if notice in ("items.saved", "items.withdrawn_done") else None)
 
 
-def item_context(who: Visitor, party_type: str, side: str) -> dict[str, Any]:
-    return {"kind_options": names.kind_options(party_type, side, who.language),
+def item_context(who: Visitor, side: str) -> dict[str, Any]:
+    """The pickers of an item form; the kinds the visitor's party type may post on this side (the
+    party type from the token, only to choose what to show: the listing service checks it)."""
+    return {"kind_options": names.kind_options(who.party_type or "", side, who.language),
             "field_options": names.field_options(who.language), "region_options": names.region_options(who.language)}
 
 
@@ -51,9 +55,9 @@ def item_context(who: Visitor, party_type: str, side: str) -> dict[str, Any]:
 async def new_item_page(side: str, request: Request, who: Who) -> Response:
     if side not in SIDES:
         raise ApiError(404, f"no such side {side}")
-    me = await apis(request).me(token_of(who))
+    token_of(who)
     return pages(request).render(request, who, "item_form.html", side=side, item_id=None, values={"fields": []},
-                                 errors={}, **item_context(who, me["party_type"], side))
+                                 errors={}, **item_context(who, side))
 
 
 @router.post("/items/{side}/new")
@@ -63,21 +67,18 @@ async def new_item(side: str, request: Request, who: Who) -> Response:
     outcome = await submit(lambda: apis(request).post_item(token, side, parsed.body), parsed.errors, who.language,
                            to_form=views.item_errors, refused=(403, 422))
     if isinstance(outcome, Refused):
-        me = await apis(request).me(token)
         return pages(request).render(request, who, "item_form.html", status_code=outcome.status, side=side,
                                      item_id=None, values=parsed.values, errors=outcome.errors,
-                                     **item_context(who, me["party_type"], side))
+                                     **item_context(who, side))
     return back_to("/items", "items.saved")
 
 
 @router.get("/items/{side}/{item_id}/edit")
 async def edit_item_page(side: str, item_id: str, request: Request, who: Who) -> Response:
-    token = token_of(who)
-    item, me = await asyncio.gather(apis(request).item(token, side, item_id), apis(request).me(token))
+    item = await apis(request).item(token_of(who), side, item_id)
     return pages(request).render(request, who, "item_form.html", side=side, item_id=item_id,
                                  values=views.item_values(item), errors={},
-                                 title=names.text(item["title"], who.language),
-                                 **item_context(who, me["party_type"], side))
+                                 title=names.text(item["title"], who.language), **item_context(who, side))
 
 
 @router.post("/items/{side}/{item_id}/edit")
@@ -87,11 +88,10 @@ async def edit_item(side: str, item_id: str, request: Request, who: Who) -> Resp
     outcome = await submit(lambda: apis(request).patch_item(token, side, item_id, views.patch_of(parsed.body)),
                            parsed.errors, who.language, to_form=views.item_errors)
     if isinstance(outcome, Refused):
-        me = await apis(request).me(token)
         return pages(request).render(request, who, "item_form.html", status_code=outcome.status, side=side,
                                      item_id=item_id, values=parsed.values, errors=outcome.errors,
                                      title=names.text(parsed.body.get("title"), who.language),
-                                     **item_context(who, me["party_type"], side))
+                                     **item_context(who, side))
     return back_to("/items", "items.saved")
 
 

@@ -31,11 +31,12 @@ async def browse_sessions(request: Request, who: Who, city: str = "", zone: str 
 @router.get("/sessions/{session_id}")
 async def session_page(session_id: str, request: Request, who: Who, notice: str | None = None) -> Response:
     token = token_of(who)
-    session, registration, matches, offers = await asyncio.gather(
+    session, registration, matches = await asyncio.gather(
         apis(request).session(session_id), apis(request).my_registration(token, session_id),
-        apis(request).matches(token, status="active", limit=100),
-        apis(request).items(token, "offer", mine="true", status="open", limit=100))
-    rows = await match_rows(request, who, matches["items"])
+        apis(request).matches(token, status="active", limit=100))
+    offers, rows = await asyncio.gather(  # listing's, with the names the matches need
+        apis(request).items(token, "offer", mine="true", status="open", limit=100),
+        match_rows(request, who, matches["items"]))
     return pages(request).render(
         request, who, "session.html", session=sessions.summary(session, who.language), registration=registration,
         targets=sessions.meeting_targets(rows),
@@ -72,11 +73,8 @@ async def check_in_code(session_id: str, request: Request, who: Who) -> Response
 async def my_agenda(request: Request, who: Who) -> Response:
     token = token_of(who)
     meetings = (await apis(request).my_agenda(token))["items"]
-    found, display = await asyncio.gather(
-        asyncio.gather(*(apis(request).session(s) for s in {m["session_id"] for m in meetings})),
-        participant_names(request, who, {m["counterpart_id"] for m in meetings}))
-    rows = sessions.agenda_rows(meetings, {s["id"]: s["city"] for s in found}, display,
-                                i18n.translate(who.language, "unknown.participant"), who.language)
+    display = await participant_names(request, who, {m["counterpart_id"] for m in meetings})
+    rows = sessions.agenda_rows(meetings, display, i18n.translate(who.language, "unknown.participant"), who.language)
     return pages(request).render(request, who, "agenda.html", rows=rows)
 
 

@@ -301,6 +301,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "organise.check_in_submit": ("签到", "Check in"),
     "organise.checked_in": ("{name} 已签到。", "{name} is checked in."),
     "organise.scan": ("用摄像头扫码", "Scan with the camera"),
+    "organise.no_camera": ("无法使用摄像头，请手动输入签到码。", "The camera cannot be used: type the code instead."),
 }
 
 # Pydantic's error types, as the services' 422 bodies carry them; messages of type value_error are

@@ -3,6 +3,7 @@ into the API's body, the agenda board (tables × slots) and a participant's agen
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -95,7 +96,7 @@ def session_form(form: dict[str, Any], now: datetime, language: str) -> SessionF
         if moments[name] is None:
             errors[name] = translate(language, "organise.bad_time")
     numbers: dict[str, int | None] = {}
-    for name in (*NUMBERS, *(f"quota_{p.value}" for p in PartyType)):
+    for name in (*NUMBERS, *PLAN_LIMITS, *(f"quota_{p.value}" for p in PartyType)):
         raw = (form.get(name) or "").strip()
         try:
             numbers[name] = int(raw) if raw else None
@@ -112,11 +113,15 @@ def session_form(form: dict[str, Any], now: datetime, language: str) -> SessionF
         "capacity": {"presenters": numbers["presenters"], "attendees": numbers["attendees"]},
         "quotas": {p.value: numbers[f"quota_{p.value}"] for p in PartyType if numbers[f"quota_{p.value}"] is not None},
         "meeting_plan": {"first_slot_at": moments["first_slot_at"], "slot_minutes": numbers["slot_minutes"],
-                         "slots": numbers["slots"], "tables": numbers["tables"]},
+                         "slots": numbers["slots"], "tables": numbers["tables"],
+                         **{k: numbers[k] for k in PLAN_LIMITS if numbers[k] is not None}},
     }
     if title:
         body["title"] = title
     return SessionForm(values, errors, body)
+
+
+PLAN_LIMITS = ("min_meetings", "max_meetings")  # not on the form: kept as the session has them
 
 
 def session_values(session: dict[str, Any]) -> dict[str, Any]:
@@ -134,40 +139,40 @@ def session_values(session: dict[str, Any]) -> dict[str, Any]:
         **{name: typed(session.get(name)) for name in ("starts_at", "ends_at", "registration_closes_at")},
         "presenters": str(session["capacity"]["presenters"]), "attendees": str(session["capacity"]["attendees"]),
         "first_slot_at": typed(plan.get("first_slot_at")),
-        **{name: str(plan[name]) if name in plan else "" for name in ("slot_minutes", "slots", "tables")}}
+        **{name: str(plan[name]) for name in ("slot_minutes", "slots", "tables", *PLAN_LIMITS) if name in plan}}
     values.update({f"quota_{party}": str(seats) for party, seats in (session.get("quotas") or {}).items()})
     return values
 
 
-def session_changes(session: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
-    """The body of PATCH /sessions/{id} for an edited form: only what differs from the session as
-    it is (an unchanged deadline already past is not sent again, which the API would refuse as a
-    new one), the meeting plan's other settings kept; a cleared title is sent as null, which the
-    API refuses by name."""
+def original_values(raw: object) -> dict[str, Any]:
+    """The values an edit form was filled with, as it carries them (JSON in a hidden field)."""
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        return {}
+    return {k: v for k, v in values.items()
+            if isinstance(v, str) or (k == "fields" and isinstance(v, list) and all(isinstance(f, str) for f in v))}
+
+
+def session_changes(original: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The body of PATCH /sessions/{id} for an edited form (both as ``session_form`` bodies): only
+    what the organiser changed (an unchanged deadline already past is not sent again, which the
+    API would refuse as a new one), the meeting plan's limits kept as they were; a cleared title is
+    sent as null, which the API refuses by name."""
     changes: dict[str, Any] = {}
-    for name, value in body.items():
+    for name, value in edited.items():
         if name == "registration_opens_at":
             continue
-        current = session.get(name)
-        if name == "meeting_plan" and isinstance(current, dict):
-            value = {**current, **value}
-        if _comparable(value) != _comparable(current):
+        before = original.get(name)
+        if name == "meeting_plan" and isinstance(before, dict):
+            value = {**{k: before[k] for k in PLAN_LIMITS if before.get(k) is not None}, **value}
+        if value != before:
             changes[name] = value
-    if "title" not in body:
+    if "title" not in edited:
         changes["title"] = None
     return changes
-
-
-def _comparable(value: Any) -> Any:
-    """A value as it means: moments as instants, texts without their empty languages."""
-    if isinstance(value, dict):
-        return {k: _comparable(v) for k, v in value.items() if v is not None}
-    if isinstance(value, str):
-        try:
-            return times.parse(value) if "T" in value and value[:4].isdigit() else value
-        except ValueError:
-            return value
-    return value
 
 
 def form_errors(errors: dict[str, str]) -> dict[str, str]:
@@ -216,13 +221,13 @@ class AgendaRow:
     zone: str
 
 
-def agenda_rows(meetings: list[dict[str, Any]], cities: dict[str, str], display: dict[str, str], unknown: str,
+def agenda_rows(meetings: list[dict[str, Any]], display: dict[str, str], unknown: str,
                 language: str) -> list[AgendaRow]:
-    """A participant's meetings by time, each in its session's zone (``cities`` maps session ids
-    to city codes), naming the counterpart."""
+    """A participant's meetings by time, each in its session's zone (from the session's city),
+    naming the counterpart."""
     rows = []
     for m in sorted(meetings, key=lambda m: (m["starts_at"], m["session_id"], m["slot"])):
-        city = cities.get(m["session_id"])
+        city = m.get("city")
         rows.append(AgendaRow(
             session_title=names.text(m["session_title"], language),
             when=f"{times.date_time(m['starts_at'], city, language)}–{times.clock(m['ends_at'], city)}",

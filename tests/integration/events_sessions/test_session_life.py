@@ -93,7 +93,7 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
     mine = (await client.get("/me/agenda", headers=uni)).json()["items"]
     assert [(m["slot"], m["table"], m["counterpart_id"], m["must_meet"]) for m in mine] == [
         (0, 3, "ent-1", True), (1, 0, "inv-1", False)]
-    assert mine[0]["counterpart_party_type"] == "enterprise"
+    assert mine[0]["counterpart_party_type"] == "enterprise" and mine[0]["city"] == "CN-SC.CD"
     page = (await client.get("/me/agenda", headers=uni, params={"limit": 1})).json()
     rest = (await client.get("/me/agenda", headers=uni, params={"cursor": page["next_cursor"]})).json()
     assert [m["slot"] for m in page["items"] + rest["items"]] == [0, 1] and rest["next_cursor"] is None
