@@ -23,8 +23,8 @@ router = APIRouter()
 @router.get("/organise")
 async def organise(request: Request, who: Who, notice: str | None = None) -> Response:
     token_of(who)
-    answer = await apis(request).sessions(limit=100)
-    mine = [sessions.summary(s, who.language) for s in answer["items"] if s["organiser_id"] == who.participant_id]
+    answer = await apis(request).sessions(organiser=who.participant_id, limit=100)
+    mine = [sessions.summary(s, who.language) for s in answer["items"]]
     return pages(request).render(request, who, "organise.html", sessions=mine,
                                  notice=notice if notice == "organise.created" else None)
 

@@ -38,6 +38,9 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
     assert [s["id"] for s in listed.json()["items"]] == [sid]
     assert (await client.get("/sessions", params={"field": "BIO"})).json()["items"] == []
     assert (await client.get("/sessions", params={"open": "false"})).json()["items"] == []
+    assert [s["id"] for s in (await client.get("/sessions", params={"organiser": "gov-chengdu"})).json()["items"]] \
+        == [sid]
+    assert (await client.get("/sessions", params={"organiser": "gov-elsewhere"})).json()["items"] == []
 
     uni, ent, inv = bearer("uni-1", PartyType.UNIVERSITY), bearer("ent-1"), bearer("inv-1", PartyType.INVESTOR)
     await publish_listing("L-uni-1", "uni-1")
