@@ -10,6 +10,7 @@ is an organiser. When #16 makes an operator grant the role, ``organiser`` below 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -224,6 +225,8 @@ async def test_session_journeys(stack: Stack, browser, language: str):
         await phone.locator("a[href=\"/agenda.ics\"]").click()
     ics = (await (await download.value).path()).read_text()
     assert "BEGIN:VCALENDAR" in ics
+    assert f"1:1 洽谈 / meeting: {words['university_zh']} · 对接部 / {words['university']} · Partnerships" in \
+        re.sub(r"\r?\n[ \t]", "", ics), ics  # the counterpart named in both languages (lines are folded)
     await phone.goto(stack.web + "/teams")
     await check_page(phone, language)
     await phone.goto(stack.web + "/inbox")

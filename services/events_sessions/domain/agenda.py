@@ -15,6 +15,7 @@ from shared.party_types import PartyType
 from services.events_sessions.domain.model import SEATED, Session
 
 PRODUCT_ID = "-//Hard-Tech Express//events_sessions//ZH-EN"
+COUNTERPART = "X-HARDTECH-COUNTERPART-ID"  # a meeting event's counterpart, a participant id
 
 
 class MyMeeting(BaseModel):
@@ -92,6 +93,8 @@ def calendar(participant_id: str, sessions: Iterable[Session], meetings: Iterabl
         event.add("dtstart", meeting.starts_at)
         event.add("dtend", meeting.ends_at)
         event.add("summary", f"1:1 洽谈 / meeting: {meeting.counterpart_id}")
+        # Who the counterpart is, for a client that names them (the web app puts their name here).
+        event.add(COUNTERPART, meeting.counterpart_id)
         event.add("location", f"{meeting.venue or ''} 第{meeting.table + 1}桌 / table {meeting.table + 1}".strip())
         event.add("description", _bilingual(meeting.session_title))
         cal.add_component(event)

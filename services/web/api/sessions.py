@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from services.web.api.common import Who, apis, back_to, form_of, match_rows, pages, participant_names, token_of
-from services.web.domain import i18n, names, sessions
+from services.web.domain import calendar, i18n, names, sessions
 from shared.events.sessions import MeetingPreference
 
 router = APIRouter()
@@ -80,6 +80,10 @@ async def my_agenda(request: Request, who: Who) -> Response:
 
 @router.get("/agenda.ics")
 async def my_calendar(request: Request, who: Who) -> Response:
-    calendar = await apis(request).my_calendar(token_of(who))
-    return Response(calendar.content, media_type="text/calendar; charset=utf-8",
+    """The events_sessions service's file with each meeting's counterpart named in both languages."""
+    token = token_of(who)
+    ics = (await apis(request).my_calendar(token)).content
+    found = await apis(request).participants(token, calendar.counterpart_ids(ics))
+    both = {pid: (names.participant_name(p, i18n.ZH), names.participant_name(p, i18n.EN)) for pid, p in found.items()}
+    return Response(calendar.with_names(ics, both), media_type="text/calendar; charset=utf-8",
                     headers={"content-disposition": 'attachment; filename="hardtech-agenda.ics"'})

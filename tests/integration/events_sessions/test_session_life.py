@@ -104,6 +104,7 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     components = [c for c in Calendar.from_ical(ics.content).walk("VEVENT")]
     assert len(components) == 3 and components[0]["dtstart"].dt == T0
+    assert [str(c.get("x-hardtech-counterpart-id")) for c in components[1:]] == ["ent-1", "inv-1"]
     assert (await client.get(f"/sessions/{sid}/agenda", headers=uni)).status_code == 403
 
     # check-in with the code shown to the participant; the rest are no-shows once it started
