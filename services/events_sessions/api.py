@@ -100,6 +100,8 @@ async def list_sessions(
     starts_from: Annotated[QueryMoment | None, Query(description="Sessions starting at or after")] = None,
     starts_to: Annotated[QueryMoment | None, Query(description="Sessions starting before")] = None,
     open: Annotated[bool | None, Query(description="Only sessions accepting registrations now (or not)")] = None,
+    organiser: Annotated[str | None, Query(max_length=100, description="Only this organiser's sessions "
+                                                                       "(a participant id)")] = None,
 ) -> Page[SessionOut]:
     svc = service(request)
     now = svc.clock()
@@ -108,6 +110,8 @@ async def list_sessions(
         query["fields"] = {"$in": [field, *(f.code for f in taxonomy.children(field))]}
     if city is not None:
         query["city"] = city
+    if organiser is not None:
+        query["organiser_id"] = organiser
     if starts_from is not None or starts_to is not None:
         query["starts_at"] = {**({"$gte": starts_from} if starts_from else {}),
                               **({"$lt": starts_to} if starts_to else {})}

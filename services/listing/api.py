@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from services.listing.domain import items
 from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery, query_terms
@@ -17,7 +17,7 @@ from services.listing.handlers import ListingService
 from shared.api.idempotency import Body, IdempotencyKey, answer_once
 from shared import regions, taxonomy
 from shared.api.app import Problem
-from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
+from shared.api.pagination import MAX_LIMIT, Page, PageParams, decode_cursor, encode_cursor, page_params
 from shared.api.security import CurrentPrincipal, Operator, Participant
 from shared.auth import jwks
 from shared.events.common import Language, LocalizedText
@@ -25,6 +25,7 @@ from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.party_types import Kind, PartyType, Side
 
 EntityId = Annotated[str, Path(max_length=100)]
+EntityIdQuery = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": Problem}, 409: {"model": Problem}}
 
 
@@ -129,6 +130,22 @@ async def revoke_my_keys(principal: Participant, service: Service) -> Response:
     """Revoke every API key of mine at once (tokens already issued run out within their lifetime)."""
     await service.revoke_keys(principal.subject)
     return Response(status_code=204)
+
+
+class PublicParticipants(BaseModel):
+    items: list[PublicParticipant] = Field(description="In the order asked for; an unknown id is left out")
+
+
+@participants.get("/participants", response_model=PublicParticipants)
+async def participants_by_id(
+    _: CurrentPrincipal, service: Service,
+    ids: Annotated[list[EntityIdQuery], Query(alias="id", min_length=1, max_length=MAX_LIMIT,
+                                              description="Participant ids, the parameter repeated (at most 100)")],
+) -> PublicParticipants:
+    """Several participants' public profiles at once (organisation, names, region, fields), as a
+    page naming many counterparts asks for them."""
+    found = await service.participants_by_id(list(dict.fromkeys(ids)))
+    return PublicParticipants(items=[PublicParticipant.model_validate(public_profile(p)) for p in found])
 
 
 @participants.get("/participants/{participant_id}", response_model=ParticipantData | PublicParticipant,

@@ -107,6 +107,10 @@ class ListingService:
             raise NotFound(f"no participant {participant_id}", f"参与方 {participant_id} 不存在")
         return participant
 
+    async def participants_by_id(self, participant_ids: list[str]) -> list[ParticipantData]:
+        """Participants by id in the order asked for, those that exist."""
+        return await self._store.participants_by_id(participant_ids)
+
     async def update_participant(self, participant_id: str, patch: ParticipantPatch) -> ParticipantData:
         async def attempt() -> tuple[ParticipantData, dict[str, Any]] | None:
             updated = participants.apply_patch(await self.participant(participant_id), patch)

@@ -7,11 +7,19 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from typing import Any
 
 import httpx
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from services.web.domain.round_trips import Call, server_timing
 from services.web.settings import Settings
+
+# The calls to the services made while answering one request of the browser.
+CALLS: ContextVar[list[Call] | None] = ContextVar("calls", default=None)
+BATCH = 100  # ids per request to listing's GET /participants
 
 
 class ApiError(Exception):
@@ -28,22 +36,33 @@ class Unavailable(Exception):
 
 
 class Apis:
-    def __init__(self, settings: Settings, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, settings: Settings):
         self.settings = settings
         self._listing, self._sessions = settings.listing_url, settings.events_sessions_url
         limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
-        self._http = httpx.AsyncClient(timeout=settings.api_timeout_seconds, limits=limits, transport=transport)
+        self._http = httpx.AsyncClient(timeout=settings.api_timeout_seconds, limits=limits)
         self._names: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._services = {settings.listing_url: "listing", settings.events_sessions_url: "events_sessions",
+                          settings.matching_url: "matching", settings.notification_url: "notification"}
 
     async def close(self) -> None:
         await self._http.aclose()
 
+    def _record(self, url: str, started: float) -> None:
+        calls = CALLS.get()
+        if calls is not None:
+            service = next((name for base, name in self._services.items() if url.startswith(base)), url)
+            calls.append(Call(service, started, time.monotonic()))
+
     async def call(self, method: str, url: str, token: str | None = None, **options: Any) -> Any:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        started = time.monotonic()
         try:
             response = await self._http.request(method, url, headers=headers, **options)
         except httpx.HTTPError as exc:
             raise Unavailable(f"{method} {url}: {exc}") from exc
+        finally:
+            self._record(url, started)
         if response.status_code >= 400:
             try:
                 detail = response.json().get("detail")
@@ -66,22 +85,18 @@ class Apis:
         return await self.call("GET", f"{self._listing}/participants/me", token)
 
     async def participants(self, token: str, ids: set[str]) -> dict[str, dict[str, Any]]:
-        """Participants by id, asked for together and kept a short while (names change rarely);
-        an id the listing service does not know is left out."""
+        """Participants' public profiles by id, asked for in one request (of at most 100 ids each,
+        sent together) and kept a short while (names change rarely); an id the listing service
+        does not know is left out."""
         now = time.monotonic()
-        wanted = [i for i in ids if i not in self._names or self._names[i][0] < now]
-
-        async def one(participant_id: str) -> None:
-            try:
-                found = await self.call("GET", f"{self._listing}/participants/{participant_id}", token)
-            except ApiError as exc:
-                if exc.status != 404:
-                    raise
-                return
-            self._names[participant_id] = (now + self.settings.name_cache_seconds, found)
-
-        await asyncio.gather(*(one(i) for i in wanted))
-        return {i: self._names[i][1] for i in ids if i in self._names}
+        wanted = sorted(i for i in ids if i not in self._names or self._names[i][0] < now)
+        batches = [wanted[n:n + BATCH] for n in range(0, len(wanted), BATCH)]
+        for answer in await asyncio.gather(*(
+                self.call("GET", f"{self._listing}/participants", token, params=[("id", i) for i in batch])
+                for batch in batches)):
+            for found in answer["items"]:
+                self._names[found["id"]] = (now + self.settings.name_cache_seconds, found)
+        return {i: self._names[i][1] for i in ids if i in self._names and self._names[i][0] >= now}
 
     async def items(self, token: str, side: str, **params: Any) -> dict[str, Any]:
         return await self.call("GET", f"{self._listing}/{_path(side)}", token, params=params)
@@ -123,6 +138,9 @@ class Apis:
 
     async def create_session(self, token: str, body: dict[str, Any]) -> dict[str, Any]:
         return await self.call("POST", f"{self._sessions}/sessions", token, json=body)
+
+    async def update_session(self, token: str, session_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        return await self.call("PATCH", f"{self._sessions}/sessions/{session_id}", token, json=changes)
 
     async def close_registration(self, token: str, session_id: str) -> dict[str, Any]:
         return await self.call("POST", f"{self._sessions}/sessions/{session_id}/close", token)
@@ -237,3 +255,31 @@ def _path(side: str) -> str:
     if side not in ("offer", "need"):
         raise ApiError(404, f"no such side {side}")
     return "listings" if side == "offer" else "demands"
+
+
+class RoundTrips:
+    """ASGI middleware: collects the calls to the services made while answering a request and
+    states them in its ``Server-Timing`` header (for pages that are rendered once every call has
+    returned; a stream's later calls are not stated)."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        calls: list[Call] = []
+        token = CALLS.set(calls)
+        started = time.monotonic()
+
+        async def send_stating(message: Message) -> None:
+            if message["type"] == "http.response.start" and calls:
+                MutableHeaders(scope=message).append("Server-Timing",
+                                                     server_timing(calls, time.monotonic() - started))
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_stating)
+        finally:
+            CALLS.reset(token)

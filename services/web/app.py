@@ -5,19 +5,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from services.web import api, deal_pages
-from services.web.apis import ApiError, Apis, Unavailable
+from services.web import api
+from services.web.api.common import BadForm, SignInNeeded
+from services.web.apis import ApiError, Apis, RoundTrips, Unavailable
 from services.web.domain.i18n import bilingual
 from services.web.rendering import SESSION_COOKIE, Pages, visitor
 from services.web.settings import Settings
 from shared.api.app import create_service_app
 
-STATIC = api.__file__.rsplit("/", 1)[0] + "/static"
+STATIC = Path(__file__).parent / "static"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -35,12 +37,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="Hard-Tech Express: web",
         description="The web app for participants and organisers, rendered on the server from the services' "
                     "public APIs. 参与方与组织方的网页应用。",
-        routers=[api.router, deal_pages.router],
+        routers=[api.router],
         lifespan=lifespan,
     )
+    app.add_middleware(RoundTrips)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    app.add_exception_handler(api.SignInNeeded, _sign_in)
-    app.add_exception_handler(api.BadForm, _bad_form)
+    app.add_exception_handler(SignInNeeded, _sign_in)
+    app.add_exception_handler(BadForm, _bad_form)
     app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
     app.add_exception_handler(Unavailable, _unavailable)
     return app

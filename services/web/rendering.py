@@ -16,11 +16,13 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from services.web.domain import i18n, names, times
+from shared.party_types import PartyType
 
 TEMPLATES = Path(__file__).parent / "templates"
 SESSION_COOKIE = "hardtech_session"
 LANGUAGE_COOKIE = "hardtech_lang"
 CSRF_COOKIE = "hardtech_csrf"
+PARTY_TYPES = frozenset(p.value for p in PartyType)
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,7 @@ class Visitor:
 
     token: str | None
     participant_id: str | None
+    party_type: str | None
     roles: frozenset[str]
     language: str
     csrf: str
@@ -51,7 +54,8 @@ def claims_of(token: str | None) -> dict[str, Any] | None:
         claims = jwt.decode(token, options={"verify_signature": False})
     except jwt.InvalidTokenError:
         return None
-    if not isinstance(claims.get("sub"), str) or int(claims.get("exp", 0)) <= time.time():
+    if not isinstance(claims.get("sub"), str) or claims.get("pty") not in PARTY_TYPES or \
+            int(claims.get("exp", 0)) <= time.time():
         return None
     return claims
 
@@ -64,8 +68,9 @@ def visitor(request: Request) -> Visitor:
     if len(csrf) != 43:
         csrf = secrets.token_urlsafe(32)  # set on the response by ``render``
     if claims is None:
-        return Visitor(None, None, frozenset(), language, csrf)
-    return Visitor(request.cookies[SESSION_COOKIE], claims["sub"], frozenset(claims.get("roles", [])), language, csrf)
+        return Visitor(None, None, None, frozenset(), language, csrf)
+    return Visitor(request.cookies[SESSION_COOKIE], claims["sub"], claims["pty"],
+                   frozenset(claims.get("roles", [])), language, csrf)
 
 
 def csrf_ok(request: Request, submitted: object) -> bool:

@@ -29,6 +29,7 @@ from services.notification.app import create_app as create_notification
 from services.notification.settings import Settings as NotificationSettings
 from services.web.app import create_app as create_web
 from services.web.domain import i18n
+from services.web.domain.round_trips import round_trips as trips_of
 from services.web.settings import Settings as WebSettings
 from shared import topics
 from shared.kafka import ensure_topics
@@ -159,9 +160,13 @@ async def sign_in(page: Any, stack: Stack, who: Account) -> None:
     await page.wait_for_url(stack.web + "/")
 
 
-async def check_page(page: Any, language: str) -> str:
+async def check_page(page: Any, language: str, answers_a_form: bool = False) -> str:
     """The page's visible text, once it is checked: no message key, no raw id, and nothing in the
-    other language (an English page has no Chinese at all: the journeys' data is bilingual)."""
+    other language (an English page has no Chinese at all: the journeys' data is bilingual); and
+    a page (not the answer to a form) waited for each service once, as its Server-Timing says."""
+    if not answers_a_form:
+        trips = await round_trips(page)
+        assert all(n == 1 for n in trips.values()), f"more than one round trip to a service on {page.url}: {trips}"
     text = await page.locator("body").inner_text()
     assert not RAW_ID.findall(text), f"raw ids on {page.url}: {RAW_ID.findall(text)}"
     assert not MESSAGE_KEY.findall(text), f"untranslated keys on {page.url}: {MESSAGE_KEY.findall(text)}"
@@ -176,6 +181,12 @@ async def check_page(page: Any, language: str) -> str:
         .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)""")
     assert labels == [], f"form controls without a label on {page.url}: {labels}"
     return text
+
+
+async def round_trips(page: Any) -> dict[str, int]:
+    """The round trips to each service the page's server made, from its Server-Timing header."""
+    return trips_of(await page.evaluate("""() => performance.getEntriesByType('navigation')[0].serverTiming
+        .map(t => [t.name, t.description])"""))
 
 
 async def screenshot(page: Any, name: str) -> None:

@@ -76,7 +76,7 @@ async def test_participant_journey(stack: Stack, browser, language: str):
     await page.locator("form.card button[type=submit]").click()
     api_key = await page.locator("#new-key").input_value()
     assert len(api_key) > 20
-    await check_page(page, language)
+    await check_page(page, language, answers_a_form=True)  # signed up, then signed in: two round trips
     cookies = {c["name"]: c for c in await context.cookies()}
     assert api_key not in str(cookies)  # the key is never kept, only the token
     assert cookies["hardtech_session"]["httpOnly"] and cookies["hardtech_session"]["sameSite"] == "Strict"

@@ -10,13 +10,15 @@ is an organiser. When #16 makes an operator grant the role, ``organiser`` below 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
-from tests.browser.conftest import LOADED, NEEDS_CHROMIUM, Account, Stack, account, check_page, screenshot, sign_in
+from tests.browser.conftest import (LOADED, NEEDS_CHROMIUM, Account, Stack, account, check_page, round_trips, screenshot,
+                                    sign_in)
 from tests.support import OPERATOR, wait_for
 
 pytestmark = [pytest.mark.integration, NEEDS_CHROMIUM]
@@ -44,13 +46,16 @@ RUN = {
               "venue": "成都高新区菁蓉汇", "created": "专场已创建。", "closed": "报名已截止。洽谈议程将自动生成。",
               "register": "报名", "confirmed": "已确认", "must": "必须见面", "send": "提交",
               "requested": "已提交洽谈请求。", "waitlist": "候补中", "close": "截止报名", "check_in": "签到",
-              "checked": "已签到。", "filter": "筛选", "university_zh": "四川大学", "university": "Sichuan University"},
+              "checked": "已签到。", "filter": "筛选", "edit": "编辑专场", "range": "超出允许的范围。",
+              "moved": "成都高新区菁蓉汇B座", "updated": "专场已更新。", "university_zh": "四川大学", "university": "Sichuan University"},
     "en": {"locale": "en-GB", "city": "CN-GD.SZ", "city_name": "Shenzhen", "title": "Shenzhen 5G session",
            "venue": "Shenzhen Bay Innovation Centre", "created": "The session is created.",
            "closed": "Registration is closed. The agenda is planned next.", "register": "Register",
            "confirmed": "Confirmed", "must": "Must meet", "send": "Send",
            "requested": "Your meeting request was sent.", "waitlist": "On the waitlist", "close": "Close registration",
-           "check_in": "Check in", "checked": "is checked in.", "filter": "Filter",
+           "check_in": "Check in", "checked": "is checked in.", "filter": "Filter", "edit": "Edit the session",
+           "range": "Out of the allowed range.", "moved": "Shenzhen Bay Innovation Centre, Hall B",
+           "updated": "The session is updated.",
            "university_zh": "西南交通大学", "university": "Southwest Jiaotong University"},
 }
 
@@ -112,6 +117,24 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     session_id = desk.url.split("/organise/")[1].split("?")[0]
     await check_page(desk, language)
 
+    # the organiser edits it: a number out of range is shown beside its field, then the venue moves
+    await desk.get_by_role("link", name=words["edit"]).click()
+    assert await desk.locator("#venue").input_value() == words["venue"]
+    assert await desk.locator("#starts_at").input_value() == local_input(day)
+    await desk.locator("#presenters").fill("0")
+    await desk.locator("form.card button[type=submit]").click()
+    assert await desk.locator("#presenters-error").inner_text() == words["range"]
+    await check_page(desk, language)
+    await desk.locator("#presenters").fill("1")
+    await desk.locator("#venue").fill(words["moved"])
+    await desk.locator("form.card button[type=submit]").click()
+    assert await desk.get_by_role("status").first.inner_text() == words["updated"]
+    assert words["moved"] in await desk.locator("main").inner_text()
+    async with httpx.AsyncClient(base_url=stack.sessions, timeout=LOADED) as api:
+        stored = (await api.get(f"/sessions/{session_id}")).json()
+    assert (stored["venue"], stored["capacity"], stored["version"]) == (words["moved"], {"presenters": 1, "attendees": 2},
+                                                                        2)
+
     # others register through the API: the university presents its offer (once the sessions service
     # has heard of it), an investor attends
     async def register(who: Account, body: dict) -> dict | None:
@@ -129,7 +152,8 @@ async def test_session_journeys(stack: Stack, browser, language: str):
     visiting.set_default_timeout(LOADED * 1000)
     phone = await visiting.new_page()
     await sign_in(phone, stack, enterprise)
-    await phone.goto(stack.web + "/sessions")
+    answer = await phone.goto(stack.web + "/sessions")
+    assert answer.status == 200, await phone.locator("main").inner_text()
     await phone.locator("#city").select_option(words["city"])
     await phone.get_by_role("button", name=words["filter"]).click()
     await check_page(phone, language)
@@ -161,6 +185,7 @@ async def test_session_journeys(stack: Stack, browser, language: str):
 
     # the organiser sees registrations and the waitlist with names, and closes registration
     await desk.goto(f"{stack.web}/organise/{session_id}")
+    assert await round_trips(desk) == {"events_sessions": 1, "listing": 1}
     tables = await desk.locator("table").all_inner_texts()
     assert words["university" if language == "en" else "university_zh"] in tables[0]
     assert ("Tianfu Ventures 2" if language == "en" else "天府创投2号") in tables[1]
@@ -191,6 +216,7 @@ async def test_session_journeys(stack: Stack, browser, language: str):
                                   timeout=60_000)
     assert await phone.evaluate("window.notReloaded") is True
     await phone.reload()
+    assert await round_trips(phone) == {"events_sessions": 1, "listing": 1}  # the agenda, then names
     row = await phone.locator("table.agenda tbody tr").first.inner_text()
     assert "11:00" in row and words["university" if language == "en" else "university_zh"] in row, row
     await check_page(phone, language)
@@ -199,6 +225,8 @@ async def test_session_journeys(stack: Stack, browser, language: str):
         await phone.locator("a[href=\"/agenda.ics\"]").click()
     ics = (await (await download.value).path()).read_text()
     assert "BEGIN:VCALENDAR" in ics
+    assert f"1:1 洽谈 / meeting: {words['university_zh']} · 对接部 / {words['university']} · Partnerships" in \
+        re.sub(r"\r?\n[ \t]", "", ics), ics  # the counterpart named in both languages (lines are folded)
     await phone.goto(stack.web + "/teams")
     await check_page(phone, language)
     await phone.goto(stack.web + "/inbox")

@@ -146,6 +146,8 @@ MATRIX: dict[str, list[Route]] = {
         Route("GET", "/participants/{owner_id}", signed_in(200),
               fields={**dict.fromkeys(Identity, PUBLIC_PROFILE), O: PROFILE, P: PROFILE},
               schema_path="/participants/{participant_id}"),
+        Route("GET", "/participants?id={owner_id}&id={candidate_id}&id=p_nobody", signed_in(200), fields=keys("items"),
+              counts=cells(2), schema_path="/participants"),
         Route("PUT", "/participants/{candidate_id}/organiser", operators(200), fields=PROFILE,
               body={"granted": True, "reason": "verified by the zone's office"},
               schema_path="/participants/{participant_id}/organiser"),

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from icalendar import Calendar, Event
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.events.common import LocalizedText
 from shared.events.matching import AgendaData
@@ -15,6 +15,7 @@ from shared.party_types import PartyType
 from services.events_sessions.domain.model import SEATED, Session
 
 PRODUCT_ID = "-//Hard-Tech Express//events_sessions//ZH-EN"
+COUNTERPART = "X-HARDTECH-COUNTERPART-ID"  # a meeting event's counterpart, a participant id
 
 
 class MyMeeting(BaseModel):
@@ -22,6 +23,7 @@ class MyMeeting(BaseModel):
 
     session_id: str
     session_title: LocalizedText
+    city: str = Field(description="The session's city code: its meetings' times are read in its time zone")
     venue: str | None
     slot: int
     starts_at: datetime
@@ -44,7 +46,8 @@ def meetings_of(participant_id: str, agenda: AgendaData, session: Session) -> li
         counterpart_id = next((p for p in meeting.participant_ids if p != participant_id), participant_id)
         counterpart = session.registration_of(counterpart_id)
         mine.append(MyMeeting(
-            session_id=session.id, session_title=session.title, venue=session.venue, slot=meeting.slot,
+            session_id=session.id, session_title=session.title, city=session.city, venue=session.venue,
+            slot=meeting.slot,
             starts_at=slots[meeting.slot].starts_at, ends_at=slots[meeting.slot].ends_at, table=meeting.table,
             counterpart_id=counterpart_id,
             counterpart_party_type=counterpart.party_type if counterpart else None,
@@ -90,6 +93,8 @@ def calendar(participant_id: str, sessions: Iterable[Session], meetings: Iterabl
         event.add("dtstart", meeting.starts_at)
         event.add("dtend", meeting.ends_at)
         event.add("summary", f"1:1 洽谈 / meeting: {meeting.counterpart_id}")
+        # Who the counterpart is, for a client that names them (the web app puts their name here).
+        event.add(COUNTERPART, meeting.counterpart_id)
         event.add("location", f"{meeting.venue or ''} 第{meeting.table + 1}桌 / table {meeting.table + 1}".strip())
         event.add("description", _bilingual(meeting.session_title))
         cal.add_component(event)

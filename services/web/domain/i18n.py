@@ -281,6 +281,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "organise.tables": ("洽谈桌数", "Tables"),
     "organise.create": ("创建", "Create"),
     "organise.created": ("专场已创建。", "The session is created."),
+    "organise.edit": ("编辑专场", "Edit the session"),
+    "organise.updated": ("专场已更新。", "The session is updated."),
     "organise.bad_time": ("请填写日期和时间。", "Enter a date and time."),
     "organise.registrations": ("报名情况", "Registrations"),
     "organise.waitlist": ("候补名单", "Waitlist"),
@@ -299,6 +301,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "organise.check_in_submit": ("签到", "Check in"),
     "organise.checked_in": ("{name} 已签到。", "{name} is checked in."),
     "organise.scan": ("用摄像头扫码", "Scan with the camera"),
+    "organise.no_camera": ("无法使用摄像头，请手动输入签到码。", "The camera cannot be used: type the code instead."),
     # deals (from match to contract)
     "nav.deals": ("我的洽谈", "My deals"),
     "nav.funnel": ("转化漏斗", "Funnel"),

@@ -61,6 +61,13 @@ def text(value: dict[str, Any] | None, language: str) -> str:
     return value.get(first) or value.get(second) or ""
 
 
+def participant_name(participant: dict[str, Any], language: str) -> str:
+    """``organisation · person``, or the organisation alone when the person is not named apart."""
+    organisation = text(participant.get("organisation"), language)
+    person = text(participant.get("display_name"), language)
+    return f"{organisation} · {person}" if person and person != organisation else organisation
+
+
 def party_options(language: str) -> list[Option]:
     return [Option(p.value, party_name(p, language)) for p in PartyType]
 

@@ -3,12 +3,14 @@ into the API's body, the agenda board (tables × slots) and a participant's agen
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.web.domain import names, times
 from services.web.domain.i18n import translate
+from services.web.domain.views import MatchRow
 from shared.party_types import PartyType
 
 
@@ -49,6 +51,21 @@ def in_zone(session: dict[str, Any], zone: str | None) -> bool:
     return not zone or session.get("high_tech_zone") == zone
 
 
+def meeting_targets(rows: list[MatchRow]) -> list[tuple[str, str]]:
+    """Whom a participant may ask to meet: their matches' counterparts, each once, best first."""
+    targets: dict[str, str] = {}
+    for row in sorted(rows, key=lambda r: r.rank):
+        targets.setdefault(row.counterpart_id, row.counterpart_name)
+    return list(targets.items())
+
+
+def seated_and_waiting(registrations: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Registrations with a seat in arrival order, and the waitlist by position."""
+    seated = [r for r in registrations if r["status"] != "waitlisted"]
+    waiting = sorted((r for r in registrations if r["status"] == "waitlisted"), key=lambda r: r["waitlist_position"])
+    return seated, waiting
+
+
 @dataclass
 class SessionForm:
     values: dict[str, Any]
@@ -56,6 +73,7 @@ class SessionForm:
     body: dict[str, Any]
 
 
+NEW_SESSION = {"fields": [], "presenters": "10", "attendees": "100", "slot_minutes": "20", "slots": "6", "tables": "10"}
 LOCAL_TIMES = ("starts_at", "ends_at", "registration_closes_at", "first_slot_at")
 NUMBERS = ("presenters", "attendees", "slot_minutes", "slots", "tables")
 
@@ -78,7 +96,7 @@ def session_form(form: dict[str, Any], now: datetime, language: str) -> SessionF
         if moments[name] is None:
             errors[name] = translate(language, "organise.bad_time")
     numbers: dict[str, int | None] = {}
-    for name in (*NUMBERS, *(f"quota_{p.value}" for p in PartyType)):
+    for name in (*NUMBERS, *PLAN_LIMITS, *(f"quota_{p.value}" for p in PartyType)):
         raw = (form.get(name) or "").strip()
         try:
             numbers[name] = int(raw) if raw else None
@@ -95,11 +113,66 @@ def session_form(form: dict[str, Any], now: datetime, language: str) -> SessionF
         "capacity": {"presenters": numbers["presenters"], "attendees": numbers["attendees"]},
         "quotas": {p.value: numbers[f"quota_{p.value}"] for p in PartyType if numbers[f"quota_{p.value}"] is not None},
         "meeting_plan": {"first_slot_at": moments["first_slot_at"], "slot_minutes": numbers["slot_minutes"],
-                         "slots": numbers["slots"], "tables": numbers["tables"]},
+                         "slots": numbers["slots"], "tables": numbers["tables"],
+                         **{k: numbers[k] for k in PLAN_LIMITS if numbers[k] is not None}},
     }
     if title:
         body["title"] = title
     return SessionForm(values, errors, body)
+
+
+PLAN_LIMITS = ("min_meetings", "max_meetings")  # not on the form: kept as the session has them
+
+
+def session_values(session: dict[str, Any]) -> dict[str, Any]:
+    """A session from the API as the values of the organiser's form, times in its city's zone."""
+    city = session["city"]
+    plan = session.get("meeting_plan") or {}
+    title = session.get("title") or {}
+
+    def typed(moment: str | None) -> str:
+        return times.local(moment, city).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+    values: dict[str, Any] = {
+        "title_zh": title.get("zh") or "", "title_en": title.get("en") or "", "fields": list(session["fields"]),
+        "city": city, "high_tech_zone": session.get("high_tech_zone") or "", "venue": session.get("venue") or "",
+        **{name: typed(session.get(name)) for name in ("starts_at", "ends_at", "registration_closes_at")},
+        "presenters": str(session["capacity"]["presenters"]), "attendees": str(session["capacity"]["attendees"]),
+        "first_slot_at": typed(plan.get("first_slot_at")),
+        **{name: str(plan[name]) for name in ("slot_minutes", "slots", "tables", *PLAN_LIMITS) if name in plan}}
+    values.update({f"quota_{party}": str(seats) for party, seats in (session.get("quotas") or {}).items()})
+    return values
+
+
+def original_values(raw: object) -> dict[str, Any]:
+    """The values an edit form was filled with, as it carries them (JSON in a hidden field)."""
+    try:
+        values = json.loads(raw) if isinstance(raw, str) else None
+    except ValueError:
+        values = None
+    if not isinstance(values, dict):
+        return {}
+    return {k: v for k, v in values.items()
+            if isinstance(v, str) or (k == "fields" and isinstance(v, list) and all(isinstance(f, str) for f in v))}
+
+
+def session_changes(original: dict[str, Any], edited: dict[str, Any]) -> dict[str, Any]:
+    """The body of PATCH /sessions/{id} for an edited form (both as ``session_form`` bodies): only
+    what the organiser changed (an unchanged deadline already past is not sent again, which the
+    API would refuse as a new one), the meeting plan's limits kept as they were; a cleared title is
+    sent as null, which the API refuses by name."""
+    changes: dict[str, Any] = {}
+    for name, value in edited.items():
+        if name == "registration_opens_at":
+            continue
+        before = original.get(name)
+        if name == "meeting_plan" and isinstance(before, dict):
+            value = {**{k: before[k] for k in PLAN_LIMITS if before.get(k) is not None}, **value}
+        if value != before:
+            changes[name] = value
+    if "title" not in edited:
+        changes["title"] = None
+    return changes
 
 
 def form_errors(errors: dict[str, str]) -> dict[str, str]:
@@ -148,13 +221,13 @@ class AgendaRow:
     zone: str
 
 
-def agenda_rows(meetings: list[dict[str, Any]], cities: dict[str, str], display: dict[str, str], unknown: str,
+def agenda_rows(meetings: list[dict[str, Any]], display: dict[str, str], unknown: str,
                 language: str) -> list[AgendaRow]:
-    """A participant's meetings by time, each in its session's zone (``cities`` maps session ids
-    to city codes), naming the counterpart."""
+    """A participant's meetings by time, each in its session's zone (from the session's city),
+    naming the counterpart."""
     rows = []
     for m in sorted(meetings, key=lambda m: (m["starts_at"], m["session_id"], m["slot"])):
-        city = cities.get(m["session_id"])
+        city = m.get("city")
         rows.append(AgendaRow(
             session_title=names.text(m["session_title"], language),
             when=f"{times.date_time(m['starts_at'], city, language)}–{times.clock(m['ends_at'], city)}",

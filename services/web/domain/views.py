@@ -23,6 +23,7 @@ class ScorePart:
 @dataclass
 class MatchRow:
     match_id: str
+    counterpart_id: str
     rank: int
     score: int
     active: bool
@@ -39,6 +40,10 @@ def counterpart_of(match: dict[str, Any], me: str) -> dict[str, Any]:
     return match["need"] if match["offer"]["owner_id"] == me else match["offer"]
 
 
+def counterpart_ids(matches: list[dict[str, Any]], me: str) -> set[str]:
+    return {counterpart_of(m, me)["owner_id"] for m in matches}
+
+
 def mine_of(match: dict[str, Any], me: str) -> dict[str, Any]:
     return match["offer"] if match["offer"]["owner_id"] == me else match["need"]
 
@@ -51,7 +56,7 @@ def match_rows(matches: list[dict[str, Any]], me: str, display: dict[str, str], 
         other = counterpart_of(match, me)
         explanation = match["explanation"]["zh" if language == "zh-CN" else "en"]
         rows.append(MatchRow(
-            match_id=match["match_id"], rank=rank, score=round(match["score"] * 100),
+            match_id=match["match_id"], counterpart_id=other["owner_id"], rank=rank, score=round(match["score"] * 100),
             active=match["status"] == "active",
             counterpart_name=display.get(other["owner_id"]) or translate(language, "unknown.participant"),
             counterpart_party=names.party_name(other["party_type"], language),
@@ -71,6 +76,17 @@ def score_parts(features: list[dict[str, Any]], language: str) -> list[ScorePart
     return parts
 
 
+def feedback_body(form: dict[str, Any]) -> dict[str, Any]:
+    """The answer to a match: accept, or decline with a reason and an optional comment."""
+    body: dict[str, Any] = {"decision": form.get("decision")}
+    if body["decision"] == "decline":
+        body["reason"] = form.get("reason") or None
+        comment = (form.get("comment") or "").strip()
+        if comment:
+            body["comment"] = comment
+    return body
+
+
 def field_errors(detail: Any, language: str) -> dict[str, str]:
     """A 422 body's ``detail`` as {form field: message}; what names no field is under ""."""
     errors: dict[str, str] = {}
@@ -83,6 +99,44 @@ def field_errors(detail: Any, language: str) -> dict[str, str]:
         key = "_".join(p for p in loc if not p.isdigit()) if loc else ""
         errors.setdefault(key, error_message(entry, language))
     return errors
+
+
+def at_chinese_box(errors: dict[str, str], *texts: str) -> dict[str, str]:
+    """An error about a whole bilingual text is shown at its Chinese box."""
+    moved = dict(errors)
+    for name in texts:
+        if name in moved:
+            moved.setdefault(f"{name}_zh", moved.pop(name))
+    return moved
+
+
+def item_errors(errors: dict[str, str]) -> dict[str, str]:
+    return at_chinese_box(errors, "title", "description")
+
+
+def signup_errors(errors: dict[str, str]) -> dict[str, str]:
+    return at_chinese_box(errors, "organisation", "display_name")
+
+
+@dataclass
+class SignupForm:
+    errors: dict[str, str]
+    body: dict[str, Any]
+
+
+def signup_form(form: dict[str, Any], language: str) -> SignupForm:
+    """The sign-up form as the body of listing's POST /participants; a name needs one language at
+    least (told here, the API would name the whole text)."""
+    body = {
+        "party_type": form.get("party_type") or None,
+        "organisation": localized(form.get("organisation_zh"), form.get("organisation_en")),
+        "display_name": localized(form.get("display_name_zh"), form.get("display_name_en")),
+        "region": form.get("region") or None, "fields": form.get("fields") or [],
+        "language": form.get("language") or language, "email": (form.get("email") or "").strip() or None,
+    }
+    errors = {f"{name}_zh": translate(language, "signup.one_language")
+              for name in ("organisation", "display_name") if body[name] is None}
+    return SignupForm(errors, body)
 
 
 @dataclass
@@ -199,6 +253,10 @@ class TeamRow:
     score: int
     members: list[TeamMember]
     missing: list[str]
+
+
+def team_member_ids(consortia: list[dict[str, Any]]) -> set[str]:
+    return {m["participant_id"] for c in consortia for m in c["consortium"]["members"]}
 
 
 def team_rows(consortia: list[dict[str, Any]], me: str, display: dict[str, str], language: str) -> list[TeamRow]:

@@ -38,6 +38,9 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
     assert [s["id"] for s in listed.json()["items"]] == [sid]
     assert (await client.get("/sessions", params={"field": "BIO"})).json()["items"] == []
     assert (await client.get("/sessions", params={"open": "false"})).json()["items"] == []
+    assert [s["id"] for s in (await client.get("/sessions", params={"organiser": "gov-chengdu"})).json()["items"]] \
+        == [sid]
+    assert (await client.get("/sessions", params={"organiser": "gov-elsewhere"})).json()["items"] == []
 
     uni, ent, inv = bearer("uni-1", PartyType.UNIVERSITY), bearer("ent-1"), bearer("inv-1", PartyType.INVESTOR)
     await publish_listing("L-uni-1", "uni-1")
@@ -93,7 +96,7 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
     mine = (await client.get("/me/agenda", headers=uni)).json()["items"]
     assert [(m["slot"], m["table"], m["counterpart_id"], m["must_meet"]) for m in mine] == [
         (0, 3, "ent-1", True), (1, 0, "inv-1", False)]
-    assert mine[0]["counterpart_party_type"] == "enterprise"
+    assert mine[0]["counterpart_party_type"] == "enterprise" and mine[0]["city"] == "CN-SC.CD"
     page = (await client.get("/me/agenda", headers=uni, params={"limit": 1})).json()
     rest = (await client.get("/me/agenda", headers=uni, params={"cursor": page["next_cursor"]})).json()
     assert [m["slot"] for m in page["items"] + rest["items"]] == [0, 1] and rest["next_cursor"] is None
@@ -101,6 +104,7 @@ async def test_whole_life_of_a_session(client, settings, clock, bearer, organise
     assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
     components = [c for c in Calendar.from_ical(ics.content).walk("VEVENT")]
     assert len(components) == 3 and components[0]["dtstart"].dt == T0
+    assert [str(c.get("x-hardtech-counterpart-id")) for c in components[1:]] == ["ent-1", "inv-1"]
     assert (await client.get(f"/sessions/{sid}/agenda", headers=uni)).status_code == 403
 
     # check-in with the code shown to the participant; the rest are no-shows once it started

@@ -76,6 +76,23 @@ async def test_participant_reads_and_updates_own_profile(client):
     assert missing.status_code == 404 and "p_nobody" in missing.json()["detail"]
 
 
+async def test_several_participants_public_profiles_at_once(client):
+    first, second = await register(client, "university"), await register(client, "investor")
+    asker = await register(client, "enterprise")
+    found = await client.get("/participants", params=[("id", second.id), ("id", "p_nobody"), ("id", first.id),
+                                                      ("id", second.id)], headers=asker.headers)
+    assert found.status_code == 200, found.text
+    assert [p["id"] for p in found.json()["items"]] == [second.id, first.id]
+    assert {frozenset(p) for p in found.json()["items"]} == {frozenset(
+        {"id", "party_type", "organisation", "display_name", "region", "fields", "language", "organiser"})}
+    none = await client.get("/participants", headers=asker.headers)
+    assert none.status_code == 422 and none.json()["detail"][0]["loc"] == ["query", "id"]
+    too_many = await client.get("/participants", params=[("id", f"p_{n}") for n in range(101)],
+                                headers=asker.headers)
+    assert too_many.status_code == 422 and too_many.json()["detail"][0]["loc"] == ["query", "id"]
+    assert (await client.get("/participants", params={"id": first.id})).status_code == 401
+
+
 async def test_search_by_filters_and_free_text_in_both_languages(client):
     university = await register(client, "university", region="CN-SC.CD")
     institute = await register(client, "institute", region="CN-BJ.BJ")

@@ -169,3 +169,35 @@ def test_inbox_entries_link_to_what_they_are_about():
     assert entry({"session_id": "s_1"}).link == "/sessions/s_1"
     assert entry({"consortium_id": "c_1"}).link == "/teams"
     assert entry({"alert_id": "a_1"}).link is None
+
+
+def test_the_counterparts_of_matches_and_the_members_of_teams_are_the_names_to_ask_for():
+    matches = [_match("m_b", 0.4, "p_uni", "p_me"), _match("m_a", 0.9, "p_me", "p_firm")]
+    assert views.counterpart_ids(matches, "p_me") == {"p_uni", "p_firm"}
+    assert [r.counterpart_id for r in views.match_rows(matches, "p_me", {}, "en")] == ["p_firm", "p_uni"]
+    consortia = [{"status": "active", "consortium": {"members": [{"participant_id": "p_a"}, {"participant_id": "p_b"}]}},
+                 {"status": "active", "consortium": {"members": [{"participant_id": "p_b"}]}}]
+    assert views.team_member_ids(consortia) == {"p_a", "p_b"}
+    assert names.participant_name({"organisation": {"zh": "电子科大", "en": "UESTC"},
+                                   "display_name": {"en": "Tech Transfer"}}, "en") == "UESTC · Tech Transfer"
+    assert names.participant_name({"organisation": {"zh": "电子科大"}, "display_name": {"zh": "电子科大"}}, "en") == "电子科大"
+
+
+def test_an_answer_to_a_match_carries_a_reason_only_when_it_declines():
+    assert views.feedback_body({"decision": "accept", "reason": "too_early", "comment": "x"}) == {"decision": "accept"}
+    assert views.feedback_body({"decision": "decline", "reason": "too_early", "comment": "  "}) == {
+        "decision": "decline", "reason": "too_early"}
+    assert views.feedback_body({"decision": "decline", "reason": "", "comment": " 太早 "}) == {
+        "decision": "decline", "reason": None, "comment": "太早"}
+
+
+def test_the_signup_form_becomes_the_api_body_and_a_name_needs_one_language():
+    form = {"party_type": "university", "organisation_zh": " 电子科大 ", "organisation_en": "", "display_name_zh": "",
+            "display_name_en": "", "region": "CN-SC.CD", "fields": ["5G"], "email": " "}
+    parsed = views.signup_form(form, "en")
+    assert parsed.body == {"party_type": "university", "organisation": {"zh": "电子科大"}, "display_name": None,
+                           "region": "CN-SC.CD", "fields": ["5G"], "language": "en", "email": None}
+    assert parsed.errors == {"display_name_zh": "Give it in Chinese, English or both."}
+    assert views.signup_errors({"organisation": "a", "organisation_en": "b", "region": "c"}) == {
+        "organisation_zh": "a", "organisation_en": "b", "region": "c"}
+    assert views.item_errors({"title": "a", "title_zh": "b"}) == {"title_zh": "b"}

@@ -1,4 +1,4 @@
-"""Routes of the deal pages (from match to contract): a participant's deals, one deal with the
+"""The deal pages (from match to contract): a participant's deals, one deal with the
 stage to confirm next (the contract record with ``contract_signed``) or closing it with a reason,
 and the funnel for organisers. Each asks the deals service's public API, like the other pages."""
 
@@ -10,9 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from services.web.api import Who, apis, back_to, form_of, pages, token_of
-from services.web.apis import ApiError
-from services.web.domain import deals, i18n, names
+from services.web.api.common import Refused, Who, apis, back_to, form_of, pages, submit, token_of
+from services.web.domain import deals, names
 
 router = APIRouter(include_in_schema=False)
 CONTRACT_FIELDS = ("contract_type", "amount", "currency", "transfer_mode", "field", "region", "signed_on")
@@ -57,13 +56,10 @@ async def confirm(deal_id: str, request: Request, who: Who) -> Response:
     body: dict[str, Any] = {"stage": form.get("stage")}
     if form.get("with_contract"):
         body["contract"] = {name: str(form.get(name) or "").strip() for name in CONTRACT_FIELDS}
-    try:
-        await apis(request).confirm_deal(token, deal_id, body)
-    except ApiError as exc:
-        if exc.status != 422 or not isinstance(exc.detail, list):
-            raise
-        return await _render_deal(request, who, deal_id, errors=_errors(exc.detail, who.language),
-                                  values=form, status_code=422)
+    sent = await submit(lambda: apis(request).confirm_deal(token, deal_id, body), {}, who.language,
+                        to_form=_contract_fields)
+    if isinstance(sent, Refused):
+        return await _render_deal(request, who, deal_id, errors=sent.errors, values=form, status_code=sent.status)
     return back_to(f"/deals/{deal_id}", "deals.confirmed")
 
 
@@ -72,23 +68,15 @@ async def close(deal_id: str, request: Request, who: Who) -> Response:
     token = token_of(who)
     form = await form_of(request)
     body = {"reason": form.get("reason"), "comment": str(form.get("comment") or "").strip() or None}
-    try:
-        await apis(request).close_deal(token, deal_id, body)
-    except ApiError as exc:
-        if exc.status != 422 or not isinstance(exc.detail, list):
-            raise
-        return await _render_deal(request, who, deal_id, errors=_errors(exc.detail, who.language),
-                                  values=form, status_code=422)
+    sent = await submit(lambda: apis(request).close_deal(token, deal_id, body), {}, who.language)
+    if isinstance(sent, Refused):
+        return await _render_deal(request, who, deal_id, errors=sent.errors, values=form, status_code=sent.status)
     return back_to(f"/deals/{deal_id}", "deals.closed")
 
 
-def _errors(detail: list[Any], language: str) -> dict[str, str]:
-    """A 422's problems by form field (the last part of each ``loc``), in the visitor's language."""
-    found: dict[str, str] = {}
-    for problem in detail:
-        if isinstance(problem, dict) and problem.get("loc"):
-            found.setdefault(str(problem["loc"][-1]), i18n.error_message(problem, language))
-    return found
+def _contract_fields(errors: dict[str, str]) -> dict[str, str]:
+    """The contract's fields are the form's fields (``contract_amount`` is ``amount``)."""
+    return {key.removeprefix("contract_"): message for key, message in errors.items()}
 
 
 @router.get("/funnel")
@@ -96,9 +84,8 @@ async def funnel(request: Request, who: Who, session: str | None = None) -> Resp
     """The funnel overall, or of one of the organiser's sessions (linked from the page)."""
     token = token_of(who)
     answer, hosted = await asyncio.gather(apis(request).funnel(token, **({"session": session} if session else {})),
-                                          apis(request).sessions(limit=100))
-    mine = [(s["id"], names.text(s["title"], who.language)) for s in hosted["items"]
-            if s["organiser_id"] == who.participant_id]
+                                          apis(request).sessions(organiser=who.participant_id, limit=100))
+    mine = [(s["id"], names.text(s["title"], who.language)) for s in hosted["items"]]
     title = next((name for session_id, name in mine if session_id == session), None)
     return pages(request).render(request, who, "funnel.html", session_title=title, sessions=mine,
                                  steps=deals.funnel_rows(answer, who.language),
