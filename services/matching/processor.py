@@ -22,8 +22,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.matching.domain.consortium import ConsortiumBook
-from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine
+from services.matching.domain.consortium import ConsortiumBook, consortium_is_news
+from services.matching.domain.engine import MatchEngine
 from services.matching.domain.scheduler import plan_agenda
 from shared import topics
 from shared.events import CloudEvent, EventData, new_event
@@ -274,7 +274,7 @@ class Processor:
     def _emit_consortium(self, batch: Batch, proposal: ConsortiumData) -> None:
         key = _consortium_key(proposal.technology_match_id)
         entry = batch.entry(key)
-        if entry and entry["active"] and not consortium_changed(entry["data"], proposal):
+        if entry and entry["active"] and not consortium_is_news(entry["data"], proposal):
             return
         type_name = "consortium.updated.v1" if entry and entry["active"] else "consortium.proposed.v1"
         batch.emit(topics.CONSORTIA, proposal.consortium_id, type_name, proposal, ledger_key=key,
@@ -357,18 +357,6 @@ class Processor:
                     if len(pair) == 2 and pair <= registrants and match.score > scores.get(pair, -1.0):
                         scores[pair], match_ids[pair] = match.score, match.match_id
         return scores, match_ids
-
-
-def consortium_changed(last: Mapping[str, Any], new: ConsortiumData) -> bool:
-    """Another team (who fills which role with which match, under which name), other missing roles, or a score
-    moved by at least the engine's ``UPDATE_EPSILON``; members' score drift alone is not news.
-    ``last`` is the ledger's JSON of the last consortium sent."""
-    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"], m.get("organisation"))
-                 for m in last["members"]]
-    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id,
-                 m.organisation.model_dump(mode="json") if m.organisation else None) for m in new.members]
-    return (last_team != new_team or last["missing_roles"] != [r.value for r in new.missing_roles]
-            or abs(last["score"] - new.score) >= UPDATE_EPSILON)
 
 
 def _consortium_key(technology_match_id: str) -> str:

@@ -56,6 +56,7 @@ class RetractReason(StrEnum):
     EXPIRED = "expired"
     BELOW_THRESHOLD = "below_threshold"
     DECLINED = "declined"
+    OUTRANKED = "outranked"  # a better pair took its place among an item's top-k matches
 
 
 @event_type("match.retracted.v1")

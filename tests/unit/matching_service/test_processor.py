@@ -6,7 +6,8 @@ from __future__ import annotations
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from services.matching.processor import Batch, Processor, State, consortium_changed
+from services.matching.domain.consortium import consortium_is_news
+from services.matching.processor import Batch, Processor, State
 from shared.events import CloudEvent, EventData, new_event
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
@@ -193,13 +194,13 @@ def test_a_consortium_counts_as_changed_only_for_another_team_or_a_material_scor
                     _item_event(CAPITAL_OFFER)).emissions[-1].event.data
     sent = proposed.model_dump(mode="json")
     drifted = [m.model_copy(update={"score": 0.5}) for m in proposed.members]
-    assert not consortium_changed(sent, proposed.model_copy(update={"members": drifted,
-                                                                     "score": proposed.score + 0.004}))
-    assert consortium_changed(sent, proposed.model_copy(update={"score": proposed.score + 0.006}))
+    assert not consortium_is_news(sent, proposed.model_copy(update={"members": drifted,
+                                                                     "score": proposed.score + 0.009}))
+    assert consortium_is_news(sent, proposed.model_copy(update={"score": proposed.score + 0.011}))
     other_seeker = [proposed.members[0], proposed.members[1].model_copy(update={"participant_id": "other"}),
                     *proposed.members[2:]]
-    assert consortium_changed(sent, proposed.model_copy(update={"members": other_seeker}))
-    assert consortium_changed(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
+    assert consortium_is_news(sent, proposed.model_copy(update={"members": other_seeker}))
+    assert consortium_is_news(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
 
 
 def test_a_member_registering_later_is_named_in_its_consortium():
