@@ -44,9 +44,7 @@ from shared.topics import TopicSpec
 SOURCE = "/services/matching"
 EVENT_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b7e-5d0a-9c4e-2a8f7b1d6e30")
 
-MATCH_TYPES = ("match.created.v1", "match.updated.v1", "match.retracted.v1")
 CONSORTIUM_KEY = "consortium:"  # ledger key prefix, before the technology match id
-CONSORTIUM_TYPES = ("consortium.proposed.v1", "consortium.updated.v1", "consortium.retracted.v1")
 
 
 def output_event_id(entity_id: str, version: int) -> str:

@@ -162,24 +162,6 @@ class MatchEngine:
         return ([_retracted(data, RetractReason.DECLINED, for_participant=feedback.participant_id)]
                 + self._rescore_existing(self.index.item(mine), now))
 
-    # --- recovery: rebuild the state from stored items, matches and feedback, emitting nothing --
-
-    def restore_item(self, item: ItemData, now: datetime) -> None:
-        if is_live(item, now):
-            self._forget(item)
-            self.index.upsert(item)
-            self._by_owner.setdefault(item.owner_id, set()).add(item.id)
-
-    def restore_match(self, data: MatchData) -> None:
-        """A match that was current; restore items first, so both sides are known."""
-        self._matches.put(data)
-        self._by_item.setdefault(data.offer.item_id, set()).add(data.match_id)
-        self._by_item.setdefault(data.need.item_id, set()).add(data.match_id)
-
-    def restore_feedback(self, feedback: MatchFeedbackData) -> None:
-        """A decline given earlier; restore its match first."""
-        self._record_decline(feedback)
-
     # --- internals ---------------------------------------------------------------------------
 
     def _record_decline(self, feedback: MatchFeedbackData) -> tuple[MatchData, str] | None:

@@ -162,30 +162,6 @@ def test_replaying_the_same_input_gives_the_same_output_and_consistent_state(eve
     assert all(m.score >= 0.3 for m in engine.matches())
 
 
-def test_restoring_state_emits_nothing_and_continues_like_the_original():
-    original = MatchEngine()
-    items = [offer("o1", en="radio beamforming", owner="uni"), offer("o2", en="radio", owner="uni2"),
-             need("n", en="radio beamforming", owner="ent")]
-    for i in items:
-        original.on_item(i, NOW)
-    decline = MatchFeedbackData(match_id=match_id("o2", "n"), participant_id="ent",
-                                decision=FeedbackDecision.DECLINE, reason=DeclineReason.NO_CLEAR_BENEFIT)
-    original.on_feedback(decline, NOW)
-    stored_matches = original.matches()  # what a store holds: the current matches, and the feedback
-
-    restored = MatchEngine()
-    for i in items:
-        restored.restore_item(i, NOW)
-    for m in stored_matches:
-        restored.restore_match(m)
-    restored.restore_feedback(decline)
-
-    assert restored.declined_by(match_id("o2", "n")) == {"ent"}
-    assert restored.matches() == original.matches()
-    nxt = offer("o3", en="radio beamforming", owner="uni3")
-    assert ([c.data for c in restored.on_item(nxt, NOW)] == [c.data for c in original.on_item(nxt, NOW)])
-
-
 def test_top_k_holds_on_the_passive_side_too_and_an_outranked_match_is_retracted():
     engine = MatchEngine(top_k=2)
     engine.on_item(offer("o", en="radio beamforming antenna"), NOW)
