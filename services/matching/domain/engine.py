@@ -28,7 +28,8 @@ from datetime import datetime
 
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import (
-    FeedbackDecision, MatchData, MatchFeedbackData, MatchRetractedData, RetractReason,
+    MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, FeedbackDecision, MatchData, MatchFeedbackData, MatchRetractedData,
+    RetractReason,
 )
 from shared.party_types import Kind, Side
 
@@ -38,9 +39,6 @@ from services.matching.domain.match_table import MatchTable
 from services.matching.domain.scoring import ScoredPair, is_live, score_pair, to_match_data
 from services.matching.domain.text import TextModel
 
-MATCH_CREATED = "match.created.v1"
-MATCH_UPDATED = "match.updated.v1"
-MATCH_RETRACTED = "match.retracted.v1"
 # A re-scored match is news when its score moves by more than this (a point of the percentage a
 # person reads), or when a fact of its explanation or one of its sides changes.
 UPDATE_EPSILON = 0.01

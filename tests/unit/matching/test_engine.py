@@ -5,12 +5,13 @@ from hypothesis import strategies as st
 
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemStatus
-from shared.events.matching import DeclineReason, FeedbackDecision, MatchFeedbackData, RetractReason, match_id
+from shared.events.matching import (
+    MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, DeclineReason, FeedbackDecision, MatchFeedbackData, RetractReason,
+    match_id,
+)
 from shared.party_types import Kind, PartyType
 
-from services.matching.domain.engine import (
-    MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, UPDATE_EPSILON, MatchEngine, is_news,
-)
+from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine, is_news
 from tests.unit.matching.factories import NOW, need, offer
 
 

@@ -8,7 +8,8 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 from services.matching.domain.consortium import consortium_is_news
-from services.matching.processor import Batch, Processor, State
+from services.matching.ledger import Batch
+from services.matching.processor import Processor, State
 from shared.events import CloudEvent, EventData, new_event
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
