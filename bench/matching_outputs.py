@@ -17,6 +17,8 @@ import statistics
 import subprocess
 import sys
 from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,39 +27,24 @@ from bench.common import write_section
 BATCH_SIZE = 200
 
 
-def count(preload: int, new: int) -> dict[str, Any]:
-    """Outputs per new item, by type and by recipient, and matches per item at the end."""
-    from bench.matching_candidates import Corpus
-    from bench.matching_service import _event, _items
-    from services.matching.processor import Processor, State
-    from shared.events import decode
+REFRESH_EVERY = 4  # after every 4th new item, one open item is saved again
 
-    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
-    corpus = Corpus(seed=7, topical=True)
-    items = _items(corpus, 0, preload + new)
-    events = [decode(_event(item)) for item in items]
-    for start in range(0, preload, BATCH_SIZE):
-        batch = processor.new_batch()
-        chunk = events[start:min(start + BATCH_SIZE, preload)]
-        for position, event in enumerate(chunk, start=start):
-            processor.handle(event, batch, position)
-        processor.finish(batch, settle_consortia=start + BATCH_SIZE >= preload)
-        processor.commit(batch)
-    by_type: Counter[str] = Counter()
-    # per new item: events that concern its owner, and events that concern anyone else
-    to_owner: Counter[str] = Counter()
-    to_others: Counter[str] = Counter()
-    others_told: list[int] = []
-    for position, event in enumerate(events[preload:], start=preload):
-        batch = processor.new_batch()
-        processor.handle(event, batch, position)
-        processor.finish(batch)
-        processor.commit(batch)
-        owner = event.data.owner_id
+
+@dataclass
+class Tally:
+    """Output events of one kind of input: per type, and per recipient."""
+
+    inputs: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    to_owner: Counter[str] = field(default_factory=Counter)  # events naming the input item's owner
+    to_others: Counter[str] = field(default_factory=Counter)  # per other participant named
+    others_told: list[int] = field(default_factory=list)
+
+    def add(self, owner: str, events: list[Any]) -> None:
+        self.inputs += 1
         told: set[str] = set()
-        for emission in batch.emissions:
-            out = emission.event
-            by_type[out.type] += 1
+        for out in events:
+            self.by_type[out.type] += 1
             data = out.data
             if hasattr(data, "members"):
                 parties = {m.participant_id for m in data.members}
@@ -66,23 +53,68 @@ def count(preload: int, new: int) -> dict[str, Any]:
             else:
                 parties = {data.offer.owner_id, data.need.owner_id}
             if owner in parties:
-                to_owner[out.type] += 1
+                self.to_owner[out.type] += 1
             others = parties - {owner}
-            to_others[out.type] += len(others)
+            self.to_others[out.type] += len(others)
             told |= others
-        others_told.append(len(told))
+        self.others_told.append(len(told))
+
+    def summary(self) -> dict[str, Any]:
+        n = max(1, self.inputs)
+        return {"inputs": self.inputs, "outputs": sum(self.by_type.values()) / n,
+                "by_type": {t: c / n for t, c in sorted(self.by_type.items())},
+                "to_owner": {t: c / n for t, c in sorted(self.to_owner.items())},
+                "to_others": {t: c / n for t, c in sorted(self.to_others.items())},
+                "others_told_median": statistics.median(self.others_told or [0]),
+                "others_told_max": max(self.others_told or [0])}
+
+
+def count(preload: int, new: int) -> dict[str, Any]:
+    """Outputs per new item and per item saved again, by type and by recipient, and matches per
+    item at the end."""
+    from bench.matching_candidates import Corpus
+    from bench.matching_service import _items
+    from services.matching.processor import Processor, State
+    from shared.events import new_event
+    from shared.party_types import Side
+
+    def event(item: Any, change: str) -> Any:
+        entity = "listing" if item.side is Side.OFFER else "demand"
+        return new_event(f"{entity}.{change}.v1", item, source="/bench", subject=item.id)
+
+    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
+    corpus = Corpus(seed=7, topical=True)
+    items = _items(corpus, 0, preload + new)
+    for start in range(0, preload, BATCH_SIZE):
+        batch = processor.new_batch()
+        chunk = items[start:min(start + BATCH_SIZE, preload)]
+        for position, item in enumerate(chunk, start=start):
+            processor.handle(event(item, "created"), batch, position)
+        processor.finish(batch, settle_consortia=start + BATCH_SIZE >= preload)
+        processor.commit(batch)
+    tallies = {"new": Tally(), "saved again": Tally()}
+    position = preload
+    for n, item in enumerate(items[preload:]):
+        inputs = [("new", event(item, "created"))]
+        if n % REFRESH_EVERY == REFRESH_EVERY - 1:
+            # an open item saved again by its owner (same content): rescored a little later
+            again = items[(n * 7919) % preload]
+            inputs.append(("saved again", event(again.model_copy(update={"version": again.version + 1 + n,
+                                                                         "updated_at": datetime.now(UTC)}),
+                                                 "updated")))
+        for kind, input_event in inputs:
+            batch = processor.new_batch()
+            processor.handle(input_event, batch, position)
+            processor.finish(batch)
+            processor.commit(batch)
+            position += 1
+            tallies[kind].add(input_event.data.owner_id, [e.event for e in batch.emissions])
     per_item: dict[str, list[int]] = {"offer": [], "need": []}
     for item in items:
         if item.id in processor.state.items:
             per_item[item.side.value].append(len(processor.engine.matches_for(item.id)))
     return {
-        "preload": preload, "new": new,
-        "by_type": {t: n / new for t, n in sorted(by_type.items())},
-        "outputs": sum(by_type.values()) / new,
-        "to_owner": {t: n / new for t, n in sorted(to_owner.items())},
-        "to_others": {t: n / new for t, n in sorted(to_others.items())},
-        "others_told_median": statistics.median(others_told),
-        "others_told_max": max(others_told),
+        "preload": preload, "new": new, **{kind: tally.summary() for kind, tally in tallies.items()},
         "matches_per_item": {side: {"median": statistics.median(n), "max": max(n)} for side, n in per_item.items()},
     }
 
@@ -98,33 +130,37 @@ def count_in(code: Path | None, preload: int, new: int) -> dict[str, Any]:
                    f"sys.path.append({str(Path(__file__).resolve().parents[1])!r}); "
                    f"import importlib.util; spec = importlib.util.spec_from_file_location('counting', "
                    f"{str(Path(__file__).resolve())!r}); counting = importlib.util.module_from_spec(spec); "
-                   f"spec.loader.exec_module(counting); print(json.dumps(counting.count({preload}, {new})))")
-    result = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True, text=True, check=True)
+                   f"sys.modules['counting'] = counting; spec.loader.exec_module(counting); print(json.dumps(counting.count({preload}, {new})))")
+    result = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"counting on {root} failed:\n{result.stderr}")
     return dict(json.loads(result.stdout.strip().splitlines()[-1]))
 
 
-def table(results: dict[str, dict[str, Any]]) -> str:
+def table(results: dict[str, dict[str, Any]], kind: str) -> str:
     names = list(results)
-    types = sorted({t for r in results.values() for t in r["by_type"]})
-    rows = [f"| per new item | {' | '.join(names)} |", f"|---|{'---:|' * len(names)}"]
+    columns = [r[kind] for r in results.values()]
+    types = sorted({t for c in columns for t in c["by_type"]})
+    rows = [f"| per {kind} item | {' | '.join(names)} |", f"|---|{'---:|' * len(names)}"]
 
     def row(label: str, values: list[str]) -> None:
         rows.append(f"| {label} | {' | '.join(values)} |")
 
-    row("**output events**", [f"**{r['outputs']:.2f}**" for r in results.values()])
+    row("**output events**", [f"**{c['outputs']:.2f}**" for c in columns])
     for t in types:
-        row(f"`{t}`", [f"{r['by_type'].get(t, 0):.2f}" for r in results.values()])
+        row(f"`{t}`", [f"{c['by_type'].get(t, 0):.2f}" for c in columns])
     for t in types:
-        row(f"`{t}` naming the new item's owner", [f"{r['to_owner'].get(t, 0):.2f}" for r in results.values()])
+        row(f"`{t}` naming the item's owner", [f"{c['to_owner'].get(t, 0):.2f}" for c in columns])
     for t in types:
         row(f"`{t}` naming another participant (per participant named)",
-            [f"{r['to_others'].get(t, 0):.2f}" for r in results.values()])
-    row("other participants told anything, median / max", [f"{r['others_told_median']:.0f} / {r['others_told_max']}"
-                                                          for r in results.values()])
-    for side in ("offer", "need"):
-        row(f"matches per open {side} at the end, median / max",
-            [f"{r['matches_per_item'][side]['median']:.0f} / {r['matches_per_item'][side]['max']}"
-             for r in results.values()])
+            [f"{c['to_others'].get(t, 0):.2f}" for c in columns])
+    row("other participants told anything, median / max",
+        [f"{c['others_told_median']:.0f} / {c['others_told_max']}" for c in columns])
+    if kind == "new":
+        for side in ("offer", "need"):
+            row(f"matches per open {side} at the end, median / max",
+                [f"{r['matches_per_item'][side]['median']:.0f} / {r['matches_per_item'][side]['max']}"
+                 for r in results.values()])
     return "\n".join(rows)
 
 
@@ -148,8 +184,10 @@ def main() -> None:
     results["this checkout"] = count_in(None, preload, new)
     body = (f"`python -m bench.matching_outputs{' --code … ' if args.code else ''}`: {preload:,} synthetic open "
             f"items preloaded (backlog batches of {BATCH_SIZE}), then {new:,} new items handled one at a time, each "
-            f"settled at once as a worker that keeps up does; events per new item (an event naming two other "
-            f"participants counts twice in the third block).\n\n{table(results)}\n")
+            f"settled at once as a worker that keeps up does; after every {REFRESH_EVERY}th, an open item is saved "
+            f"again by its owner (same content, `updated_at` now). Events per input (an event naming two other "
+            f"participants counts twice in the third block).\n\n{table(results, 'new')}\n\n"
+            f"{table(results, 'saved again')}\n")
     print(body)
     print("wrote", write_section("matching_outputs", "Matching: outputs per input", body))
 
