@@ -69,7 +69,7 @@ class Tally:
                 "others_told_max": max(self.others_told or [0])}
 
 
-def count(preload: int, new: int) -> dict[str, Any]:
+def count(preload: int, new: int, top_k: int = 10) -> dict[str, Any]:
     """Outputs per new item and per item saved again, by type and by recipient, and matches per
     item at the end."""
     from bench.matching_candidates import Corpus
@@ -82,7 +82,7 @@ def count(preload: int, new: int) -> dict[str, Any]:
         entity = "listing" if item.side is Side.OFFER else "demand"
         return new_event(f"{entity}.{change}.v1", item, source="/bench", subject=item.id)
 
-    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
+    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}), top_k=top_k)
     corpus = Corpus(seed=7, topical=True)
     items = _items(corpus, 0, preload + new)
     for start in range(0, preload, BATCH_SIZE):
@@ -119,18 +119,18 @@ def count(preload: int, new: int) -> dict[str, Any]:
     }
 
 
-def count_in(code: Path | None, preload: int, new: int) -> dict[str, Any]:
+def count_in(code: Path | None, preload: int, new: int, top_k: int) -> dict[str, Any]:
     """``count`` on the checkout ``code`` (this one when None), in a child process."""
     root = code or Path(__file__).resolve().parents[1]
     program = (f"import json, sys; sys.path.insert(0, {str(root)!r}); "
-               f"from bench.matching_outputs import count; print(json.dumps(count({preload}, {new})))")
+               f"from bench.matching_outputs import count; print(json.dumps(count({preload}, {new}, {top_k})))")
     if code is not None and not (code / "bench" / "matching_outputs.py").exists():
         # an older checkout without this module: count with this file's function on its code
         program = (f"import json, sys; sys.path.insert(0, {str(root)!r}); "
                    f"sys.path.append({str(Path(__file__).resolve().parents[1])!r}); "
                    f"import importlib.util; spec = importlib.util.spec_from_file_location('counting', "
                    f"{str(Path(__file__).resolve())!r}); counting = importlib.util.module_from_spec(spec); "
-                   f"sys.modules['counting'] = counting; spec.loader.exec_module(counting); print(json.dumps(counting.count({preload}, {new})))")
+                   f"sys.modules['counting'] = counting; spec.loader.exec_module(counting); print(json.dumps(counting.count({preload}, {new}, {top_k})))")
     result = subprocess.run([sys.executable, "-c", program], cwd=root, capture_output=True, text=True)
     if result.returncode != 0:
         raise RuntimeError(f"counting on {root} failed:\n{result.stderr}")
@@ -171,17 +171,20 @@ def main() -> None:
     parser.add_argument("--new", type=int, help="new items counted (default 500)")
     parser.add_argument("--code", type=Path, help="also count on this checkout (e.g. a git worktree of main)")
     parser.add_argument("--code-label", default="before", help="column name of --code's figures")
+    parser.add_argument("--top-k", type=int, nargs="+", default=[10],
+                        help="the most matches an item holds (MATCHING_TOP_K); several: a column each")
     args = parser.parse_args()
     preload = args.preload or (1_000 if args.quick else 5_000)
     new = args.new or (200 if args.quick else 500)
-    if preload <= 0 or new <= 0:
-        parser.error("--preload and --new must be positive numbers of items")
+    if preload <= 0 or new <= 0 or min(args.top_k) <= 0:
+        parser.error("--preload, --new and --top-k must be positive numbers")
     results: dict[str, dict[str, Any]] = {}
     if args.code is not None:
         if not (args.code / "services" / "matching").is_dir():
             parser.error(f"--code {args.code}: not a checkout of this project (no services/matching)")
-        results[args.code_label] = count_in(args.code, preload, new)
-    results["this checkout"] = count_in(None, preload, new)
+        results[args.code_label] = count_in(args.code, preload, new, args.top_k[0])
+    for top_k in args.top_k:
+        results[f"this checkout, top-k {top_k}"] = count_in(None, preload, new, top_k)
     body = (f"`python -m bench.matching_outputs{' --code … ' if args.code else ''}`: {preload:,} synthetic open "
             f"items preloaded (backlog batches of {BATCH_SIZE}), then {new:,} new items handled one at a time, each "
             f"settled at once as a worker that keeps up does; after every {REFRESH_EVERY}th, an open item is saved "

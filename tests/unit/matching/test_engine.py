@@ -161,6 +161,7 @@ def test_replaying_the_same_input_gives_the_same_output_and_consistent_state(eve
             live[mid] = payload
     assert [m.match_id for m in engine.matches()] == sorted(live)
     assert all(m.score >= 0.3 for m in engine.matches())
+    assert all(len(engine.matches_for(f"{side}{n}")) <= 3 for side, n, *_ in events)  # top-k on both sides
 
 
 def test_top_k_holds_on_the_passive_side_too_and_an_outranked_match_is_retracted():
