@@ -26,7 +26,7 @@ import httpx
 from bench.common import RESULTS, median, percentile, write_section
 from hardtech.namespace import delete_namespace
 from services.matching.app import create_app as matching_app
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.settings import Settings as MatchingSettings
 from services.notification.app import create_app as notification_app
 from services.notification.settings import Settings as NotificationSettings

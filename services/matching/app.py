@@ -16,7 +16,7 @@ from mode import Service
 
 from services.matching.api import router
 from services.matching.events import DEAD_LETTER, INPUTS, OUTPUTS, MatchingStream
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.projection import ProjectionProcess
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore

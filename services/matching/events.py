@@ -24,7 +24,8 @@ from faust.types import EventT, Message
 from prometheus_client import Counter, Histogram
 
 from services.matching.domain.text import warm_up_text_analysis
-from services.matching.processor import Batch, Emission, Processor, State
+from services.matching.ledger import Batch, Emission
+from services.matching.processor import Processor, State
 from services.matching.settings import Settings
 from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED

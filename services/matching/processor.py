@@ -1,34 +1,35 @@
 """The matching service's use cases around the pure domain core, free of Kafka and MongoDB.
 
-``Processor`` turns one input event into the output events it causes. Its state lives in
-plain mappings (faust tables in the service, dicts in unit tests); the domain's ``MatchEngine``
-is derived state, rebuilt from them by ``restore``.
-
-Output bookkeeping (the *ledger*) makes the output stream replay-safe: every match, consortium
-and agenda has a version counter, an output event's id is ``uuid5(entity id / version)``, and an
-output is emitted only when its content differs from the last one recorded. The adapter records
-an emission in the ledger only after Kafka acknowledged it, so a crash in between re-emits the
-same event with the same id, and a replay of already handled input emits nothing new.
+``Processor`` turns one input event into the output events it causes: each input type has its
+handler (``Processor._handlers``); the domain decides what changed and what is news, and the
+processor emits that and keeps the output ledger (``ledger.py``) that makes the output stream
+replay-safe. Its state lives in plain mappings (faust tables in the service, dicts in unit
+tests); the domain's ``MatchEngine`` is derived state, rebuilt from them by ``restore``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import uuid
-from collections.abc import Iterable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, MutableMapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
-
-from services.matching.domain.consortium import ConsortiumBook
-from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine
+from services.matching.domain.consortium import ConsortiumBook, consortium_is_news
+from services.matching.domain.engine import MatchEngine
 from services.matching.domain.scheduler import plan_agenda
+from services.matching.ledger import AgendaKey, Batch, ConsortiumKey, DeclineKey, MatchKey, digest, parse_key
 from shared import topics
-from shared.events import CloudEvent, EventData, new_event
+from shared.events import CloudEvent, EventData
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import (
+    AGENDA_PUBLISHED,
+    AGENDA_UPDATED,
+    CONSORTIUM_PROPOSED,
+    CONSORTIUM_RETRACTED,
+    CONSORTIUM_UPDATED,
+    MATCH_CREATED,
+    MATCH_RETRACTED,
+    MATCH_UPDATED,
     AgendaData,
     ConsortiumData,
     ConsortiumRetractedData,
@@ -37,25 +38,14 @@ from shared.events.matching import (
     MatchRetractedData,
     RetractReason,
 )
-from shared.events.sessions import RegistrationClosedData, RegistrationData, RegistrationStatus
+from shared.events.sessions import (
+    MeetingRequestData,
+    RegistrationClosedData,
+    RegistrationData,
+    RegistrationStatus,
+    SessionData,
+)
 from shared.party_types import Kind
-from shared.topics import TopicSpec
-
-SOURCE = "/services/matching"
-EVENT_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b7e-5d0a-9c4e-2a8f7b1d6e30")
-
-MATCH_TYPES = ("match.created.v1", "match.updated.v1", "match.retracted.v1")
-CONSORTIUM_KEY = "consortium:"  # ledger key prefix, before the technology match id
-CONSORTIUM_TYPES = ("consortium.proposed.v1", "consortium.updated.v1", "consortium.retracted.v1")
-
-
-def output_event_id(entity_id: str, version: int) -> str:
-    """Deterministic id of an output event, so a replay and its notification dedupe."""
-    return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{entity_id}/{version}"))
-
-
-def digest(data: BaseModel) -> str:
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -70,43 +60,6 @@ class State:
     ledger: MutableMapping[str, Any]  # output entity key -> {"version", "digest", "active", "data"}
 
 
-@dataclass(frozen=True)
-class Emission:
-    topic: TopicSpec
-    key: str
-    event: CloudEvent[Any]
-
-
-@dataclass
-class Batch:
-    """Emissions of a batch of input events, and the ledger entries to record once Kafka
-    acknowledged them; later emissions see the entries of earlier ones."""
-
-    sent: Mapping[str, Any]  # entries of earlier batches sent but not recorded yet
-    ledger: Mapping[str, Any]
-    emissions: list[Emission] = field(default_factory=list)
-    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def entry(self, key: str) -> dict[str, Any] | None:
-        # one look-up per layer: each look-up in a faust table reads RocksDB
-        return self.pending.get(key) or self.sent.get(key) or self.ledger.get(key)
-
-    def emit(self, topic: TopicSpec, key: str, type_name: str, data: EventData, *, ledger_key: str,
-             active: bool, content: str, version_of: str | None = None) -> None:
-        previous = self.entry(ledger_key) or {}
-        counter = (self.entry(version_of) or {}) if version_of else previous
-        version = counter.get("version", 0) + 1
-        entry = {**previous, "version": version, "digest": content, "active": active,
-                 "data": data.model_dump(mode="json")}
-        entity_id = version_of or ledger_key
-        event = new_event(type_name, data, source=SOURCE, subject=key,
-                          event_id=output_event_id(entity_id, version))
-        self.pending[ledger_key] = entry
-        if version_of:  # a per-participant retraction advances its match's version counter too
-            self.pending[version_of] = {**counter, "version": version}
-        self.emissions.append(Emission(topic, key, event))
-
-
 class Processor:
     def __init__(self, state: State, *, threshold: float = 0.35, top_k: int = 10):
         self.state = state
@@ -117,6 +70,16 @@ class Processor:
         # which consortia may have changed since they were last worked out, and their members;
         # derived state: lost in a crash, ``restore`` works every consortium out again
         self.consortia = ConsortiumBook()
+        # input data model -> its handler (data, event time, batch, position in the work topic)
+        self._handlers: dict[type[EventData], Callable[[Any, datetime, Batch, int], None]] = {
+            ParticipantData: self._on_participant,
+            ItemData: self._on_item,
+            MatchFeedbackData: self._on_feedback,
+            SessionData: self._on_session,
+            RegistrationData: self._on_registration,
+            MeetingRequestData: self._on_meeting_request,
+            RegistrationClosedData: self._on_registration_closed,
+        }
 
     # -- start-up -------------------------------------------------------------------------
 
@@ -156,13 +119,13 @@ class Processor:
         current = self._current_matches()
         for match in current.values():
             self._emit_match(batch, match)
-        for key, entry in list(self.state.ledger.items()):
-            if key.startswith("m_") and "@" not in key and entry.get("active") and key not in current:
+        active = [(parse_key(text), entry) for text, entry in list(self.state.ledger.items()) if entry.get("active")]
+        for key, entry in active:
+            if isinstance(key, MatchKey) and key.match_id not in current:
                 last = MatchData.model_validate(entry["data"])
                 self._emit_retraction(batch, _retracted(last, self._lost_side_reason(last)))
         self.consortia.note(m.match_id for m in current.values() if m.kind is Kind.TECHNOLOGY)
-        self.consortia.note(key.removeprefix(CONSORTIUM_KEY) for key, entry in self.state.ledger.items()
-                            if key.startswith(CONSORTIUM_KEY) and entry.get("active"))
+        self.consortia.note(key.technology_match_id for key, _ in active if isinstance(key, ConsortiumKey))
         self.finish(batch)
         for session_id, session in list(self.state.sessions.items()):
             if session.get("agenda"):
@@ -185,23 +148,17 @@ class Processor:
 
     def handle(self, event: CloudEvent[Any], batch: Batch, position: int) -> None:
         """Handle one input event; ``position`` orders events as handled (the work topic's offset)."""
-        data = event.data
-        if isinstance(data, ParticipantData):
-            self.state.participants[data.id] = data.model_dump(mode="json")
-            self.engine.on_participant(data)
-            self.consortia.note_participant(data.id, self.engine)
-        elif isinstance(data, ItemData):
-            self._on_item(batch, data, event.time, position)
-        elif isinstance(data, MatchFeedbackData):
-            self._on_feedback(batch, data, event.time)
-        elif isinstance(data, RegistrationClosedData):
-            self._on_registration_closed(batch, data)
-        elif isinstance(data, RegistrationData):
-            self._on_registration(batch, data)
-        else:  # sessions and meeting requests: kept with their session
-            self._remember_session_event(event)
+        handler = self._handlers.get(type(event.data))
+        if handler is None:
+            raise TypeError(f"the matching service does not handle {event.type}")
+        handler(event.data, event.time, batch, position)
 
-    def _on_item(self, batch: Batch, item: ItemData, at: datetime, position: int) -> None:
+    def _on_participant(self, participant: ParticipantData, at: datetime, batch: Batch, position: int) -> None:
+        self.state.participants[participant.id] = participant.model_dump(mode="json")
+        self.engine.on_participant(participant)
+        self.consortia.note_participant(participant.id, self.engine)
+
+    def _on_item(self, item: ItemData, at: datetime, batch: Batch, position: int) -> None:
         known = self.state.items.get(item.id)
         if known is not None and known["item"]["version"] > item.version:
             return  # an older snapshot arriving late changes nothing
@@ -213,7 +170,7 @@ class Processor:
         self._apply_changes(batch, self.engine.on_item(item, at))
         self.consortia.note_support_offer(item, self.engine, at)
 
-    def _on_feedback(self, batch: Batch, feedback: MatchFeedbackData, at: datetime) -> None:
+    def _on_feedback(self, feedback: MatchFeedbackData, at: datetime, batch: Batch, position: int) -> None:
         key = f"{feedback.match_id}/{feedback.participant_id}"
         self.state.feedback[key] = {"key": key, "feedback": feedback.model_dump(mode="json"),
                                     "at": at.isoformat()}
@@ -247,41 +204,42 @@ class Processor:
     # -- matches --------------------------------------------------------------------------
 
     def _emit_match(self, batch: Batch, match: MatchData) -> None:
-        entry = batch.entry(match.match_id)
+        key = MatchKey(match.match_id)
+        entry = batch.entry(key)
         content = digest(match)
         if entry and entry["active"] and entry["digest"] == content:
             return
-        type_name = "match.updated.v1" if entry and entry["active"] else "match.created.v1"
-        batch.emit(topics.MATCHES, match.match_id, type_name, match, ledger_key=match.match_id,
-                   active=True, content=content)
+        type_name = MATCH_UPDATED if entry and entry["active"] else MATCH_CREATED
+        batch.emit(topics.MATCHES, match.match_id, type_name, match, ledger_key=key, active=True, content=content)
 
     def _emit_retraction(self, batch: Batch, retraction: MatchRetractedData) -> None:
         if retraction.for_participant is not None:
-            key = f"{retraction.match_id}@{retraction.for_participant}"
-            if batch.entry(key):
+            declined = DeclineKey(retraction.match_id, retraction.for_participant)
+            if batch.entry(declined):
                 return
-            batch.emit(topics.MATCHES, retraction.match_id, "match.retracted.v1", retraction, ledger_key=key,
-                       active=False, content=digest(retraction), version_of=retraction.match_id)
+            batch.emit(topics.MATCHES, retraction.match_id, MATCH_RETRACTED, retraction, ledger_key=declined,
+                       active=False, content=digest(retraction), version_of=MatchKey(retraction.match_id))
             return
-        entry = batch.entry(retraction.match_id)
+        key = MatchKey(retraction.match_id)
+        entry = batch.entry(key)
         if not entry or not entry["active"]:
             return
-        batch.emit(topics.MATCHES, retraction.match_id, "match.retracted.v1", retraction,
-                   ledger_key=retraction.match_id, active=False, content=digest(retraction))
+        batch.emit(topics.MATCHES, retraction.match_id, MATCH_RETRACTED, retraction, ledger_key=key, active=False,
+                   content=digest(retraction))
 
     # -- consortia (五方联动) ----------------------------------------------------------------
 
     def _emit_consortium(self, batch: Batch, proposal: ConsortiumData) -> None:
-        key = _consortium_key(proposal.technology_match_id)
+        key = ConsortiumKey(proposal.technology_match_id)
         entry = batch.entry(key)
-        if entry and entry["active"] and not consortium_changed(entry["data"], proposal):
+        if entry and entry["active"] and not consortium_is_news(entry["data"], proposal):
             return
-        type_name = "consortium.updated.v1" if entry and entry["active"] else "consortium.proposed.v1"
+        type_name = CONSORTIUM_UPDATED if entry and entry["active"] else CONSORTIUM_PROPOSED
         batch.emit(topics.CONSORTIA, proposal.consortium_id, type_name, proposal, ledger_key=key,
                    active=True, content=digest(proposal))
 
     def _retract_consortium(self, batch: Batch, technology_match_id: str, reason: str) -> None:
-        key = _consortium_key(technology_match_id)
+        key = ConsortiumKey(technology_match_id)
         entry = batch.entry(key)
         if not entry or not entry["active"]:
             return
@@ -289,7 +247,7 @@ class Processor:
         retraction = ConsortiumRetractedData(
             consortium_id=last.consortium_id, technology_match_id=technology_match_id,
             participant_ids=sorted({m.participant_id for m in last.members}), reason=reason)
-        batch.emit(topics.CONSORTIA, last.consortium_id, "consortium.retracted.v1", retraction, ledger_key=key,
+        batch.emit(topics.CONSORTIA, last.consortium_id, CONSORTIUM_RETRACTED, retraction, ledger_key=key,
                    active=False, content=digest(retraction))
 
     # -- sessions and agendas ---------------------------------------------------------------
@@ -298,19 +256,20 @@ class Processor:
         return dict(self.state.sessions.get(session_id) or
                     {"registrations": {}, "meeting_requests": [], "closed": None, "agenda": None})
 
-    def _remember_session_event(self, event: CloudEvent[Any]) -> None:
-        data = event.data
-        session_id = data.session_id if hasattr(data, "session_id") else data.id
-        session = self._session(session_id)
-        if event.type.startswith("session."):
-            session["session"] = data.model_dump(mode="json")
-        else:  # meeting.requested.v1: the latest preference for a pair wins
-            pair = [data.requester_id, data.target_id]
-            others = [r for r in session["meeting_requests"] if [r["requester_id"], r["target_id"]] != pair]
-            session["meeting_requests"] = [*others, data.model_dump(mode="json")]
-        self.state.sessions[session_id] = session
+    def _on_session(self, data: SessionData, at: datetime, batch: Batch, position: int) -> None:
+        session = self._session(data.id)
+        session["session"] = data.model_dump(mode="json")
+        self.state.sessions[data.id] = session
 
-    def _on_registration(self, batch: Batch, registration: RegistrationData) -> None:
+    def _on_meeting_request(self, data: MeetingRequestData, at: datetime, batch: Batch, position: int) -> None:
+        """Kept with its session for the agenda; the latest preference for a pair wins."""
+        session = self._session(data.session_id)
+        pair = [data.requester_id, data.target_id]
+        others = [r for r in session["meeting_requests"] if [r["requester_id"], r["target_id"]] != pair]
+        session["meeting_requests"] = [*others, data.model_dump(mode="json")]
+        self.state.sessions[data.session_id] = session
+
+    def _on_registration(self, registration: RegistrationData, at: datetime, batch: Batch, position: int) -> None:
         session = self._session(registration.session_id)
         session["registrations"] = {**session["registrations"], registration.participant_id: registration.status}
         self.state.sessions[registration.session_id] = session
@@ -320,7 +279,8 @@ class Processor:
             if remaining != closed:
                 self._plan(batch, registration.session_id, remaining)
 
-    def _on_registration_closed(self, batch: Batch, closed: RegistrationClosedData) -> None:
+    def _on_registration_closed(self, closed: RegistrationClosedData, at: datetime, batch: Batch,
+                                position: int) -> None:
         session = self._session(closed.session.id)
         if session["closed"] == closed.model_dump(mode="json") and session["agenda"]:
             return  # the same closing delivered again
@@ -337,12 +297,12 @@ class Processor:
         self._emit_agenda(batch, session_id, agenda)
 
     def _emit_agenda(self, batch: Batch, session_id: str, agenda: AgendaData) -> None:
-        key = f"agenda:{session_id}"
+        key = AgendaKey(session_id)
         entry = batch.entry(key)
         content = digest(agenda)
         if entry and entry["digest"] == content:
             return
-        type_name = "agenda.updated.v1" if entry else "agenda.published.v1"
+        type_name = AGENDA_UPDATED if entry else AGENDA_PUBLISHED
         batch.emit(topics.AGENDAS, session_id, type_name, agenda, ledger_key=key, active=True, content=content)
 
     def _pairs(self, closed: RegistrationClosedData) -> tuple[dict[frozenset[str], float], dict[frozenset[str], str]]:
@@ -359,22 +319,6 @@ class Processor:
         return scores, match_ids
 
 
-def consortium_changed(last: Mapping[str, Any], new: ConsortiumData) -> bool:
-    """Another team (who fills which role with which match, under which name), other missing roles, or a score
-    moved by at least the engine's ``UPDATE_EPSILON``; members' score drift alone is not news.
-    ``last`` is the ledger's JSON of the last consortium sent."""
-    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"], m.get("organisation"))
-                 for m in last["members"]]
-    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id,
-                 m.organisation.model_dump(mode="json") if m.organisation else None) for m in new.members]
-    return (last_team != new_team or last["missing_roles"] != [r.value for r in new.missing_roles]
-            or abs(last["score"] - new.score) >= UPDATE_EPSILON)
-
-
-def _consortium_key(technology_match_id: str) -> str:
-    return CONSORTIUM_KEY + technology_match_id
-
-
 def _retracted(match: MatchData, reason: RetractReason) -> MatchRetractedData:
     return MatchRetractedData(match_id=match.match_id, kind=match.kind, offer=match.offer, need=match.need,
                               reason=reason)
@@ -386,3 +330,4 @@ def _without_participant(closed: RegistrationClosedData, participant_id: str) ->
         "meeting_requests": [r for r in closed.meeting_requests
                              if participant_id not in (r.requester_id, r.target_id)],
     })
+

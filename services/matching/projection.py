@@ -27,7 +27,7 @@ from typing import Any
 from mode import Service
 
 from services.matching.events import DEAD_LETTER, OUTPUTS
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore
 from shared import logging as service_logging

@@ -15,6 +15,7 @@ class Settings(ServiceSettings):
     # Where the faust worker keeps its RocksDB tables; the changelog topics are the real record.
     datadir: Path = Path("var/matching")
     threshold: float = Field(0.35, ge=0, le=1)
+    # The most matches one item holds, on either side (README: Bounded output).
     top_k: int = Field(10, ge=1, le=100)
     # A hot standby worker keeps a copy of the tables to take over in seconds (see README).
     standby_replicas: int = Field(0, ge=0)

@@ -18,6 +18,17 @@ def match_id(offer_id: str, need_id: str) -> str:
     return "m_" + hashlib.sha256(f"{offer_id}|{need_id}".encode()).hexdigest()[:24]
 
 
+# The matching service's output event types.
+MATCH_CREATED = "match.created.v1"
+MATCH_UPDATED = "match.updated.v1"
+MATCH_RETRACTED = "match.retracted.v1"
+CONSORTIUM_PROPOSED = "consortium.proposed.v1"
+CONSORTIUM_UPDATED = "consortium.updated.v1"
+CONSORTIUM_RETRACTED = "consortium.retracted.v1"
+AGENDA_PUBLISHED = "agenda.published.v1"
+AGENDA_UPDATED = "agenda.updated.v1"
+
+
 class MatchSide(EventData):
     item_id: str
     owner_id: str
@@ -37,8 +48,8 @@ class Explanation(EventData):
     en: list[str]
 
 
-@event_type("match.created.v1")
-@event_type("match.updated.v1")
+@event_type(MATCH_CREATED)
+@event_type(MATCH_UPDATED)
 class MatchData(EventData):
     match_id: str
     kind: Kind
@@ -56,9 +67,10 @@ class RetractReason(StrEnum):
     EXPIRED = "expired"
     BELOW_THRESHOLD = "below_threshold"
     DECLINED = "declined"
+    OUTRANKED = "outranked"  # a better pair took its place among an item's top-k matches
 
 
-@event_type("match.retracted.v1")
+@event_type(MATCH_RETRACTED)
 class MatchRetractedData(EventData):
     match_id: str
     kind: Kind
@@ -110,8 +122,8 @@ class ConsortiumMember(EventData):
     reason: LocalizedText | None = None  # one line on why the member fits the team
 
 
-@event_type("consortium.proposed.v1")
-@event_type("consortium.updated.v1")
+@event_type(CONSORTIUM_PROPOSED)
+@event_type(CONSORTIUM_UPDATED)
 class ConsortiumData(EventData):
     consortium_id: str
     technology_match_id: str
@@ -120,7 +132,7 @@ class ConsortiumData(EventData):
     score: float = Field(ge=0, le=1)
 
 
-@event_type("consortium.retracted.v1")
+@event_type(CONSORTIUM_RETRACTED)
 class ConsortiumRetractedData(EventData):
     consortium_id: str
     technology_match_id: str
@@ -143,8 +155,8 @@ class Meeting(EventData):
     must_meet: bool = False
 
 
-@event_type("agenda.published.v1")
-@event_type("agenda.updated.v1")
+@event_type(AGENDA_PUBLISHED)
+@event_type(AGENDA_UPDATED)
 class AgendaData(EventData):
     session_id: str
     version: int = Field(ge=1, le=MAX_INT)

@@ -22,7 +22,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 from schemathesis.schemas import APIOperation, BaseSchema
 
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.storage import MatchingStore
 from shared.locks import KeyedLocks
 from shared.events import CloudEvent

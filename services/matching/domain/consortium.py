@@ -26,11 +26,11 @@ win, not every consortium of its field.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property, lru_cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from shared import regions, taxonomy
 from shared.events.common import LocalizedText, MoneyRange
@@ -40,6 +40,7 @@ from shared.events.matching import (
 )
 from shared.party_types import Kind, PartyType, Side
 
+from services.matching.domain.engine import UPDATE_EPSILON
 from services.matching.domain.scoring import SAME_TOP_LEVEL, UNKNOWN, amounts_overlap, is_live, preference_fit
 
 SUPPORT_ROLES: dict[Kind, ConsortiumRole] = {
@@ -381,3 +382,15 @@ class ConsortiumBook:
         for offer_id, _ in members.values():
             self._by_support.setdefault(offer_id, set()).add(tech_match_id)
 
+
+def consortium_is_news(last: Mapping[str, Any], new: ConsortiumData) -> bool:
+    """Whether a consortium worked out again is worth a ``consortium.updated``: another team (who
+    fills which role with which match, under which name), other missing roles, or a score moved by
+    more than the engine's ``UPDATE_EPSILON``; members' score drift alone is not news.
+    ``last`` is the ledger's JSON of the last consortium sent."""
+    last_team = [(m["role"], m["participant_id"], m["item_id"], m["match_id"], m.get("organisation"))
+                 for m in last["members"]]
+    new_team = [(m.role.value, m.participant_id, m.item_id, m.match_id,
+                 m.organisation.model_dump(mode="json") if m.organisation else None) for m in new.members]
+    return (last_team != new_team or last["missing_roles"] != [r.value for r in new.missing_roles]
+            or abs(last["score"] - new.score) > UPDATE_EPSILON)

@@ -2,9 +2,14 @@
 
 Rules:
 - A live (open, unexpired) item is indexed, its existing matches are re-scored (retracted when
-  a hard filter now fails or the score fell below the threshold, updated when the score moved
-  by at least ``UPDATE_EPSILON`` or the explanation changed) and its top-k partners above the
-  threshold become matches when they are not yet. A new offer finds needs; a new need finds offers.
+  a hard filter now fails or the score fell below the threshold, updated only when it is news:
+  ``is_news``) and its top-k partners above the threshold become matches when they are not yet.
+  A new offer finds needs; a new need finds offers.
+- Top-k holds on *both* sides: an item keeps at most ``top_k`` matches. A new pair enters the
+  partner's matches only if it ranks above the partner's worst one when the partner has ``top_k``
+  already (ranked by score, ties by the other item's id); that worst one is then retracted
+  (``OUTRANKED``). An updated item keeps its best ``top_k`` of its old and new pairs. A slot freed
+  by a withdrawal is filled by later items, not by searching again.
 - An item that is withdrawn, closed, expired (or a draft again) leaves the index and all its
   matches are retracted with the matching reason.
 - A decline retracts the match for the declining participant, is remembered as a penalty on
@@ -16,13 +21,15 @@ Rules:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import (
-    FeedbackDecision, MatchData, MatchFeedbackData, MatchRetractedData, RetractReason, match_id,
+    MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, FeedbackDecision, MatchData, MatchFeedbackData, MatchRetractedData,
+    RetractReason,
 )
 from shared.party_types import Kind, Side
 
@@ -32,10 +39,12 @@ from services.matching.domain.match_table import MatchTable
 from services.matching.domain.scoring import ScoredPair, is_live, score_pair, to_match_data
 from services.matching.domain.text import TextModel
 
-MATCH_CREATED = "match.created.v1"
-MATCH_UPDATED = "match.updated.v1"
-MATCH_RETRACTED = "match.retracted.v1"
-UPDATE_EPSILON = 0.005
+# A re-scored match is news when its score moves by more than this (a point of the percentage a
+# person reads), or when a fact of its explanation or one of its sides changes.
+UPDATE_EPSILON = 0.01
+# The fit figures of explanation lines ("text relevance 0.42", "freshness 0.91"): they follow the
+# score; the rest of a line (shared terms, fields, TRL, amounts, regions, a decline penalty) is fact.
+_FIGURE = re.compile(r"\d+\.\d+")
 
 
 @dataclass(frozen=True)
@@ -62,8 +71,17 @@ def _retracted(data: MatchData, reason: RetractReason, for_participant: str | No
         for_participant=for_participant))
 
 
-def _moved(old: MatchData, new: MatchData) -> bool:
-    return abs(old.score - new.score) >= UPDATE_EPSILON or old.explanation != new.explanation
+def _facts(lines: list[str]) -> list[str]:
+    return [_FIGURE.sub("#", line) for line in lines]
+
+
+def is_news(old: MatchData, new: MatchData) -> bool:
+    """Whether a re-scored match is worth a ``match.updated``: its score moved by more than
+    ``UPDATE_EPSILON``, a side changed (a title), or a fact of its explanation changed; fit
+    figures drifting with the score (freshness ageing, text statistics) alone are not news."""
+    return (abs(old.score - new.score) > UPDATE_EPSILON or old.offer != new.offer or old.need != new.need
+            or _facts(old.explanation.zh) != _facts(new.explanation.zh)
+            or _facts(old.explanation.en) != _facts(new.explanation.en))
 
 
 class MatchEngine:
@@ -142,24 +160,6 @@ class MatchEngine:
         return ([_retracted(data, RetractReason.DECLINED, for_participant=feedback.participant_id)]
                 + self._rescore_existing(self.index.item(mine), now))
 
-    # --- recovery: rebuild the state from stored items, matches and feedback, emitting nothing --
-
-    def restore_item(self, item: ItemData, now: datetime) -> None:
-        if is_live(item, now):
-            self._forget(item)
-            self.index.upsert(item)
-            self._by_owner.setdefault(item.owner_id, set()).add(item.id)
-
-    def restore_match(self, data: MatchData) -> None:
-        """A match that was current; restore items first, so both sides are known."""
-        self._matches.put(data)
-        self._by_item.setdefault(data.offer.item_id, set()).add(data.match_id)
-        self._by_item.setdefault(data.need.item_id, set()).add(data.match_id)
-
-    def restore_feedback(self, feedback: MatchFeedbackData) -> None:
-        """A decline given earlier; restore its match first."""
-        self._record_decline(feedback)
-
     # --- internals ---------------------------------------------------------------------------
 
     def _record_decline(self, feedback: MatchFeedbackData) -> tuple[MatchData, str] | None:
@@ -196,19 +196,32 @@ class MatchEngine:
                 continue
             offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
             new = to_match_data(scored, offer, need)
-            if _moved(old, new):
+            if is_news(old, new):
                 self._matches.put(new)
                 changes.append(MatchChange(MATCH_UPDATED, new))
         return changes
 
     def _create_best(self, item: ItemData, now: datetime) -> list[MatchChange]:
+        """The item's best ``top_k`` of its current matches and its best partners found now; a
+        new pair also has to rank within the partner's ``top_k`` (``_make_room``)."""
         changes: list[MatchChange] = []
         best = top_partners(self.index, item, k=self.top_k, now=now, threshold=self.threshold,
                             feedback=self.feedback, exclude=self._declined_partners.get(item.id, ()))
-        for _, partner in best:
-            offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
-            if match_id(offer.id, need.id) in self._matches:
+        current = {self._partner(m, item.id): m for m in self._by_item.get(item.id, ())}
+        ranked = sorted([(-self._matches.score(m), partner_id, None) for partner_id, m in current.items()]
+                        + [(-score, partner.id, partner) for score, partner in best if partner.id not in current],
+                        key=lambda entry: (entry[0], entry[1]))
+        kept = 0
+        for negated, partner_id, partner in ranked:
+            if partner is None:  # a current match
+                if kept < self.top_k:
+                    kept += 1
+                else:
+                    changes.append(self._drop(self._matches[current[partner_id]], RetractReason.OUTRANKED))
                 continue
+            if kept >= self.top_k or not self._make_room(partner_id, -negated, item.id, changes):
+                continue
+            offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
             scored = self._score(item, partner, now)
             assert scored is not None  # top_partners scored it at least at the threshold
             data = to_match_data(scored, offer, need)
@@ -216,7 +229,24 @@ class MatchEngine:
             self._by_item.setdefault(offer.id, set()).add(data.match_id)
             self._by_item.setdefault(need.id, set()).add(data.match_id)
             changes.append(MatchChange(MATCH_CREATED, data))
+            kept += 1
         return changes
+
+    def _partner(self, match_id_: str, item_id: str) -> str:
+        offer_id, need_id = self._matches.pair(match_id_)
+        return need_id if offer_id == item_id else offer_id
+
+    def _make_room(self, item_id: str, score: float, newcomer_id: str, changes: list[MatchChange]) -> bool:
+        """Whether a pair of ``score`` with ``newcomer_id`` ranks within ``item_id``'s ``top_k``;
+        when the item's matches are full, its worst one is retracted to make room."""
+        held = self._by_item.get(item_id, ())
+        if len(held) < self.top_k:
+            return True
+        worst = max(held, key=lambda m: (-self._matches.score(m), self._partner(m, item_id)))
+        if (-score, newcomer_id) >= (-self._matches.score(worst), self._partner(worst, item_id)):
+            return False
+        changes.append(self._drop(self._matches[worst], RetractReason.OUTRANKED))
+        return True
 
     def _drop(self, data: MatchData, reason: RetractReason) -> MatchChange:
         self._matches.discard(data.match_id)

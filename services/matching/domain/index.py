@@ -9,8 +9,8 @@ Two views of the same items, per kind and side:
   the term at least once, at least twice, ...).
 
 The *index score* of a candidate is the field and text part of its match score; the other
-(practical) features can add at most ``WEIGHT_BEYOND_INDEX``. ``candidates``/``ranked`` list
-candidates by index score. ``top_partners`` finds exactly the top-k a scan of every item would:
+(practical) features can add at most ``WEIGHT_BEYOND_INDEX``. ``top_partners`` finds exactly the
+top-k a scan of every item would:
 in each partition of the query's top-level fields it adds up, for all slots at once with
 bit-sliced integer arithmetic (a few big-int operations per query term and bit set, whatever the
 number of items), a bound on every candidate's score — its field and text share, TRL, party and
@@ -296,38 +296,6 @@ class CandidateIndex:
                 found.update(partition.slots)
         return sorted(found)
 
-    def candidates(self, item: ItemData, limit: int = 200) -> list[ItemData]:
-        """Up to ``limit`` items of the opposite side and the same kind sharing a field or terms
-        with ``item``, best index score first (ties by id)."""
-        found: list[ItemData] = []
-        for _, candidate in self.ranked(item):
-            if len(found) >= limit:
-                break
-            found.append(candidate)
-        return found
-
-    def ranked(self, item: ItemData) -> Iterator[tuple[float, ItemData]]:
-        """(index score, item) in non-increasing index score, ties by id. Items sharing only a
-        field (no term) are gathered lazily, when their turn comes."""
-        query = _Query(self, item)
-        hits: set[str] = set().union(*(posting for posting, _ in query.postings))
-        ranked = sorted(((query.index_score(i), i) for i in hits), key=lambda e: (-e[0], e[1]))
-        groups = query.field_groups()
-        for score, item_id in ranked:
-            while groups and groups[0][0] > score:
-                yield from self._field_only(groups.pop(0), hits)
-            yield score, self._items[item_id]
-        for group in groups:
-            yield from self._field_only(group, hits)
-
-    def _field_only(self, group: tuple[float, Callable[[], Iterable[str]]],
-                    seen: set[str]) -> Iterator[tuple[float, ItemData]]:
-        share, members = group
-        unseen = set(members()) - seen
-        seen |= unseen
-        for item_id in sorted(unseen):
-            yield share, self._items[item_id]
-
 
 def _codes_in(codes: frozenset[str], top: str) -> list[str]:
     return [c for c in codes if taxonomy.top_level(c) == top]
@@ -409,13 +377,6 @@ class _Query:
                 share = math.ceil(UNITS * _TEXT_WEIGHT * weight * (saturation(tf) if tf < TF_LEVELS else K1 + 1))
                 _add(sums, slots, share - reached)
                 reached = share
-
-    def field_groups(self) -> list[tuple[float, Callable[[], Iterable[str]]]]:
-        """Items sharing a field code, then a top-level field, with the index score they have
-        when they share no term; each group is listed only when called."""
-        partitions = self.partitions()
-        return [(_FIELD_WEIGHT, lambda: (i for p in partitions for i in p.ids_of(p.listing(self.codes)))),
-                (_TOP_SHARE, lambda: (i for p in partitions for i in p.slots))]
 
     def index_score(self, item_id: str) -> float:
         codes, tops, counts = self.index._shapes[item_id]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from services.matching.app import create_app
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.settings import Settings
 from shared import topics
 from shared.auth import issue_token

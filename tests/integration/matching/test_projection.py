@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore
 from shared.events import new_event

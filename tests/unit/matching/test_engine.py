@@ -3,11 +3,15 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from shared.events.common import LocalizedText
 from shared.events.listing import ItemStatus
-from shared.events.matching import DeclineReason, FeedbackDecision, MatchFeedbackData, RetractReason, match_id
+from shared.events.matching import (
+    MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, DeclineReason, FeedbackDecision, MatchFeedbackData, RetractReason,
+    match_id,
+)
 from shared.party_types import Kind, PartyType
 
-from services.matching.domain.engine import MATCH_CREATED, MATCH_RETRACTED, MATCH_UPDATED, MatchEngine
+from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine, is_news
 from tests.unit.matching.factories import NOW, need, offer
 
 
@@ -157,27 +161,74 @@ def test_replaying_the_same_input_gives_the_same_output_and_consistent_state(eve
             live[mid] = payload
     assert [m.match_id for m in engine.matches()] == sorted(live)
     assert all(m.score >= 0.3 for m in engine.matches())
+    assert all(len(engine.matches_for(f"{side}{n}")) <= 3 for side, n, *_ in events)  # top-k on both sides
 
 
-def test_restoring_state_emits_nothing_and_continues_like_the_original():
-    original = MatchEngine()
-    items = [offer("o1", en="radio beamforming", owner="uni"), offer("o2", en="radio", owner="uni2"),
-             need("n", en="radio beamforming", owner="ent")]
-    for i in items:
-        original.on_item(i, NOW)
-    decline = MatchFeedbackData(match_id=match_id("o2", "n"), participant_id="ent",
-                                decision=FeedbackDecision.DECLINE, reason=DeclineReason.NO_CLEAR_BENEFIT)
-    original.on_feedback(decline, NOW)
-    stored_matches = original.matches()  # what a store holds: the current matches, and the feedback
+def test_top_k_holds_on_the_passive_side_too_and_an_outranked_match_is_retracted():
+    engine = MatchEngine(top_k=2)
+    engine.on_item(offer("o", en="radio beamforming antenna"), NOW)
+    engine.on_item(need("n1", en="radio", age_days=300), NOW)
+    engine.on_item(need("n2", en="radio beamforming", age_days=200), NOW)
+    assert {m.need.item_id for m in engine.matches_for("o")} == {"n1", "n2"}
+    better = engine.on_item(need("n3", en="radio beamforming antenna"), NOW)
+    assert [(c.event_type, c.match_id) for c in better] == [
+        (MATCH_RETRACTED, match_id("o", "n1")), (MATCH_CREATED, match_id("o", "n3"))]
+    assert better[0].data.reason is RetractReason.OUTRANKED
+    worse = engine.on_item(need("n4", en="radio", age_days=350), NOW)
+    assert worse == []
+    assert {m.need.item_id for m in engine.matches_for("o")} == {"n2", "n3"}
 
-    restored = MatchEngine()
-    for i in items:
-        restored.restore_item(i, NOW)
-    for m in stored_matches:
-        restored.restore_match(m)
-    restored.restore_feedback(decline)
 
-    assert restored.declined_by(match_id("o2", "n")) == {"ent"}
-    assert restored.matches() == original.matches()
-    nxt = offer("o3", en="radio beamforming", owner="uni3")
-    assert ([c.data for c in restored.on_item(nxt, NOW)] == [c.data for c in original.on_item(nxt, NOW)])
+def test_an_updated_item_keeps_its_best_top_k_of_old_and_new_partners():
+    engine = MatchEngine(top_k=2)
+    engine.on_item(offer("o1", en="radio"), NOW)
+    engine.on_item(offer("o2", en="radio"), NOW)
+    engine.on_item(offer("o3", fields=["5G.OPT"], en="optics laser"), NOW)
+    engine.on_item(offer("o4", fields=["5G.OPT"], en="optics laser"), NOW)
+    engine.on_item(need("n", en="radio"), NOW)
+    assert {m.offer.item_id for m in engine.matches_for("n")} == {"o1", "o2"}
+    moved = engine.on_item(need("n", fields=["5G.OPT"], en="optics laser", version=2), NOW)
+    assert sorted((c.event_type, c.match_id) for c in moved) == sorted([
+        (MATCH_RETRACTED, match_id("o1", "n")), (MATCH_RETRACTED, match_id("o2", "n")),
+        (MATCH_CREATED, match_id("o3", "n")), (MATCH_CREATED, match_id("o4", "n"))])
+    assert len(engine.matches_for("n")) == 2
+
+
+def test_no_item_ever_holds_more_than_top_k_matches():
+    engine = MatchEngine(top_k=3)
+    for n in range(8):
+        engine.on_item(offer(f"o{n}", en="radio beamforming" + " radio" * n, age_days=n), NOW)
+        engine.on_item(need(f"n{n}", en="radio beamforming" + " antenna" * n, age_days=n), NOW)
+    held = [len(engine.matches_for(f"{side}{n}")) for side in "on" for n in range(8)]
+    assert max(held) == 3  # full items, none above k (a slot an outranked match frees stays free)
+
+
+def _with(data, score=None, zh=None, en=None, **sides):
+    explanation = data.explanation.model_copy(update={"zh": zh or data.explanation.zh, "en": en or data.explanation.en})
+    return data.model_copy(update={"score": data.score if score is None else score, "explanation": explanation,
+                                   **sides})
+
+
+def test_a_rescored_match_is_news_only_for_a_material_score_move_or_a_changed_fact():
+    engine = MatchEngine()
+    engine.on_item(offer("o", zh="毫米波射频芯片", en="mmwave rf chip"), NOW)
+    engine.on_item(need("n", zh="射频芯片", en="rf chip"), NOW)
+    sent = engine.match(match_id("o", "n"))
+    aged = [line.replace(line.split()[-1], "0.10") if line.startswith("Freshness") else line
+            for line in sent.explanation.en]
+    assert aged != sent.explanation.en
+    assert not is_news(sent, _with(sent, score=sent.score - UPDATE_EPSILON * 0.9, en=aged))
+    assert is_news(sent, _with(sent, score=sent.score - UPDATE_EPSILON * 1.1))
+    other_terms = [line.replace("rf", "antenna") if line.startswith("Text relevance") else line
+                   for line in sent.explanation.en]
+    assert other_terms != sent.explanation.en and is_news(sent, _with(sent, en=other_terms))
+    retitled = sent.offer.model_copy(update={"title": LocalizedText(zh="新标题", en="new title")})
+    assert is_news(sent, _with(sent, offer=retitled))
+
+
+def test_an_update_that_only_ages_the_match_is_not_sent():
+    engine = MatchEngine()
+    engine.on_item(offer("o", en="radio beamforming", age_days=10), NOW)
+    engine.on_item(need("n", en="radio beamforming", age_days=10), NOW)
+    later = NOW + timedelta(days=1)  # freshness moves a little: its line's figure, not a fact
+    assert engine.on_item(need("n", en="radio beamforming", age_days=10, version=2), later) == []

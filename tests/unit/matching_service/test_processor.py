@@ -3,14 +3,18 @@ after a crash between a state change and its output, consortia, feedback and age
 
 from __future__ import annotations
 
+import copy
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from services.matching.processor import Batch, Processor, State, consortium_changed
+from services.matching.domain.consortium import consortium_is_news
+from services.matching.ledger import Batch
+from services.matching.processor import Processor, State
 from shared.events import CloudEvent, EventData, new_event
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import DeclineReason, FeedbackDecision, MatchFeedbackData
+from shared.events.matching import match_id as match_id_of
 from shared.events.sessions import (
     Capacity, MeetingPlan, Registrant, RegistrationClosedData, RegistrationData, RegistrationStatus, Role, SessionData,
 )
@@ -104,6 +108,26 @@ def test_outputs_lost_in_a_crash_are_emitted_again_with_the_same_ids_on_restore(
     assert Processor(state).restore().emissions == []
 
 
+def test_a_restart_restores_matches_and_declines_emits_nothing_and_continues_like_the_original():
+    state = _state()
+    original = Processor(state)
+    second_offer = offer("o2", owner="uni2", fields=["5G.RAN"], zh="基站射频芯片", en="base-station RF chip")
+    _run(original, _item_event(TECH_OFFER), _item_event(second_offer), _item_event(TECH_NEED))
+    declined = original.engine.match(match_id_of("o2", "n1"))
+    assert declined is not None
+    _run(original, _event("match.feedback_given.v1", MatchFeedbackData(
+        match_id=declined.match_id, participant_id="ent", decision=FeedbackDecision.DECLINE,
+        reason=DeclineReason.NO_CLEAR_BENEFIT), T0 + timedelta(minutes=1)))
+
+    restarted = Processor(copy.deepcopy(state))  # the tables as recovered on another start
+    assert restarted.restore().emissions == []
+    assert restarted.engine.declined_by(declined.match_id) == {"ent"}
+    assert restarted.engine.matches() == original.engine.matches()
+    third_offer = _item_event(offer("o3", owner="uni3", fields=["5G.RAN"], zh="毫米波基站射频芯片", en="RF chip"))
+    assert ([(e.event.type, e.event.id, e.event.data) for e in _run(restarted, third_offer).emissions]
+            == [(e.event.type, e.event.id, e.event.data) for e in _run(original, third_offer).emissions])
+
+
 def test_a_capital_offer_of_the_market_fills_the_consortium_and_its_withdrawal_retracts_it():
     processor = Processor(_state())
     _run(processor, _item_event(_participant("vc", PartyType.INVESTOR, "蓉创投资", "Rongchuang Capital")))
@@ -193,13 +217,13 @@ def test_a_consortium_counts_as_changed_only_for_another_team_or_a_material_scor
                     _item_event(CAPITAL_OFFER)).emissions[-1].event.data
     sent = proposed.model_dump(mode="json")
     drifted = [m.model_copy(update={"score": 0.5}) for m in proposed.members]
-    assert not consortium_changed(sent, proposed.model_copy(update={"members": drifted,
-                                                                     "score": proposed.score + 0.004}))
-    assert consortium_changed(sent, proposed.model_copy(update={"score": proposed.score + 0.006}))
+    assert not consortium_is_news(sent, proposed.model_copy(update={"members": drifted,
+                                                                     "score": proposed.score + 0.009}))
+    assert consortium_is_news(sent, proposed.model_copy(update={"score": proposed.score + 0.011}))
     other_seeker = [proposed.members[0], proposed.members[1].model_copy(update={"participant_id": "other"}),
                     *proposed.members[2:]]
-    assert consortium_changed(sent, proposed.model_copy(update={"members": other_seeker}))
-    assert consortium_changed(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
+    assert consortium_is_news(sent, proposed.model_copy(update={"members": other_seeker}))
+    assert consortium_is_news(sent, proposed.model_copy(update={"missing_roles": proposed.missing_roles[1:]}))
 
 
 def test_a_member_registering_later_is_named_in_its_consortium():
