@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shared.events import CloudEvent
-from shared.events.matching import AgendaData, ConsortiumData, MatchData, MatchRetractedData, MatchSide
+from shared.events.matching import AgendaData, ConsortiumData, MatchData, MatchRetractedData, MatchSide, RetractReason
 from shared.events.monitor import AlertData
 from shared.events.notification import WebhookDisabledData
 from shared.events.sessions import RegistrationData, SessionData
@@ -101,6 +101,10 @@ def _match_created(kind: NotificationType, data: MatchData, names: Mapping[str, 
 
 def _match_retracted(kind: NotificationType, data: MatchRetractedData,
                      names: Mapping[str, dict[str, Any]]) -> list[Notice]:
+    if data.reason is RetractReason.OUTRANKED:
+        # Better matches took its place among the item's top k: the lists show it, a notice per
+        # displaced match would only be noise (it is not something either party can act on).
+        return []
     return [
         Notice(recipient, kind, {"match_id": data.match_id, "kind": data.kind.value, "reason": data.reason.value,
                                  "own": _side(own), "other": _side(other), "other_name": names.get(other.owner_id),

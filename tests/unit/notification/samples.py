@@ -46,12 +46,12 @@ def match_created(offer_owner: str = "p_uni", need_owner: str = "p_ent", *, scor
 
 
 def match_retracted(offer_owner: str = "p_uni", need_owner: str = "p_ent", *,
-                    for_participant: str | None = None) -> CloudEvent:
+                    for_participant: str | None = None, reason: RetractReason | None = None) -> CloudEvent:
     data = MatchRetractedData(
         match_id="m_1", kind=Kind.TECHNOLOGY,
         offer=_side("l_1", offer_owner, PartyType.UNIVERSITY, "毫米波相控阵芯片", "mmWave phased-array chip"),
         need=_side("d_1", need_owner, PartyType.ENTERPRISE, "5G 基站射频前端", "5G base-station RF front end"),
-        reason=RetractReason.DECLINED if for_participant else RetractReason.OFFER_WITHDRAWN,
+        reason=reason or (RetractReason.DECLINED if for_participant else RetractReason.OFFER_WITHDRAWN),
         for_participant=for_participant,
     )
     return new_event("match.retracted.v1", data, source="/services/matching", subject="m_1")

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from services.notification.domain import fanout
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Channel, NotificationType, notification_id
+from shared.events.matching import RetractReason
 from tests.unit.notification import samples
 
 
@@ -19,6 +20,8 @@ def test_match_between_two_items_of_one_owner_is_one_notice():
 def test_declined_retraction_goes_to_the_decliner_only():
     assert [n.recipient for n in fanout.notices(samples.match_retracted())] == ["p_uni", "p_ent"]
     assert [n.recipient for n in fanout.notices(samples.match_retracted(for_participant="p_ent"))] == ["p_ent"]
+    # pushed out of an item's top k by better matches: no one is told
+    assert fanout.notices(samples.match_retracted(reason=RetractReason.OUTRANKED)) == []
 
 
 def test_consortium_goes_to_every_member():
