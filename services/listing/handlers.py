@@ -10,14 +10,16 @@ from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from services.listing.domain import items, participants
+from services.listing.domain import items, participants, search
 from services.listing.domain.common import Conflict, NotFound, RateLimited, Unauthorized, now
 from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery
 from services.listing.domain.participants import OrganiserDecision, ParticipantIn, ParticipantPatch
 from services.listing.domain.ratelimit import SlidingWindowLimiter
+from services.listing.domain.search import Position
 from services.listing.events import item_event, participant_event
 from services.listing.settings import Settings
 from services.listing.storage import ListingStore
+from shared.api.pagination import owner_tag
 from shared.auth import Principal, Role, issue_token, key_digest, key_fingerprint, new_api_key
 from shared.events.listing import ItemData, ParticipantData
 from shared.outbox import OutboxRelay
@@ -149,8 +151,19 @@ class ListingService:
         return await self._change_item(side, item_id, principal, "withdrawn",
                                        lambda current: items.withdraw(current, now()))
 
-    async def list_items(self, side: Side, query: ItemQuery, *, before: str | None, limit: int) -> list[ItemData]:
-        return await self._store.find_items(side, query, before=before, limit=limit)
+    async def search_start(self, side: Side, query: ItemQuery, cursor: list[Any]) -> Position | str:
+        """Where a page of the search starts, or why the cursor is refused."""
+        parsed = search.parse_cursor(cursor, subject=query.subject, search=search.search_code(side, query),
+                                     newest_bucket=await self._store.search.newest_bucket(side))
+        return parsed if isinstance(parsed, str) else parsed.position
+
+    async def list_items(self, side: Side, query: ItemQuery, *, start: Position | None,
+                         limit: int) -> tuple[list[ItemData], list[Any] | None]:
+        """A page of the search and the next page's cursor (None on the last page)."""
+        found, after = await self._store.find_items(side, query, start=start, limit=limit)
+        cursor = None if after is None else search.SearchCursor(owner_tag(query.subject),
+                                                                  search.search_code(side, query), after).key()
+        return found, cursor
 
     async def _change_item(self, side: Side, item_id: str, principal: Principal, verb: str,
                            change: Callable[[ItemData], ItemData]) -> ItemData:

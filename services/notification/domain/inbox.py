@@ -4,19 +4,15 @@ skips many of them gives a short page with a cursor to go on from."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+from shared.api.pagination import owner_tag
 
 
 def scan_budget(limit: int) -> int:
     """The most entries one page reads."""
     return max(3 * limit, 60)
-
-
-def owner_tag(recipient: str) -> str:
-    """What a cursor carries of its owner: another participant's cursor is refused, not served."""
-    return hashlib.sha256(recipient.encode()).hexdigest()[:12]
 
 
 def view_code(*, unread: bool, archived: bool) -> str:

@@ -110,7 +110,8 @@ async def test_search_by_filters_and_free_text_in_both_languages(client):
 
 async def test_what_earlier_versions_stored_is_upgraded_once(client, settings, app):
     """Earlier versions stored an item's terms as an array, and a participant's API key as an
-    unsalted SHA-256 on the participant (with a unique index on it); the store rewrites both at start."""
+    unsalted SHA-256 on the participant (with a unique index on it), and had no search index; the
+    store rewrites both and builds the index at start."""
     party = await register(client, "university")
     item = (await client.post("/listings", headers=party.headers, json=item_body(
         title={"en": "Cryogenic wafer prober"}, description=None, keywords=[]))).json()
@@ -129,7 +130,9 @@ async def test_what_earlier_versions_stored_is_upgraded_once(client, settings, a
         digest_of = app.state.listing.digest_of
         assert await store.upgrade(digest_of) == 0  # done when the service started
         await store.upgrades.delete_many({})  # as in a database of an earlier version
-        assert await store.upgrade(digest_of) == 2
+        items = sum([await collection.count_documents({}) for collection in store.items.values()])
+        # the item's terms, the participant's key, and every item into the search index
+        assert await store.upgrade(digest_of) == 2 + items
         assert await store.upgrade(digest_of) == 0
         assert "api_key_hash_1" not in await store.participants.index_information()
     finally:
