@@ -75,6 +75,8 @@ class Store:
         self.inbox_heads = db["inbox_heads"]
         self.inbox_reads = db["inbox_reads"]
         self.deliveries = db["deliveries"]
+        self.delivery_heads = db["delivery_heads"]
+        self.delivery_slots = db["delivery_slots"]
         self.digests = db["digests"]
         self._locks = locks
 
@@ -254,10 +256,17 @@ class Store:
     # --- deliveries: the due-time store of webhook and e-mail messages --------------------------
 
     async def add_deliveries(self, deliveries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store new deliveries in a few bulk commands; those that were not there already."""
+        """Store new deliveries in a few bulk commands, each numbered in its recipient's list (see
+        ``my_deliveries``); those that were not there already."""
         documents = [{"status": PENDING, "attempt_count": 0, "attempts": [], "lease": None, "failed_at": None, **d}
                      for d in deliveries]
+        await self._number_deliveries(documents)
         there = await self._insert_new(self.deliveries, documents)
+        numbered = [d for d in documents if d["_id"] not in there]
+        # a delivery a previous attempt of this batch stored keeps its number: its slot is written now
+        numbered += [d for d in await find_by_ids(self.deliveries, there, {"recipient": 1, "seq": 1}) if "seq" in d]
+        await self._insert_new(self.delivery_slots, [{"_id": slot_id(d["recipient"], d["seq"]), "delivery": d["_id"]}
+                                                     for d in numbered])
         return [d for d in documents if d["_id"] not in there]
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
@@ -289,6 +298,30 @@ class Store:
             query["_id"] = {"$gt": after_id}
         return await self.deliveries.find(query, {"payload": 0, "body": 0}).sort("_id", ASCENDING) \
             .limit(limit).to_list()
+
+    # A participant's deliveries, like the inbox, are numbered: ``delivery_heads[recipient]`` holds
+    # the highest number given, ``delivery_slots[f"{recipient}:{n}"]`` the id of the n-th delivery.
+    # The fan-out consumer is their only writer. It moves the head before it stores the deliveries,
+    # so a number is never given twice; a batch that failed part-way leaves gaps, which pages skip.
+
+    async def _number_deliveries(self, documents: list[dict[str, Any]]) -> None:
+        recipients = {d["recipient"] for d in documents}
+        heads = {h["_id"]: h["seq"] for h in await find_by_ids(self.delivery_heads, recipients)}
+        for document in documents:
+            heads[document["recipient"]] = document["seq"] = heads.get(document["recipient"], 0) + 1
+        await bulk_write_chunked(self.delivery_heads, [UpdateOne({"_id": r}, {"$max": {"seq": n}}, upsert=True)
+                                                       for r, n in heads.items()])
+
+    async def delivery_head(self, recipient: str) -> int:
+        """The highest number in the recipient's list of deliveries (0: none)."""
+        head = await self.delivery_heads.find_one({"_id": recipient})
+        return 0 if head is None else head["seq"]
+
+    async def my_deliveries(self, recipient: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
+        """The recipient's deliveries with these numbers, highest first, without their messages."""
+        slots = await find_by_ids(self.delivery_slots, [slot_id(recipient, n) for n in numbers])
+        found = await find_by_ids(self.deliveries, [s["delivery"] for s in slots], {"payload": 0, "body": 0})
+        return sorted((d for d in found if d["recipient"] == recipient), key=lambda d: d["seq"], reverse=True)
 
     _REPLAY = {"status": PENDING, "failed_at": None, "lease": None, "attempt_count": 0}
 

@@ -39,7 +39,7 @@ def parse_cursor(key: list[Any], *, recipient: str, view: str, head_seq: int) ->
     if cursor.owner != owner_tag(recipient):
         return "this cursor belongs to another participant / 该分页游标属于其他参与者"
     if cursor.view != view:
-        return "this cursor belongs to another view of the inbox (unread/archived) / 该游标属于收件箱的其他视图"
+        return "this cursor belongs to another view of this list (its filters) / 该游标属于列表的其他视图"
     if cursor.at > head_seq:
         return "stale cursor: beyond the newest entry / 游标已失效"
     return cursor
