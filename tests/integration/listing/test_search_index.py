@@ -4,6 +4,7 @@ item once across buckets, and a cursor that is not the caller's to use is a 422 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 
@@ -11,8 +12,17 @@ import pytest
 
 from services.listing import search_index, storage
 from services.listing.app import create_app
+from services.listing.domain.common import now
+from services.listing.domain.items import ItemQuery
+from services.listing.events import item_event
+from services.listing.storage import ListingStore
 from shared import topics
+from shared.events.common import LocalizedText
+from shared.events.listing import ItemData, ItemStatus
 from shared.kafka import ensure_topics
+from shared.locks import KeyedLocks
+import shared.mongo
+from shared.party_types import Kind, PartyType, Side
 from tests.integration.listing.conftest import item_body, listing_settings, register
 from tests.support import running
 
@@ -118,3 +128,33 @@ async def _all(client, party, **params) -> list[str]:
         cursor = response.json()["next_cursor"]
         if cursor is None:
             return seen
+
+
+async def test_changes_submitted_together_are_written_in_one_batch(infra, mongo_commands):
+    """Ten offers created at once: their postings go in a few bulk commands, not one per offer,
+    and each offer is found by its own word and by the word they share."""
+    settings = listing_settings(infra)
+    mongo = shared.mongo.make_client(settings.mongodb_uri)  # after mongo_commands patched it
+    store = ListingStore(mongo[settings.database], KeyedLocks())
+    at = now()
+    offers = [ItemData(id=f"l_{n:02d}", side=Side.OFFER, kind=Kind.TECHNOLOGY, owner_id="p_uni",
+                       owner_party_type=PartyType.UNIVERSITY, title=LocalizedText(en=f"Prober {WORDS[n]}"),
+                       fields=["EIT.IC"], status=ItemStatus.OPEN, created_at=at, updated_at=at) for n in range(10)]
+    try:
+        await asyncio.gather(*(store.add_item(offer, item_event(offer, "created")) for offer in offers))
+        postings = [c for name, collection, c in mongo_commands.commands
+                    if name == "update" and collection == "search_postings"]
+        assert 1 <= len(postings) <= 4 and sum(len(c["updates"]) for c in postings) < 10 * 6
+        query = ItemQuery("p_uni", False, terms=("prober",))
+        found, after = await store.find_items(Side.OFFER, query, start=None, limit=20)
+        assert [i.id for i in found] == [o.id for o in reversed(offers)] and after is None
+        for n, word in enumerate(WORDS):
+            found, _ = await store.find_items(Side.OFFER, ItemQuery("p_uni", False, terms=(word,)), start=None,
+                                              limit=20)
+            assert [i.id for i in found] == [f"l_{n:02d}"]
+    finally:
+        await mongo.drop_database(settings.database)
+        await mongo.close()
+
+
+WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
