@@ -94,7 +94,8 @@ class SessionStore:
                 noted.setdefault(participant, {"sessions": set(), "agendas": set()})["agendas"].add(document["_id"])
         await bulk_write_chunked(self.participant_sessions, [
             UpdateOne({"_id": participant},
-                      {"$addToSet": {field: {"$each": sorted(ids)} for field, ids in lists.items() if ids}}, upsert=True)
+                      {"$addToSet": {field: {"$each": sorted(ids)} for field, ids in lists.items() if ids}},
+                      upsert=True)
             for participant, lists in noted.items()])
         await self.upgrades.update_one({"_id": _PARTICIPANT_SESSIONS}, {"$set": {"participants": len(noted)}},
                                        upsert=True)

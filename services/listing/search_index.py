@@ -31,11 +31,12 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.listing.domain.search import BUCKET_SIZE, Position, intersect, shared_buckets
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked, find_by_ids
+from shared.mongo import bulk_write_chunked, find_by_ids, insert_new
 from shared.party_types import Side
 
 LOAD_CHUNK = 1_000  # documents per insert_many when the index is built from the items
 POSTED_HEADS_REMEMBERED = 100_000
+KNOWN_REMEMBERED = 200_000  # ids of heads and postings known to exist (then updated, not inserted)
 
 
 @dataclass
@@ -66,6 +67,8 @@ class SearchIndex:
         self._pending: list[tuple[_Change, asyncio.Future[None]]] = []
         self._writer = asyncio.Lock()
         self._posted_heads: set[tuple[Side, str, int]] = set()  # known to be in their head already
+        self._known_heads: set[str] = set()
+        self._known_postings: set[str] = set()
         self._items = KeyedLocks()
 
     def changing(self, item_id: str) -> AbstractAsyncContextManager[None]:
@@ -110,32 +113,52 @@ class SearchIndex:
         await done
 
     async def _write(self, changes: list[_Change]) -> None:
+        new_items = {c.item_id for c in changes if c.bucket is None}
         await self._place([c for c in changes if c.bucket is None])
         posted: dict[str, set[str]] = defaultdict(set)
         withdrawn: dict[str, set[str]] = defaultdict(set)
-        new_heads: dict[tuple[Side, str], set[int]] = defaultdict(set)
+        new_heads: dict[str, set[int]] = defaultdict(set)
         for change in changes:
             assert change.bucket is not None
             for term in change.posts:
                 posted[f"{change.side.value}:{term}:{change.bucket}"].add(change.item_id)
                 if (change.side, term, change.bucket) not in self._posted_heads:
-                    new_heads[(change.side, term)].add(change.bucket)
-            for term in change.withdraws:
-                withdrawn[f"{change.side.value}:{term}:{change.bucket}"].add(change.item_id)
-        await bulk_write_chunked(self.heads, [
-            UpdateOne({"_id": f"{side.value}:{term}"}, {"$addToSet": {"buckets": {"$each": sorted(buckets)}}},
-                      upsert=True) for (side, term), buckets in new_heads.items()])
+                    new_heads[f"{change.side.value}:{term}"].add(change.bucket)
+        await self._add(self.heads, "buckets", new_heads, self._known_heads)
         if len(self._posted_heads) > POSTED_HEADS_REMEMBERED:
             self._posted_heads.clear()
-        self._posted_heads |= {(side, term, b) for (side, term), buckets in new_heads.items() for b in buckets}
-        await bulk_write_chunked(self.postings, [
-            UpdateOne({"_id": posting}, {"$addToSet": {"ids": {"$each": sorted(ids)}}}, upsert=True)
-            for posting, ids in posted.items()])
-        await bulk_write_chunked(self.entries, [self._entry_update(c) for c in changes if c.posts])
+        self._posted_heads |= {(Side(head.split(":", 1)[0]), head.split(":", 1)[1], b)
+                               for head, buckets in new_heads.items() for b in buckets}
+        await self._add(self.postings, "ids", posted, self._known_postings)
+        there = await insert_new(self.entries, [self._entry(c) for c in changes if c.item_id in new_items])
+        await bulk_write_chunked(self.entries, [self._entry_update(c) for c in changes
+                                                if c.posts and (c.item_id not in new_items or c.item_id in there)])
+        for change in changes:
+            for term in change.withdraws:
+                withdrawn[f"{change.side.value}:{term}:{change.bucket}"].add(change.item_id)
         await bulk_write_chunked(self.postings, [
             UpdateOne({"_id": posting}, {"$pull": {"ids": {"$in": sorted(ids)}}})
             for posting, ids in withdrawn.items()])
         await bulk_write_chunked(self.entries, [self._entry_update(c) for c in changes if c.withdraws])
+
+    @staticmethod
+    async def _add(collection: AsyncCollection[dict[str, Any]], field: str, additions: dict[str, set[Any]],
+                   known: set[str]) -> None:
+        """Add values to the array ``field`` of documents by ``_id``: those not known to exist are
+        inserted (cheaper), the rest and those found there already updated."""
+        there = await insert_new(collection, [{"_id": i, field: sorted(v)} for i, v in additions.items()
+                                              if i not in known])
+        await bulk_write_chunked(collection, [
+            UpdateOne({"_id": i}, {"$addToSet": {field: {"$each": sorted(v)}}}, upsert=True)
+            for i, v in additions.items() if i in known or i in there])
+        if len(known) > KNOWN_REMEMBERED:
+            known.clear()
+        known.update(additions)
+
+    @staticmethod
+    def _entry(change: _Change) -> dict[str, Any]:
+        return {"_id": change.item_id, "side": change.side.value, "bucket": change.bucket,
+                "terms": _terms_text(change.terms)}
 
     @staticmethod
     def _entry_update(change: _Change) -> UpdateOne:
@@ -183,6 +206,8 @@ class SearchIndex:
             await collection.delete_many({})
         self._placed.clear()
         self._posted_heads.clear()
+        self._known_heads.clear()
+        self._known_postings.clear()
 
     async def build(self, side: Side, items: AsyncIterable[tuple[str, set[str]]]) -> int:
         """Index a side's items, given oldest first, into a cleared index with ``insert_many``;
