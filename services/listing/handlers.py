@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -46,10 +47,20 @@ class ListingService:
         pepper = settings.pepper()
         assert pepper is not None, "checked at start (shared.auth.check_secrets)"
         self._pepper = pepper
+        # When live items expire (earliest first), kept in memory: every write of an item passes
+        # here, so only the start reads them from the store (on FerretDB v1 a scan, not a sweep's).
+        self._expiries: list[tuple[datetime, str, Side]] = []
 
     def _written(self, entity: ItemData | ParticipantData, event: dict[str, Any]) -> None:
         """Hand the relay the event just staged in the entity's document, so it publishes at once."""
         self._relay.notify(self._store.collection_of(entity), entity.id, event)
+        if isinstance(entity, ItemData) and entity.status in items.LIVE and entity.expires_at is not None:
+            heapq.heappush(self._expiries, (entity.expires_at, entity.id, entity.side))
+
+    async def load_expiries(self) -> None:
+        for side in Side:
+            for at, item_id in await self._store.expiring(side):
+                heapq.heappush(self._expiries, (at, item_id, side))
 
     # participants and identity
 
@@ -188,15 +199,25 @@ class ListingService:
     # expiry
 
     async def expire_due(self, at: datetime, batch: int = 200) -> int:
-        """Mark draft and open items past their expiry as expired; return how many."""
+        """Mark draft and open items past their expiry as expired (at most ``batch``, each read by
+        ``_id``); return how many. An item changed since it was scheduled is checked again: its
+        write scheduled its new expiry."""
         expired = 0
-        for side in Side:
-            for item in await self._store.due_items(side, at, limit=batch):
+        while self._expiries and self._expiries[0][0] <= at and batch > 0:
+            due = heapq.heappop(self._expiries)
+            batch -= 1
+            try:
+                item = await self._store.item(due[2], due[1])
+                if item is None or not items.is_due(item, at):
+                    continue
                 updated = items.expire(item, at)
                 event = item_event(updated, "expired")
                 if await self._store.replace_item(updated, event):
                     expired += 1
                     self._written(updated, event)
+            except BaseException:
+                heapq.heappush(self._expiries, due)  # the next sweep tries it again
+                raise
         return expired
 
     async def run_expiry(self) -> None:

@@ -257,8 +257,8 @@ class ListingStore:
                     return found, Position(bucket, found[-1].id) if more else None
         return found, None
 
-    async def due_items(self, side: Side, at: datetime, *, limit: int) -> list[ItemData]:
-        """Draft or open items whose expiry has passed."""
+    async def expiring(self, side: Side) -> list[tuple[datetime, str]]:
+        """Every draft or open item's expiry and id: read once, when the service starts (a scan)."""
         cursor = self.items[side].find({"status": {"$in": [ItemStatus.DRAFT.value, ItemStatus.OPEN.value]},
-                                        "expires_at": {"$lte": at}}).limit(limit)
-        return [ItemData.model_validate(_entity(document)) async for document in cursor]
+                                        "expires_at": {"$ne": None}}, {"expires_at": 1})
+        return [(document["expires_at"], document["_id"]) async for document in cursor]

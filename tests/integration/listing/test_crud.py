@@ -8,6 +8,7 @@ import jwt
 import pytest
 from pymongo.asynchronous.collection import AsyncCollection
 
+from services.listing.app import create_app
 from services.listing.domain.common import now
 from services.listing.storage import ListingStore
 from shared import outbox
@@ -16,7 +17,7 @@ from shared.auth import key_fingerprint, new_api_key
 from shared.mongo import make_client
 from shared.party_types import NEED_RULES, OFFER_RULES, PartyType, Side
 from tests.integration.listing.conftest import item_body, register
-from tests.support import wait_for
+from tests.support import running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +181,19 @@ async def test_items_past_expiry_become_expired_and_leave_search(app, client):
     assert expired.json()["status"] == "expired" and expired.json()["version"] == 2
     listed = await client.get("/listings", params={"q": "GaN", "party_type": "agency"}, headers=party.headers)
     assert item["id"] not in [i["id"] for i in listed.json()["items"]]
+
+
+async def test_expiries_are_read_once_at_start_and_kept_in_memory(client, settings):
+    """A restarted service reads the live items' expiries once, then expires each by its id."""
+    party = await register(client, "agency")
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    item = (await client.post("/listings", headers=party.headers,
+                              json=item_body("service", expires_at=soon, trl=None))).json()
+    restarted = create_app(settings)
+    async with running(restarted):
+        service = restarted.state.listing
+        assert await service.expire_due(now()) == 0
+        assert await service.expire_due(now() + timedelta(seconds=31)) >= 1
+        assert await service.expire_due(now() + timedelta(seconds=31)) == 0  # each expired once
+    expired = await client.get(f"/listings/{item['id']}", headers=party.headers)
+    assert expired.json()["status"] == "expired"
