@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 
 def make_client(uri: str, *, timeout_ms: int = 3000, **options: Any) -> AsyncMongoClient[dict[str, Any]]:
@@ -71,3 +71,23 @@ async def upsert_one(collection: AsyncCollection[dict[str, Any]], _id: Any, upda
         await collection.update_one({"_id": _id}, update, upsert=True)
     except DuplicateKeyError:
         await collection.update_one({"_id": _id}, update)
+
+
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(collection: AsyncCollection[dict[str, Any]], documents: Sequence[dict[str, Any]],
+                     chunk: int = 500) -> set[Any]:
+    """Insert with unordered ``insert_many`` in commands of ``chunk`` documents (FerretDB v1 inserts
+    ~9× cheaper per document than it updates); the ``_id``s that were there already."""
+    there: set[Any] = set()
+    for start in range(0, len(documents), chunk):
+        part = list(documents[start:start + chunk])
+        try:
+            await collection.insert_many(part, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or any(e.get("code") != DUPLICATE_KEY for e in errors):  # e.g. a write concern error
+                raise
+            there.update(part[e["index"]]["_id"] for e in errors)
+    return there

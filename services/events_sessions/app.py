@@ -32,6 +32,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock = utc_now) -> F
         locks = resources.locks
         store = SessionStore(resources.db, locks)
         await store.ensure_indexes()
+        await store.upgrade()
         relay = OutboxRelay([store.sessions], resources.producer, topic_prefix=settings.topic_prefix, locks=locks)
         sessions = SessionService(store, relay, clock)
         app.state.sessions = sessions

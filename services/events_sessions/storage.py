@@ -7,6 +7,11 @@ the lock makes writes to one document sequential in this process, which FerretDB
 (it loses one of two overlapping updates of a document, even two ``$inc``); the revision guard
 keeps several processes on MongoDB correct, where ``update_one`` is atomic per document.
 The decision (seat or waitlist), its arrival number and its events are written in ONE update.
+
+A participant's sessions and agendas are read by ``_id`` (FerretDB v1 scans for any other filter):
+``participant_sessions[participant]`` lists the sessions they registered in and those whose agenda
+has a meeting of theirs. Each is noted there before the session or agenda is written, so the list
+holds at least those; readers check each session or agenda they read from it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -25,7 +30,7 @@ from shared import outbox
 from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData
 from shared.locks import KeyedLocks
-from shared.mongo import ensure_indexes, find_by_ids
+from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids
 from shared.domain_errors import Conflict, NotFound
 from services.events_sessions.domain.model import Session
 from services.events_sessions.domain.seats import Change, apply, seat_counts
@@ -39,6 +44,7 @@ MAX_ATTEMPTS = 50
 CACHED_SESSIONS = 64
 HEAVY_FIELDS = ("registrations", "meeting_requests", "registrants", outbox.OUTBOX)
 SUMMARY = {name: 0 for name in HEAVY_FIELDS}
+_PARTICIPANT_SESSIONS = "participant-sessions"
 
 
 def _document(session: Session) -> dict[str, Any]:
@@ -62,6 +68,8 @@ class SessionStore:
         self.sessions = db["sessions"]
         self.listings = db["listings"]
         self.agendas = db["agendas"]
+        self.participant_sessions = db["participant_sessions"]
+        self.upgrades = db["upgrades"]  # one document per upgrade done
         self.locks = locks
         self._written: OrderedDict[str, Session] = OrderedDict()
 
@@ -71,6 +79,37 @@ class SessionStore:
                              IndexModel([("registration_open", ASCENDING), ("registration_closes_at", ASCENDING)]),
                              IndexModel([(outbox.PENDING, ASCENDING)]))
         await ensure_indexes(self.agendas, IndexModel([("participants", ASCENDING)]))
+
+    async def upgrade(self) -> int:
+        """Note the sessions and agendas stored before ``participant_sessions`` existed, once per
+        database (a scan of both collections); how many participants."""
+        if await self.upgrades.find_one({"_id": _PARTICIPANT_SESSIONS}) is not None:
+            return 0
+        noted: dict[str, dict[str, set[str]]] = {}
+        async for document in self.sessions.find({}, {"registrants": 1}):
+            for participant in document.get("registrants", []):
+                noted.setdefault(participant, {"sessions": set(), "agendas": set()})["sessions"].add(document["_id"])
+        async for document in self.agendas.find({}, {"participants": 1}):
+            for participant in document.get("participants", []):
+                noted.setdefault(participant, {"sessions": set(), "agendas": set()})["agendas"].add(document["_id"])
+        await bulk_write_chunked(self.participant_sessions, [
+            UpdateOne({"_id": participant},
+                      {"$addToSet": {field: {"$each": sorted(ids)} for field, ids in lists.items() if ids}},
+                      upsert=True)
+            for participant, lists in noted.items()])
+        await self.upgrades.update_one({"_id": _PARTICIPANT_SESSIONS}, {"$set": {"participants": len(noted)}},
+                                       upsert=True)
+        return len(noted)
+
+    async def _note(self, participants: list[str], field: str, session_id: str) -> None:
+        """Add the session to the participants' list ``field`` (``sessions``, ``agendas``)."""
+        async with self.locks.hold_all(("participant", p) for p in participants):
+            await bulk_write_chunked(self.participant_sessions, [
+                UpdateOne({"_id": p}, {"$addToSet": {field: session_id}}, upsert=True) for p in participants])
+
+    async def _noted(self, participant_id: str, field: str) -> list[str]:
+        document = await self.participant_sessions.find_one({"_id": participant_id}, {field: 1})
+        return sorted((document or {}).get(field, []))
 
     # sessions
 
@@ -121,6 +160,7 @@ class SessionStore:
         fields.update({f"meeting_requests.{key}": m.model_dump() for key, m in change.meeting_requests.items()})
         update: dict[str, Any] = {"$set": fields}
         if change.new_participant is not None:
+            await self._note([change.new_participant], "sessions", session.id)
             update["$addToSet"] = {"registrants": change.new_participant}
         entries = outbox_entries(session.id, change.events)
         if entries:
@@ -139,11 +179,11 @@ class SessionStore:
         return await cursor.limit(limit).to_list()
 
     async def of_participant(self, participant_id: str, *, after: str | None, limit: int) -> list[Session]:
-        query: dict[str, Any] = {"registrants": participant_id}
-        if after is not None:
-            query["_id"] = {"$gt": after}
-        documents = await self.sessions.find(query).sort("_id", ASCENDING).limit(limit).to_list()
-        return [to_session(d) for d in documents]
+        """The sessions the participant registered in, by id, after ``after``: ``limit`` of them
+        read by ``_id``."""
+        ids = [i for i in await self._noted(participant_id, "sessions") if after is None or i > after]
+        documents = await find_by_ids(self.sessions, ids[:limit])
+        return [to_session(d) for d in documents if participant_id in d.get("registrants", [])]
 
     async def due_for_closing(self, now: datetime) -> list[str]:
         documents = await self.sessions.find({"registration_open": True, "registration_closes_at": {"$lte": now}},
@@ -171,6 +211,7 @@ class SessionStore:
     async def save_agenda(self, agenda: AgendaData) -> bool:
         """Store an agenda unless a newer (or the same) version is stored; True when stored."""
         participants = sorted({p for m in agenda.meetings for p in m.participant_ids})
+        await self._note(participants, "agendas", agenda.session_id)
         try:
             result = await self.agendas.update_one(
                 {"_id": agenda.session_id, "version": {"$lt": agenda.version}},
@@ -185,5 +226,7 @@ class SessionStore:
         return None if document is None else AgendaData.model_validate_json(document["data_json"])
 
     async def agendas_of(self, participant_id: str) -> list[AgendaData]:
-        documents = await self.agendas.find({"participants": participant_id}, {"data_json": 1}).to_list()
-        return [AgendaData.model_validate_json(d["data_json"]) for d in documents]
+        """The agendas with a meeting of the participant's, each read by ``_id``."""
+        documents = await find_by_ids(self.agendas, await self._noted(participant_id, "agendas"))
+        return [AgendaData.model_validate_json(d["data_json"]) for d in documents
+                if participant_id in d.get("participants", [])]

@@ -235,15 +235,13 @@ def item_router(side: Side) -> APIRouter:
         terms = query_terms(q) if q is not None else []
         if q is not None and not terms:
             raise _query_error("q", "no searchable words in q (查询中没有可检索的词)")
-        before = decode_cursor(page.cursor)
-        if before is not None and not isinstance(before[0], str):
-            raise _query_error("cursor", "invalid cursor")
         query = ItemQuery(principal.subject, principal.is_operator, kind=kind, field=field, region=region,
                           party_type=party_type, status=item_status, mine=mine, terms=tuple(terms))
-        found = await service.list_items(side, query, before=before[0] if before is not None else None,
-                                         limit=page.limit + 1)
-        next_cursor = encode_cursor([found[page.limit - 1].id]) if len(found) > page.limit else None
-        return Page[ItemData](items=found[:page.limit], next_cursor=next_cursor)
+        start = None if page.cursor is None else await service.search_start(side, query, decode_cursor(page.cursor))
+        if isinstance(start, str):
+            raise _query_error("cursor", start)
+        found, after = await service.list_items(side, query, start=start, limit=page.limit)
+        return Page[ItemData](items=found, next_cursor=encode_cursor(after) if after is not None else None)
 
     @router.get("/{item_id}", response_model=ItemData, responses=ERRORS, operation_id=f"get_{side.value}")
     async def read(item_id: EntityId, principal: CurrentPrincipal, service: Service) -> ItemData:

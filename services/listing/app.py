@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service = ListingService(store, relay, settings)
             await store.ensure_indexes()
             await store.upgrade(service.digest_of)
+            await service.load_expiries()
             await relay.ensure_indexes()
             await idempotency.ensure_indexes()
             app.state.relay = relay

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -10,14 +11,16 @@ from typing import Any, TypeVar
 
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
-from services.listing.domain import items, participants
+from services.listing.domain import items, participants, search
 from services.listing.domain.common import Conflict, NotFound, RateLimited, Unauthorized, now
 from services.listing.domain.items import ItemIn, ItemPatch, ItemQuery
 from services.listing.domain.participants import OrganiserDecision, ParticipantIn, ParticipantPatch
 from services.listing.domain.ratelimit import SlidingWindowLimiter
+from services.listing.domain.search import Position
 from services.listing.events import item_event, participant_event
 from services.listing.settings import Settings
 from services.listing.storage import ListingStore
+from shared.api.pagination import owner_tag
 from shared.auth import Principal, Role, issue_token, key_digest, key_fingerprint, new_api_key
 from shared.events.listing import ItemData, ParticipantData
 from shared.outbox import OutboxRelay
@@ -44,10 +47,20 @@ class ListingService:
         pepper = settings.pepper()
         assert pepper is not None, "checked at start (shared.auth.check_secrets)"
         self._pepper = pepper
+        # When live items expire (earliest first), kept in memory: every write of an item passes
+        # here, so only the start reads them from the store (on FerretDB v1 a scan, not a sweep's).
+        self._expiries: list[tuple[datetime, str, Side]] = []
 
     def _written(self, entity: ItemData | ParticipantData, event: dict[str, Any]) -> None:
         """Hand the relay the event just staged in the entity's document, so it publishes at once."""
         self._relay.notify(self._store.collection_of(entity), entity.id, event)
+        if isinstance(entity, ItemData) and entity.status in items.LIVE and entity.expires_at is not None:
+            heapq.heappush(self._expiries, (entity.expires_at, entity.id, entity.side))
+
+    async def load_expiries(self) -> None:
+        for side in Side:
+            for at, item_id in await self._store.expiring(side):
+                heapq.heappush(self._expiries, (at, item_id, side))
 
     # participants and identity
 
@@ -153,8 +166,19 @@ class ListingService:
         return await self._change_item(side, item_id, principal, "withdrawn",
                                        lambda current: items.withdraw(current, now()))
 
-    async def list_items(self, side: Side, query: ItemQuery, *, before: str | None, limit: int) -> list[ItemData]:
-        return await self._store.find_items(side, query, before=before, limit=limit)
+    async def search_start(self, side: Side, query: ItemQuery, cursor: list[Any]) -> Position | str:
+        """Where a page of the search starts, or why the cursor is refused."""
+        parsed = search.parse_cursor(cursor, subject=query.subject, search=search.search_code(side, query),
+                                     newest_bucket=await self._store.search.newest_bucket(side))
+        return parsed if isinstance(parsed, str) else parsed.position
+
+    async def list_items(self, side: Side, query: ItemQuery, *, start: Position | None,
+                         limit: int) -> tuple[list[ItemData], list[Any] | None]:
+        """A page of the search and the next page's cursor (None on the last page)."""
+        found, after = await self._store.find_items(side, query, start=start, limit=limit)
+        cursor = None if after is None else search.SearchCursor(owner_tag(query.subject),
+                                                                  search.search_code(side, query), after).key()
+        return found, cursor
 
     async def _change_item(self, side: Side, item_id: str, principal: Principal, verb: str,
                            change: Callable[[ItemData], ItemData]) -> ItemData:
@@ -179,15 +203,25 @@ class ListingService:
     # expiry
 
     async def expire_due(self, at: datetime, batch: int = 200) -> int:
-        """Mark draft and open items past their expiry as expired; return how many."""
+        """Mark draft and open items past their expiry as expired (at most ``batch``, each read by
+        ``_id``); return how many. An item changed since it was scheduled is checked again: its
+        write scheduled its new expiry."""
         expired = 0
-        for side in Side:
-            for item in await self._store.due_items(side, at, limit=batch):
+        while self._expiries and self._expiries[0][0] <= at and batch > 0:
+            due = heapq.heappop(self._expiries)
+            batch -= 1
+            try:
+                item = await self._store.item(due[2], due[1])
+                if item is None or not items.is_due(item, at):
+                    continue
                 updated = items.expire(item, at)
                 event = item_event(updated, "expired")
                 if await self._store.replace_item(updated, event):
                     expired += 1
                     self._written(updated, event)
+            except BaseException:
+                heapq.heappush(self._expiries, due)  # the next sweep tries it again
+                raise
         return expired
 
     async def run_expiry(self) -> None:

@@ -11,21 +11,22 @@ entity's prefix (``p_``, ``l_``, ``d_``), so one lock table serves all three col
 from __future__ import annotations
 
 import asyncio
-
-import re
 from datetime import datetime
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.listing.domain import search
 from services.listing.domain.items import ItemQuery, search_terms
+from services.listing.domain.search import BUCKET_BUDGET, Position
+from services.listing.search_index import SearchIndex
 from shared import outbox, regions, taxonomy
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.locks import KeyedLocks
-from shared.mongo import ensure_indexes
+from shared.mongo import ensure_indexes, find_by_ids
 from shared.party_types import Side
 
 # Earlier versions kept one unsalted SHA-256 of the key on the participant (upgraded once).
@@ -40,6 +41,7 @@ TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
 _TERM_SEPARATOR = " "
 _TERMS_AS_TEXT = "terms-as-text"
 _KEYS_AS_DIGESTS = "api-keys-as-digests"
+_SEARCH_INDEX = "search-index"
 INTERNAL = (LEGACY_API_KEY_HASH, API_KEY_DIGESTS, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
 
 
@@ -61,6 +63,14 @@ def _terms_text(terms: list[str]) -> str:
     return _TERM_SEPARATOR + _TERM_SEPARATOR.join(terms) + _TERM_SEPARATOR
 
 
+def _index_terms(document: dict[str, Any]) -> set[str]:
+    """The search index's terms of a stored item, from its stored fields and derived copies."""
+    return search.item_terms(status=document["status"], kind=document["kind"],
+                             party_type=document["owner_party_type"], owner_id=document["owner_id"],
+                             field_index=document.get(FIELD_INDEX, []), region_index=document.get(REGION_INDEX, []),
+                             text_terms=document.get(TERMS, "").split())
+
+
 def _entity(document: dict[str, Any]) -> dict[str, Any]:
     values = {k: v for k, v in document.items() if k not in INTERNAL and k != "_id"}
     values["id"] = document["_id"]
@@ -75,6 +85,7 @@ class ListingStore:
         self.upgrades: AsyncCollection = db["upgrades"]  # one document per upgrade done
         # One document per API key, by its digest: a token request is one _id lookup.
         self.api_keys: AsyncCollection = db["api_keys"]
+        self.search = SearchIndex(db)
 
     def collection_of(self, entity: ItemData | ParticipantData) -> AsyncCollection:
         return self.items[entity.side] if isinstance(entity, ItemData) else self.participants
@@ -93,7 +104,24 @@ class ListingStore:
     async def upgrade(self, digest_of: Callable[[str], str]) -> int:
         """Rewrite what earlier versions stored; how many documents. Each upgrade runs once per
         database (a scan reads every document on FerretDB v1); a crash midway repeats it."""
-        return await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
+        return (await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
+                + await self._upgrade_search_index())
+
+    async def _upgrade_search_index(self) -> int:
+        """Items stored before the search index existed are indexed, oldest first."""
+        if await self.upgrades.find_one({"_id": _SEARCH_INDEX}) is not None:
+            return 0
+        await self.search.clear()
+        indexed = 0
+        for side, collection in self.items.items():
+            indexed += await self.search.build(side, self._indexable(collection))
+        await self.upgrades.update_one({"_id": _SEARCH_INDEX}, {"$set": {"items": indexed}}, upsert=True)
+        return indexed
+
+    @staticmethod
+    async def _indexable(collection: AsyncCollection) -> AsyncIterator[tuple[str, set[str]]]:
+        async for document in collection.find({}, {outbox.OUTBOX: 0}).sort("_id", ASCENDING):
+            yield document["_id"], _index_terms(document)
 
     async def _upgrade_api_keys(self, digest_of: Callable[[str], str]) -> int:
         """Participants' SHA-256 key hashes become API key documents keyed by their HMAC digest."""
@@ -185,7 +213,10 @@ class ListingStore:
     # listings and demands
 
     async def add_item(self, item: ItemData, event: dict[str, Any]) -> None:
-        await self.items[item.side].insert_one(outbox.with_outbox(_item_document(item), event))
+        document = _item_document(item)
+        async with self.search.changing(item.id):
+            await self.search.post(item.side, item.id, _index_terms(document))
+            await self.items[item.side].insert_one(outbox.with_outbox(document, event))
 
     async def item(self, side: Side, item_id: str) -> ItemData | None:
         document = await self.items[side].find_one({"_id": item_id})
@@ -193,50 +224,48 @@ class ListingStore:
 
     async def replace_item(self, item: ItemData, event: dict[str, Any]) -> bool:
         """Store the next version; False when someone else changed it first."""
-        fields = {k: v for k, v in _item_document(item).items() if k != "_id"}
-        return await self._update(self.items[item.side], {"_id": item.id, "version": item.version - 1},
-                                  outbox.merge_update({"$set": fields}, event))
+        document = _item_document(item)
+        terms = _index_terms(document)
+        fields = {k: v for k, v in document.items() if k != "_id"}
+        async with self.search.changing(item.id):
+            await self.search.post(item.side, item.id, terms)
+            replaced = await self._update(self.items[item.side], {"_id": item.id, "version": item.version - 1},
+                                          outbox.merge_update({"$set": fields}, event))
+            if replaced:
+                await self.search.withdraw(item.id, terms)
+        return replaced
 
     async def _update(self, collection: AsyncCollection, selector: dict[str, Any], update: dict[str, Any]) -> bool:
         async with self.locks.hold(selector["_id"]):
             result = await collection.update_one(selector, update)
         return result.matched_count == 1
 
-    async def find_items(self, side: Side, query: ItemQuery, *, before: str | None, limit: int) -> list[ItemData]:
-        """Newest first; ``before`` is the id of the last item of the previous page."""
-        selector = _selector(query)
-        if before is not None:
-            selector["_id"] = {"$lt": before}
-        cursor = self.items[side].find(selector).sort("_id", DESCENDING).limit(limit)
-        return [ItemData.model_validate(_entity(document)) async for document in cursor]
+    async def find_items(self, side: Side, query: ItemQuery, *, start: Position | None,
+                         limit: int) -> tuple[list[ItemData], Position | None]:
+        """A page of the search, newest first, from ``start``, and where the next page starts
+        (None at the end). It reads at most ``BUCKET_BUDGET`` buckets of the index: then the page
+        may be short, with a position to go on from."""
+        terms = search.query_terms(query)
+        found: list[ItemData] = []
+        buckets = await self.search.buckets(side, terms, start)
+        for read, bucket in enumerate(buckets):
+            if read == BUCKET_BUDGET:
+                return found, Position(bucket)
+            ids = [i for i in await self.search.posted(side, terms, bucket) if start is None or start.admits(bucket, i)]
+            while ids:
+                wanted, ids = ids[:limit - len(found)], ids[limit - len(found):]
+                documents = {d["_id"]: d for d in await find_by_ids(self.items[side], wanted, {outbox.OUTBOX: 0})}
+                for item_id in wanted:
+                    document = documents.get(item_id)
+                    if document is not None and set(terms) <= _index_terms(document):
+                        found.append(ItemData.model_validate(_entity(document)))
+                if len(found) == limit:
+                    more = bool(ids) or read + 1 < len(buckets)
+                    return found, Position(bucket, found[-1].id) if more else None
+        return found, None
 
-    async def due_items(self, side: Side, at: datetime, *, limit: int) -> list[ItemData]:
-        """Draft or open items whose expiry has passed."""
+    async def expiring(self, side: Side) -> list[tuple[datetime, str]]:
+        """Every draft or open item's expiry and id: read once, when the service starts (a scan)."""
         cursor = self.items[side].find({"status": {"$in": [ItemStatus.DRAFT.value, ItemStatus.OPEN.value]},
-                                        "expires_at": {"$lte": at}}).limit(limit)
-        return [ItemData.model_validate(_entity(document)) async for document in cursor]
-
-
-def _selector(query: ItemQuery) -> dict[str, Any]:
-    selector: dict[str, Any] = {}
-    status = query.effective_status()
-    if status is not None:
-        selector["status"] = status.value
-    if query.owner_only():
-        selector["owner_id"] = query.subject
-    if query.kind is not None:
-        selector["kind"] = query.kind.value
-    if query.party_type is not None:
-        selector["owner_party_type"] = query.party_type.value
-    if query.field is not None:
-        selector[FIELD_INDEX] = query.field
-    if query.region is not None:
-        selector[REGION_INDEX] = query.region
-    if query.terms:
-        selector["$and"] = [{TERMS: {"$regex": _whole_term(term)}} for term in query.terms]
-    return selector
-
-
-def _whole_term(term: str) -> str:
-    """A pattern for ``term`` as a whole word of the stored terms string."""
-    return re.escape(_TERM_SEPARATOR + term + _TERM_SEPARATOR)
+                                        "expires_at": {"$ne": None}}, {"expires_at": 1})
+        return [(document["expires_at"], document["_id"]) async for document in cursor]

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
-from pymongo.errors import BulkWriteError
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -26,7 +25,7 @@ from shared.events.matching import (
     MatchRetractedData,
 )
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids
+from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids, insert_new
 
 MATCHES = "matches"
 CONSORTIA = "consortia"
@@ -38,7 +37,6 @@ CONSORTIA_BY_PARTICIPANT = "consortia_by_participant"
 AGENDAS = "agendas"
 FEEDBACK = "feedback"
 
-DUPLICATE_KEY = 11000
 
 ACTIVE = "active"
 RETRACTED = "retracted"
@@ -197,13 +195,7 @@ async def _write(collection: AsyncCollection[dict[str, Any]], by_id: dict[str, _
            for document_id, change in by_id.items() if change.fields]
     existing = [document_id for document_id, change in by_id.items() if not change.fields]
     if new:
-        try:
-            await collection.insert_many(new, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if not errors or any(error.get("code") != DUPLICATE_KEY for error in errors):
-                raise
-            existing += [new[error["index"]]["_id"] for error in errors]
+        existing += await insert_new(collection, new)
     if existing:
         await bulk_write_chunked(collection, [UpdateOne({"_id": document_id}, by_id[document_id].update())
                                               for document_id in existing])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -144,9 +145,25 @@ async def list_inbox(principal: Participant, store: StoreDep, page: Annotated[Pa
     ``limit`` and ``next_cursor`` goes on from where it stopped."""
     me, view = principal.subject, inbox.view_code(unread=unread, archived=archived)
     head = await store.inbox_head(me)
-    at = head.seq
+
+    async def shown(numbers: range) -> list[dict[str, Any]]:
+        return [e for e in await store.slots(me, numbers) if inbox.shown(e, unread=unread, archived=archived)]
+
+    entries, cursor = await _numbered_page(me, view, head.seq, page, shown)
+    return Page(items=[InboxEntry.of(e) for e in entries], next_cursor=cursor)
+
+
+Documents = list[dict[str, Any]]
+
+
+async def _numbered_page(me: str, view: str, newest: int, page: PageParams,
+                         shown: Callable[[range], Awaitable[Documents]]) -> tuple[Documents, str | None]:
+    """A page of a participant's numbered list (inbox, deliveries) downwards from the cursor or the
+    newest number: the documents ``shown`` of at most ``inbox.scan_budget`` numbers read, and the
+    next page's cursor."""
+    at = newest
     if page.cursor is not None:
-        cursor = inbox.parse_cursor(decode_cursor(page.cursor), recipient=me, view=view, head_seq=head.seq)
+        cursor = inbox.parse_cursor(decode_cursor(page.cursor), recipient=me, view=view, head_seq=newest)
         if isinstance(cursor, str):
             raise _unprocessable(["query", "cursor"], cursor)
         at = cursor.at
@@ -154,13 +171,12 @@ async def list_inbox(principal: Participant, store: StoreDep, page: Annotated[Pa
     budget = inbox.scan_budget(page.limit)
     while at > 0 and budget > 0 and len(entries) <= page.limit:
         numbers = inbox.window(at, page.limit + 1 - len(entries), budget)
-        entries += [e for e in await store.slots(me, numbers) if inbox.shown(e, unread=unread, archived=archived)]
+        entries += await shown(numbers)
         at, budget = at - len(numbers), budget - len(numbers)
     if len(entries) > page.limit:
         entries = entries[:page.limit]
         at = entries[-1]["seq"] - 1
-    next_cursor = encode_cursor(inbox.InboxCursor(inbox.owner_tag(me), view, at).key()) if at > 0 else None
-    return Page(items=[InboxEntry.of(e) for e in entries], next_cursor=next_cursor)
+    return entries, encode_cursor(inbox.InboxCursor(inbox.owner_tag(me), view, at).key()) if at > 0 else None
 
 
 @router.get("/inbox/unread-count", response_model=UnreadCount, tags=["inbox"])
@@ -268,6 +284,26 @@ class Replayed(BaseModel):
     replayed: int
 
 
+DeliveryStatus = Literal["pending", "delivered", "dead"]
+
+
+@router.get("/me/deliveries", response_model=Page[DeliveryLog], tags=["deliveries"])
+async def my_deliveries(principal: Participant, store: StoreDep, page: Annotated[PageParams, Depends(page_params)],
+                        delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+                        ) -> Page[DeliveryLog]:
+    """My webhook and e-mail deliveries, newest first (我的投递记录), each with its attempts' status
+    classes; ``status`` lists only pending, delivered or dead ones. A page reads a bounded number
+    of deliveries: when the filter skips many, it holds fewer than ``limit`` and ``next_cursor``
+    goes on from where it stopped."""
+    me = principal.subject
+
+    async def shown(numbers: range) -> list[dict[str, Any]]:
+        return [d for d in await store.my_deliveries(me, numbers) if delivery_status in (None, d["status"])]
+
+    found, cursor = await _numbered_page(me, delivery_status or "all", await store.delivery_head(me), page, shown)
+    return Page(items=[DeliveryLog.of(d) for d in found], next_cursor=cursor)
+
+
 @router.get("/me/deliveries/{notification_id}", response_model=DeliveryLog, tags=["deliveries"])
 async def my_delivery(notification_id: str, principal: Participant, store: StoreDep) -> DeliveryLog:
     document = await store.delivery(notification_id)
@@ -278,8 +314,8 @@ async def my_delivery(notification_id: str, principal: Participant, store: Store
 
 @router.get("/operator/deliveries", response_model=Page[DeliveryLog], tags=["operator"])
 async def list_deliveries(_: Operator, store: StoreDep, page: Annotated[PageParams, Depends(page_params)],
-                          delivery_status: Annotated[Literal["pending", "delivered", "dead"] | None,
-                                                     Query(alias="status")] = None) -> Page[DeliveryLog]:
+                          delivery_status: Annotated[DeliveryStatus | None, Query(alias="status")] = None,
+                          ) -> Page[DeliveryLog]:
     cursor = decode_cursor(page.cursor)
     if cursor is not None and not isinstance(cursor[0], str):
         raise _unprocessable(["query", "cursor"], "invalid cursor")

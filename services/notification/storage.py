@@ -19,15 +19,12 @@ from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 from shared.locks import KeyedLocks
-from shared.mongo import BULK_CHUNK, bulk_write_chunked, ensure_indexes, find_by_ids, upsert_one
+from shared.mongo import (BULK_CHUNK, DUPLICATE_KEY, bulk_write_chunked, ensure_indexes, find_by_ids, insert_new,
+                          upsert_one)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # After a secret is rotated, webhooks carry the previous secret's signature too for this long.
 SECRET_OVERLAP = timedelta(hours=24)
-DUPLICATE_KEY = 11000
-# insert_many documents per command: FerretDB v1 takes large inserts in one statement (unlike
-# updates, which hang above ~45 statements), so this bounds only the command's size.
-INSERT_CHUNK = 500
 # What the delivery worker's schedule holds of a delivery.
 SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
 # The upgrade that moved what the API and the delivery worker write out of ``recipients``.
@@ -86,6 +83,8 @@ class Store:
         self.inbox_heads = db["inbox_heads"]
         self.inbox_reads = db["inbox_reads"]
         self.deliveries = db["deliveries"]
+        self.delivery_heads = db["delivery_heads"]
+        self.delivery_slots = db["delivery_slots"]
         self.digests = db["digests"]
         self._locks = locks
 
@@ -218,14 +217,14 @@ class Store:
             return {}
         pointers = [{"_id": e["notification"], "recipient": e["recipient"], "slot": slot_id(e["recipient"], e["seq"])}
                     for e in entries]
-        known = await self._insert_new(self.inbox_ids, pointers)
+        known = await insert_new(self.inbox_ids, pointers)
         if known:
             existing = {p["_id"]: p for p in await find_by_ids(self.inbox_ids, known)}
             for entry in entries:
                 if entry["notification"] in known:  # keep the number the first attempt gave it
                     entry["seq"] = int(existing[entry["notification"]]["slot"].rsplit(":", 1)[1])
         slots = [{**e, "_id": slot_id(e["recipient"], e["seq"]), "read": False, "archived": False} for e in entries]
-        written_before = await self._insert_new(self.inbox, slots)
+        written_before = await insert_new(self.inbox, slots)
         moved: dict[str, InboxHead] = {}
         for entry in entries:
             head = moved.get(entry["recipient"]) or heads[entry["recipient"]]
@@ -240,21 +239,6 @@ class Store:
             UpdateOne({"_id": r}, {"$set": {"seq": h.seq, "count": h.count}, "$max": {"reserved": h.reserved}},
                       upsert=True) for r, h in moved.items()])
         return moved
-
-    @staticmethod
-    async def _insert_new(collection: Any, documents: list[dict[str, Any]]) -> set[Any]:
-        """Insert in commands of ``INSERT_CHUNK``; the ``_id``s that were there already."""
-        there: set[Any] = set()
-        for start in range(0, len(documents), INSERT_CHUNK):
-            chunk = documents[start:start + INSERT_CHUNK]
-            try:
-                await collection.insert_many(chunk, ordered=False)
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                    raise
-                there.update(chunk[e["index"]]["_id"] for e in errors)
-        return there
 
     async def slots(self, recipient: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
         """The entries with these sequence numbers, highest first (numbers never written are skipped)."""
@@ -286,10 +270,17 @@ class Store:
     # --- deliveries: the due-time store of webhook and e-mail messages --------------------------
 
     async def add_deliveries(self, deliveries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Store new deliveries in a few bulk commands; those that were not there already."""
+        """Store new deliveries in a few bulk commands, each numbered in its recipient's list (see
+        ``my_deliveries``); those that were not there already."""
         documents = [{"status": PENDING, "attempt_count": 0, "attempts": [], "lease": None, "failed_at": None, **d}
                      for d in deliveries]
-        there = await self._insert_new(self.deliveries, documents)
+        await self._number_deliveries(documents)
+        there = await insert_new(self.deliveries, documents)
+        numbered = [d for d in documents if d["_id"] not in there]
+        # a delivery a previous attempt of this batch stored keeps its number: its slot is written now
+        numbered += [d for d in await find_by_ids(self.deliveries, there, {"recipient": 1, "seq": 1}) if "seq" in d]
+        await insert_new(self.delivery_slots, [{"_id": slot_id(d["recipient"], d["seq"]), "delivery": d["_id"]}
+                                                     for d in numbered])
         return [d for d in documents if d["_id"] not in there]
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
@@ -321,6 +312,30 @@ class Store:
             query["_id"] = {"$gt": after_id}
         return await self.deliveries.find(query, {"payload": 0, "body": 0}).sort("_id", ASCENDING) \
             .limit(limit).to_list()
+
+    # A participant's deliveries, like the inbox, are numbered: ``delivery_heads[recipient]`` holds
+    # the highest number given, ``delivery_slots[f"{recipient}:{n}"]`` the id of the n-th delivery.
+    # The fan-out consumer is their only writer. It moves the head before it stores the deliveries,
+    # so a number is never given twice; a batch that failed part-way leaves gaps, which pages skip.
+
+    async def _number_deliveries(self, documents: list[dict[str, Any]]) -> None:
+        recipients = {d["recipient"] for d in documents}
+        heads = {h["_id"]: h["seq"] for h in await find_by_ids(self.delivery_heads, recipients)}
+        for document in documents:
+            heads[document["recipient"]] = document["seq"] = heads.get(document["recipient"], 0) + 1
+        await bulk_write_chunked(self.delivery_heads, [UpdateOne({"_id": r}, {"$max": {"seq": n}}, upsert=True)
+                                                       for r, n in heads.items()])
+
+    async def delivery_head(self, recipient: str) -> int:
+        """The highest number in the recipient's list of deliveries (0: none)."""
+        head = await self.delivery_heads.find_one({"_id": recipient})
+        return 0 if head is None else head["seq"]
+
+    async def my_deliveries(self, recipient: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
+        """The recipient's deliveries with these numbers, highest first, without their messages."""
+        slots = await find_by_ids(self.delivery_slots, [slot_id(recipient, n) for n in numbers])
+        found = await find_by_ids(self.deliveries, [s["delivery"] for s in slots], {"payload": 0, "body": 0})
+        return sorted((d for d in found if d["recipient"] == recipient), key=lambda d: d["seq"], reverse=True)
 
     _REPLAY = {"status": PENDING, "failed_at": None, "lease": None, "attempt_count": 0}
 

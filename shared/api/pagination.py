@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from typing import Any, Generic, TypeVar, overload
 
@@ -43,6 +44,12 @@ def decode_cursor(cursor: str | None) -> list[Any] | None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             detail=[{"loc": ["query", "cursor"], "msg": "invalid cursor", "type": "value_error"}])
     return key
+
+
+def owner_tag(subject: str) -> str:
+    """What a cursor carries of the caller it was issued to: another caller's cursor is refused,
+    not served, and the cursor does not show whose it is."""
+    return hashlib.sha256(subject.encode()).hexdigest()[:12]
 
 
 class PageParams(BaseModel):

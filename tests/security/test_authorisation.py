@@ -202,6 +202,7 @@ MATRIX: dict[str, list[Route]] = {
         Route("POST", "/inbox/{notification_id}/archive", participants(404, o=200)),
         # The stream never ends once open; a bad Last-Event-ID shows the caller got past authorisation (422).
         Route("GET", "/stream", participants(422), headers={"Last-Event-ID": "not-a-number"}),
+        Route("GET", "/me/deliveries", participants(200), fields=PAGE, counts=cells(0, o=1)),
         Route("GET", "/me/deliveries/{delivery_id}", participants(404, o=200),
               schema_path="/me/deliveries/{notification_id}"),
         Route("GET", "/operator/deliveries", operators(200), fields=PAGE, counts=operators(1)),

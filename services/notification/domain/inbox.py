@@ -4,19 +4,15 @@ skips many of them gives a short page with a cursor to go on from."""
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from typing import Any
+
+from shared.api.pagination import owner_tag
 
 
 def scan_budget(limit: int) -> int:
     """The most entries one page reads."""
     return max(3 * limit, 60)
-
-
-def owner_tag(recipient: str) -> str:
-    """What a cursor carries of its owner: another participant's cursor is refused, not served."""
-    return hashlib.sha256(recipient.encode()).hexdigest()[:12]
 
 
 def view_code(*, unread: bool, archived: bool) -> str:
@@ -43,7 +39,7 @@ def parse_cursor(key: list[Any], *, recipient: str, view: str, head_seq: int) ->
     if cursor.owner != owner_tag(recipient):
         return "this cursor belongs to another participant / 该分页游标属于其他参与者"
     if cursor.view != view:
-        return "this cursor belongs to another view of the inbox (unread/archived) / 该游标属于收件箱的其他视图"
+        return "this cursor belongs to another view of this list (its filters) / 该游标属于列表的其他视图"
     if cursor.at > head_seq:
         return "stale cursor: beyond the newest entry / 游标已失效"
     return cursor

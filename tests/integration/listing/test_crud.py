@@ -8,6 +8,7 @@ import jwt
 import pytest
 from pymongo.asynchronous.collection import AsyncCollection
 
+from services.listing.app import create_app
 from services.listing.domain.common import now
 from services.listing.storage import ListingStore
 from shared import outbox
@@ -16,7 +17,7 @@ from shared.auth import key_fingerprint, new_api_key
 from shared.mongo import make_client
 from shared.party_types import NEED_RULES, OFFER_RULES, PartyType, Side
 from tests.integration.listing.conftest import item_body, register
-from tests.support import wait_for
+from tests.support import running, wait_for
 
 pytestmark = pytest.mark.integration
 
@@ -127,7 +128,8 @@ async def test_search_by_filters_and_free_text_in_both_languages(client):
 
 async def test_what_earlier_versions_stored_is_upgraded_once(client, settings, app):
     """Earlier versions stored an item's terms as an array, and a participant's API key as an
-    unsalted SHA-256 on the participant (with a unique index on it); the store rewrites both at start."""
+    unsalted SHA-256 on the participant (with a unique index on it), and had no search index; the
+    store rewrites both and builds the index at start."""
     party = await register(client, "university")
     item = (await client.post("/listings", headers=party.headers, json=item_body(
         title={"en": "Cryogenic wafer prober"}, description=None, keywords=[]))).json()
@@ -146,7 +148,9 @@ async def test_what_earlier_versions_stored_is_upgraded_once(client, settings, a
         digest_of = app.state.listing.digest_of
         assert await store.upgrade(digest_of) == 0  # done when the service started
         await store.upgrades.delete_many({})  # as in a database of an earlier version
-        assert await store.upgrade(digest_of) == 2
+        items = sum([await collection.count_documents({}) for collection in store.items.values()])
+        # the item's terms, the participant's key, and every item into the search index
+        assert await store.upgrade(digest_of) == 2 + items
         assert await store.upgrade(digest_of) == 0
         assert "api_key_hash_1" not in await store.participants.index_information()
     finally:
@@ -194,3 +198,19 @@ async def test_items_past_expiry_become_expired_and_leave_search(app, client):
     assert expired.json()["status"] == "expired" and expired.json()["version"] == 2
     listed = await client.get("/listings", params={"q": "GaN", "party_type": "agency"}, headers=party.headers)
     assert item["id"] not in [i["id"] for i in listed.json()["items"]]
+
+
+async def test_expiries_are_read_once_at_start_and_kept_in_memory(client, settings):
+    """A restarted service reads the live items' expiries once, then expires each by its id."""
+    party = await register(client, "agency")
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    item = (await client.post("/listings", headers=party.headers,
+                              json=item_body("service", expires_at=soon, trl=None))).json()
+    restarted = create_app(settings)
+    async with running(restarted):
+        service = restarted.state.listing
+        assert await service.expire_due(now()) == 0
+        assert await service.expire_due(now() + timedelta(seconds=31)) >= 1
+        assert await service.expire_due(now() + timedelta(seconds=31)) == 0  # each expired once
+    expired = await client.get(f"/listings/{item['id']}", headers=party.headers)
+    assert expired.json()["status"] == "expired"

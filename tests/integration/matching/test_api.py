@@ -3,6 +3,8 @@ operators see all, filters and cursors, errors that name the problem, feedback t
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from services.matching.app import create_app
@@ -13,8 +15,8 @@ from shared.auth import issue_token
 from shared.events import new_event
 from shared.events.common import LocalizedText
 from shared.events.matching import (
-    ConsortiumData, ConsortiumMember, ConsortiumRole, Explanation, FeatureScore, MatchData, MatchRetractedData,
-    MatchSide, RetractReason,
+    AgendaData, AgendaSlot, ConsortiumData, ConsortiumMember, ConsortiumRole, Explanation, FeatureScore, MatchData,
+    MatchRetractedData, MatchSide, Meeting, RetractReason,
 )
 from shared.party_types import Kind, PartyType
 from shared.settings import DEV_OPERATOR_TOKEN
@@ -121,6 +123,10 @@ async def test_a_participants_pages_are_id_lookups(registry_topics, make_setting
             consortium_id="c_1", technology_match_id="m_000", score=0.4, missing_roles=[ConsortiumRole.POLICY],
             members=[ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_SEEKER, participant_id="ent",
                                       party_type=PartyType.ENTERPRISE, item_id="n0")]), source=SOURCE))
+        start = datetime(2030, 7, 1, 9, tzinfo=UTC)
+        await store.project(new_event("agenda.published.v1", AgendaData(
+            session_id="s1", version=1, slots=[AgendaSlot(index=0, starts_at=start, ends_at=start + timedelta(minutes=20))],
+            meetings=[Meeting(slot=0, table=0, participant_ids=("ent", "uni1"))]), source=SOURCE))
         ent = _auth(issue_token(settings, "ent", PartyType.ENTERPRISE)[0])
         mongo_commands.clear()
         first = (await client.get("/matches", params={"limit": 5}, headers=ent)).json()
@@ -132,4 +138,6 @@ async def test_a_participants_pages_are_id_lookups(registry_topics, make_setting
         assert [m["match_id"] for m in technology["items"]] == ["m_027", "m_024", "m_021"]
         consortia = (await client.get("/consortia", params={"status": "active"}, headers=ent)).json()
         assert [c["consortium"]["consortium_id"] for c in consortia["items"]] == ["c_1"]
+        agenda = (await client.get("/agendas/s1", headers=ent)).json()
+        assert [m["participant_ids"] for m in agenda["meetings"]] == [["ent", "uni1"]]
         assert mongo_commands.filters() and mongo_commands.scans() == []

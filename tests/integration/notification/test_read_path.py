@@ -17,7 +17,7 @@ from services.notification.live import Broadcaster
 from services.notification.storage import Store
 from shared.locks import KeyedLocks
 from shared.mongo import make_client
-from tests.integration.notification.conftest import auth, inbox_of, publish
+from tests.integration.notification.conftest import auth, enable_webhook, inbox_of, publish
 from tests.support import running, wait_for
 from tests.unit.notification import samples
 
@@ -81,6 +81,60 @@ async def test_a_cursor_that_is_not_the_callers_is_refused(notification_settings
             assert response.status_code == 422, (params, response.text)
             [problem] = response.json()["detail"]
             assert problem["loc"] == ["query", "cursor"] and message in problem["msg"]
+
+
+async def test_my_deliveries_are_id_lookups_newest_first(notification_settings, producer, receiver,
+                                                         mongo_commands):
+    settings = notification_settings()
+    async with running(create_app(settings)) as client:
+        await enable_webhook(client, settings, receiver, "p_ent")
+        await publish(producer, settings, *[samples.match_created("p_uni", "p_ent", match_id=f"m_{n}")
+                                            for n in range(25)])
+        mine, theirs = auth(settings, "p_ent"), auth(settings, "p_uni")
+        await wait_for(lambda: _delivered(client, mine, 25), what="25 webhooks delivered")
+
+        mongo_commands.clear()
+        pages = await _pages(client, mine, limit=10)
+        assert [len(page["items"]) for page in pages] == [10, 10, 5]
+        seen = [d["id"] for page in pages for d in page["items"]]
+        assert sorted(seen) == sorted({hook.id for hook in receiver.of("p_ent")}) and len(set(seen)) == 25
+        assert [d["channel"] for page in pages for d in page["items"]] == ["webhook"] * 25
+        assert all(d["attempts"][0]["error"] is None for page in pages for d in page["items"])
+        assert await _pages(client, mine, status="pending") == [{"items": [], "next_cursor": None}]
+        assert await _pages(client, theirs) == [{"items": [], "next_cursor": None}]
+        assert mongo_commands.filters() and mongo_commands.scans() == []
+
+        cursor = pages[0]["next_cursor"]
+        owner, view, at = json.loads(base64.urlsafe_b64decode(cursor))
+        beyond = base64.urlsafe_b64encode(json.dumps([owner, view, at + 100]).encode()).decode()
+        for params, headers, message in [
+            ({"cursor": cursor}, theirs, "another participant"),
+            ({"cursor": cursor, "status": "delivered"}, mine, "another view"),
+            ({"cursor": beyond}, mine, "stale cursor"),
+            ({"cursor": "!!"}, mine, "invalid cursor"),
+        ]:
+            response = await client.get("/me/deliveries", params=params, headers=headers)
+            assert response.status_code == 422, (params, response.text)
+            [problem] = response.json()["detail"]
+            assert problem["loc"] == ["query", "cursor"] and message in problem["msg"]
+
+
+async def _delivered(client, headers, count):
+    pages = await _pages(client, headers, status="delivered", limit=100)
+    return sum(len(page["items"]) for page in pages) >= count
+
+
+async def _pages(client, headers, **params):
+    """Every page of /me/deliveries."""
+    pages, cursor = [], None
+    while True:
+        response = await client.get("/me/deliveries", params={**params, **({"cursor": cursor} if cursor else {})},
+                                    headers=headers)
+        assert response.status_code == 200, response.text
+        pages.append(response.json())
+        cursor = pages[-1]["next_cursor"]
+        if cursor is None:
+            return pages
 
 
 async def _unread(client, headers, count):
