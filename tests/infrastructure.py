@@ -42,6 +42,8 @@ def _from_docker() -> Iterator[Endpoints]:
 def _from_local_processes() -> Iterator[Endpoints]:
     from hardtech.infra import ferretdb, kafka
 
+    # The local broker requires SASL: the harness and the services it runs are the operators there.
+    os.environ["KAFKA_SECURITY_PROTOCOL"] = "SASL_PLAINTEXT"
     with ExitStack() as cleanup:
         for component in (kafka, ferretdb):
             component.install()

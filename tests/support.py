@@ -17,17 +17,23 @@ from fastapi import FastAPI
 from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from shared.events import CloudEvent, decode
-from shared.settings import DEV_OPERATOR_TOKEN
+from shared.settings import DEV_OPERATOR_TOKEN, CommonSettings
 
 T = TypeVar("T")
 # The operator's headers in local mode, e.g. for /metrics.
 OPERATOR = {"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"}
 
 
+def kafka_security(bootstrap: str) -> dict[str, Any]:
+    """The security options of a test's own Kafka client: the environment's (the operators' principal
+    on a broker that requires SASL, tests/conftest.py)."""
+    return CommonSettings(kafka_bootstrap_servers=bootstrap).kafka_client_options()
+
+
 async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[ConsumerRecord]:
     """Read ``count`` records from the start of ``topic`` (fails the test after ``timeout`` s)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+                                enable_auto_commit=False, group_id=None, **kafka_security(bootstrap))
     await consumer.start()
     records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout

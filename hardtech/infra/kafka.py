@@ -15,6 +15,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from hardtech.errors import SetupError
 from hardtech.paths import DATA, INFRA, KAFKA_LIBS, LOCAL
 from hardtech.procs import Proc, port_open, require_free_port, wait_until
+from shared.settings import KAFKA_ADMIN_PRINCIPAL, CommonSettings
 
 PROC = Proc("kafka")
 HOST = "127.0.0.1"
@@ -25,6 +26,22 @@ POM = INFRA / "kafka" / "pom.xml"
 DATA_DIR = DATA / "kafka"
 CONFIG = LOCAL / "kafka" / "server.properties"
 MARKER = KAFKA_LIBS / ".installed"
+# Written beside the data once it is formatted with the operators' SCRAM credential.
+SASL_MARKER = DATA_DIR / "hardtech-sasl"
+
+
+def operator_settings() -> CommonSettings:
+    """The operators' principal on this broker (a super user), as the CLI and the test harness use it."""
+    return CommonSettings(kafka_bootstrap_servers=bootstrap(), kafka_security_protocol="SASL_PLAINTEXT",
+                          kafka_sasl_username=KAFKA_ADMIN_PRINCIPAL)
+
+
+def _admin_password() -> str:
+    password = operator_settings().kafka_password()
+    if password is None:
+        raise SetupError("KAFKA_SASL_PASSWORD is not set: the operators' Kafka password "
+                         "(outside local mode it must be)")
+    return password
 
 
 def bootstrap() -> str:
@@ -72,24 +89,34 @@ def _java(*args: str) -> list[str]:
 def _write_config() -> None:
     template = Template((INFRA / "kafka" / "server.properties").read_text())
     CONFIG.parent.mkdir(parents=True, exist_ok=True)
-    CONFIG.write_text(template.substitute(port=PORT, controller_port=CONTROLLER_PORT, data_dir=DATA_DIR))
+    CONFIG.touch(mode=0o600)  # it holds the operators' password
+    CONFIG.chmod(0o600)
+    CONFIG.write_text(template.substitute(port=PORT, controller_port=CONTROLLER_PORT, data_dir=DATA_DIR,
+                                          admin=KAFKA_ADMIN_PRINCIPAL, admin_password=_admin_password()))
 
 
 def _format_storage() -> None:
-    """Format the log directory once; later starts keep the data."""
+    """Format the log directory once, with the operators' SCRAM credential (the broker's own
+    connections use it); later starts keep the data."""
     if (DATA_DIR / "meta.properties").exists():
+        if not SASL_MARKER.exists():
+            raise SetupError(f"Kafka's data in {DATA_DIR} was formatted before the broker required SASL: "
+                             "run `make down` and remove that directory (its topics are lost) to start over")
         return
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
     # "--cluster-id=…" in one argument: a random id may start with "-", which would read as an option.
-    result = subprocess.run(_java("kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(CONFIG)),
-                            capture_output=True, text=True)
+    scram = f"SCRAM-SHA-512=[name={KAFKA_ADMIN_PRINCIPAL},password={_admin_password()}]"
+    result = subprocess.run(_java("kafka.tools.StorageTool", "format", f"--cluster-id={cid}", "-c", str(CONFIG),
+                                  "--add-scram", scram), capture_output=True, text=True)
     if result.returncode != 0:
         raise SetupError(f"formatting Kafka's storage failed: {result.stderr.strip()[-300:]}")
+    SASL_MARKER.write_text("formatted with the operators' SCRAM-SHA-512 credential\n")
 
 
-async def _answers_metadata(bootstrap_servers: str) -> bool:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=3000)
+async def _answers_metadata(settings: CommonSettings) -> bool:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=3000,
+                                **settings.kafka_client_options())
     try:
         await asyncio.wait_for(admin.start(), 4)
         await asyncio.wait_for(admin.list_topics(), 4)
@@ -100,11 +127,11 @@ async def _answers_metadata(bootstrap_servers: str) -> bool:
         await admin.close()
 
 
-def healthy(bootstrap_servers: str | None = None) -> bool:
-    servers = bootstrap_servers or bootstrap()
-    if bootstrap_servers is None and not port_open(HOST, PORT):
+def healthy(settings: CommonSettings | None = None) -> bool:
+    """Whether the broker answers metadata: this one (as the operators), or the cluster of ``settings``."""
+    if settings is None and not port_open(HOST, PORT):
         return False
-    return asyncio.run(_answers_metadata(servers))
+    return asyncio.run(_answers_metadata(settings or operator_settings()))
 
 
 def start(timeout: float = 90) -> bool:
