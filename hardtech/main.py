@@ -153,15 +153,20 @@ def demo() -> None:
 @app.command()
 @one_line_errors
 def topics() -> None:
-    """Create the registry's topics that do not exist yet (for a cluster given by KAFKA_BOOTSTRAP_SERVERS)."""
+    """Create the registry's topics that do not exist yet (for a cluster given by KAFKA_BOOTSTRAP_SERVERS)
+    and, where the cluster requires SASL, the services' principals and their ACLs."""
     import asyncio
 
+    from hardtech import kafka_access
     from shared import topics as registry
     from shared.kafka import ensure_topics
     from shared.settings import CommonSettings
 
-    created = asyncio.run(ensure_topics(CommonSettings(), registry.ALL))
+    settings = CommonSettings()
+    created = asyncio.run(ensure_topics(settings, registry.ALL))
     console.print(f"topics: {len(created)} created, {len(registry.ALL) - len(created)} already there")
+    if settings.kafka_sasl:
+        console.print(f"Kafka principals of the services: {kafka_access.provision_services(settings)} ACLs")
 
 
 @app.command()
