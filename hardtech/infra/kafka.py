@@ -13,6 +13,7 @@ from string import Template
 from aiokafka.admin import AIOKafkaAdminClient
 
 from hardtech.errors import SetupError
+from hardtech.infra import tls
 from hardtech.paths import DATA, INFRA, KAFKA_LIBS, LOCAL
 from hardtech.procs import Proc, port_open, require_free_port, wait_until
 from shared.settings import KAFKA_ADMIN_PRINCIPAL, CommonSettings
@@ -21,10 +22,13 @@ PROC = Proc("kafka")
 HOST = "127.0.0.1"
 PORT = int(os.environ.get("HARDTECH_KAFKA_PORT", "9092"))
 CONTROLLER_PORT = int(os.environ.get("HARDTECH_KAFKA_CONTROLLER_PORT", "9093"))
+TLS_PORT = int(os.environ.get("HARDTECH_KAFKA_TLS_PORT", "9094"))  # SASL_SSL, the local CA's certificate
 HEAP = os.environ.get("HARDTECH_KAFKA_HEAP", "768m")
 POM = INFRA / "kafka" / "pom.xml"
 DATA_DIR = DATA / "kafka"
 CONFIG = LOCAL / "kafka" / "server.properties"
+TLS_DIR = LOCAL / "kafka" / "tls"
+CA_FILE = TLS_DIR / "ca.pem"  # the CA a SASL_SSL client of this broker trusts (KAFKA_SSL_CAFILE)
 MARKER = KAFKA_LIBS / ".installed"
 # Written beside the data once it is formatted with the operators' SCRAM credential.
 SASL_MARKER = DATA_DIR / "hardtech-sasl"
@@ -46,6 +50,10 @@ def _admin_password() -> str:
 
 def bootstrap() -> str:
     return f"{HOST}:{PORT}"
+
+
+def tls_bootstrap() -> str:
+    return f"{HOST}:{TLS_PORT}"
 
 
 def _require(tool: str, what: str) -> str:
@@ -91,7 +99,9 @@ def _write_config() -> None:
     CONFIG.parent.mkdir(parents=True, exist_ok=True)
     CONFIG.touch(mode=0o600)  # it holds the operators' password
     CONFIG.chmod(0o600)
-    CONFIG.write_text(template.substitute(port=PORT, controller_port=CONTROLLER_PORT, data_dir=DATA_DIR,
+    _, keystore = tls.ensure_certificates(TLS_DIR, HOST)
+    CONFIG.write_text(template.substitute(port=PORT, controller_port=CONTROLLER_PORT, tls_port=TLS_PORT,
+                                          tls_keystore=keystore, data_dir=DATA_DIR,
                                           admin=KAFKA_ADMIN_PRINCIPAL, admin_password=_admin_password()))
 
 
@@ -137,10 +147,14 @@ def healthy(settings: CommonSettings | None = None) -> bool:
 def start(timeout: float = 90) -> bool:
     """Start the broker unless it runs; False when it was already running."""
     if PROC.pid() is not None:
+        if not SASL_MARKER.exists():
+            raise SetupError("the running Kafka was started before the broker required SASL: "
+                             f"run `make down` and remove {DATA_DIR} (its topics are lost) to start over")
         wait_until(healthy, timeout=timeout, what=f"Kafka to answer metadata on {bootstrap()}", proc=PROC)
         return False
     require_free_port(HOST, PORT, "Kafka")
     require_free_port(HOST, CONTROLLER_PORT, "Kafka's controller")
+    require_free_port(HOST, TLS_PORT, "Kafka's TLS listener")
     _write_config()
     _format_storage()
     PROC.start(_java(f"-Xms{HEAP}", f"-Xmx{HEAP}", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",

@@ -33,7 +33,7 @@ def _subscribe(settings: CommonSettings, group: str, seen: Path) -> tuple[list[d
          "--topic-prefix", settings.topic_prefix, "--topics", "matches,consortia",
          "--group", f"{settings.topic_prefix}{group}", "--seen", str(seen), "--from-beginning", "--until-end"],
         capture_output=True, text=True, timeout=120,
-        env={**os.environ, "HARDTECH_SUBSCRIBER_PASSWORD": settings.kafka_password() or ""})
+        env={**os.environ, "KAFKA_SASL_PASSWORD": settings.kafka_password() or ""})
     assert run.returncode == 0, run.stderr
     return [json.loads(line) for line in run.stdout.splitlines()], run.stderr
 
@@ -73,8 +73,9 @@ async def test_the_example_subscriber_handles_every_event_once_resumes_and_repla
 
 
 def test_a_secured_connection_without_a_principal_is_a_one_line_error(tmp_path: Path):
+    without_principal = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_SASL")}
     run = subprocess.run([sys.executable, str(EXAMPLE), "--group", "g", "--security-protocol", "SASL_SSL"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env=without_principal)
     assert run.returncode == 2
     assert run.stderr.splitlines()[-1] == ("subscriber.py: error: --username is required with "
                                            "--security-protocol SASL_SSL")
