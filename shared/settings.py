@@ -170,5 +170,5 @@ class ServiceSettings(CommonSettings):
     max_body_bytes: int = 256 * 1024
 
     def kafka_principal(self) -> str:
-        """A service's own principal unless another is configured (``shared.kafka_access``)."""
+        """A service's own principal (``shared.kafka_principals``) unless another is configured."""
         return self.kafka_sasl_username or self.service_name

@@ -167,6 +167,24 @@ def stop() -> bool:
     return PROC.stop(timeout=30)
 
 
+def command_config(settings: CommonSettings) -> list[str]:
+    """``--command-config FILE`` for one of Kafka's tools to connect as ``settings``' principal
+    (nothing without SASL); the file is readable by its owner only."""
+    if not settings.kafka_sasl:
+        return []
+    principal = settings.kafka_principal()
+    lines = [f"security.protocol={settings.kafka_security_protocol}", f"sasl.mechanism={settings.kafka_sasl_mechanism}",
+             "sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required "
+             f'username="{principal}" password="{settings.kafka_password() or ""}";']
+    if settings.kafka_ssl_cafile:
+        lines += ["ssl.truststore.type=PEM", f"ssl.truststore.location={settings.kafka_ssl_cafile}"]
+    path = LOCAL / "kafka" / f"client-{principal}.properties"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.write_text("\n".join(lines) + "\n")
+    return ["--command-config", str(path)]
+
+
 def tool(main_class: str, *args: str) -> subprocess.CompletedProcess[str]:
     """Run one of Kafka's own command-line tools from the installed jars."""
     return subprocess.run(_java(main_class, *args), capture_output=True, text=True, timeout=120)
