@@ -10,14 +10,27 @@ import statistics
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from shared.settings import KAFKA_ADMIN_PRINCIPAL, CommonSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # Benchmarks run the services against the local development stack (`make bench` starts it), with
 # its public development secrets, as `hardtech up` does.
 os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
+# The local broker requires SASL; benchmarks (and the services they start, in their own namespaces)
+# are the operators' principal there, as the test harness is.
+if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+    os.environ.setdefault("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+os.environ.setdefault("KAFKA_SASL_USERNAME", KAFKA_ADMIN_PRINCIPAL)
+
+
+def kafka_security(bootstrap: str) -> dict[str, Any]:
+    """The security options of a benchmark's own Kafka client (the environment's principal)."""
+    return CommonSettings(kafka_bootstrap_servers=bootstrap).kafka_client_options()
 
 
 def machine() -> str:

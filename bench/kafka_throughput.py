@@ -12,14 +12,14 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.common import median, write_section
+from bench.common import kafka_security, median, write_section
 
 MESSAGE = os.urandom(1024)
 
 
 async def _produce(bootstrap: str, topic: str, count: int, acks: str | int) -> float:
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks=acks, enable_idempotence=acks == "all",
-                                linger_ms=5, max_batch_size=256 * 1024)
+                                linger_ms=5, max_batch_size=256 * 1024, **kafka_security(bootstrap))
     await producer.start()
     try:
         started = time.perf_counter()
@@ -33,7 +33,7 @@ async def _produce(bootstrap: str, topic: str, count: int, acks: str | int) -> f
 async def _consume(bootstrap: str, topic: str, count: int) -> float:
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, group_id=f"bench-{uuid.uuid4().hex[:8]}",
                                 auto_offset_reset="earliest", fetch_max_bytes=16 * 1024 * 1024,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
+                                max_partition_fetch_bytes=4 * 1024 * 1024, **kafka_security(bootstrap))
     await consumer.start()
     try:
         seen = 0
@@ -47,7 +47,7 @@ async def _consume(bootstrap: str, topic: str, count: int) -> float:
 
 
 async def run(bootstrap: str, count: int, runs: int) -> str:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_security(bootstrap))
     await admin.start()
     names = [f"bench-throughput-{uuid.uuid4().hex[:8]}-{i}" for i in range(runs)]
     await admin.create_topics([NewTopic(n, 3, 1) for n in names])

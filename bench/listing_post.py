@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from bench.common import free_port, median, percentile, write_section
+from bench.common import free_port, kafka_security, median, percentile, write_section
 from shared import topics
 from shared.kafka import ensure_topics
 from shared.mongo import make_client
@@ -126,7 +126,7 @@ class Published:
     """How many events the service's relay has published to the listings topic (its end offsets)."""
 
     def __init__(self, kafka: str, topic: TopicSpec, prefix: str):
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=kafka)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=kafka, **kafka_security(kafka))
         self._partitions = [TopicPartition(topic.full_name(prefix), p) for p in range(topic.partitions)]
 
     async def __aenter__(self) -> Published:

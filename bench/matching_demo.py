@@ -151,7 +151,7 @@ async def end_to_end() -> None:
     in_process_seconds = time.perf_counter() - in_process_started
     process = _start(settings, workdir / "matching.log", ready_within=300)
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
-                                enable_idempotence=True)
+                                enable_idempotence=True, **settings.kafka_client_options())
     await producer.start()
     client = make_client(settings.mongodb_uri)
     db = client[settings.database]

@@ -113,7 +113,8 @@ async def _latency(producer: AIOKafkaProducer, settings: Settings, items: list[I
     """Publish at ``rate`` events/s; the time from each send to the first match event naming the item."""
     consumer = AIOKafkaConsumer(topics.MATCHES.full_name(settings.topic_prefix),
                                 bootstrap_servers=settings.kafka_bootstrap_servers, auto_offset_reset="latest",
-                                enable_auto_commit=False, group_id=None, fetch_max_wait_ms=5)
+                                enable_auto_commit=False, group_id=None, fetch_max_wait_ms=5,
+                                **settings.kafka_client_options())
     await consumer.start()
     while not consumer.assignment():
         await asyncio.sleep(0.05)
@@ -201,7 +202,7 @@ async def _worker() -> AsyncIterator[tuple[Settings, subprocess.Popen[bytes], AI
     await ensure_topics(settings, topics.ALL)
     process = _start(settings, workdir / "matching.log")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
-                                enable_idempotence=True)
+                                enable_idempotence=True, **settings.kafka_client_options())
     await producer.start()
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=10) as client:

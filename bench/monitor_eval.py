@@ -18,11 +18,12 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from bench.common import median, write_section
+from bench.common import kafka_security, median, write_section
 from hardtech.infra import kafka
 from services.monitor.domain.monitor import LagMonitor, MonitorConfig
 from services.monitor.events import KafkaSampler
 from services.monitor.settings import Settings
+from shared.settings import CommonSettings
 
 GROUPS = 200
 PARTITIONS = 50
@@ -32,7 +33,8 @@ TOOL = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
 
 
 async def _commit(bootstrap: str, group: str, topic: str, lag: int) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False,
+                                **kafka_security(bootstrap))
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(PARTITIONS)]
@@ -43,12 +45,12 @@ async def _commit(bootstrap: str, group: str, topic: str, lag: int) -> None:
 
 
 async def setup(bootstrap: str, prefix: str) -> list[str]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_security(bootstrap))
     await admin.start()
     topics = [f"{prefix}topic-{i}" for i in range(TOPICS)]
     await admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in topics])
     await admin.close()
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5, **kafka_security(bootstrap))
     await producer.start()
     await asyncio.gather(*[await producer.send(t, b"x", partition=p) for t in topics for p in range(PARTITIONS)
                            for _ in range(RECORDS_PER_PARTITION)])
@@ -61,12 +63,13 @@ async def setup(bootstrap: str, prefix: str) -> list[str]:
 
 
 async def cleanup(bootstrap: str, topics: list[str], groups: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_security(bootstrap))
     await admin.start()
     await admin.delete_topics(topics)
     await admin.close()
     group_flags = [flag for g in groups for flag in ("--group", g)]
-    await asyncio.to_thread(kafka.tool, TOOL, "--bootstrap-server", bootstrap, "--delete", *group_flags)
+    await asyncio.to_thread(kafka.tool, TOOL, "--bootstrap-server", bootstrap, "--delete", *group_flags,
+                            *kafka.command_config(CommonSettings(kafka_bootstrap_servers=bootstrap)))
 
 
 async def evaluate(sampler: KafkaSampler, monitor: LagMonitor) -> tuple[float, float, int]:
@@ -80,7 +83,8 @@ async def evaluate(sampler: KafkaSampler, monitor: LagMonitor) -> tuple[float, f
 def tool_describe(bootstrap: str, groups: list[str]) -> tuple[float, int]:
     flags = [flag for g in groups for flag in ("--group", g)]
     started = time.perf_counter()
-    result = kafka.tool(TOOL, "--bootstrap-server", bootstrap, "--describe", *flags)
+    result = kafka.tool(TOOL, "--bootstrap-server", bootstrap, "--describe", *flags,
+                        *kafka.command_config(CommonSettings(kafka_bootstrap_servers=bootstrap)))
     elapsed = time.perf_counter() - started
     total = 0
     for line in result.stdout.splitlines():

@@ -6,12 +6,15 @@ by its ``id`` (a SQLite file remembers the ids handled, so a redelivery or a rep
 nothing), and commits its consumer group's offsets only after handling: a crash replays, and the
 ids make the replay harmless. Here "handling" prints one JSON line per new event.
 
-    python examples/subscriber.py --group acme-stats --topics matches,consortia --seen seen.db
-    python examples/subscriber.py --group acme-stats-replay --from-beginning --until-end ...
+    set -a; . ./acme-stats.env; set +a   # what `hardtech subscriber add acme-stats …` printed
+    python examples/subscriber.py --group acme-stats.main --topics matches,consortia --seen seen.db
+    python examples/subscriber.py --group acme-stats.replay --from-beginning --until-end ...
 
-Only aiokafka is needed (``pip install aiokafka``). For a secured cluster pass
-``--security-protocol SASL_SSL --sasl-mechanism SCRAM-SHA-512 --username NAME --ca-file ca.pem``
-with the password in ``HARDTECH_SUBSCRIBER_PASSWORD``.
+Only aiokafka is needed (``pip install aiokafka``). The connection comes from the environment as
+the operator's command prints it (``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``,
+``KAFKA_SASL_MECHANISM``, ``KAFKA_SASL_USERNAME``, ``KAFKA_SASL_PASSWORD``; ``KAFKA_SSL_CAFILE``
+for a cluster over TLS), or from the options of the same names; the password only from the
+environment.
 """
 
 from __future__ import annotations
@@ -64,7 +67,7 @@ def consumer_of(args: argparse.Namespace) -> AIOKafkaConsumer:
     security: dict = {"security_protocol": args.security_protocol}
     if args.security_protocol.startswith("SASL"):
         security.update(sasl_mechanism=args.sasl_mechanism, sasl_plain_username=args.username,
-                        sasl_plain_password=os.environ.get("HARDTECH_SUBSCRIBER_PASSWORD", ""))
+                        sasl_plain_password=os.environ.get("KAFKA_SASL_PASSWORD", ""))
     if args.security_protocol.endswith("SSL"):
         security["ssl_context"] = create_ssl_context(cafile=args.ca_file)
     return AIOKafkaConsumer(
@@ -117,11 +120,14 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
                         help="a new group starts at the oldest record kept (replay) instead of new records only")
     parser.add_argument("--until-end", action="store_true",
                         help="stop once the records there were at the start are read, instead of running on")
-    parser.add_argument("--security-protocol", default="PLAINTEXT",
+    parser.add_argument("--security-protocol", default=os.environ.get("KAFKA_SECURITY_PROTOCOL", "PLAINTEXT"),
                         choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])
-    parser.add_argument("--sasl-mechanism", default="SCRAM-SHA-512", choices=["SCRAM-SHA-256", "SCRAM-SHA-512"])
-    parser.add_argument("--username", help="your principal (password in HARDTECH_SUBSCRIBER_PASSWORD)")
-    parser.add_argument("--ca-file", help="the CA certificate that signed the brokers' certificates")
+    parser.add_argument("--sasl-mechanism", default=os.environ.get("KAFKA_SASL_MECHANISM", "SCRAM-SHA-512"),
+                        choices=["SCRAM-SHA-256", "SCRAM-SHA-512"])
+    parser.add_argument("--username", default=os.environ.get("KAFKA_SASL_USERNAME"),
+                        help="your principal (its password in KAFKA_SASL_PASSWORD)")
+    parser.add_argument("--ca-file", default=os.environ.get("KAFKA_SSL_CAFILE"),
+                        help="the CA certificate that signed the brokers' certificates")
     args = parser.parse_args(argv)
     if args.security_protocol.startswith("SASL") and not args.username:
         parser.error(f"--username is required with --security-protocol {args.security_protocol}")

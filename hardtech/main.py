@@ -17,6 +17,9 @@ from rich.table import Table
 # The CLI runs the local development stack: public development secrets are allowed there unless
 # the caller chose otherwise (services started by `hardtech up` inherit this environment).
 os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
+# The local broker requires SASL; the CLI is the operators' principal there (shared.settings).
+if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+    os.environ.setdefault("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
 
 from hardtech import stack  # noqa: E402
 from hardtech.errors import SetupError  # noqa: E402
@@ -76,13 +79,21 @@ def up(infra_only: Annotated[bool, typer.Option("--infra-only", help="Kafka and 
 @app.command()
 def secrets() -> None:
     """Print fresh secrets for a deployment, as lines of a `.env` file (docker-compose reads it).
-    The private key belongs to the listing service alone; the others need the public key."""
+    The private key belongs to the listing service alone; the others need the public key. Each
+    Kafka principal's password goes to its own process only (as its KAFKA_SASL_PASSWORD)."""
+    from hardtech.kafka_access import password_variable
+    from shared.kafka_principals import SERVICES
+    from shared.settings import KAFKA_ADMIN_PRINCIPAL
+
     private, public = new_key_pair()
     print("HARDTECH_ENVIRONMENT=production")
     print(f"HARDTECH_OPERATOR_TOKEN={new_secret()}")
     print(f"HARDTECH_API_KEY_PEPPER={new_secret()}")
     print("HARDTECH_JWT_PRIVATE_KEY=" + private.strip().replace("\n", "\\n"))
     print("HARDTECH_JWT_PUBLIC_KEY=" + public.strip().replace("\n", "\\n"))
+    print("KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT")
+    for principal in (KAFKA_ADMIN_PRINCIPAL, *SERVICES):
+        print(f"{password_variable(principal)}={new_secret()}")
 
 
 @app.command()
@@ -142,15 +153,20 @@ def demo() -> None:
 @app.command()
 @one_line_errors
 def topics() -> None:
-    """Create the registry's topics that do not exist yet (for a cluster given by KAFKA_BOOTSTRAP_SERVERS)."""
+    """Create the registry's topics that do not exist yet (for a cluster given by KAFKA_BOOTSTRAP_SERVERS)
+    and, where the cluster requires SASL, the services' principals and their ACLs."""
     import asyncio
 
+    from hardtech import kafka_access
     from shared import topics as registry
     from shared.kafka import ensure_topics
     from shared.settings import CommonSettings
 
-    created = asyncio.run(ensure_topics(CommonSettings(), registry.ALL))
+    settings = CommonSettings()
+    created = asyncio.run(ensure_topics(settings, registry.ALL))
     console.print(f"topics: {len(created)} created, {len(registry.ALL) - len(created)} already there")
+    if settings.kafka_sasl:
+        console.print(f"Kafka principals of the services: {kafka_access.provision_services(settings)} ACLs")
 
 
 @app.command()
@@ -178,6 +194,61 @@ def asyncapi(
 
 
 app.command()(one_line_errors(lag))
+
+subscriber = typer.Typer(no_args_is_help=True, help="Subscribers' Kafka principals: read access to public topics.")
+app.add_typer(subscriber, name="subscriber")
+
+
+@subscriber.command("add")
+@one_line_errors
+def subscriber_add(
+    name: Annotated[str, typer.Argument(help="the subscriber's principal, e.g. acme-stats")],
+    topics: Annotated[str, typer.Option("--topics", help="comma-separated public topics, e.g. matches,agendas")],
+) -> None:
+    """Create a subscriber's principal (SCRAM-SHA-512) that may read the chosen public topics and use
+    consumer groups named `NAME.…`; print its connection settings and password (shown once)."""
+    from hardtech import kafka_access
+    from shared.kafka_principals import subscriber_grants, subscriber_group_prefix
+    from shared.settings import CommonSettings
+
+    settings = CommonSettings()
+    try:
+        grants = subscriber_grants(name, [t.strip() for t in topics.split(",") if t.strip()], settings.topic_prefix)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    admin = kafka_access.admin_client(settings)
+    if kafka_access.principal_exists(admin, name):
+        raise SetupError(f"the principal {name} exists already; `hardtech subscriber revoke {name}` first")
+    password = new_secret()
+    kafka_access.set_password(admin, name, password)
+    kafka_access.grant(admin, grants)
+    readable = ", ".join(g.name for g in grants if g.resource == "topic")
+    console.print(f"subscriber {name}: may read {readable}; consumer groups {subscriber_group_prefix(name)}…; "
+                  "the password is shown this once", highlight=False, soft_wrap=True)
+    print(f"KAFKA_BOOTSTRAP_SERVERS={settings.kafka_bootstrap_servers}")
+    print(f"KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol}")
+    print(f"KAFKA_SASL_MECHANISM={settings.kafka_sasl_mechanism}")
+    print(f"KAFKA_SASL_USERNAME={name}")
+    print(f"KAFKA_SASL_PASSWORD={password}")
+
+
+@subscriber.command("revoke")
+@one_line_errors
+def subscriber_revoke(name: Annotated[str, typer.Argument(help="the subscriber's principal")]) -> None:
+    """Delete a subscriber's ACLs and credential: it can no longer connect."""
+    from hardtech import kafka_access
+    from shared.kafka_principals import check_subscriber_name
+    from shared.settings import CommonSettings
+
+    try:
+        check_subscriber_name(name)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from None
+    admin = kafka_access.admin_client(CommonSettings())
+    if not kafka_access.principal_exists(admin, name):
+        raise SetupError(f"no subscriber {name} on this cluster")
+    kafka_access.revoke(admin, name)
+    console.print(f"subscriber {name}: revoked", highlight=False)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,5 +1,6 @@
 """Throw-away namespaces on a shared broker and store, as tests and benchmarks use them: a topic
-prefix (topics and consumer groups) and the databases named after it."""
+prefix (topics and consumer groups) and the databases named after it. The Kafka security settings
+come from the environment: the operators' principal on a broker that requires SASL."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiokafka.errors import KafkaError
 from pymongo.errors import PyMongoError
 
 from shared.mongo import make_client
+from shared.settings import CommonSettings
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +22,8 @@ async def delete_namespace(kafka_bootstrap_servers: str, mongodb_uri: str, names
     the databases named after it (FerretDB sizes every database whenever databases are listed).
     Best effort, each store on its own: a run that stopped the broker or the store must not fail
     its own clean-up; what is left is logged."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers, request_timeout_ms=30_000)
+    security = CommonSettings(kafka_bootstrap_servers=kafka_bootstrap_servers).kafka_client_options()
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers, request_timeout_ms=30_000, **security)
     try:
         await admin.start()
         if doomed := [name for name in await admin.list_topics() if name.startswith(namespace)]:

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 import httpx
 
 from hardtech.errors import SetupError
-from hardtech import devsink
+from hardtech import devsink, kafka_access
 from hardtech.infra import ferretdb, kafka
 from hardtech.paths import DATA
 from hardtech.procs import Proc, port_open, require_free_port, wait_until
 from shared import topics
 from shared.kafka import ensure_topics
+from shared.kafka_principals import SERVICES as SERVICE_PRINCIPALS
 from shared.settings import CommonSettings
 
 
@@ -80,11 +81,21 @@ def endpoints() -> dict[str, str]:
 SINK = Proc("devsink")
 
 
-def service_environment() -> dict[str, str]:
-    """What the local stack gives its services: the endpoints, a state directory for matching,
-    the dev sink as SMTP server and (private-address) webhook receiver, and room for the demo."""
+def kafka_principal_environment(name: str) -> dict[str, str]:
+    """A service's own Kafka principal where the cluster requires SASL (the web app uses none)."""
+    settings = CommonSettings()
+    if not settings.kafka_sasl or name not in SERVICE_PRINCIPALS:
+        return {}
+    return {"KAFKA_SASL_USERNAME": name, "KAFKA_SASL_PASSWORD": kafka_access.service_password(settings, name)}
+
+
+def service_environment(name: str) -> dict[str, str]:
+    """What the local stack gives a service: the endpoints, its Kafka principal, a state directory
+    for matching, the dev sink as SMTP server and (private-address) webhook receiver, and room
+    for the demo."""
     return {
         **endpoints(),
+        **kafka_principal_environment(name),
         "MATCHING_DATADIR": str(DATA / "matching"),
         "NOTIFICATION_SMTP_HOST": "127.0.0.1",
         "NOTIFICATION_SMTP_PORT": str(devsink.SMTP_PORT),
@@ -129,7 +140,8 @@ def start_infrastructure(report: Report) -> None:
     if external_kafka() is None:
         report("Kafka: " + ("started" if kafka.start() else "already running") + f" on {kafka.bootstrap()}")
     else:
-        wait_until(lambda: kafka.healthy(ends["KAFKA_BOOTSTRAP_SERVERS"]), timeout=30,
+        external = CommonSettings(kafka_bootstrap_servers=ends["KAFKA_BOOTSTRAP_SERVERS"])
+        wait_until(lambda: kafka.healthy(external), timeout=30,
                    what=f"the Kafka cluster at {ends['KAFKA_BOOTSTRAP_SERVERS']} to answer metadata")
         report(f"Kafka: using {ends['KAFKA_BOOTSTRAP_SERVERS']}")
     if external_mongodb() is None:
@@ -142,6 +154,9 @@ def start_infrastructure(report: Report) -> None:
     settings = CommonSettings(**values)
     created = asyncio.run(ensure_topics(settings, topics.ALL))
     report(f"topics: {len(created)} created, {len(topics.ALL) - len(created)} already there")
+    if settings.kafka_sasl:
+        acls = kafka_access.provision_services(settings)
+        report(f"Kafka principals: {len(SERVICE_PRINCIPALS)} services, {acls} ACLs (SASL/SCRAM-SHA-512)")
 
 
 def start_services(report: Report, names: list[str] | None = None, timeout: float = 60) -> None:
@@ -150,7 +165,8 @@ def start_services(report: Report, names: list[str] | None = None, timeout: floa
     for service in chosen:
         if service.proc.pid() is None:
             require_free_port("127.0.0.1", service.port, f"the {service.name} service")
-            service.proc.start([sys.executable, "-m", f"services.{service.name}"], env=service_environment())
+            service.proc.start([sys.executable, "-m", f"services.{service.name}"],
+                               env=service_environment(service.name))
             started.append(service)
     for service in chosen:
         wait_until(service.ready, timeout=timeout, what=f"{service.name} /readyz on {service.url}", proc=service.proc)

@@ -147,7 +147,10 @@ def document() -> dict[str, Any]:
         "defaultContentType": STRUCTURED_CONTENT_TYPE,
         "servers": {
             "local": {"host": "127.0.0.1:9092", "protocol": "kafka",
-                      "description": "The local single-node development broker started by `make up` (plaintext)"},
+                      "description": "The local single-node development broker started by `make up`: "
+                                     "SASL/SCRAM-SHA-512 without TLS (over TLS on 127.0.0.1:9094, with the CA in "
+                                     ".local/kafka/tls/ca.pem); `hardtech subscriber add` makes subscribers",
+                      "security": [{"$ref": "#/components/securitySchemes/scram"}]},
             "deployment": {
                 "host": "{bootstrap}", "protocol": "kafka-secure",
                 "description": "A deployment's cluster: SASL/SCRAM-SHA-512 over TLS, credentials from its operator",

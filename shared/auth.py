@@ -27,6 +27,7 @@ from shared.settings import (
     DEV_JWT_PUBLIC_KEY,
     DEV_OPERATOR_TOKEN,
     CommonSettings,
+    dev_kafka_password,
 )
 
 ALGORITHM = "EdDSA"
@@ -140,6 +141,16 @@ def check_secrets(settings: CommonSettings) -> None:
         raise UnsafeSettings("HARDTECH_JWT_PUBLIC_KEY does not belong to HARDTECH_JWT_PRIVATE_KEY")
     if settings.jwt_ttl_seconds > settings.jwt_max_lifetime_seconds:
         raise UnsafeSettings("HARDTECH_JWT_TTL_SECONDS exceeds HARDTECH_JWT_MAX_LIFETIME_SECONDS")
+    if settings.uses_kafka:
+        _check_kafka(settings)
+
+
+def _check_kafka(settings: CommonSettings) -> None:
+    """Kafka only with a principal of its own: SASL, and a strong password that is not public."""
+    if not settings.kafka_sasl:
+        raise UnsafeSettings("KAFKA_SECURITY_PROTOCOL is PLAINTEXT: anyone who reaches the broker could read "
+                             "and write every topic (SASL_PLAINTEXT or SASL_SSL)")
+    _check_secret("KAFKA_SASL_PASSWORD", settings.kafka_password(), dev_kafka_password(settings.kafka_principal()))
 
 
 def _check_key(variable: str, pem: str | None, development: str, load: Callable[[str], object], what: str) -> str:

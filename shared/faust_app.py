@@ -16,9 +16,12 @@ from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 import faust
+import faust.auth
 from aiokafka import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from pydantic_core import from_json, to_json
+
+from shared.settings import CommonSettings
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -46,11 +49,21 @@ class _Transport(faust_aiokafka.Transport):
     Consumer = _Consumer
 
 
-def reliable_app(app_id: str, *, bootstrap_servers: str, **options: Any) -> faust.App:
+def sasl_credentials(settings: CommonSettings) -> faust.auth.SASLCredentials | None:
+    """The process's Kafka principal as faust takes it (None without SASL)."""
+    options = settings.kafka_client_options()
+    if not options:
+        return None
+    return faust.auth.SASLCredentials(username=options["sasl_plain_username"], password=options["sasl_plain_password"],
+                                      mechanism=options["sasl_mechanism"], ssl_context=options.get("ssl_context"))
+
+
+def reliable_app(app_id: str, *, bootstrap_servers: str, credentials: faust.auth.SASLCredentials | None = None,
+                 **options: Any) -> faust.App:
     """``faust.App`` reading every topic from the beginning unless it committed an offset, and
     re-reading whatever faust dropped during a rebalance (see the module's docstring)."""
     app = faust.App(app_id, broker=[f"kafka://{server}" for server in bootstrap_servers.split(",")],
-                    consumer_auto_offset_reset="earliest", **options)
+                    consumer_auto_offset_reset="earliest", broker_credentials=credentials, **options)
     app.transport = _Transport(app.conf.broker_consumer, app, loop=app.loop)
     return app
 

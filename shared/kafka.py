@@ -53,7 +53,7 @@ async def ensure_topics(settings: CommonSettings, specs: Iterable[TopicSpec], *,
     """Create the topics that do not exist yet, each with the configured replication factor and
     ``min.insync.replicas``; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                request_timeout_ms=int(timeout * 1000))
+                                request_timeout_ms=int(timeout * 1000), **settings.kafka_client_options())
     await asyncio.wait_for(admin.start(), timeout)
     try:
         existing = set(await admin.list_topics())
@@ -98,6 +98,7 @@ class Producer:
                     linger_ms=5,
                     request_timeout_ms=10_000,
                     max_request_size=2 * 1024 * 1024,
+                    **self._settings.kafka_client_options(),
                 )
                 try:
                     await producer.start()
@@ -235,6 +236,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             isolation_level="read_committed",
             fetch_max_bytes=8 * 1024 * 1024,
+            **self._settings.kafka_client_options(),
         )
         try:
             await consumer.start()

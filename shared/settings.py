@@ -7,7 +7,7 @@ the public development values below, or is too weak (``shared.auth.check_secrets
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,6 +19,10 @@ DEV_JWT_PRIVATE_KEY = """-----BEGIN PRIVATE KEY-----
 MC4CAQAwBQYDK2VwBCIEIKbjJTej0RfXRJHOiipVyho98gMQ3/L/YYf6WD2yvOg6
 -----END PRIVATE KEY-----
 """
+# Each Kafka principal's development password is this prefix and its name (local mode only).
+DEV_KAFKA_PASSWORD_PREFIX = "hardtech-dev-kafka-"
+# The operators' Kafka principal: a super user of the broker; the CLI and the test harness use it.
+KAFKA_ADMIN_PRINCIPAL = "hardtech-admin"
 DEV_JWT_PUBLIC_KEY = """-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAA0mX+Tvx3JcyhkFPrfuiDqXNpfovQG1Y+HAUAqLSJow=
 -----END PUBLIC KEY-----
@@ -41,6 +45,8 @@ class CommonSettings(BaseSettings):
 
     # Whether this process signs tokens and keeps API key digests (the listing service only).
     signs_tokens: ClassVar[bool] = False
+    # Whether this process talks to Kafka (all but the web app): then it needs a Kafka principal.
+    uses_kafka: ClassVar[bool] = True
 
     environment: Environment = Field(Environment.PRODUCTION, validation_alias=_env("HARDTECH_ENVIRONMENT"))
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias=_env("KAFKA_BOOTSTRAP_SERVERS"))
@@ -59,6 +65,18 @@ class CommonSettings(BaseSettings):
     # The HMAC key of stored API key digests (listing).
     api_key_pepper: SecretStr | None = Field(None, validation_alias=_env("HARDTECH_API_KEY_PEPPER"))
     log_level: str = Field("INFO", validation_alias=_env("HARDTECH_LOG_LEVEL"))
+
+    # How the Kafka clients authenticate: SASL/SCRAM, over TLS where the cluster asks for it
+    # (SASL_SSL, with the CA that signed the brokers' certificates). PLAINTEXT is refused outside
+    # local mode (``shared.auth.check_secrets``).
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        "PLAINTEXT", validation_alias=_env("KAFKA_SECURITY_PROTOCOL"))
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = Field(
+        "SCRAM-SHA-512", validation_alias=_env("KAFKA_SASL_MECHANISM"))
+    # This process's principal; by default its service's name (the CLI's: the operators' principal).
+    kafka_sasl_username: str | None = Field(None, validation_alias=_env("KAFKA_SASL_USERNAME"))
+    kafka_sasl_password: SecretStr | None = Field(None, validation_alias=_env("KAFKA_SASL_PASSWORD"))
+    kafka_ssl_cafile: str | None = Field(None, validation_alias=_env("KAFKA_SSL_CAFILE"))
 
     # Copies of each topic's partitions, and how many must have a write before an ``acks=all``
     # producer hears it succeeded. 1 and 1 for the local single node; 3 and 2 for a three-broker
@@ -109,6 +127,38 @@ class CommonSettings(BaseSettings):
             return self.api_key_pepper.get_secret_value()
         return DEV_API_KEY_PEPPER if self.local else None
 
+    @property
+    def kafka_sasl(self) -> bool:
+        return self.kafka_security_protocol != "PLAINTEXT"
+
+    def kafka_principal(self) -> str:
+        return self.kafka_sasl_username or KAFKA_ADMIN_PRINCIPAL
+
+    def kafka_password(self) -> str | None:
+        if self.kafka_sasl_password is not None:
+            return self.kafka_sasl_password.get_secret_value()
+        return dev_kafka_password(self.kafka_principal()) if self.local else None
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """The security options of an aiokafka client (producer, consumer, admin) for this process."""
+        if not self.kafka_sasl:
+            return {}
+        options: dict[str, Any] = {
+            "security_protocol": self.kafka_security_protocol,
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_principal(),
+            "sasl_plain_password": self.kafka_password(),
+        }
+        if self.kafka_security_protocol == "SASL_SSL":
+            from aiokafka.helpers import create_ssl_context
+
+            options["ssl_context"] = create_ssl_context(cafile=self.kafka_ssl_cafile)
+        return options
+
+
+def dev_kafka_password(principal: str) -> str:
+    return f"{DEV_KAFKA_PASSWORD_PREFIX}{principal}"
+
 
 class ServiceSettings(CommonSettings):
     """A service's settings; each service subclasses it with its own name, port and database."""
@@ -118,3 +168,7 @@ class ServiceSettings(CommonSettings):
     port: int = 8000
     database: str = "hardtech"
     max_body_bytes: int = 256 * 1024
+
+    def kafka_principal(self) -> str:
+        """A service's own principal (``shared.kafka_principals``) unless another is configured."""
+        return self.kafka_sasl_username or self.service_name

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings
 import shared.mongo
 from shared import topics
 from shared.kafka import ensure_topics
-from shared.settings import CommonSettings
+from shared.settings import KAFKA_ADMIN_PRINCIPAL, CommonSettings
 from hardtech.namespace import delete_namespace
 from tests.infrastructure import Endpoints, endpoints
 from tests.support import CommandLog
@@ -24,6 +24,9 @@ S = TypeVar("S", bound=BaseSettings)
 # The tests run the services in local development mode (public development secrets), as
 # `hardtech up` does; tests of the production mode set it explicitly.
 os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
+# On a broker that requires SASL (KAFKA_SECURITY_PROTOCOL) the harness's clients and the services
+# under test are the operators' principal; tests/integration/test_kafka_access.py tests the others.
+os.environ.setdefault("KAFKA_SASL_USERNAME", KAFKA_ADMIN_PRINCIPAL)
 
 
 @pytest.fixture(scope="session")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from typing import Any, TypeVar
 
 import httpx
@@ -17,17 +18,46 @@ from fastapi import FastAPI
 from pymongo.monitoring import CommandListener, CommandStartedEvent
 
 from shared.events import CloudEvent, decode
-from shared.settings import DEV_OPERATOR_TOKEN
+from shared.settings import DEV_OPERATOR_TOKEN, CommonSettings
 
 T = TypeVar("T")
 # The operator's headers in local mode, e.g. for /metrics.
 OPERATOR = {"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"}
 
 
+def kafka_security(bootstrap: str) -> dict[str, Any]:
+    """The security options of a test's own Kafka client: the environment's (the operators' principal
+    on a broker that requires SASL, tests/conftest.py)."""
+    return CommonSettings(kafka_bootstrap_servers=bootstrap).kafka_client_options()
+
+
+@contextmanager
+def production_principal(settings: CommonSettings, *services: str) -> Iterator[dict[str, Any]]:
+    """Settings of a Kafka principal a service may run with in production mode, which refuses the
+    development passwords: on a broker that requires SASL a throwaway principal with a strong
+    password and the ACLs of ``services`` in ``settings``' namespace, deleted afterwards; no
+    settings on a PLAINTEXT broker."""
+    if not settings.kafka_sasl:
+        yield {}
+        return
+    from hardtech import kafka_access
+    from shared.auth import new_secret
+    from shared.kafka_principals import service_grants
+
+    name, password = f"{settings.topic_prefix}production", new_secret()
+    admin = kafka_access.admin_client(settings)
+    kafka_access.set_password(admin, name, password)
+    kafka_access.grant(admin, [replace(g, principal=name) for s in services for g in service_grants(s, settings.topic_prefix)])
+    try:
+        yield {"kafka_sasl_username": name, "kafka_sasl_password": password}
+    finally:
+        kafka_access.revoke(admin, name)
+
+
 async def read_records(bootstrap: str, topic: str, *, count: int, timeout: float = 20.0) -> list[ConsumerRecord]:
     """Read ``count`` records from the start of ``topic`` (fails the test after ``timeout`` s)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                                enable_auto_commit=False, group_id=None)
+                                enable_auto_commit=False, group_id=None, **kafka_security(bootstrap))
     await consumer.start()
     records: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout

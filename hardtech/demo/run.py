@@ -269,7 +269,7 @@ class Demo:
         token = self.loaded.tokens[need.owner]
         matches = topics.MATCHES.full_name(self.settings.topic_prefix)
         consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.kafka_bootstrap_servers, group_id=None,
-                                    enable_auto_commit=False)
+                                    enable_auto_commit=False, **self.settings.kafka_client_options())
         await consumer.start()
         try:
             # The topic was created from the registry, with the registry's partitions.

@@ -30,7 +30,7 @@ from services.matching.settings import Settings
 from shared import topics
 from shared.api.metrics import EVENTS_CONSUMED, EVENTS_DEAD_LETTERED
 from shared.events import STRUCTURED_MODE_HEADERS, CloudEvent, InvalidEvent, decode, encode
-from shared.faust_app import JsonTable, reliable_app
+from shared.faust_app import JsonTable, reliable_app, sasl_credentials
 from shared.kafka import dead_letter_message, durability_configs
 from shared.topics import TopicSpec
 
@@ -69,6 +69,7 @@ class MatchingStream:
         self.app = reliable_app(
             settings.app_id,
             bootstrap_servers=settings.kafka_bootstrap_servers,
+            credentials=sasl_credentials(settings),
             store="rocksdb://",
             datadir=str(settings.datadir),
             web_enabled=False,

@@ -50,13 +50,14 @@ class KafkaSampler:
         timeout_ms = int(self._settings.sample_timeout_seconds * 1000)
         if self._admin is None:
             admin = AIOKafkaAdminClient(bootstrap_servers=self._settings.kafka_bootstrap_servers,
-                                        client_id="hardtech-monitor", request_timeout_ms=timeout_ms)
+                                        client_id="hardtech-monitor", request_timeout_ms=timeout_ms,
+                                        **self._settings.kafka_client_options())
             await admin.start()
             self._admin = admin
         if self._consumer is None:
             consumer = AIOKafkaConsumer(bootstrap_servers=self._settings.kafka_bootstrap_servers,
                                         client_id="hardtech-monitor", group_id=None, enable_auto_commit=False,
-                                        request_timeout_ms=timeout_ms)
+                                        request_timeout_ms=timeout_ms, **self._settings.kafka_client_options())
             await consumer.start()
             self._consumer = consumer
         return self._admin, self._consumer

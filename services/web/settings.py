@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -13,6 +15,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "web"
     port: int = 8006
+    uses_kafka: ClassVar[bool] = False  # a client of the other services' APIs only
 
     listing_url: str = "http://127.0.0.1:8001"
     events_sessions_url: str = "http://127.0.0.1:8002"

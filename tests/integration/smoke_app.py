@@ -11,14 +11,16 @@ import os
 
 import faust
 
-from shared.faust_app import reliable_app
+from shared.faust_app import reliable_app, sasl_credentials
 from shared.mongo import make_client
+from shared.settings import CommonSettings
 
 PREFIX = os.environ["SMOKE_PREFIX"]
 
 app = reliable_app(
     f"{PREFIX}smoke",
     bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
+    credentials=sasl_credentials(CommonSettings()),
     store="rocksdb://",
     datadir=os.environ["SMOKE_DATADIR"],
     web_enabled=False,

@@ -4,6 +4,7 @@ out exactly once, through redelivery, resumption from the committed offsets and 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,12 +22,18 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "subscriber.py"
 
 
 def _subscribe(settings: CommonSettings, group: str, seen: Path) -> tuple[list[dict], str]:
-    """Run the example until it has read what the topics hold; the events it handled, and its stderr."""
+    """Run the example until it has read what the topics hold; the events it handled, and its stderr.
+    On a broker that requires SASL it connects as the run's principal (a subscriber's own principal:
+    tests/integration/test_kafka_access.py)."""
+    security = ["--security-protocol", settings.kafka_security_protocol]
+    if settings.kafka_sasl:
+        security += ["--sasl-mechanism", settings.kafka_sasl_mechanism, "--username", settings.kafka_principal()]
     run = subprocess.run(
-        [sys.executable, str(EXAMPLE), "--bootstrap-servers", settings.kafka_bootstrap_servers,
+        [sys.executable, str(EXAMPLE), "--bootstrap-servers", settings.kafka_bootstrap_servers, *security,
          "--topic-prefix", settings.topic_prefix, "--topics", "matches,consortia",
          "--group", f"{settings.topic_prefix}{group}", "--seen", str(seen), "--from-beginning", "--until-end"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120,
+        env={**os.environ, "KAFKA_SASL_PASSWORD": settings.kafka_password() or ""})
     assert run.returncode == 0, run.stderr
     return [json.loads(line) for line in run.stdout.splitlines()], run.stderr
 
@@ -66,8 +73,9 @@ async def test_the_example_subscriber_handles_every_event_once_resumes_and_repla
 
 
 def test_a_secured_connection_without_a_principal_is_a_one_line_error(tmp_path: Path):
+    without_principal = {k: v for k, v in os.environ.items() if not k.startswith("KAFKA_SASL")}
     run = subprocess.run([sys.executable, str(EXAMPLE), "--group", "g", "--security-protocol", "SASL_SSL"],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, timeout=60, env=without_principal)
     assert run.returncode == 2
     assert run.stderr.splitlines()[-1] == ("subscriber.py: error: --username is required with "
                                            "--security-protocol SASL_SSL")

@@ -244,7 +244,8 @@ async def test_batch_consumer_hands_over_whole_fetches_retries_them_and_commits_
     dead = await read_records(settings.kafka_bootstrap_servers, dead_letter.full_name(settings.topic_prefix), count=1)
     assert dead[0].value == b"not json"
     committed = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap_servers,
-                                 group_id=f"{settings.topic_prefix}{group}", enable_auto_commit=False)
+                                 group_id=f"{settings.topic_prefix}{group}", enable_auto_commit=False,
+                                 **settings.kafka_client_options())
     await committed.start()
     try:
         assert await committed.committed(TopicPartition(alerts, 0)) == 6

@@ -32,7 +32,8 @@ def _start_worker(settings: CommonSettings, datadir: Path, log: Path) -> subproc
 
 
 async def _send(settings: CommonSettings, *values: int) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all",
+                                **settings.kafka_client_options())
     await producer.start()
     try:
         for n in values:

@@ -19,7 +19,7 @@ TOPIC_CONFIG = 1  # DescribeConfigs v1 config_source: set on the topic (5 is the
 
 async def _config(settings: CommonSettings, topic: str) -> dict[str, tuple[str, bool]]:
     """The topic's config: name -> (value, is it set on the topic)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers, **settings.kafka_client_options())
     await admin.start()
     try:
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])

@@ -26,6 +26,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from hardtech.demo.client import Api as DemoApi
 from shared import taxonomy
 from shared.events.matching import match_id
+from tests.support import kafka_security
 
 log = logging.getLogger(__name__)
 
@@ -252,7 +253,7 @@ async def topic_records(bootstrap: str, topic: str) -> list[ConsumerRecord]:
     """Every record on a topic now, from its start to its end offsets."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None,
                                 auto_offset_reset="earliest", fetch_max_bytes=16 * 1024 * 1024,
-                                max_partition_fetch_bytes=4 * 1024 * 1024)
+                                max_partition_fetch_bytes=4 * 1024 * 1024, **kafka_security(bootstrap))
     await consumer.start()
     try:
         records: list[ConsumerRecord] = []

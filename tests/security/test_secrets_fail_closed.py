@@ -15,16 +15,17 @@ from typer.testing import CliRunner
 from hardtech.main import app as cli
 from services.listing.settings import Settings as ListingSettings
 from services.monitor.settings import Settings as MonitorSettings
-from shared.auth import check_secrets
-from shared.settings import DEV_JWT_PUBLIC_KEY, DEV_OPERATOR_TOKEN
+from shared.auth import check_secrets, new_key_pair
+from shared.settings import DEV_JWT_PUBLIC_KEY, DEV_OPERATOR_TOKEN, dev_kafka_password
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ["listing", "events_sessions", "matching", "notification", "monitor", "deals", "web"]
 STRONG = "s" * 16 + "-strong-operator-token-0123456789"
+PUBLIC_KEY = new_key_pair()[1]
 
 
 def start(service: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("HARDTECH_")}
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HARDTECH_", "KAFKA_SECURITY", "KAFKA_SASL"))}
     return subprocess.run([sys.executable, "-m", f"services.{service}"], cwd=ROOT, capture_output=True, text=True,
                           env={**clean, **env}, timeout=60)
 
@@ -47,6 +48,12 @@ def test_a_service_without_secrets_refuses_to_start_with_one_line(service: str) 
      "HARDTECH_JWT_PUBLIC_KEY is the public development key"),
     ("listing", {"HARDTECH_OPERATOR_TOKEN": STRONG},
      "HARDTECH_JWT_PRIVATE_KEY is not set (an Ed25519 private key in PEM; `hardtech secrets` makes one)"),
+    ("deals", {"HARDTECH_OPERATOR_TOKEN": STRONG, "HARDTECH_JWT_PUBLIC_KEY": PUBLIC_KEY},
+     "KAFKA_SECURITY_PROTOCOL is PLAINTEXT: anyone who reaches the broker could read and write every topic "
+     "(SASL_PLAINTEXT or SASL_SSL)"),
+    ("deals", {"HARDTECH_OPERATOR_TOKEN": STRONG, "HARDTECH_JWT_PUBLIC_KEY": PUBLIC_KEY,
+               "KAFKA_SECURITY_PROTOCOL": "SASL_SSL", "KAFKA_SASL_PASSWORD": dev_kafka_password("deals")},
+     "KAFKA_SASL_PASSWORD is the public development value"),
     ("listing", {"HARDTECH_OPERATOR_TOKEN": STRONG, "HARDTECH_ENVIRONMENT": "staging"},
      "setting HARDTECH_ENVIRONMENT: Input should be 'local' or 'production'"),
 ])
@@ -61,9 +68,15 @@ def test_the_secrets_command_writes_an_env_file_every_service_accepts(tmp_path, 
     env_file = tmp_path / ".env"
     env_file.write_text(printed.stdout)
     monkeypatch.chdir(tmp_path)  # settings read .env from the working directory
-    for name in [n for n in os.environ if n.startswith("HARDTECH_")]:
+    for name in [n for n in os.environ if n.startswith(("HARDTECH_", "KAFKA_"))]:
         monkeypatch.delenv(name)
-    listing, monitor = ListingSettings(), MonitorSettings()
+    printed_values = dict(line.split("=", 1) for line in printed.stdout.splitlines())
+    # Each service gets its own principal's password as KAFKA_SASL_PASSWORD (as docker-compose.yml maps them).
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", printed_values["KAFKA_PASSWORD_LISTING"])
+    listing = ListingSettings()
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", printed_values["KAFKA_PASSWORD_MONITOR"])
+    monitor = MonitorSettings()
+    assert (listing.kafka_principal(), monitor.kafka_principal()) == ("listing", "monitor")
     assert not listing.local and not monitor.local
     check_secrets(listing)
     check_secrets(monitor)

@@ -6,6 +6,7 @@ from pathlib import Path
 import yaml
 
 from hardtech.stack import SERVICES
+from shared.kafka_principals import SERVICES as SERVICE_PRINCIPALS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -90,7 +91,7 @@ def test_the_cluster_profile_runs_three_kraft_nodes_replicating_three_times_with
         assert spec["image"] == services["kafka"]["image"] and spec["healthcheck"]["test"]
         assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
         assert voters[env["KAFKA_NODE_ID"]] == f"{name}:9093"
-        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"PLAINTEXT://{name}:9092"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"BROKER://{name}:9092"
         assert env["CLUSTER_ID"] == services["kafka"]["environment"]["CLUSTER_ID"]
         assert _variable(env["KAFKA_CONTROLLER_QUORUM_VOTERS"]) == "KAFKA_CONTROLLER_QUORUM_VOTERS"
         for setting, variable in (("KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR", "HARDTECH_KAFKA_REPLICATION_FACTOR"),
@@ -123,3 +124,26 @@ def test_secrets_have_no_defaults_and_the_signing_key_reaches_the_listing_servic
         assert present == (set(SECRETS) if service.name == "listing" else set(SECRETS) - signer)
         for name in present:  # required from the environment or .env: ${NAME:?reason}, never ${NAME:-default}
             assert env[name].startswith(f"${{{name}:?") and env[name].endswith("}"), env[name]
+
+
+def test_kafka_requires_sasl_and_every_service_connects_as_its_own_principal():
+    services = COMPOSE["services"]
+    kafka = services["kafka"]["environment"]
+    assert kafka["KAFKA_AUTHORIZER_CLASS_NAME"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert (kafka["KAFKA_ALLOW_EVERYONE_IF_NO_ACL_FOUND"], kafka["KAFKA_SUPER_USERS"]) == ("false", "User:hardtech-admin")
+    assert kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == "CONTROLLER:SASL_PLAINTEXT,BROKER:SASL_PLAINTEXT"
+    assert kafka["KAFKA_ADMIN_PASSWORD"].startswith("${KAFKA_PASSWORD_HARDTECH_ADMIN:?")
+    assert "./infra/kafka/compose-start.sh:/hardtech/compose-start.sh:ro" in services["kafka"]["volumes"]
+    passwords = {}
+    for service in SERVICES:
+        env = services[service.name]["environment"]
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        if service.name in SERVICE_PRINCIPALS:
+            passwords[service.name] = env["KAFKA_SASL_PASSWORD"]
+        else:  # the web app uses no Kafka
+            assert "KAFKA_SASL_PASSWORD" not in env
+    assert passwords == {name: f"${{KAFKA_PASSWORD_{name.upper()}:?set KAFKA_PASSWORD_{name.upper()} in .env "
+                               "(hardtech secrets)}" for name in SERVICE_PRINCIPALS}
+    job = services["topics"]["environment"]  # creates the topics and the services' principals, as hardtech-admin
+    assert job["KAFKA_SASL_PASSWORD"] == kafka["KAFKA_ADMIN_PASSWORD"]
+    assert {job[f"KAFKA_PASSWORD_{name.upper()}"] for name in SERVICE_PRINCIPALS} == set(passwords.values())

@@ -110,7 +110,8 @@ async def events_of(settings: Settings, spec: TopicSpec, key: str, *, count: int
                     timeout: float = 20.0) -> list[ConsumerRecord]:
     """The first ``count`` records keyed ``key`` on a topic shared with other tests' entities."""
     consumer = AIOKafkaConsumer(spec.full_name(settings.topic_prefix), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+                                **settings.kafka_client_options())
     await consumer.start()
     found: list[ConsumerRecord] = []
     deadline = time.monotonic() + timeout

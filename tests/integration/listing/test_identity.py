@@ -16,7 +16,7 @@ from shared.events import decode
 from tests.integration.listing.conftest import (
     events_of, listing_settings, operator_headers, participant_body, register,
 )
-from tests.support import running
+from tests.support import production_principal, running
 
 pytestmark = pytest.mark.integration
 
@@ -130,13 +130,19 @@ async def test_sign_ups_are_limited_per_address_behind_trusted_proxies_and_per_e
 
 async def test_in_production_only_the_listing_service_can_mint_and_others_verify_with_the_public_key(infra):
     private, public = new_key_pair()
+    namespace = listing_settings(infra)
+    # Production mode refuses the development Kafka passwords too: a principal of its own.
+    with production_principal(namespace, "listing", "events_sessions") as kafka:
+        await _production_identity(infra, namespace.topic_prefix, private, public, kafka)
+
+
+async def _production_identity(infra, prefix, private, public, kafka) -> None:
     secrets = {"environment": "production", "operator_token": new_secret(), "api_key_pepper": new_secret()}
-    listing = listing_settings(infra, jwt_private_key=private, **secrets)
-    prefix = listing.topic_prefix
+    listing = listing_settings(infra, jwt_private_key=private, topic_prefix=prefix, **secrets, **kafka)
     sessions = EventsSessionsSettings(
         kafka_bootstrap_servers=infra.kafka_bootstrap_servers, mongodb_uri=infra.mongodb_uri, topic_prefix=prefix,
         database=f"{prefix.rstrip('-')}_events", jwt_public_key=public, environment="production",
-        operator_token=secrets["operator_token"])
+        operator_token=secrets["operator_token"], **kafka)
     async with running(create_app(listing)) as identity, running(create_events_sessions(sessions)) as verifier:
         party = await register(identity, "university")
         keys = (await identity.get("/.well-known/jwks.json")).json()["keys"]

@@ -46,7 +46,8 @@ async def _records(settings, spec, count: int, timeout: float = 30.0):
 async def _everything(settings, spec) -> list[ConsumerRecord]:
     """Every record the topic holds now (up to its end offsets)."""
     consumer = AIOKafkaConsumer(spec.full_name(settings.topic_prefix), bootstrap_servers=settings.kafka_bootstrap_servers,
-                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+                                auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
+                                **settings.kafka_client_options())
     await consumer.start()
     try:
         partitions = consumer.assignment() or await _assigned(consumer)

@@ -13,7 +13,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from services.monitor.app import create_app
 from services.monitor.settings import Settings
 from shared.settings import DEV_OPERATOR_TOKEN
-from tests.support import running
+from tests.support import kafka_security, running
 
 OPERATOR = {"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"}
 
@@ -24,8 +24,8 @@ class Cluster:
     def __init__(self, bootstrap: str, namespace: str):
         self.bootstrap = bootstrap
         self.namespace = namespace
-        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0)
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **kafka_security(bootstrap))
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=0, **kafka_security(bootstrap))
         self.created: list[str] = []
         self.members: list[AIOKafkaConsumer] = []
 
@@ -43,7 +43,7 @@ class Cluster:
     async def commit(self, group: str, offsets: dict[tuple[str, int], int]) -> None:
         """Commit offsets for a group without joining it (the group stays without members)."""
         consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=self.namespace + group,
-                                    enable_auto_commit=False)
+                                    enable_auto_commit=False, **kafka_security(self.bootstrap))
         await consumer.start()
         try:
             consumer.assign([TopicPartition(*tp) for tp in offsets])
@@ -54,7 +54,8 @@ class Cluster:
     async def member(self, group: str, topic: str, *, commit: int | None = None) -> AIOKafkaConsumer:
         """A live member that holds its partitions; it commits ``commit`` on them once, or never."""
         consumer = AIOKafkaConsumer(topic, bootstrap_servers=self.bootstrap, group_id=self.namespace + group,
-                                    enable_auto_commit=False, auto_offset_reset="earliest")
+                                    enable_auto_commit=False, auto_offset_reset="earliest",
+                                    **kafka_security(self.bootstrap))
         await consumer.start()
         self.members.append(consumer)
         while not consumer.assignment():

@@ -9,6 +9,7 @@ import re
 import pytest
 
 from services.monitor.events import KafkaSampler
+from shared.settings import CommonSettings
 from tests.integration.monitor.conftest import OPERATOR
 
 pytestmark = pytest.mark.integration
@@ -91,7 +92,8 @@ async def test_idle_group_matches_kafka_consumer_groups_describe(cluster, monito
     group = f"{namespace}idle"
     result = await asyncio.to_thread(
         kafka.tool, "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
-        "--bootstrap-server", infra.kafka_bootstrap_servers, "--describe", "--group", group)
+        "--bootstrap-server", infra.kafka_bootstrap_servers, "--describe", "--group", group,
+        *kafka.command_config(CommonSettings(kafka_bootstrap_servers=infra.kafka_bootstrap_servers)))
     assert result.returncode == 0, result.stderr
     theirs = parse_describe(result.stdout)
     await runtime.sample_once()

@@ -39,7 +39,7 @@ def test_the_local_stack_runs_the_web_app_pointed_at_the_other_services(monkeypa
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     monkeypatch.setenv("MONGODB_URI", "mongodb://127.0.0.1:27017")
     monkeypatch.setenv("LISTING_PORT", "9101")
-    env = service_environment()
+    env = service_environment("web")
     assert service("web").default_port == 8006
     assert env["WEB_LISTING_URL"] == "http://127.0.0.1:9101"
     assert env["WEB_EVENTS_SESSIONS_URL"] == service("events_sessions").url

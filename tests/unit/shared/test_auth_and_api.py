@@ -13,7 +13,7 @@ from shared.auth import (
 )
 from shared.logging import redact
 from shared.party_types import PartyType
-from shared.settings import DEV_JWT_PRIVATE_KEY, DEV_JWT_PUBLIC_KEY, DEV_OPERATOR_TOKEN, CommonSettings
+from shared.settings import DEV_JWT_PRIVATE_KEY, DEV_JWT_PUBLIC_KEY, DEV_OPERATOR_TOKEN, CommonSettings, dev_kafka_password
 
 PRIVATE, PUBLIC = new_key_pair()
 OPERATOR_TOKEN = "op-" + "x" * 40
@@ -23,15 +23,18 @@ class SignerSettings(CommonSettings):
     signs_tokens = True
 
 
+KAFKA = {"kafka_security_protocol": "SASL_SSL", "kafka_sasl_username": "listing", "kafka_sasl_password": "k" * 40}
+
+
 @pytest.fixture
 def signer() -> SignerSettings:
     return SignerSettings(environment="production", jwt_private_key=PRIVATE, operator_token=OPERATOR_TOKEN,
-                          api_key_pepper="p" * 40)
+                          api_key_pepper="p" * 40, **KAFKA)
 
 
 @pytest.fixture
 def verifier() -> CommonSettings:
-    return CommonSettings(environment="production", jwt_public_key=PUBLIC, operator_token=OPERATOR_TOKEN)
+    return CommonSettings(environment="production", jwt_public_key=PUBLIC, operator_token=OPERATOR_TOKEN, **KAFKA)
 
 
 def test_a_token_carries_the_roles_its_issuer_granted(signer, verifier):
@@ -144,6 +147,10 @@ def test_the_signer_refuses_missing_default_and_weak_secrets(signer, changes, pr
     ({"jwt_public_key": None}, "HARDTECH_JWT_PUBLIC_KEY is not set"),
     ({"jwt_public_key": DEV_JWT_PUBLIC_KEY}, "HARDTECH_JWT_PUBLIC_KEY is the public development key"),
     ({"jwt_public_key": "nonsense"}, "HARDTECH_JWT_PUBLIC_KEY is not usable"),
+    ({"kafka_security_protocol": "PLAINTEXT"}, "KAFKA_SECURITY_PROTOCOL is PLAINTEXT: anyone who reaches the broker"),
+    ({"kafka_sasl_password": None}, "KAFKA_SASL_PASSWORD is not set"),
+    ({"kafka_sasl_password": dev_kafka_password("listing")}, "KAFKA_SASL_PASSWORD is the public development value"),
+    ({"kafka_sasl_password": "short"}, "KAFKA_SASL_PASSWORD is too weak"),
 ])
 def test_a_verifier_refuses_a_missing_or_default_public_key(verifier, changes, problem):
     with pytest.raises(UnsafeSettings) as refused:
