@@ -78,8 +78,9 @@ SERVICES: dict[str, Access] = {
         writes=(T.NOTIFICATION_NOTICES, _dlq("notification"), _dlq("notification-webhooks")),
         groups=("notification",)),
     "monitor": Access(writes=(T.ALERTS,), observes_all=True),
-    "deals": Access(reads=(T.LISTINGS, T.DEMANDS, T.SESSIONS, T.MATCHES, T.MATCH_FEEDBACK, T.AGENDAS, T.DEALS),
-                    writes=(T.DEALS, _dlq("deals")), groups=("deals",)),
+    "deals": Access(reads=(T.PARTICIPANTS, T.LISTINGS, T.DEMANDS, T.SESSIONS, T.MATCHES, T.MATCH_FEEDBACK,
+                           T.AGENDAS, T.DEALS),
+                    writes=(T.DEALS, T.CONVERSION_PRIORS, _dlq("deals")), groups=("deals",)),
 }
 
 SUBSCRIBER_NAME = re.compile(r"[a-z][a-z0-9-]{2,39}")
