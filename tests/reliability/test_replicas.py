@@ -1,0 +1,88 @@
+"""Two replicas of each HTTP service on one store and one broker, under concurrent load: what the
+participants are told, what the store keeps and what the topics carry must add up exactly, as
+with one process. FerretDB v1 loses one of two overlapping updates of a document, so this holds
+only because writers of one document exclude each other through the store (shared/locks.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter, defaultdict
+from typing import Any
+
+import httpx
+import pytest
+
+from shared import topics
+from shared.auth import Role, issue_token
+from shared.party_types import PartyType
+from shared.settings import CommonSettings
+from tests.infrastructure import Endpoints
+from tests.reliability.replicas import all_pages, replicas
+from tests.reliability.workload import session_body
+from tests.support import read_records
+
+pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600)]
+
+REGISTRANTS = 40
+SEATS = 10
+
+
+def bearer(settings: CommonSettings, participant_id: str, party_type: PartyType,
+           roles: frozenset[Role] = frozenset()) -> dict[str, str]:
+    return {"Authorization": f"Bearer {issue_token(settings, participant_id, party_type, roles)[0]}"}
+
+
+def events_by_subject(records: list[Any], prefix: str) -> dict[str, set[tuple[str, str]]]:
+    """(type, event id) of every ``prefix…`` event on a topic, per registration (participant)."""
+    found: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for record in records:
+        event = json.loads(record.value)
+        if event["type"].startswith(prefix):
+            found[event["data"]["participant_id"]].add((event["type"], event["id"]))
+    return found
+
+
+async def test_two_replicas_seat_a_session_exactly(infra: Endpoints, registry_topics: CommonSettings,
+                                                   namespace: str):
+    """40 participants register at once for 10 seats, alternately on each replica: 10 confirmed,
+    30 waitlisted at positions 1–30, arrival numbers 1–40, each registration stored and announced
+    exactly once."""
+    settings = registry_topics
+    organiser = bearer(settings, "p_gov_replicas", PartyType.GOVERNMENT, frozenset({Role.ORGANISER}))
+    body = session_body("replicas", 1)
+    body["capacity"] = {"presenters": 2, "attendees": SEATS}
+    participants = [f"p_ent_{n:02d}" for n in range(REGISTRANTS)]
+    async with replicas("events_sessions", namespace, infra) as service, httpx.AsyncClient(timeout=60) as client:
+        created = await client.post(f"{service.url(0)}/sessions", json=body, headers=organiser)
+        assert created.status_code == 201, created.text
+        session_id = created.json()["id"]
+
+        async def register(n: int, participant_id: str) -> httpx.Response:
+            return await client.post(f"{service.url(n)}/sessions/{session_id}/registrations", json={"role": "attendee"},
+                                     headers=bearer(settings, participant_id, PartyType.ENTERPRISE))
+
+        answers = await asyncio.gather(*(register(n, p) for n, p in enumerate(participants)))
+        assert [a.status_code for a in answers] == [201] * REGISTRANTS, [a.text for a in answers if a.status_code != 201]
+        told = Counter(a.json()["status"] for a in answers)
+        assert told == {"confirmed": SEATS, "waitlisted": REGISTRANTS - SEATS}
+
+        for url in service.urls:  # each replica reads the same, whichever wrote
+            stored = await all_pages(client, f"{url}/sessions/{session_id}/registrations", headers=organiser)
+            assert sorted(r["participant_id"] for r in stored) == participants
+            assert sorted(r["sequence"] for r in stored) == list(range(1, REGISTRANTS + 1))
+            assert Counter(r["status"] for r in stored) == told
+            assert sorted(r["waitlist_position"] for r in stored if r["status"] == "waitlisted") == \
+                list(range(1, REGISTRANTS - SEATS + 1))
+            assert {r["participant_id"]: r["status"] for r in stored} == \
+                {p: a.json()["status"] for p, a in zip(participants, answers, strict=True)}
+            summary = (await client.get(f"{url}/sessions/{session_id}")).json()
+            assert (summary["seats_taken"], summary["waitlisted"]) == \
+                ({"presenter": 0, "attendee": SEATS}, {"presenter": 0, "attendee": REGISTRANTS - SEATS})
+
+        records = await read_records(infra.kafka_bootstrap_servers, topics.SESSIONS.full_name(namespace),
+                                     count=1 + REGISTRANTS, timeout=60)
+        announced = events_by_subject(records, "registration.")
+        assert {p: {t for t, _ in events} for p, events in announced.items()} == \
+            {p: {f"registration.{a.json()['status']}.v1"} for p, a in zip(participants, answers, strict=True)}
+        assert [p for p, events in announced.items() if len(events) != 1] == []
