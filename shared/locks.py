@@ -10,11 +10,12 @@ overlap.
 In one process the lock is an ``asyncio.Lock``. Across processes it is a lease in the store: a
 document whose ``_id`` is the key, inserted to take the lock and deleted to release it. The one
 thing FerretDB v1 does guarantee atomically is a unique key (of 20 concurrent inserts of one
-``_id`` exactly one succeeds), so two processes never hold the same lease. A process that dies
-holding a lease leaves it behind: it expires after ``lease_seconds`` and the next taker removes
-it, after first inserting a take-over marker for that lease (unique too), so only one process
-removes a given expired lease. A holder paused for longer than the lease (far longer than any
-write takes) could overlap with the next holder: that is the limit of any lease without fencing.
+``_id`` exactly one succeeds), so two processes never hold the same lease. The holder renews its
+leases while it holds them. A process that dies holding a lease leaves it behind: it expires
+``lease_seconds`` after the last renewal and the next taker removes it, after first inserting a
+take-over marker for that lease (unique too), so only one process removes a given expired lease.
+A holder whose event loop stalls for longer than the lease could overlap with the next holder:
+that is the limit of any lease without fencing.
 """
 
 from __future__ import annotations
@@ -28,13 +29,18 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo import DeleteOne, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from shared.mongo import BULK_CHUNK
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "locks"
-LEASE_SECONDS = 30.0
+# How long a lease outlives a holder that died (its holder renews it while alive).
+LEASE_SECONDS = 6.0
+RENEWALS_PER_LEASE = 3
 DUPLICATE_KEY = 11000
 # Waiting for a lease another process holds: a short first retry, then up to this long.
 FIRST_RETRY_SECONDS = 0.002
@@ -53,13 +59,32 @@ class StoreLeases:
         """Hold the leases of ``names`` (sorted, distinct), taken in that order."""
         owner = uuid.uuid4().hex
         taken: list[str] = []
+        renewing: asyncio.Task[None] | None = None
         try:
             while len(taken) < len(names):
                 taken += await self._take(names[len(taken):], owner)
+            renewing = asyncio.create_task(self._renew(names, owner))
             yield
         finally:
+            if renewing is not None:
+                renewing.cancel()
             # All of them: an insert whose answer was lost may have taken more than ``taken``.
             await self._release(names, owner)
+
+    async def _renew(self, names: list[str], owner: str) -> None:
+        """Extend the leases while they are held (a write under a lock takes milliseconds; a
+        store that slow is the case this covers), so a short lease only ever expires when its
+        holder has died."""
+        while True:
+            await asyncio.sleep(self._lease.total_seconds() / RENEWALS_PER_LEASE)
+            expires_at = datetime.now(UTC) + self._lease
+            try:
+                for start in range(0, len(names), BULK_CHUNK):
+                    await self._leases.bulk_write([UpdateOne({"_id": name, "owner": owner},
+                                                             {"$set": {"expires_at": expires_at}})
+                                                   for name in names[start:start + BULK_CHUNK]], ordered=False)
+            except PyMongoError as exc:
+                log.warning("locks %s not renewed: %s", names, exc)
 
     async def _take(self, names: list[str], owner: str) -> list[str]:
         """Take the leases of ``names`` in order, waiting for the first one if another holds it;
@@ -99,9 +124,9 @@ class StoreLeases:
         if not names:
             return
         try:
-            # The collection holds the leases held now, a handful: filtering it is cheap even where
-            # FerretDB scans.
-            await self._leases.delete_many({"_id": {"$in": names}, "owner": owner})
+            for start in range(0, len(names), BULK_CHUNK):  # by _id: FerretDB v1 scans for any other filter
+                await self._leases.bulk_write([DeleteOne({"_id": name, "owner": owner})
+                                               for name in names[start:start + BULK_CHUNK]], ordered=False)
         except PyMongoError as exc:  # the leases expire; the write under them already succeeded or failed
             log.warning("locks %s not released, they expire in %s: %s", names, self._lease, exc)
 

@@ -76,7 +76,7 @@ class Store:
         self.inbox_reads = db["inbox_reads"]
         self.deliveries = db["deliveries"]
         self.digests = db["digests"]
-        self._locks = locks
+        self.locks = locks  # per document, across processes (shared/locks.py)
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -153,8 +153,9 @@ class Store:
     # of them: the head ``inbox_heads[recipient]`` holds the last sequence number and how many entries
     # were ever added; the entry with sequence number ``n`` is ``inbox[f"{recipient}:{n}"]``; how many
     # entries left the unread state is ``inbox_reads[recipient]``. The fan-out consumer is the only
-    # writer of heads and slots (it runs as one process), the API the only writer of reads and of the
-    # read/archived flags (serialised per recipient in this process): no two writers share a document.
+    # writer of heads and slots, under the recipient's ``("inbox", recipient)`` lock (its replicas share
+    # the partitions), the API the only writer of reads and of the read/archived flags, under
+    # ``("inbox_reads", recipient)``: the locks hold across processes (shared/locks.py).
 
     async def inbox_head(self, recipient: str) -> InboxHead:
         head = await self.inbox_heads.find_one({"_id": recipient}) or {}
@@ -240,7 +241,7 @@ class Store:
         pointer = await self.inbox_ids.find_one({"_id": notification_id})
         if pointer is None or pointer["recipient"] != recipient:
             return None
-        async with self._locks.hold(("inbox_reads", recipient)):
+        async with self.locks.hold(("inbox_reads", recipient)):
             slot = await self.inbox.find_one({"_id": pointer["slot"]})
             if slot is None:
                 return None
@@ -266,11 +267,13 @@ class Store:
 
     async def claim(self, delivery_id: str, now: datetime, lease_seconds: float) -> dict[str, Any] | None:
         """Take one due delivery, hiding it for ``lease_seconds``: if this process dies mid-attempt,
-        the delivery is due again when the worker starts anew."""
-        return await self.deliveries.find_one_and_update(
-            {"_id": delivery_id, "status": PENDING, "due_at": {"$lte": now}},
-            {"$set": {"lease": uuid.uuid4().hex, "due_at": now + timedelta(seconds=lease_seconds)}},
-            return_document=ReturnDocument.AFTER)
+        the delivery is due again when the worker starts anew. Under the delivery's lock: FerretDB v1
+        may let two replicas' workers both take it otherwise."""
+        async with self.locks.hold(("delivery", delivery_id)):
+            return await self.deliveries.find_one_and_update(
+                {"_id": delivery_id, "status": PENDING, "due_at": {"$lte": now}},
+                {"$set": {"lease": uuid.uuid4().hex, "due_at": now + timedelta(seconds=lease_seconds)}},
+                return_document=ReturnDocument.AFTER)
 
     async def record_attempt(self, delivery_id: str, lease: str, attempt: dict[str, Any],
                              fields: dict[str, Any]) -> None:
@@ -309,17 +312,19 @@ class Store:
 
     async def add_digest_items(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Gather (digest, item) pairs: each digest document holds its items, so sending it is one
-        lookup. An item already gathered (a replayed event) is not added twice."""
+        lookup. An item already gathered (a replayed event) is not added twice. The digests' locks are
+        held: the replicas' consumers gather items for one digest from different partitions."""
         requests = [UpdateOne({"_id": digest["_id"], "items._id": {"$ne": item["_id"]}},
                               {"$setOnInsert": {k: v for k, v in digest.items() if k != "_id"},
                                "$push": {"items": item}}, upsert=True)
                     for digest, item in items]
-        for start in range(0, len(requests), BULK_CHUNK):
-            try:
-                await self.digests.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
-            except BulkWriteError as exc:  # the upsert of a digest that holds the item already
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                    raise
+        async with self.locks.hold_all(("digest", digest["_id"]) for digest, _ in items):
+            for start in range(0, len(requests), BULK_CHUNK):
+                try:
+                    await self.digests.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
+                except BulkWriteError as exc:  # the upsert of a digest that holds the item already
+                    if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                        raise
 
     async def pending_digests(self) -> list[dict[str, Any]]:
         """Every digest's id and due time: read once, when the digest worker starts."""

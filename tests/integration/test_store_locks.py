@@ -45,8 +45,10 @@ async def test_increments_under_the_lock_from_two_processes_all_count(databases)
     assert await databases[0][COLLECTION].count_documents({}) == 0  # every lease released
 
 
-async def test_a_lease_another_process_holds_is_waited_for(databases):
-    first, second = (KeyedLocks(StoreLeases(db[COLLECTION])) for db in databases)
+@pytest.mark.parametrize("lease_seconds", [30.0, 0.6], ids=["held-briefly", "held-longer-than-its-lease"])
+async def test_a_lease_another_process_holds_is_waited_for(databases, lease_seconds):
+    """Also when it is held for longer than the lease lasts: its holder renews it."""
+    first, second = (KeyedLocks(StoreLeases(db[COLLECTION], lease_seconds=lease_seconds)) for db in databases)
     seen: list[str] = []
     holding = asyncio.Event()
 
@@ -54,7 +56,7 @@ async def test_a_lease_another_process_holds_is_waited_for(databases):
         async with locks.hold_all(keys):
             seen.append(f"{name} in")
             holding.set()
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(2.0)
             seen.append(f"{name} out")
 
     a = asyncio.create_task(hold(first, "a", ["k1", "k2"]))

@@ -15,17 +15,20 @@ import pytest
 
 from shared import topics
 from shared.auth import Role, issue_token
+from shared.kafka import Producer
 from shared.party_types import PartyType
 from shared.settings import CommonSettings
 from tests.infrastructure import Endpoints
 from tests.reliability.replicas import all_pages, replicas
 from tests.reliability.workload import session_body
-from tests.support import read_records
+from tests.support import read_records, wait_for
+from tests.unit.notification import samples
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600)]
 
 REGISTRANTS = 40
 SEATS = 10
+MATCHES = 120
 
 
 def bearer(settings: CommonSettings, participant_id: str, party_type: PartyType,
@@ -41,6 +44,16 @@ def events_by_subject(records: list[Any], prefix: str) -> dict[str, set[tuple[st
         if event["type"].startswith(prefix):
             found[event["data"]["participant_id"]].add((event["type"], event["id"]))
     return found
+
+
+async def publish_matches(producer: Producer, topic: str) -> None:
+    """``MATCHES`` matches of the same two participants, in waves while both replicas consume (the
+    group may still be settling at first), keyed by match id: spread over the partitions."""
+    for wave in range(6):
+        for n in range(wave * MATCHES // 6, (wave + 1) * MATCHES // 6):
+            event = samples.match_created(match_id=f"m_{n:03d}")
+            await producer.send_event(topic, event, key=event.subject or event.id)
+        await asyncio.sleep(0.5)
 
 
 async def test_two_replicas_seat_a_session_exactly(infra: Endpoints, registry_topics: CommonSettings,
@@ -86,3 +99,57 @@ async def test_two_replicas_seat_a_session_exactly(infra: Endpoints, registry_to
         assert {p: {t for t, _ in events} for p, events in announced.items()} == \
             {p: {f"registration.{a.json()['status']}.v1"} for p, a in zip(participants, answers, strict=True)}
         assert [p for p, events in announced.items() if len(events) != 1] == []
+
+
+async def test_two_replicas_fan_out_each_notice_to_one_inbox_slot(infra: Endpoints, registry_topics: CommonSettings,
+                                                                  namespace: str):
+    """120 matches of the same two participants, keyed by match id over the topic's partitions,
+    which the two replicas' consumers share: each party's inbox holds each match once, numbered
+    1–120 without a gap or a repeat, and both replicas count 120 unread."""
+    settings = registry_topics
+    producer = Producer(settings, client_id="replica-test")
+    topic = topics.MATCHES.full_name(namespace)
+    try:
+        async with replicas("notification", namespace, infra) as service, httpx.AsyncClient(timeout=60) as client:
+            await publish_matches(producer, topic)
+            for party in ("p_uni", "p_ent"):
+                headers = bearer(settings, party, PartyType.ENTERPRISE)
+
+                async def counted(url: str = service.url(0), headers: dict[str, str] = headers) -> bool:
+                    unread = (await client.get(f"{url}/inbox/unread-count", headers=headers)).json()["unread"]
+                    return unread >= MATCHES
+
+                await wait_for(counted, timeout=120, what=f"{MATCHES} notices for {party}")
+                for url in service.urls:
+                    inbox = await all_pages(client, f"{url}/inbox", headers=headers)
+                    assert sorted(e["seq"] for e in inbox) == list(range(1, MATCHES + 1))
+                    assert sorted(e["data"]["match_id"] for e in inbox) == [f"m_{n:03d}" for n in range(MATCHES)]
+                    unread = (await client.get(f"{url}/inbox/unread-count", headers=headers)).json()
+                    assert unread == {"unread": MATCHES}
+    finally:
+        await producer.stop()
+
+
+async def test_two_replicas_count_each_match_of_the_funnel_once(infra: Endpoints, registry_topics: CommonSettings,
+                                                                namespace: str):
+    """120 matches over the topic's partitions, which the two replicas' consumers share, all counted
+    in the same counter documents (``all`` and the party-type pair): each counts 120 made."""
+    settings = registry_topics
+    organiser = bearer(settings, "p_gov_funnel", PartyType.GOVERNMENT, frozenset({Role.ORGANISER}))
+    producer = Producer(settings, client_id="replica-test")
+    topic = topics.MATCHES.full_name(namespace)
+    try:
+        async with replicas("deals", namespace, infra) as service, httpx.AsyncClient(timeout=60) as client:
+            await publish_matches(producer, topic)
+
+            async def made(params: dict[str, str]) -> int:
+                funnel = (await client.get(f"{service.url(0)}/funnel", params=params, headers=organiser)).json()
+                return next(s["count"] for s in funnel["steps"] if s["step"] == "made")
+
+            async def all_made() -> bool:
+                return await made({}) >= MATCHES
+
+            await wait_for(all_made, timeout=120, what=f"{MATCHES} matches counted")
+            assert [await made(params) for params in ({}, {"pair": "university>enterprise"})] == [MATCHES, MATCHES]
+    finally:
+        await producer.stop()
