@@ -3,8 +3,8 @@
 An entity's state and the event announcing it are written in one update of one document (the
 transactional outbox of ``shared.outbox``); updates are guarded by the entity's version, so two
 concurrent writers never lose each other's change or emit snapshots out of order. Every update
-holds the document's lock, shared with the relay, because FerretDB v1 does not apply a single
-update atomically (see ``shared.locks``): one listing process per database. Ids carry their
+holds the document's lock, shared with the relay and held across processes (replicas), because
+FerretDB v1 does not apply a single update atomically (see ``shared.locks``). Ids carry their
 entity's prefix (``p_``, ``l_``, ``d_``), so one lock table serves all three collections.
 """
 
@@ -38,6 +38,7 @@ TERMS, FIELD_INDEX, REGION_INDEX = "terms", "field_index", "region_index"
 _TERM_SEPARATOR = " "
 _TERMS_AS_TEXT = "terms-as-text"
 _KEYS_AS_DIGESTS = "api-keys-as-digests"
+_UPGRADES_LOCK = "upgrades"
 INTERNAL = (LEGACY_API_KEY_HASH, API_KEY_DIGESTS, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
 
 
@@ -90,8 +91,10 @@ class ListingStore:
 
     async def upgrade(self, digest_of: Callable[[str], str]) -> int:
         """Rewrite what earlier versions stored; how many documents. Each upgrade runs once per
-        database (a scan reads every document on FerretDB v1); a crash midway repeats it."""
-        return await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
+        database (a scan reads every document on FerretDB v1); a crash midway repeats it. Replicas
+        starting together take turns: the second finds the upgrades done."""
+        async with self.locks.hold(_UPGRADES_LOCK):
+            return await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
 
     async def _upgrade_api_keys(self, digest_of: Callable[[str], str]) -> int:
         """Participants' SHA-256 key hashes become API key documents keyed by their HMAC digest."""

@@ -20,7 +20,7 @@ from shared.party_types import PartyType
 from shared.settings import CommonSettings
 from tests.infrastructure import Endpoints
 from tests.reliability.replicas import all_pages, replicas
-from tests.reliability.workload import session_body
+from tests.reliability.workload import item_bodies, session_body
 from tests.support import read_records, wait_for
 from tests.unit.notification import samples
 
@@ -153,3 +153,40 @@ async def test_two_replicas_count_each_match_of_the_funnel_once(infra: Endpoints
             assert [await made(params) for params in ({}, {"pair": "university>enterprise"})] == [MATCHES, MATCHES]
     finally:
         await producer.stop()
+
+
+async def test_two_replicas_number_each_version_of_an_offer_once(infra: Endpoints, registry_topics: CommonSettings,
+                                                                  namespace: str):
+    """20 concurrent changes of one offer, alternately on each replica: every change answered 200
+    has a version of its own, the offer ends at the last of them, and the listings topic carries
+    each version exactly once, with the title its change set (a change that lost the race four
+    times is a 409, and not applied)."""
+    settings = registry_topics
+    owner = bearer(settings, "p_uni_versions", PartyType.UNIVERSITY)
+    offer, _ = item_bodies("replicas", 1)
+    async with replicas("listing", namespace, infra) as service, httpx.AsyncClient(timeout=60) as client:
+        created = await client.post(f"{service.url(0)}/listings", json=offer, headers=owner)
+        assert created.status_code == 201, created.text
+        offer_id = created.json()["id"]
+
+        async def change(n: int) -> httpx.Response:
+            title = {"zh": f"版本测试{n}", "en": f"version test {n}"}
+            return await client.patch(f"{service.url(n)}/listings/{offer_id}", json={"title": title}, headers=owner)
+
+        answers = await asyncio.gather(*(change(n) for n in range(20)))
+        assert {a.status_code for a in answers} <= {200, 409}, [a.text for a in answers if a.status_code >= 500]
+        applied = {a.json()["version"]: a.json()["title"]["en"] for a in answers if a.status_code == 200}
+        assert sorted(applied) == list(range(2, 2 + len([a for a in answers if a.status_code == 200])))
+        for url in service.urls:
+            stored = (await client.get(f"{url}/listings/{offer_id}", headers=owner)).json()
+            assert (stored["version"], stored["title"]["en"]) == (max(applied), applied[max(applied)])
+
+        records = await read_records(infra.kafka_bootstrap_servers, topics.LISTINGS.full_name(namespace),
+                                     count=1 + len(applied), timeout=60)
+        versions: dict[int, set[tuple[str, str]]] = defaultdict(set)
+        for record in records:
+            event = json.loads(record.value)
+            versions[event["data"]["version"]].add((event["id"], event["data"]["title"]["en"]))
+        assert {v: {title for _, title in events} for v, events in versions.items()} == \
+            {1: {offer["title"]["en"]}, **{v: {title} for v, title in applied.items()}}
+        assert [v for v, events in versions.items() if len(events) != 1] == []
