@@ -13,12 +13,19 @@ from typing import Any
 import httpx
 import pytest
 
+from services.matching.processor import SOURCE
+from services.matching.storage import MatchingStore
 from shared import topics
 from shared.auth import Role, issue_token
+from shared.events import new_event
 from shared.kafka import Producer
+from shared.locks import COLLECTION as LOCKS, KeyedLocks, StoreLeases
+from shared.mongo import make_client
 from shared.party_types import PartyType
 from shared.settings import CommonSettings
+from tests.conftest import database_name
 from tests.infrastructure import Endpoints
+from tests.integration.matching.test_api import _match
 from tests.reliability.replicas import all_pages, replicas
 from tests.reliability.workload import item_bodies, session_body
 from tests.support import read_records, wait_for
@@ -190,3 +197,25 @@ async def test_two_replicas_number_each_version_of_an_offer_once(infra: Endpoint
         assert {v: {title for _, title in events} for v, events in versions.items()} == \
             {1: {offer["title"]["en"]}, **{v: {title} for v, title in applied.items()}}
         assert [v for v, events in versions.items() if len(events) != 1] == []
+
+
+async def test_two_matching_projections_list_every_match_of_a_participant(infra: Endpoints, namespace: str):
+    """Each matching replica runs a projection process; the two share the output topics'
+    partitions, and one participant's matches come from all of them. Two projections (each its
+    own client and locks, as two processes) writing 60 matches of one participant at once: all 60
+    are listed to them."""
+    name = database_name(namespace, "matching")
+    clients = [make_client(infra.mongodb_uri) for _ in range(2)]
+    stores = [MatchingStore(client[name], source=SOURCE, locks=KeyedLocks(StoreLeases(client[name][LOCKS])))
+              for client in clients]
+    try:
+        await asyncio.gather(*(stores[n % 2].project(new_event("match.created.v1", _match(n, "ent", 0.5),
+                                                               source=SOURCE)) for n in range(60)))
+        for store in stores:
+            page, _ = await store.match_page(viewer="ent", kind=None, min_score=None, status=None, after=None,
+                                             limit=100)
+            assert sorted(m["_id"] for m in page) == [f"m_{n:03d}" for n in range(60)]
+    finally:
+        await clients[0].drop_database(name)
+        for client in clients:
+            await client.close()
