@@ -15,6 +15,8 @@ import pytest
 
 from services.matching.processor import SOURCE
 from services.matching.storage import MatchingStore
+from services.monitor.domain.alerts import ActiveAlert, Condition
+from services.monitor.storage import AlertStore
 from shared import topics
 from shared.auth import Role, issue_token
 from shared.events import new_event
@@ -215,6 +217,26 @@ async def test_two_matching_projections_list_every_match_of_a_participant(infra:
             page, _ = await store.match_page(viewer="ent", kind=None, min_score=None, status=None, after=None,
                                              limit=100)
             assert sorted(m["_id"] for m in page) == [f"m_{n:03d}" for n in range(60)]
+    finally:
+        await clients[0].drop_database(name)
+        for client in clients:
+            await client.close()
+
+
+async def test_two_monitors_raise_and_clear_an_alert_once_each(infra: Endpoints, namespace: str):
+    """Each monitor replica samples the same groups and decides the same alerts: of 10 raises of
+    one alert from each, one is stored with its event; then of 10 clearings, one."""
+    name = database_name(namespace, "monitor")
+    clients = [make_client(infra.mongodb_uri) for _ in range(2)]
+    stores = [AlertStore(client[name], KeyedLocks(StoreLeases(client[name][LOCKS]))) for client in clients]
+    alert = ActiveAlert(Condition("lag:group-a", "lag", True, "group-a", 5000.0, 1000.0, "group-a is behind",
+                                  "group-a 积压"), 1_700_000_000.0)
+    try:
+        for raised in (True, False):
+            await asyncio.gather(*(stores[n % 2].record(alert, raised=raised) for n in range(20)))
+        document = await clients[0][name]["alerts"].find_one({"_id": "lag:group-a"})
+        assert document is not None
+        assert [json.loads(e["value"])["type"] for e in document["_outbox"]] == ["alert.raised.v1", "alert.cleared.v1"]
     finally:
         await clients[0].drop_database(name)
         for client in clients:
