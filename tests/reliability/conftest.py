@@ -62,6 +62,7 @@ class ServiceProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     instance: str = ""  # tells a second process of the same service apart
+    module: str = ""  # what ``python -m`` runs, when not the service itself (a test's fault-injecting wrapper)
 
     @property
     def proc(self) -> Proc:
@@ -85,7 +86,7 @@ class ServiceProcess:
         """Start the process (``env`` overrides this start only) without waiting for it."""
         if self.proc.pid() is not None:
             raise SetupError(f"{self.proc.name} is already running")
-        self.proc.start([sys.executable, "-m", f"services.{self.name}"],
+        self.proc.start([sys.executable, "-m", *(self.module.split() or [f"services.{self.name}"])],
                         env={**self.env, f"{self.name.upper()}_PORT": str(self.port), **env}, cwd=ROOT)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
