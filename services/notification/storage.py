@@ -267,13 +267,11 @@ class Store:
 
     async def claim(self, delivery_id: str, now: datetime, lease_seconds: float) -> dict[str, Any] | None:
         """Take one due delivery, hiding it for ``lease_seconds``: if this process dies mid-attempt,
-        the delivery is due again when the worker starts anew. Under the delivery's lock: FerretDB v1
-        may let two replicas' workers both take it otherwise."""
-        async with self.locks.hold(("delivery", delivery_id)):
-            return await self.deliveries.find_one_and_update(
-                {"_id": delivery_id, "status": PENDING, "due_at": {"$lte": now}},
-                {"$set": {"lease": uuid.uuid4().hex, "due_at": now + timedelta(seconds=lease_seconds)}},
-                return_document=ReturnDocument.AFTER)
+        the delivery is due again when the worker starts anew."""
+        return await self.deliveries.find_one_and_update(
+            {"_id": delivery_id, "status": PENDING, "due_at": {"$lte": now}},
+            {"$set": {"lease": uuid.uuid4().hex, "due_at": now + timedelta(seconds=lease_seconds)}},
+            return_document=ReturnDocument.AFTER)
 
     async def record_attempt(self, delivery_id: str, lease: str, attempt: dict[str, Any],
                              fields: dict[str, Any]) -> None:
