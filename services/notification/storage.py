@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
@@ -93,15 +93,22 @@ class Store:
         for _id, version, fields in versions:
             if _id not in newest or newest[_id][0] < version:
                 newest[_id] = (version, fields)
-        requests = [UpdateOne({"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]},
-                              {"$set": {**fields, "version": version}}, upsert=True)
-                    for _id, (version, fields) in newest.items()]
-        for start in range(0, len(requests), BULK_CHUNK):
+        updates = [({"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]},
+                    {"$set": {**fields, "version": version}}) for _id, (version, fields) in newest.items()]
+        for start in range(0, len(updates), BULK_CHUNK):
+            chunk = updates[start:start + BULK_CHUNK]
             try:
-                await collection.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
+                await collection.bulk_write([UpdateOne(selector, update, upsert=True) for selector, update in chunk],
+                                            ordered=False)
             except BulkWriteError as exc:  # a document there with this version or a newer one
                 if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                     raise
+            except KeyError:  # FerretDB v1 answers such a bulk without ``nModified`` (a replay after a crash)
+                for selector, update in chunk:
+                    try:
+                        await collection.update_one(selector, update, upsert=True)
+                    except DuplicateKeyError:
+                        pass
 
     async def save_contacts(self, participants: list[ParticipantData]) -> None:
         await self._upsert_newest(self.recipients, [
