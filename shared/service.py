@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from pydantic import ValidationError
 
 from shared import logging as service_logging
-from shared.locks import KeyedLocks
+from shared.locks import COLLECTION as LOCKS, KeyedLocks, StoreLeases
 from shared.auth import UnsafeSettings, check_secrets
 from shared.settings import ServiceSettings
 
@@ -143,9 +143,10 @@ class Resources:
         self.producer = Producer(settings, client_id=settings.service_name)
         self.tasks = BackgroundTasks()
         self.consumers: list[EventConsumer] = []
-        # One lock per document for every writer in this process and its outbox relay: FerretDB v1
-        # loses concurrent updates to one document (see shared/locks.py).
-        self.locks = KeyedLocks()
+        # One lock per document for every writer in this process, its outbox relay and the other
+        # processes (replicas) on the same database: FerretDB v1 loses concurrent updates to one
+        # document (see shared/locks.py).
+        self.locks = KeyedLocks(StoreLeases(self.db[LOCKS]))
 
     def run_consumer(self, consumer: EventConsumer) -> asyncio.Task[Any]:
         """Run a consumer under supervision, and report it in ``readiness()``."""

@@ -5,7 +5,9 @@ counter documents. Every read a person waits on is a bounded number of lookups b
 
 Deals are written holding the deal's lock and compare-and-set on its ``version`` (FerretDB v1
 loses one of two overlapping updates of a document; the version keeps several processes right on
-MongoDB). Matches, items and counters have one writer: the service's consumer, one event at a time.
+MongoDB). Matches, items and counters are written by the service's consumer, one event at a time;
+its replicas share the partitions, and one match's or counter's events come from several, so a
+match's and a counter's writes hold its lock too (held across processes, see shared/locks.py).
 A funnel step is counted exactly once per match however often its event comes: each counter
 document remembers the last step applied to it (``last_mark``), and a mark document (unique
 ``_id``) records the step once every counter has it; a crash between the two re-applies only to
@@ -245,11 +247,11 @@ class DealStore:
         """Record a match the first time it is seen (its funnel keys fixed then). Acceptances and
         sessions that came first (topics are not ordered among themselves) are kept."""
         try:
-            await self.matches.update_one(
-                {"_id": match_id, "keys": {"$exists": False}},
-                {"$set": {"offer": offer.model_dump(exclude_none=True), "need": need.model_dump(exclude_none=True),
-                          "created_at": created_at,
-                          "keys": keys}}, upsert=True)
+            async with self.locks.hold(("match", match_id)):
+                await self.matches.update_one(
+                    {"_id": match_id, "keys": {"$exists": False}},
+                    {"$set": {"offer": offer.model_dump(exclude_none=True), "need": need.model_dump(exclude_none=True),
+                              "created_at": created_at, "keys": keys}}, upsert=True)
         except DuplicateKeyError:
             pass  # recorded already
 
@@ -260,17 +262,19 @@ class DealStore:
 
     async def accept(self, match_id: str, participant_id: str) -> dict[str, Any] | None:
         """Record a party's acceptance; the match after it (None until its match event has come)."""
-        document = await self.matches.find_one_and_update(
-            {"_id": match_id}, {"$addToSet": {"accepted_by": participant_id}}, upsert=True,
-            return_document=ReturnDocument.AFTER)
+        async with self.locks.hold(("match", match_id)):
+            document = await self.matches.find_one_and_update(
+                {"_id": match_id}, {"$addToSet": {"accepted_by": participant_id}}, upsert=True,
+                return_document=ReturnDocument.AFTER)
         return document if document is not None and "keys" in document else None
 
     async def add_session(self, match_id: str, session_id: str) -> dict[str, Any] | None:
         """Note that a session's agenda scheduled the match; the match after it (None until its match
         event has come)."""
-        document = await self.matches.find_one_and_update(
-            {"_id": match_id}, {"$addToSet": {"sessions": session_id}}, upsert=True,
-            return_document=ReturnDocument.AFTER)
+        async with self.locks.hold(("match", match_id)):
+            document = await self.matches.find_one_and_update(
+                {"_id": match_id}, {"$addToSet": {"sessions": session_id}}, upsert=True,
+                return_document=ReturnDocument.AFTER)
         return document if document is not None and "keys" in document else None
 
     # the funnel
@@ -282,8 +286,9 @@ class DealStore:
         inc = increment.as_inc()
         for key in keys:
             try:
-                await self.funnel.update_one({"_id": key, "last_mark": {"$ne": mark}},
-                                             {"$inc": inc, "$set": {"last_mark": mark}}, upsert=True)
+                async with self.locks.hold(("funnel", key)):
+                    await self.funnel.update_one({"_id": key, "last_mark": {"$ne": mark}},
+                                                 {"$inc": inc, "$set": {"last_mark": mark}}, upsert=True)
             except DuplicateKeyError:
                 pass  # this counter has it already (a crash came before the mark was written)
         try:

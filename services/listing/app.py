@@ -16,7 +16,6 @@ from services.listing.settings import Settings
 from services.listing.storage import ListingStore
 from shared.api.app import create_service_app
 from shared.api.idempotency import IdempotencyStore
-from shared.locks import KeyedLocks
 from shared.outbox import OutboxRelay
 from shared.service import Resources
 
@@ -40,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         resources = Resources(settings)
         app.state.resources = resources
         try:
-            store = ListingStore(resources.db, KeyedLocks())
+            store = ListingStore(resources.db, resources.locks)
             relay = OutboxRelay(store.collections, resources.producer, topic_prefix=settings.topic_prefix,
                                 poll_seconds=settings.relay_poll_seconds, locks=store.locks)
             idempotency = IdempotencyStore(resources.db)

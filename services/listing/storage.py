@@ -3,8 +3,8 @@
 An entity's state and the event announcing it are written in one update of one document (the
 transactional outbox of ``shared.outbox``); updates are guarded by the entity's version, so two
 concurrent writers never lose each other's change or emit snapshots out of order. Every update
-holds the document's lock, shared with the relay, because FerretDB v1 does not apply a single
-update atomically (see ``shared.locks``): one listing process per database. Ids carry their
+holds the document's lock, shared with the relay and held across processes (replicas), because
+FerretDB v1 does not apply a single update atomically (see ``shared.locks``). Ids carry their
 entity's prefix (``p_``, ``l_``, ``d_``), so one lock table serves all three collections.
 """
 
@@ -42,6 +42,7 @@ _TERM_SEPARATOR = " "
 _TERMS_AS_TEXT = "terms-as-text"
 _KEYS_AS_DIGESTS = "api-keys-as-digests"
 _SEARCH_INDEX = "search-index"
+_UPGRADES_LOCK = "upgrades"
 INTERNAL = (LEGACY_API_KEY_HASH, API_KEY_DIGESTS, TERMS, FIELD_INDEX, REGION_INDEX, outbox.OUTBOX, outbox.PENDING)
 
 
@@ -103,9 +104,11 @@ class ListingStore:
 
     async def upgrade(self, digest_of: Callable[[str], str]) -> int:
         """Rewrite what earlier versions stored; how many documents. Each upgrade runs once per
-        database (a scan reads every document on FerretDB v1); a crash midway repeats it."""
-        return (await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
-                + await self._upgrade_search_index())
+        database (a scan reads every document on FerretDB v1); a crash midway repeats it. Replicas
+        starting together take turns: the second finds the upgrades done."""
+        async with self.locks.hold(_UPGRADES_LOCK):
+            return (await self._upgrade_terms() + await self._upgrade_api_keys(digest_of)
+                    + await self._upgrade_search_index())
 
     async def _upgrade_search_index(self) -> int:
         """Items stored before the search index existed are indexed, oldest first."""

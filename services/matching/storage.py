@@ -80,10 +80,13 @@ class MatchingStore:
                 change.hidden_for.add(hide_for)
         for collection, by_id in changes.items():
             await _write(self.db[collection], by_id)
+        # A participant's listing gathers events of every partition, which the replicas' projections
+        # share: its writes hold its lock, held across processes (shared/locks.py).
         for collection, by_participant in _listings(events).items():
-            await bulk_write_chunked(self.db[collection], [
-                UpdateOne({"_id": participant}, {"$set": fields}, upsert=True)
-                for participant, fields in by_participant.items()])
+            async with self._locks.hold_all((collection, participant) for participant in by_participant):
+                await bulk_write_chunked(self.db[collection], [
+                    UpdateOne({"_id": participant}, {"$set": fields}, upsert=True)
+                    for participant, fields in by_participant.items()])
 
     # -- queries -------------------------------------------------------------------------
 

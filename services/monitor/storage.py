@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.monitor.domain.alerts import ActiveAlert, Condition
 from shared import outbox, topics
@@ -40,16 +41,22 @@ class AlertStore:
         return found
 
     async def record(self, alert: ActiveAlert, *, raised: bool) -> None:
-        """Store the alert's new state together with its alert.raised / alert.cleared event."""
+        """Store the alert's new state together with its alert.raised / alert.cleared event, unless
+        it is stored in that state already."""
         event = new_event("alert.raised.v1" if raised else "alert.cleared.v1", alert_data(alert),
                           source=SOURCE, subject=alert.condition.alert_id)
         c = alert.condition
         fields = {"rule": c.rule, "critical": c.critical, "subject": c.subject, "value": c.value,
                   "threshold": c.threshold, "message_en": c.message_en, "message_zh": c.message_zh,
                   "since": alert.since, "active": raised}
+        # Every replica samples and decides; the first to store a change records it and its event,
+        # the others find the alert in that state already (the upsert of a document that is there).
         async with self._locks.hold(c.alert_id):
-            await self.alerts.update_one(
-                {"_id": c.alert_id},
-                outbox.merge_update({"$set": fields}, outbox.entry(event, topics.ALERTS, c.alert_id)),
-                upsert=True,
-            )
+            try:
+                await self.alerts.update_one(
+                    {"_id": c.alert_id, "active": {"$ne": raised}},
+                    outbox.merge_update({"$set": fields}, outbox.entry(event, topics.ALERTS, c.alert_id)),
+                    upsert=True,
+                )
+            except DuplicateKeyError:
+                pass

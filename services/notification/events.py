@@ -21,7 +21,7 @@ from services.notification.domain.preferences import DeliveryMode, Effective, ef
 from services.notification.domain.render import Rendered, render
 from services.notification.live import Broadcaster
 from services.notification.settings import Settings
-from services.notification.storage import InboxHead, Store
+from services.notification.storage import Store
 from shared import topics
 from shared.events import CloudEvent, new_event
 from shared.events.common import Language
@@ -73,8 +73,9 @@ class Writes:
 
 class FanOut:
     """Turns each fetch of events into inbox entries, live events and deliveries, idempotently, in
-    a few bulk commands per fetch. This consumer is the one writer of inbox heads and entries (the
-    service runs as one process), so it keeps the heads it has read in memory."""
+    a few bulk commands per fetch. A recipient's notices come from every partition, which the
+    replicas' consumers share: a fetch holds its recipients' inbox locks (shared/locks.py, across
+    processes) and reads their heads under them, so no two write one inbox at once."""
 
     def __init__(self, settings: Settings, store: Store, live: Broadcaster, deliveries: Scheduler,
                  digests: Scheduler):
@@ -83,7 +84,6 @@ class FanOut:
         self._live = live
         self._deliveries = deliveries
         self._digests = digests
-        self._heads: dict[str, InboxHead] = {}
 
     def consumer(self, producer: Producer) -> EventConsumer:
         return EventConsumer(self._settings, group_id=CONSUMER_GROUP, topics=CONSUMED_TOPICS,
@@ -151,19 +151,16 @@ class FanOut:
     async def _write_inbox(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
             return
-        recipients = {e["recipient"] for e in entries}
-        missing = [r for r in recipients if r not in self._heads]
-        for recipient, head in zip(missing, await asyncio.gather(*map(self._store.recovered_head, missing)),
-                                   strict=True):
-            self._heads[recipient] = head
-        heads = {r: self._heads[r] for r in recipients}
-        following = {r: h.seq for r, h in heads.items()}
-        for entry in entries:
-            following[entry["recipient"]] += 1
-            entry["seq"] = following[entry["recipient"]]
-        await self._store.reserve(following)
-        moved = await self._store.write_entries(entries, heads)
-        self._heads.update(moved)
+        recipients = sorted({e["recipient"] for e in entries})
+        async with self._store.locks.hold_all(("inbox", r) for r in recipients):
+            heads = dict(zip(recipients, await asyncio.gather(*map(self._store.recovered_head, recipients)),
+                             strict=True))
+            following = {r: h.seq for r, h in heads.items()}
+            for entry in entries:
+                following[entry["recipient"]] += 1
+                entry["seq"] = following[entry["recipient"]]
+            await self._store.reserve(following)
+            moved = await self._store.write_entries(entries, heads)
         for recipient, head in moved.items():
             metrics.count(Channel.INBOX, "sent", head.count - heads[recipient].count)
             self._live.notify(recipient)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
@@ -86,7 +86,7 @@ class Store:
         self.delivery_heads = db["delivery_heads"]
         self.delivery_slots = db["delivery_slots"]
         self.digests = db["digests"]
-        self._locks = locks
+        self.locks = locks  # per document, across processes (shared/locks.py)
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -103,15 +103,22 @@ class Store:
         for _id, version, fields in versions:
             if _id not in newest or newest[_id][0] < version:
                 newest[_id] = (version, fields)
-        requests = [UpdateOne({"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]},
-                              {"$set": {**fields, "version": version}}, upsert=True)
-                    for _id, (version, fields) in newest.items()]
-        for start in range(0, len(requests), BULK_CHUNK):
+        updates = [({"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]},
+                    {"$set": {**fields, "version": version}}) for _id, (version, fields) in newest.items()]
+        for start in range(0, len(updates), BULK_CHUNK):
+            chunk = updates[start:start + BULK_CHUNK]
             try:
-                await collection.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
+                await collection.bulk_write([UpdateOne(selector, update, upsert=True) for selector, update in chunk],
+                                            ordered=False)
             except BulkWriteError as exc:  # a document there with this version or a newer one
                 if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
                     raise
+            except KeyError:  # FerretDB v1 answers such a bulk without ``nModified`` (a replay after a crash)
+                for selector, update in chunk:
+                    try:
+                        await collection.update_one(selector, update, upsert=True)
+                    except DuplicateKeyError:
+                        pass
 
     async def save_contacts(self, participants: list[ParticipantData]) -> None:
         await self._upsert_newest(self.recipients, [
@@ -184,8 +191,9 @@ class Store:
     # of them: the head ``inbox_heads[recipient]`` holds the last sequence number and how many entries
     # were ever added; the entry with sequence number ``n`` is ``inbox[f"{recipient}:{n}"]``; how many
     # entries left the unread state is ``inbox_reads[recipient]``. The fan-out consumer is the only
-    # writer of heads and slots (it runs as one process), the API the only writer of reads and of the
-    # read/archived flags (serialised per recipient in this process): no two writers share a document.
+    # writer of heads and slots, under the recipient's ``("inbox", recipient)`` lock (its replicas share
+    # the partitions), the API the only writer of reads and of the read/archived flags, under
+    # ``("inbox_reads", recipient)``: the locks hold across processes (shared/locks.py).
 
     async def inbox_head(self, recipient: str) -> InboxHead:
         head = await self.inbox_heads.find_one({"_id": recipient}) or {}
@@ -256,7 +264,7 @@ class Store:
         pointer = await self.inbox_ids.find_one({"_id": notification_id})
         if pointer is None or pointer["recipient"] != recipient:
             return None
-        async with self._locks.hold(("inbox_reads", recipient)):
+        async with self.locks.hold(("inbox_reads", recipient)):
             slot = await self.inbox.find_one({"_id": pointer["slot"]})
             if slot is None:
                 return None
@@ -356,17 +364,19 @@ class Store:
 
     async def add_digest_items(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         """Gather (digest, item) pairs: each digest document holds its items, so sending it is one
-        lookup. An item already gathered (a replayed event) is not added twice."""
+        lookup. An item already gathered (a replayed event) is not added twice. The digests' locks are
+        held: the replicas' consumers gather items for one digest from different partitions."""
         requests = [UpdateOne({"_id": digest["_id"], "items._id": {"$ne": item["_id"]}},
                               {"$setOnInsert": {k: v for k, v in digest.items() if k != "_id"},
                                "$push": {"items": item}}, upsert=True)
                     for digest, item in items]
-        for start in range(0, len(requests), BULK_CHUNK):
-            try:
-                await self.digests.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
-            except BulkWriteError as exc:  # the upsert of a digest that holds the item already
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                    raise
+        async with self.locks.hold_all(("digest", digest["_id"]) for digest, _ in items):
+            for start in range(0, len(requests), BULK_CHUNK):
+                try:
+                    await self.digests.bulk_write(requests[start:start + BULK_CHUNK], ordered=False)
+                except BulkWriteError as exc:  # the upsert of a digest that holds the item already
+                    if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                        raise
 
     async def pending_digests(self) -> list[dict[str, Any]]:
         """Every digest's id and due time: read once, when the digest worker starts."""

@@ -98,7 +98,14 @@ class IdempotencyStore:
         return stored["status"], stored["body"]
 
     async def _take_over(self, stored: dict[str, Any], now: datetime) -> bool:
-        """Claim a key whose first request died with its process; False when another retry won."""
+        """Claim a key whose first request died with its process; False when another retry won.
+        The winner is whoever inserts the take-over marker of this claim (a unique ``_id``):
+        FerretDB v1 may let two compare-and-set updates of the claim both succeed."""
+        try:
+            await self._keys.insert_one({"_id": f"{stored['_id']}:taken-over:{stored['expires_at'].isoformat()}",
+                                         "state": "marker", "expires_at": now + TTL})
+        except DuplicateKeyError:
+            return False
         taken = await self._keys.update_one({"_id": stored["_id"], "state": "running",
                                              "expires_at": stored["expires_at"]},
                                             {"$set": {"expires_at": now + TTL}})

@@ -3,9 +3,11 @@ expired key as new, and the sweeper deletes expired records in batches on the re
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi import HTTPException
 
 from shared.api import idempotency
 from shared.api.idempotency import IdempotencyStore
@@ -44,3 +46,25 @@ async def test_an_expired_key_is_a_new_request(common_settings: CommonSettings, 
         {}, {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}})
     assert await keys.begin("POST /listings p1", "k", b"{}") is None
     await mongo.close()
+
+
+async def test_a_claim_left_by_a_crash_is_taken_over_by_one_retry_only(common_settings: CommonSettings, namespace):
+    """Retries of a request whose first attempt died, at once on two processes (two clients):
+    exactly one takes the claim over and runs; the others are told it is in progress (409)."""
+    clients = [make_client(common_settings.mongodb_uri) for _ in range(2)]
+    stores = [IdempotencyStore(client[f"{namespace}db"]) for client in clients]
+    assert await stores[0].begin("POST /listings p1", "k", b"{}") is None
+    claim = clients[0][f"{namespace}db"][idempotency.COLLECTION]  # its process died an hour ago
+    await claim.update_many({}, {"$set": {"expires_at": datetime.now(UTC) + idempotency.TTL - timedelta(hours=1)}})
+
+    async def retry(n: int) -> int:
+        try:
+            return 201 if await stores[n % 2].begin("POST /listings p1", "k", b"{}") is None else 200
+        except HTTPException as exc:
+            return exc.status_code
+
+    answers = await asyncio.gather(*(retry(n) for n in range(20)))
+    assert sorted(answers) == [201] + [409] * 19
+    await clients[0].drop_database(f"{namespace}db")
+    for client in clients:
+        await client.close()

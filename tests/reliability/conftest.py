@@ -22,14 +22,17 @@ from hardtech.errors import SetupError
 from hardtech.namespace import delete_namespace
 from hardtech.paths import ROOT
 from hardtech.procs import Proc, wait_until
-from shared import topics
+from shared import outbox, topics
 from shared.kafka import ensure_topics
 from shared.mongo import make_client
 from shared.settings import CommonSettings
 from tests.infrastructure import Endpoints
-from tests.reliability.workload import CONSUMER_GROUPS, Apis
+from tests.reliability.workload import CONSUMER_GROUPS, Apis, topic_records
 
 SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor")
+# The collections whose documents carry an outbox, per service.
+OUTBOX_COLLECTIONS = {"listing": ("participants", "listings", "demands"), "events_sessions": ("sessions",),
+                      "matching": ("feedback",), "monitor": ("alerts",)}
 READY_TIMEOUT = 180.0  # matching restores its faust tables before it is ready; a loaded machine takes minutes
 
 
@@ -62,6 +65,7 @@ class ServiceProcess:
     env: dict[str, str]
     port: int = field(default_factory=free_port)
     instance: str = ""  # tells a second process of the same service apart
+    module: str = ""  # what ``python -m`` runs, when not the service itself (a test's fault-injecting wrapper)
 
     @property
     def proc(self) -> Proc:
@@ -85,7 +89,7 @@ class ServiceProcess:
         """Start the process (``env`` overrides this start only) without waiting for it."""
         if self.proc.pid() is not None:
             raise SetupError(f"{self.proc.name} is already running")
-        self.proc.start([sys.executable, "-m", f"services.{self.name}"],
+        self.proc.start([sys.executable, "-m", *(self.module.split() or [f"services.{self.name}"])],
                         env={**self.env, f"{self.name.upper()}_PORT": str(self.port), **env}, cwd=ROOT)
 
     def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
@@ -147,6 +151,22 @@ class Stack:
 
     def apis(self) -> Apis:
         return Apis.of({name: s.url for name, s in self.services.items()}, self.operator_token)
+
+    async def pending_outboxes(self) -> dict[str, int]:
+        """Per service collection that carries an outbox, how many documents still hold events."""
+        mongo = make_client(self.endpoints.mongodb_uri)
+        try:
+            counts = {f"{name}.{collection}": await mongo[self.services[name].database][collection]
+                      .count_documents({outbox.PENDING: True})
+                      for name, collections in OUTBOX_COLLECTIONS.items() for collection in collections}
+        finally:
+            await mongo.close()
+        return {where: count for where, count in counts.items() if count}
+
+    async def dead_lettered(self) -> dict[str, int]:
+        """Records on each dead-letter topic of the stack."""
+        return {spec.name: len(await topic_records(self.endpoints.kafka_bootstrap_servers, self.topic(spec)))
+                for spec in topics.DEAD_LETTERS}
 
 
 def service_environment(namespace: str, endpoints: Endpoints, datadir: Path) -> dict[str, dict[str, str]]:

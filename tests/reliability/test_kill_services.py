@@ -12,7 +12,15 @@ import uuid
 import pytest
 
 from tests.reliability.conftest import SERVICE_NAMES, Stack
-from tests.reliability.workload import Apis, Round, check_everything, duplicates, item_bodies, until_progress
+from tests.reliability.workload import (
+    Apis,
+    Round,
+    check_everything,
+    duplicates,
+    eventually,
+    item_bodies,
+    until_progress,
+)
 
 # A kill, a restart and the catch-up after it can take minutes on a loaded 2-core machine.
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600)]
@@ -21,6 +29,7 @@ log = logging.getLogger(__name__)
 
 @pytest.mark.parametrize("victim", SERVICE_NAMES)
 async def test_kill_9_mid_stream_and_restart_loses_nothing(healthy_stack: Stack, apis: Apis, victim: str):
+    dead_lettered = await healthy_stack.dead_lettered()
     round_ = Round(apis, tag=f"k{uuid.uuid4().hex[:6]}", pairs=4, fault_after=2)
     work = asyncio.create_task(round_.run())
     await until_progress(round_, work)
@@ -33,6 +42,13 @@ async def test_kill_9_mid_stream_and_restart_loses_nothing(healthy_stack: Stack,
     await work
 
     await check_everything(round_, healthy_stack.consumer_groups())
+    await eventually(lambda: nothing_pending(healthy_stack), timeout=60, what="every outbox to empty")
+    assert await healthy_stack.dead_lettered() == dead_lettered, "a kill dead-lettered something"
+
+
+async def nothing_pending(stack: Stack) -> str | None:
+    pending = await stack.pending_outboxes()
+    return f"documents with events not yet published: {pending}" if pending else None
 
 
 async def test_listing_killed_with_posts_in_flight_answers_each_retry_once(healthy_stack: Stack, apis: Apis):

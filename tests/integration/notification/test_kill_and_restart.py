@@ -69,8 +69,14 @@ async def test_every_notification_arrives_after_a_kill_and_the_inbox_has_no_dupl
                            what="every webhook at least once")
             assert all(r.verified for r in receiver.of("p_ent"))
             for participant in ("p_uni", "p_ent"):
-                response = await client.get("/inbox", params={"limit": 100}, headers=auth(settings, participant))
-                entries = response.json()["items"]
+                # The inbox is written beside the deliveries, under the recipients' inbox locks: a lock
+                # the killed process held is free again when its lease expires (shared/locks.py).
+                async def inbox(participant: str = participant) -> list[dict] | None:
+                    response = await client.get("/inbox", params={"limit": 100}, headers=auth(settings, participant))
+                    entries = response.json()["items"]
+                    return entries if len(entries) >= len(events) else None
+
+                entries = await wait_for(inbox, timeout=30, what=f"{participant}'s inbox")
                 assert len(entries) == len(events), participant
                 assert not [k for k, n in Counter(e["data"]["match_id"] for e in entries).items() if n > 1]
                 assert len({e["seq"] for e in entries}) == len(events)

@@ -179,3 +179,22 @@ async def test_a_batch_retried_after_failing_part_way_adds_each_entry_once(notif
     finally:
         await mongo.drop_database(settings.database)
         await mongo.close()
+
+
+async def test_a_replayed_session_or_participant_is_kept_once_not_dead_lettered(notification_settings):
+    """After a crash the consumer reads its last records again: storing a session or a contact it
+    already holds (same version) changes nothing and raises nothing (FerretDB v1 answers that bulk
+    upsert without ``nModified``, which made the consumer dead-letter the record)."""
+    settings = notification_settings()
+    mongo = make_client(settings.mongodb_uri)
+    store = Store(mongo[settings.database], KeyedLocks())
+    session, participant = samples.session("s_replayed").data, samples.participant("p_replayed").data
+    try:
+        for _ in range(2):
+            await store.save_sessions([session])
+            await store.save_contacts([participant])
+        assert (await store.session("s_replayed")) == session
+        assert (await store.recipient("p_replayed")).contact.email == participant.email
+    finally:
+        await mongo.drop_database(settings.database)
+        await mongo.close()
