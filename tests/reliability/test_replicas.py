@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from services.matching.processor import SOURCE
+from services.matching.ledger import SOURCE
 from services.matching.storage import MatchingStore
 from services.monitor.domain.alerts import ActiveAlert, Condition
 from services.monitor.storage import AlertStore
