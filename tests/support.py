@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,6 +24,21 @@ from shared.settings import DEV_OPERATOR_TOKEN, CommonSettings
 T = TypeVar("T")
 # The operator's headers in local mode, e.g. for /metrics.
 OPERATOR = {"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"}
+
+_PORTS_GIVEN: set[int] = set()
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on, never the same twice in one test run: a stack's
+    services are given their ports before any of them binds, and the kernel may hand a port it
+    just released to the next probe."""
+    while True:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        if port not in _PORTS_GIVEN:
+            _PORTS_GIVEN.add(port)
+            return port
 
 
 def kafka_security(bootstrap: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -35,6 +34,7 @@ from shared import topics
 from shared.kafka import ensure_topics
 from tests.infrastructure import Endpoints
 from tests.integration.matching.conftest import MatchingProcess
+from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -48,12 +48,6 @@ ENGLISH_MESSAGES = {en for zh, en in i18n.MESSAGES.values() if zh != en and len(
 
 NEEDS_CHROMIUM = pytest.mark.skipif(not CHROMIUM.exists(),
                                     reason="Debian's chromium is not installed (apt-get install chromium)")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @asynccontextmanager

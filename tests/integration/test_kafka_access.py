@@ -150,7 +150,8 @@ async def test_a_service_principal_uses_its_own_topics_and_groups_only(
     assert kafka_access.provision_services(settings) > 0
     match = await _one_match(settings)
     prefix = settings.topic_prefix
-    notification, listing, deals = (_as(settings, s, dev_kafka_password(s)) for s in ("notification", "listing", "deals"))
+    notification, listing, deals, sessions = (_as(settings, s, dev_kafka_password(s))
+                                              for s in ("notification", "listing", "deals", "events_sessions"))
 
     assert await _read(settings, notification, f"{prefix}matches", f"{prefix}notification") == [match]
     with pytest.raises(GroupAuthorizationFailedError):  # the deals service's group
@@ -160,8 +161,8 @@ async def test_a_service_principal_uses_its_own_topics_and_groups_only(
     with pytest.raises(TopicAuthorizationFailedError):  # the matching service writes matches, not listing
         await _write(settings, listing, f"{prefix}matches")
     await _write(settings, listing, f"{prefix}listings")
-    with pytest.raises(TopicAuthorizationFailedError):  # contact details: notification reads them, deals does not
-        await _read(settings, deals, f"{prefix}participants", f"{prefix}deals")
+    with pytest.raises(TopicAuthorizationFailedError):  # contact details: notification reads them, sessions do not
+        await _read(settings, sessions, f"{prefix}participants", f"{prefix}events_sessions")
     with pytest.raises(KafkaConnectionError):  # a wrong password
         await _read(settings, _as(settings, "listing", "not-its-password"), f"{prefix}listings", f"{prefix}x")
     assert "SaslAuthenticationFailed" in caplog.text

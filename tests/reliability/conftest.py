@@ -8,7 +8,6 @@ Processes are ``hardtech.procs.Proc`` named ``<namespace><service>``, so their p
 
 from __future__ import annotations
 
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -28,18 +27,13 @@ from shared.mongo import make_client
 from shared.settings import CommonSettings
 from tests.infrastructure import Endpoints
 from tests.reliability.workload import CONSUMER_GROUPS, Apis, topic_records
+from tests.support import free_port
 
 SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor")
 # The collections whose documents carry an outbox, per service.
 OUTBOX_COLLECTIONS = {"listing": ("participants", "listings", "demands"), "events_sessions": ("sessions",),
                       "matching": ("feedback",), "monitor": ("alerts",)}
 READY_TIMEOUT = 180.0  # matching restores its faust tables before it is ready; a loaded machine takes minutes
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fast_settings(namespace: str) -> dict[str, str]:

@@ -15,7 +15,8 @@ import pytest
 
 from shared import topics
 from shared.events import decode
-from tests.reliability.conftest import ServiceProcess, Stack, drop_database, free_port
+from tests.reliability.conftest import ServiceProcess, Stack, drop_database
+from tests.support import free_port
 from tests.reliability.workload import Api, Apis, Pair, Round, eventually, item_bodies, matches_missing, topic_records
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,14 +21,9 @@ from shared.events.listing import ItemData, ParticipantData
 from shared.kafka import Producer
 from shared.party_types import PartyType
 from shared.topics import topic_of_event
+from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class MatchingProcess:

@@ -4,7 +4,6 @@ operator token, draws the lag chart from live samples; a screenshot is kept in t
 from __future__ import annotations
 
 import asyncio
-import socket
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ import uvicorn
 
 from services.monitor.app import create_app
 from shared.settings import DEV_OPERATOR_TOKEN
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -19,12 +19,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[3] / "test-artifacts"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)")

@@ -5,7 +5,6 @@ signatures and answers as scripted, and a real SMTP server."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -30,12 +29,7 @@ from shared.auth import issue_token
 from shared.events import CloudEvent
 from shared.kafka import Producer
 from shared.party_types import PartyType
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.support import free_port
 
 
 @asynccontextmanager

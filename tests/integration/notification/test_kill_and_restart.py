@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from services.notification.domain.notices import Channel, notification_id
-from tests.integration.notification.conftest import auth, free_port, publish
+from tests.integration.notification.conftest import auth, publish
+from tests.support import free_port
 from tests.support import wait_for
 from tests.unit.notification import samples
 

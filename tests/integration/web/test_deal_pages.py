@@ -21,7 +21,8 @@ from services.web.app import create_app as create_web
 from services.web.settings import Settings as WebSettings
 from shared.auth import Role, issue_token
 from shared.party_types import PartyType
-from tests.browser.conftest import free_port, serving
+from tests.browser.conftest import serving
+from tests.support import free_port
 from tests.integration.deals.conftest import CONTRACT, ENT, HOST, UNI, match
 from tests.support import running, wait_for
 

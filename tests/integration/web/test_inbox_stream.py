@@ -12,7 +12,8 @@ from services.web.app import create_app as create_web
 from services.web.settings import Settings as WebSettings
 from shared.auth import issue_token
 from shared.party_types import PartyType
-from tests.browser.conftest import free_port, serving
+from tests.browser.conftest import serving
+from tests.support import free_port
 from tests.support import running
 
 pytestmark = pytest.mark.integration
