@@ -45,7 +45,7 @@ async def _send(settings: CommonSettings, *values: int) -> None:
 
 async def _totals(settings: CommonSettings, count: int) -> list[int]:
     records = await read_records(settings.kafka_bootstrap_servers, f"{settings.topic_prefix}smoke-out",
-                                 count=count, timeout=90)
+                                 count=count, timeout=180)  # a restarted worker on a busy machine first recovers its table
     return [json.loads(r.value)["total"] for r in records]
 
 
