@@ -89,7 +89,7 @@ class DealRunner:
     def token(self, participant_id: str) -> str:
         return self.demo.loaded.tokens[self.key_of[participant_id]]
 
-    async def run(self) -> list[Outcome]:
+    async def run(self) -> list[Outcome | ApiError]:
         today = datetime.now(UTC).date()
         planned: list[Plan] = []
         for session in self.demo.data.sessions:
@@ -97,7 +97,11 @@ class DealRunner:
                 "GET", f"/sessions/{self.demo.loaded.ids[session.key]}/agenda",
                 token=self.demo.loaded.tokens[session.organiser])
             planned += plans(session, agenda, today)
-        return list(await asyncio.gather(*(self.take(plan) for plan in planned)))
+        taken = await asyncio.gather(*(self.take(plan) for plan in planned), return_exceptions=True)
+        for result in taken:  # a pair that did not get through is reported; anything else is a bug
+            if isinstance(result, BaseException) and not isinstance(result, ApiError):
+                raise result
+        return [r for r in taken if isinstance(r, (Outcome, ApiError))]
 
     async def take(self, plan: Plan) -> Outcome:
         await self.open(plan)

@@ -181,7 +181,10 @@ class Demo:
 
     async def take_pairs_to_contracts(self) -> None:
         with self.console.status("taking a few pairs of each session to contracts (签约)"):
-            self.deals = await DealRunner(self).run()
+            taken = await DealRunner(self).run()
+        self.deals = [t for t in taken if isinstance(t, Outcome)]
+        for failed in (t for t in taken if isinstance(t, ApiError)):
+            self.console.print(f"[yellow]warning:[/] {failed}; that pair is left out of the report")
         self.loaded.last_input = time.monotonic()
 
     # -- waiting ---------------------------------------------------------------------------------
