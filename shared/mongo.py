@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pymongo import AsyncMongoClient, IndexModel
+from pymongo import AsyncMongoClient, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
@@ -74,6 +74,46 @@ async def upsert_one(collection: AsyncCollection[dict[str, Any]], _id: Any, upda
 
 
 DUPLICATE_KEY = 11000
+
+
+def _older(_id: Any, version: int) -> dict[str, Any]:
+    """The document ``_id`` if it holds an older version than ``version`` (or none: written before versions)."""
+    return {"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]}
+
+
+async def keep_newest(collection: AsyncCollection[dict[str, Any]], _id: Any, version: int,
+                      fields: Mapping[str, Any]) -> bool:
+    """Set ``fields`` and ``version`` on the document ``_id`` unless it holds this version or a newer one
+    (a repeated or out-of-order event changes nothing); True when stored. When a newer version is
+    there the filter misses, the upsert inserts the ``_id`` again and the unique key refuses it."""
+    try:
+        result = await collection.update_one(_older(_id, version), {"$set": {**fields, "version": version}},
+                                             upsert=True)
+    except DuplicateKeyError:
+        return False
+    return result.matched_count == 1 or result.upserted_id is not None
+
+
+async def keep_newest_many(collection: AsyncCollection[dict[str, Any]],
+                           versions: Iterable[tuple[Any, int, Mapping[str, Any]]]) -> None:
+    """``keep_newest`` for many documents (the newest of each ``_id`` given), in bulk commands of
+    ``BULK_CHUNK``."""
+    newest: dict[Any, tuple[int, Mapping[str, Any]]] = {}
+    for _id, version, fields in versions:
+        if _id not in newest or newest[_id][0] < version:
+            newest[_id] = (version, fields)
+    updates = [(_id, version, fields) for _id, (version, fields) in newest.items()]
+    for start in range(0, len(updates), BULK_CHUNK):
+        chunk = updates[start:start + BULK_CHUNK]
+        try:
+            await collection.bulk_write([UpdateOne(_older(_id, version), {"$set": {**fields, "version": version}},
+                                                   upsert=True) for _id, version, fields in chunk], ordered=False)
+        except BulkWriteError as exc:  # a document there with this version or a newer one
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+        except KeyError:  # FerretDB v1 answers some such bulks without ``nModified`` (a replay after a crash)
+            for _id, version, fields in chunk:
+                await keep_newest(collection, _id, version, fields)
 
 
 async def insert_new(collection: AsyncCollection[dict[str, Any]], documents: Sequence[dict[str, Any]],

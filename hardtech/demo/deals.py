@@ -86,6 +86,14 @@ class DealRunner:
         self.demo = demo
         self.key_of = {pid: key for key, pid in demo.loaded.ids.items()}
 
+    def pair(self, plan: Plan) -> str:
+        """The pair as a person reads it: both organisations and the session."""
+        ids = self.demo.loaded.ids
+        names = {ids[p.key]: p.organisation.pick("zh") for p in self.demo.data.participants if p.key in ids}
+        session = next(s for s in self.demo.data.sessions if s.key == plan.session)
+        first, second = (names.get(p, p) for p in plan.participant_ids)
+        return f"{first} × {second} ({session.title.pick('zh')})"
+
     def token(self, participant_id: str) -> str:
         return self.demo.loaded.tokens[self.key_of[participant_id]]
 
@@ -151,7 +159,7 @@ class DealRunner:
                                                      token=self.token(plan.participant_ids[1]),
                                                      accept=(404, 409))).status_code == 404:
                 if time.monotonic() > deadline:
-                    raise ApiError(f"the deals service has not read match {plan.match_id} within 120 s")
+                    raise ApiError(f"the deals service has not read the match of {self.pair(plan)} within 120 s")
                 await asyncio.sleep(1)
 
     async def deal_of(self, plan: Plan, patience: float = 120) -> dict[str, Any]:
@@ -163,7 +171,7 @@ class DealRunner:
             if found is not None:
                 return found
             if time.monotonic() > deadline:
-                raise ApiError(f"no deal opened ({plan.way}) on match {plan.match_id} within {patience:.0f} s")
+                raise ApiError(f"no deal opened ({plan.way}) for {self.pair(plan)} within {patience:.0f} s")
             await asyncio.sleep(1)
 
 

@@ -29,6 +29,7 @@ from shared.party_types import Side
 from shared.settings import CommonSettings
 
 T = TypeVar("T")
+RESULT_GROUPS = ("matching", "deals")  # the consumer groups the deals step needs at lag 0, in pipeline order
 URLS = {s.name: s.url for s in SERVICES}
 WEBHOOK_PARTICIPANTS = 12  # how many participants the demo points at the dev sink's webhook receiver
 
@@ -195,32 +196,38 @@ class Demo:
             token=self.loaded.tokens[session.organiser], accept=(404,))
         return response.status_code == 200
 
-    async def _matching_caught_up(self) -> bool:
-        response = await self.api["monitor"].call("GET", "/lag/matching", token=self.operator, accept=(404, 503))
-        if response.status_code != 200:
-            return False
-        group = response.json()
-        return group["total_lag"] == 0 and group["uncommitted_partitions"] == 0
+    async def _caught_up(self, group: str) -> bool:
+        response = await self.api["monitor"].call("GET", f"/lag/{group}", token=self.operator, accept=(404, 503))
+        return response.status_code == 200 and caught_up(response.json())
 
     async def wait_for_results(self, timeout: float = 600) -> None:
+        """Wait for every session's agenda, and for the groups the deals step reads through: matching (every
+        match made) and then deals (every match and check-in known to the deals service, whose lists the step
+        polls)."""
         columns = (TextColumn("{task.description:<34}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         deadline = time.monotonic() + timeout
         with Progress(*columns, console=self.console) as progress:
             agendas = progress.add_task("waiting for agendas", total=len(self.data.sessions))
-            matching = progress.add_task("waiting for matching to catch up", total=1)
+            groups = progress.add_task("waiting for matching, then deals", total=len(RESULT_GROUPS))
             ready: set[str] = set()
-            caught_up = False
-            while len(ready) < len(self.data.sessions) or not caught_up:
-                if time.monotonic() > deadline:
-                    raise ApiError(f"timed out after {timeout:.0f}s waiting for agendas ({len(ready)} of "
-                                   f"{len(self.data.sessions)}) and for the matching service to catch up")
+            while True:
                 for session in self.data.sessions:
                     if session.key not in ready and await self._agenda_ready(session):
                         ready.add(session.key)
                         progress.advance(agendas)
-                if not caught_up and await self._matching_caught_up():
-                    caught_up = True
-                    progress.advance(matching)
+                # In order, in one pass: deals at lag 0 counts only once matching has nothing left to give it.
+                done = 0
+                for group in RESULT_GROUPS:
+                    if not await self._caught_up(group):
+                        break
+                    done += 1
+                progress.update(groups, completed=done)
+                if len(ready) == len(self.data.sessions) and done == len(RESULT_GROUPS):
+                    return
+                if time.monotonic() > deadline:
+                    behind = ", ".join(RESULT_GROUPS[done:])
+                    raise ApiError(f"timed out after {timeout:.0f}s waiting for agendas ({len(ready)} of "
+                                   f"{len(self.data.sessions)}) and for consumer groups at lag 0: {behind}")
                 await asyncio.sleep(1)
 
     async def _groups(self) -> list[dict[str, Any]] | None:

@@ -37,7 +37,7 @@ from shared.events import new_event
 from shared.events.deals import ConversionPriorData
 from shared.events.common import LocalizedText
 from shared.events.listing import ParticipantData
-from shared.mongo import find_by_ids
+from shared.mongo import find_by_ids, keep_newest
 from shared.events.listing import ItemData
 from shared.locks import KeyedLocks
 from shared.domain_errors import Conflict, NotFound
@@ -119,12 +119,7 @@ class DealStore:
 
     async def save_item(self, item: ItemData) -> None:
         """Keep the newest fields and region of an offer or a need."""
-        try:
-            await self.items.update_one({"_id": item.id, "version": {"$lt": item.version}},
-                                        {"$set": {"fields": item.fields, "region": item.region,
-                                                  "version": item.version}}, upsert=True)
-        except DuplicateKeyError:
-            pass  # a newer version is stored already
+        await keep_newest(self.items, item.id, item.version, {"fields": item.fields, "region": item.region})
 
     async def item_facts(self, item_ids: list[str]) -> tuple[list[str], list[str]]:
         """The fields and regions of the items known."""
@@ -152,14 +147,9 @@ class DealStore:
 
     async def save_participant(self, participant: ParticipantData) -> None:
         """Keep the newest name and organisation of a participant (for lists people read)."""
-        try:
-            await self.names.update_one(
-                {"_id": participant.id, "version": {"$lt": participant.version}},
-                {"$set": {"display_name": participant.display_name.model_dump(),
-                          "organisation": participant.organisation.model_dump(), "version": participant.version}},
-                upsert=True)
-        except DuplicateKeyError:
-            pass  # a newer version is stored already
+        await keep_newest(self.names, participant.id, participant.version,
+                          {"display_name": participant.display_name.model_dump(),
+                           "organisation": participant.organisation.model_dump()})
 
     async def participant_names(self, participant_ids: list[str]) -> dict[str, dict[str, Any]]:
         return {d["_id"]: d for d in await find_by_ids(self.names, participant_ids)}

@@ -24,13 +24,12 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from pymongo import ASCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 from shared import outbox
 from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids
+from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids, keep_newest
 from shared.domain_errors import Conflict, NotFound
 from services.events_sessions.domain.model import Session
 from services.events_sessions.domain.seats import Change, apply, seat_counts
@@ -194,13 +193,8 @@ class SessionStore:
 
     async def save_listing(self, item: ItemData) -> None:
         """Keep the newest snapshot of a listing; an older or repeated one changes nothing."""
-        try:
-            await self.listings.update_one(
-                {"_id": item.id, "version": {"$lt": item.version}},
-                {"$set": {"owner_id": item.owner_id, "status": item.status.value, "version": item.version}},
-                upsert=True)
-        except DuplicateKeyError:
-            pass  # a newer version is stored already
+        await keep_newest(self.listings, item.id, item.version,
+                          {"owner_id": item.owner_id, "status": item.status.value})
 
     async def listings_named(self, listing_ids: list[str]) -> dict[str, tuple[str, ItemStatus]]:
         documents = await find_by_ids(self.listings, listing_ids)
@@ -212,14 +206,8 @@ class SessionStore:
         """Store an agenda unless a newer (or the same) version is stored; True when stored."""
         participants = sorted({p for m in agenda.meetings for p in m.participant_ids})
         await self._note(participants, "agendas", agenda.session_id)
-        try:
-            result = await self.agendas.update_one(
-                {"_id": agenda.session_id, "version": {"$lt": agenda.version}},
-                {"$set": {"version": agenda.version, "data_json": agenda.model_dump_json(),
-                          "participants": participants}}, upsert=True)
-        except DuplicateKeyError:
-            return False
-        return result.matched_count == 1 or result.upserted_id is not None
+        return await keep_newest(self.agendas, agenda.session_id, agenda.version,
+                                 {"data_json": agenda.model_dump_json(), "participants": participants})
 
     async def agenda(self, session_id: str) -> AgendaData | None:
         document = await self.agendas.find_one({"_id": session_id}, {"data_json": 1})

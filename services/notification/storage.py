@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
@@ -20,7 +20,7 @@ from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 from shared.locks import KeyedLocks
 from shared.mongo import (BULK_CHUNK, DUPLICATE_KEY, bulk_write_chunked, ensure_indexes, find_by_ids, insert_new,
-                          upsert_one)
+                          keep_newest_many, upsert_one)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # After a secret is rotated, webhooks carry the previous secret's signature too for this long.
@@ -95,33 +95,8 @@ class Store:
 
     # --- recipients: contact from the participants topic, preferences from the API ----------
 
-    @staticmethod
-    async def _upsert_newest(collection: Any, versions: list[tuple[str, int, dict[str, Any]]]) -> None:
-        """Keep the newest version of each document only; an older or repeated one is ignored.
-        One bulk command per ``BULK_CHUNK`` documents."""
-        newest: dict[str, tuple[int, dict[str, Any]]] = {}
-        for _id, version, fields in versions:
-            if _id not in newest or newest[_id][0] < version:
-                newest[_id] = (version, fields)
-        updates = [({"_id": _id, "$or": [{"version": {"$lt": version}}, {"version": {"$exists": False}}]},
-                    {"$set": {**fields, "version": version}}) for _id, (version, fields) in newest.items()]
-        for start in range(0, len(updates), BULK_CHUNK):
-            chunk = updates[start:start + BULK_CHUNK]
-            try:
-                await collection.bulk_write([UpdateOne(selector, update, upsert=True) for selector, update in chunk],
-                                            ordered=False)
-            except BulkWriteError as exc:  # a document there with this version or a newer one
-                if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
-                    raise
-            except KeyError:  # FerretDB v1 answers such a bulk without ``nModified`` (a replay after a crash)
-                for selector, update in chunk:
-                    try:
-                        await collection.update_one(selector, update, upsert=True)
-                    except DuplicateKeyError:
-                        pass
-
     async def save_contacts(self, participants: list[ParticipantData]) -> None:
-        await self._upsert_newest(self.recipients, [
+        await keep_newest_many(self.recipients, [
             (p.id, p.version, {"contact": {"email": p.email, "language": p.language.value,
                                            "webhook_url": p.webhook_url},
                                "name": p.display_name.model_dump(mode="json")}) for p in participants])
@@ -178,7 +153,7 @@ class Store:
     # --- sessions: titles and times for agendas and registrations ----------------------------
 
     async def save_sessions(self, sessions: list[SessionData]) -> None:
-        await self._upsert_newest(self.sessions, [(s.id, s.version, {"data": s.model_dump(mode="json")})
+        await keep_newest_many(self.sessions, [(s.id, s.version, {"data": s.model_dump(mode="json")})
                                                   for s in sessions])
 
     async def session(self, session_id: str) -> SessionData | None:

@@ -10,7 +10,7 @@ import asyncio
 
 import pytest
 
-from shared.mongo import make_client, upsert_one
+from shared.mongo import keep_newest, keep_newest_many, make_client, upsert_one
 from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
@@ -46,6 +46,24 @@ async def test_racing_upserts_of_one_new_document_all_take_effect(common_setting
     try:
         await asyncio.gather(*(upsert_one(db.items, "one", {"$set": {f"by-{n}": n}}) for n in range(20)))
         assert await db.items.count_documents({}) == 1
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_only_the_newest_version_is_kept_one_at_a_time_and_in_bulk(common_settings: CommonSettings):
+    client = make_client(common_settings.mongodb_uri)
+    db = client[f"{common_settings.topic_prefix}newest"]
+    try:
+        stored = [await keep_newest(db.items, "one", version, {"v": version}) for version in (2, 1, 2, 3)]
+        assert stored == [True, False, False, True]
+        await db.items.insert_one({"_id": "unversioned", "v": 0})  # written before documents carried versions
+        await keep_newest_many(db.items, [("two", 5, {"v": 5}), ("two", 4, {"v": 4}), ("one", 1, {"v": 1}),
+                                          ("unversioned", 1, {"v": 1}),
+                                          *((f"bulk-{n}", 1, {"v": 1}) for n in range(100))])
+        assert [(d["_id"], d["v"]) for d in await db.items.find({"_id": {"$in": ["one", "two", "unversioned"]}})
+                .sort("_id").to_list()] == [("one", 3), ("two", 5), ("unversioned", 1)]
+        assert await db.items.count_documents({"_id": {"$regex": "^bulk-"}, "version": 1}) == 100
     finally:
         await client.drop_database(db.name)
         await client.close()

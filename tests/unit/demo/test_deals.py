@@ -4,9 +4,10 @@ records, which the deals service's own validation accepts for every session of t
 from __future__ import annotations
 
 from datetime import date
+from types import SimpleNamespace
 
 from hardtech.demo.dataset import load
-from hardtech.demo.deals import Way, contract_of, plans
+from hardtech.demo.deals import DealRunner, Plan, Way, contract_of, plans
 from services.deals.domain.model import Contract
 from services.deals.domain.stages import validate_contract
 
@@ -35,3 +36,14 @@ def test_every_sessions_contracts_pass_the_deals_services_validation():
             contract = Contract.model_validate(contract_of(session, index, TODAY))
             validate_contract(contract, TODAY)  # raises Invalid naming the field otherwise
             assert (contract.field, contract.region, contract.signed_on) == (session.fields[0], session.city, TODAY)
+
+
+def test_a_pair_is_named_by_its_organisations_and_session():
+    data = load()
+    session, (first, second) = data.sessions[0], data.participants[:2]
+    ids = {first.key: "p_first", second.key: "p_second"}
+    demo = SimpleNamespace(data=data, loaded=SimpleNamespace(ids=ids, tokens={}))
+    plan = Plan(session=session.key, match_id="m_x", participant_ids=("p_first", "p_second"), way=Way.OPENED,
+                contract=None)
+    assert DealRunner(demo).pair(plan) == (f"{first.organisation.pick('zh')} × {second.organisation.pick('zh')} "
+                                           f"({session.title.pick('zh')})")
