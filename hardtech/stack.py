@@ -26,6 +26,7 @@ from shared.settings import CommonSettings
 class Service:
     name: str
     default_port: int
+    start_seconds: float = 60  # how long it may take to become ready
 
     @property
     def port(self) -> int:
@@ -49,7 +50,8 @@ class Service:
 SERVICES = (
     Service("listing", 8001),
     Service("events_sessions", 8002),
-    Service("matching", 8003),
+    # On a restart it first rebuilds its engine from its tables: 922 open items took 78 s at load 12.
+    Service("matching", 8003, start_seconds=600),
     Service("notification", 8004),
     Service("monitor", 8005),
     Service("web", 8006),
@@ -159,7 +161,7 @@ def start_infrastructure(report: Report) -> None:
         report(f"Kafka principals: {len(SERVICE_PRINCIPALS)} services, {acls} ACLs (SASL/SCRAM-SHA-512)")
 
 
-def start_services(report: Report, names: list[str] | None = None, timeout: float = 60) -> None:
+def start_services(report: Report, names: list[str] | None = None) -> None:
     chosen = [s for s in SERVICES if names is None or s.name in names]
     started = []
     for service in chosen:
@@ -169,7 +171,7 @@ def start_services(report: Report, names: list[str] | None = None, timeout: floa
                                env=service_environment(service.name))
             started.append(service)
     for service in chosen:
-        wait_until(service.ready, timeout=timeout, what=f"{service.name} /readyz on {service.url}", proc=service.proc)
+        wait_until(service.ready, timeout=service.start_seconds, what=f"{service.name} /readyz on {service.url}", proc=service.proc)
         report(f"{service.name}: {'started' if service in started else 'already running'}, ready at {service.url}")
 
 

@@ -17,7 +17,7 @@ from services.listing.handlers import ListingService
 from shared.api.idempotency import Body, IdempotencyKey, answer_once
 from shared import regions, taxonomy
 from shared.api.app import Problem
-from shared.api.pagination import MAX_LIMIT, Page, PageParams, decode_cursor, encode_cursor, page_params
+from shared.api.pagination import MAX_LIMIT, Page, PageParams, decode_cursor, page_params
 from shared.api.security import CurrentPrincipal, Operator, Participant
 from shared.auth import jwks
 from shared.events.common import Language, LocalizedText
@@ -241,7 +241,7 @@ def item_router(side: Side) -> APIRouter:
         if isinstance(start, str):
             raise _query_error("cursor", start)
         found, after = await service.list_items(side, query, start=start, limit=page.limit)
-        return Page[ItemData](items=found, next_cursor=encode_cursor(after) if after is not None else None)
+        return Page[ItemData](items=found, next_cursor=after)
 
     @router.get("/{item_id}", response_model=ItemData, responses=ERRORS, operation_id=f"get_{side.value}")
     async def read(item_id: EntityId, principal: CurrentPrincipal, service: Service) -> ItemData:

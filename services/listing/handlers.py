@@ -20,7 +20,7 @@ from services.listing.domain.search import Position
 from services.listing.events import item_event, participant_event
 from services.listing.settings import Settings
 from services.listing.storage import ListingStore
-from shared.api.pagination import owner_tag
+from shared.api.pagination import issue_scoped_cursor
 from shared.auth import Principal, Role, issue_token, key_digest, key_fingerprint, new_api_key
 from shared.events.listing import ItemData, ParticipantData
 from shared.outbox import OutboxRelay
@@ -168,16 +168,15 @@ class ListingService:
 
     async def search_start(self, side: Side, query: ItemQuery, cursor: list[Any]) -> Position | str:
         """Where a page of the search starts, or why the cursor is refused."""
-        parsed = search.parse_cursor(cursor, subject=query.subject, search=search.search_code(side, query),
-                                     newest_bucket=await self._store.search.newest_bucket(side))
-        return parsed if isinstance(parsed, str) else parsed.position
+        return search.parse_cursor(cursor, subject=query.subject, search=search.search_code(side, query),
+                                   newest_bucket=await self._store.search.newest_bucket(side))
 
     async def list_items(self, side: Side, query: ItemQuery, *, start: Position | None,
-                         limit: int) -> tuple[list[ItemData], list[Any] | None]:
+                         limit: int) -> tuple[list[ItemData], str | None]:
         """A page of the search and the next page's cursor (None on the last page)."""
         found, after = await self._store.find_items(side, query, start=start, limit=limit)
-        cursor = None if after is None else search.SearchCursor(owner_tag(query.subject),
-                                                                  search.search_code(side, query), after).key()
+        cursor = None if after is None else issue_scoped_cursor(query.subject, search.search_code(side, query),
+                                                                after.bucket, after.below)
         return found, cursor
 
     async def _change_item(self, side: Side, item_id: str, principal: Principal, verb: str,

@@ -25,7 +25,7 @@ from services.notification.domain.preferences import (
 from services.notification.live import Broadcaster
 from services.notification.settings import Settings
 from services.notification.storage import Store
-from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, page_params
+from shared.api.pagination import Page, PageParams, decode_cursor, encode_cursor, issue_scoped_cursor, page_params
 from shared.api.security import Operator, Participant
 from shared.auth import Principal
 from shared.events.common import Language
@@ -166,7 +166,7 @@ async def _numbered_page(me: str, view: str, newest: int, page: PageParams,
         cursor = inbox.parse_cursor(decode_cursor(page.cursor), recipient=me, view=view, head_seq=newest)
         if isinstance(cursor, str):
             raise _unprocessable(["query", "cursor"], cursor)
-        at = cursor.at
+        at = cursor
     entries: list[dict[str, Any]] = []
     budget = inbox.scan_budget(page.limit)
     while at > 0 and budget > 0 and len(entries) <= page.limit:
@@ -176,7 +176,7 @@ async def _numbered_page(me: str, view: str, newest: int, page: PageParams,
     if len(entries) > page.limit:
         entries = entries[:page.limit]
         at = entries[-1]["seq"] - 1
-    return entries, encode_cursor(inbox.InboxCursor(inbox.owner_tag(me), view, at).key()) if at > 0 else None
+    return entries, issue_scoped_cursor(me, view, at) if at > 0 else None
 
 
 @router.get("/inbox/unread-count", response_model=UnreadCount, tags=["inbox"])

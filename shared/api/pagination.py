@@ -52,6 +52,34 @@ def owner_tag(subject: str) -> str:
     return hashlib.sha256(subject.encode()).hexdigest()[:12]
 
 
+INVALID_CURSOR = "invalid cursor / 无效的分页游标"
+
+
+def issue_scoped_cursor(subject: str, view: str, *position: Any) -> str:
+    """A cursor for one caller and one view of a list (its side, filters, words): who it was issued
+    to, which view, and where the next page starts."""
+    return encode_cursor([owner_tag(subject), view, *position])
+
+
+def read_scoped_cursor(key: list[Any], *, subject: str, view: str, size: int,
+                       view_name: tuple[str, str] = ("view of this list (its filters)", "列表的其他视图")
+                       ) -> list[Any] | str:
+    """The ``size`` values of a scoped cursor's position (the caller checks them), or why the cursor
+    is refused: of another shape, another caller's, or another view's (``view_name`` in en and zh)."""
+    if len(key) != 2 + size or not all(isinstance(k, str) for k in key[:2]):
+        return INVALID_CURSOR
+    if key[0] != owner_tag(subject):
+        return "this cursor belongs to another participant / 该分页游标属于其他参与者"
+    if key[1] != view:
+        return f"this cursor belongs to another {view_name[0]} / 该游标属于{view_name[1]}"
+    return key[2:]
+
+
+def is_position(value: object, bound: int) -> bool:
+    """A cursor's number: an int (not a bool) in [0, bound)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < bound
+
+
 class PageParams(BaseModel):
     cursor: str | None = None
     limit: int = DEFAULT_LIMIT

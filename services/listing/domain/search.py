@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from services.listing.domain.items import ItemQuery
-from shared.api.pagination import owner_tag
+from shared.api.pagination import INVALID_CURSOR, is_position, read_scoped_cursor
 from shared.party_types import Side
 
 BUCKET_SIZE = 200
@@ -75,34 +75,19 @@ class Position:
         return bucket < self.bucket or (bucket == self.bucket and (self.below is None or item_id < self.below))
 
 
-@dataclass(frozen=True)
-class SearchCursor:
-    owner: str
-    search: str
-    position: Position
-
-    def key(self) -> list[Any]:
-        return [self.owner, self.search, self.position.bucket, self.position.below]
-
-
-def parse_cursor(key: list[Any], *, subject: str, search: str, newest_bucket: int) -> SearchCursor | str:
-    """The cursor, or why it is refused (another caller's, another search's, or a bucket the
-    index never had)."""
-    if (len(key) != 4 or not all(isinstance(k, str) for k in key[:2]) or not _is_bucket(key[2])
-            or not (key[3] is None or (isinstance(key[3], str) and 0 < len(key[3]) <= 100))):
-        return "invalid cursor / 无效的分页游标"
-    cursor = SearchCursor(key[0], key[1], Position(key[2], key[3]))
-    if cursor.owner != owner_tag(subject):
-        return "this cursor belongs to another participant / 该分页游标属于其他参与者"
-    if cursor.search != search:
-        return "this cursor belongs to another search (side, filters or words) / 该游标属于其他搜索"
-    if cursor.position.bucket > newest_bucket:
+def parse_cursor(key: list[Any], *, subject: str, search: str, newest_bucket: int) -> Position | str:
+    """Where the page starts, or why the cursor is refused (another caller's, another search's, or a
+    bucket the index never had)."""
+    position = read_scoped_cursor(key, subject=subject, view=search, size=2,
+                                  view_name=("search (side, filters or words)", "其他搜索"))
+    if isinstance(position, str):
+        return position
+    bucket, below = position
+    if not is_position(bucket, 2**53) or not (below is None or (isinstance(below, str) and 0 < len(below) <= 100)):
+        return INVALID_CURSOR
+    if bucket > newest_bucket:
         return "stale cursor: beyond the newest item / 游标已失效"
-    return cursor
-
-
-def _is_bucket(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**53
+    return Position(bucket, below)
 
 
 def shared_buckets(heads: Sequence[Iterable[int]], start: Position | None) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from services.listing.domain import search
 from services.listing.domain.items import ItemQuery
-from services.listing.domain.search import Position, SearchCursor
+from services.listing.domain.search import Position
 from shared.api.pagination import owner_tag
 from shared.events.listing import ItemStatus
 from shared.party_types import Kind, PartyType, Side
@@ -48,9 +48,8 @@ def test_the_callers_cursor_of_this_search_is_accepted_and_others_refused():
     query = ItemQuery("p_uni", False, terms=("chip",))
     code = search.search_code(Side.OFFER, query)
     assert search.parse_cursor([MINE, code, 3, "l_7"], subject="p_uni", search=code, newest_bucket=4) == \
-        SearchCursor(MINE, code, Position(3, "l_7"))
-    assert search.parse_cursor([MINE, code, 3, None], subject="p_uni", search=code, newest_bucket=3).position == \
-        Position(3)
+        Position(3, "l_7")
+    assert search.parse_cursor([MINE, code, 3, None], subject="p_uni", search=code, newest_bucket=3) == Position(3)
     assert code != search.search_code(Side.NEED, query) != search.search_code(Side.OFFER, ItemQuery("p_uni", False))
     refusals = {
         "another participant": [owner_tag("p_ent"), code, 3, "l_7"],

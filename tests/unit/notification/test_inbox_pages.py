@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from services.notification.domain import inbox
+from shared.api.pagination import owner_tag
 
-MINE = inbox.owner_tag("p_uni")
+MINE = owner_tag("p_uni")
 
 
 def test_a_window_reads_what_is_wanted_with_some_slack_within_the_budget_and_the_inbox():
@@ -15,14 +16,13 @@ def test_a_window_reads_what_is_wanted_with_some_slack_within_the_budget_and_the
 
 def test_the_callers_cursor_of_this_view_is_accepted():
     view = inbox.view_code(unread=True, archived=False)
-    assert inbox.parse_cursor([MINE, view, 7], recipient="p_uni", view=view, head_seq=9) == \
-        inbox.InboxCursor(MINE, view, 7)
+    assert inbox.parse_cursor([MINE, view, 7], recipient="p_uni", view=view, head_seq=9) == 7
 
 
 def test_cursors_of_someone_else_another_view_beyond_the_inbox_or_of_another_shape_are_refused():
     inbox_view, archive = inbox.view_code(unread=False, archived=False), inbox.view_code(unread=False, archived=True)
     refusals = {
-        "another participant": ([inbox.owner_tag("p_ent"), inbox_view, 3], inbox_view),
+        "another participant": ([owner_tag("p_ent"), inbox_view, 3], inbox_view),
         "another view": ([MINE, archive, 3], inbox_view),
         "stale cursor": ([MINE, inbox_view, 10], inbox_view),
         "invalid cursor": ([MINE, inbox_view, -1], inbox_view),
