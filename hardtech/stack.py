@@ -171,7 +171,8 @@ def start_services(report: Report, names: list[str] | None = None) -> None:
                                env=service_environment(service.name))
             started.append(service)
     for service in chosen:
-        wait_until(service.ready, timeout=service.start_seconds, what=f"{service.name} /readyz on {service.url}", proc=service.proc)
+        wait_until(service.ready, timeout=service.start_seconds, what=f"{service.name} /readyz on {service.url}",
+                   proc=service.proc)
         report(f"{service.name}: {'started' if service in started else 'already running'}, ready at {service.url}")
 
 
