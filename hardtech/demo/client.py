@@ -11,6 +11,9 @@ import httpx
 from hardtech.errors import SetupError
 
 
+TRANSPORT_RETRIES = 3  # a lost or timed-out connection, for a request that may be repeated
+
+
 class ApiError(SetupError):
     pass
 
@@ -26,7 +29,8 @@ class Api:
     async def call(self, method: str, path: str, *, token: str | None = None, json: Any = None,
                    params: dict[str, Any] | None = None, idempotency_key: str | None = None,
                    accept: tuple[int, ...] = ()) -> httpx.Response:
-        """One request; 429 and 503 are waited out, anything else unexpected is an ApiError."""
+        """One request; 429 and 503 are waited out, and so is a lost or timed-out connection when the request
+        may be repeated (a GET, or a write with an idempotency key); anything else unexpected is an ApiError."""
         headers = {}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -37,7 +41,11 @@ class Api:
                 try:
                     response = await self._client.request(method, path, json=json, params=params, headers=headers)
                 except httpx.TransportError as exc:
-                    raise ApiError(f"{method} {self._client.base_url}{path}: {exc}") from None
+                    if attempt < TRANSPORT_RETRIES and (method == "GET" or idempotency_key):
+                        await asyncio.sleep(1 + attempt)
+                        continue
+                    raise ApiError(f"{method} {self._client.base_url}{path}: {type(exc).__name__} {exc}".rstrip()) \
+                        from None
             if response.status_code in (429, 503):
                 await asyncio.sleep(min(float(response.headers.get("retry-after", "1")), 10) + 0.1 * attempt)
                 continue

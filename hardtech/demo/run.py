@@ -30,6 +30,7 @@ from shared.settings import CommonSettings
 
 T = TypeVar("T")
 RESULT_GROUPS = ("matching", "deals")  # the consumer groups the deals step needs at lag 0, in pipeline order
+PROBE_GROUPS = ("matching", "matching-projection")  # through which a withdrawal reaches the matches read model
 URLS = {s.name: s.url for s in SERVICES}
 WEBHOOK_PARTICIPANTS = 12  # how many participants the demo points at the dev sink's webhook receiver
 
@@ -305,6 +306,23 @@ class Demo:
             await consumer.stop()
         self.timings.notice_after_event = arrived - appended
         self.timings.notice_after_post = arrived - posted_at
+        await self.withdraw_probe(posted["id"], match_id, token)
+
+    async def withdraw_probe(self, need_id: str, match_id: str, token: str, timeout: float = 120) -> None:
+        """The probe copies an offer as a need (a perfect match): withdraw it, and wait until its matches are
+        retracted in the read model, so that the report shows the demo's own matches."""
+        await self.api["listing"].json("POST", f"/demands/{need_id}/withdraw", token=token,
+                                       idempotency_key=f"{self.run_key}-probe-withdraw-{need_id}")
+        deadline = time.monotonic() + timeout
+
+        async def retracted() -> bool:  # the timed match first, then whatever else the same batch carried
+            match = await self.api["matching"].json("GET", f"/matches/{match_id}", token=token)
+            return match["status"] != "active" and all([await self._caught_up(g) for g in PROBE_GROUPS])
+
+        while not await retracted():
+            if time.monotonic() > deadline:
+                raise ApiError(f"the probe's matches were not retracted within {timeout:.0f}s")
+            await asyncio.sleep(1)
 
 
 def caught_up(group: dict[str, Any]) -> bool:
