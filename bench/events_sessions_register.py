@@ -26,6 +26,7 @@ from shared.kafka import ensure_topics
 from shared.party_types import PartyType
 
 SEATS = 50
+READS = 30  # of the session and of the session list, once its registrations are in
 
 
 def _session_body() -> dict:
@@ -64,8 +65,20 @@ async def _run(client: httpx.AsyncClient, settings: Settings, *, registrants: in
     expected_confirmed = min(SEATS, registrants)
     assert statuses.count(201) == registrants, f"non-201 answers: {set(statuses)}"
     assert (confirmed, waitlisted) == (expected_confirmed, registrants - expected_confirmed), (confirmed, waitlisted)
+    reads = {path: await _read_times(client, path) for path in (f"/sessions/{sid}", "/sessions")}
     return {"per_second": registrants / elapsed, "p50": median(latencies), "p99": percentile(latencies, 99),
-            "confirmed": confirmed, "waitlisted": waitlisted}
+            "confirmed": confirmed, "waitlisted": waitlisted,
+            "read_p50": median(reads[f"/sessions/{sid}"]), "read_p99": percentile(reads[f"/sessions/{sid}"], 99),
+            "list_p50": median(reads["/sessions"]), "list_p99": percentile(reads["/sessions"], 99)}
+
+
+async def _read_times(client: httpx.AsyncClient, path: str) -> list[float]:
+    times = []
+    for _ in range(READS):
+        started = time.perf_counter()
+        (await client.get(path)).raise_for_status()
+        times.append(time.perf_counter() - started)
+    return times
 
 
 def _start_service(settings: Settings, port: int) -> subprocess.Popen:
@@ -108,16 +121,21 @@ async def main(quick: bool) -> None:
 
 def _report(rows: list, rounds: int, quick: bool) -> None:
     base = rows[1][2]["per_second"]
-    header = "| clients | registrations per session | registrations/s | ratio | p50 ms | p99 ms | confirmed / waitlisted |"
-    lines = [header, "|---|---|---|---|---|---|---|"]
+    header = ("| clients | registrations per session | registrations/s | ratio | p50 ms | p99 ms | confirmed / waitlisted "
+              "| GET the session p50 / p99 ms | GET /sessions p50 / p99 ms |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for name, registrants, m in rows:
         lines.append(f"| {name} | {registrants} | {m['per_second']:.1f} | {m['per_second'] / base:.2f}x | "
-                     f"{m['p50'] * 1000:.0f} | {m['p99'] * 1000:.0f} | {m['confirmed']:.0f} / {m['waitlisted']:.0f} |")
+                     f"{m['p50'] * 1000:.0f} | {m['p99'] * 1000:.0f} | {m['confirmed']:.0f} / {m['waitlisted']:.0f} | "
+                     f"{m['read_p50'] * 1000:.1f} / {m['read_p99'] * 1000:.1f} | "
+                     f"{m['list_p50'] * 1000:.1f} / {m['list_p99'] * 1000:.1f} |")
     table = "\n".join(lines)
     print(table)
     body = (f"{'Quick run, ' if quick else ''}median of {rounds} run(s) per row. The service as a uvicorn process "
             f"on the local Kafka and FerretDB v1 (SQLite); {SEATS} attendee seats per session; every run checks "
-            f"that exactly min({SEATS}, registrants) are confirmed and the rest waitlisted.\n\n"
+            f"that exactly min({SEATS}, registrants) are confirmed and the rest waitlisted; then {READS} sequential "
+            "reads of the session (`GET /sessions/{id}`) and of the session list (`GET /sessions`, every session "
+            "of the run so far).\n\n"
             f"Command: `.venv/bin/python -m bench.events_sessions_register{' --quick' if quick else ''}`\n\n"
             f"{table}\n\n"
             "Writes to one session are serialised (one lock per session document, then a compare-and-set on its "

@@ -38,6 +38,7 @@ from services.matching.ledger import SOURCE
 from services.matching.settings import Settings as MatchingSettings
 from services.notification.app import create_app as notification_app
 from services.notification.settings import Settings as NotificationSettings
+from services.notification import storage as notification_storage
 from services.notification.storage import Store
 from shared import topics
 from shared.auth import issue_token
@@ -47,6 +48,7 @@ from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import ConsortiumData, ConsortiumMember, ConsortiumRole, Explanation, MatchData, MatchSide
 from shared.kafka import ensure_topics
 from shared.locks import KeyedLocks
+from shared import mongo
 from shared.mongo import make_client
 from shared.party_types import Kind, PartyType, Side
 
@@ -64,6 +66,12 @@ def _entry(recipient: str, seq: int) -> dict[str, Any]:
             "read": seq % 3 == 0, "archived": False}
 
 
+def _stored(entry: dict[str, Any]) -> dict[str, Any]:
+    """An inbox entry as this checkout stores it: packed where it packs (shared.mongo.pack)."""
+    packed = getattr(notification_storage, "ENTRY_PACKED", None)
+    return entry if packed is None else mongo.pack(entry, packed)
+
+
 async def seed_inbox(settings: NotificationSettings, documents: int, mine: int) -> None:
     """Entries of ``ME`` (``mine``) and of the others, in this checkout's layout."""
     mongo = make_client(settings.mongodb_uri)
@@ -76,7 +84,7 @@ async def seed_inbox(settings: NotificationSettings, documents: int, mine: int) 
             if slots:
                 await db.inbox_ids.insert_many([{"_id": e["notification"], "recipient": recipient,
                                                  "slot": f"{recipient}:{e['seq']}"} for e in entries])
-                await db.inbox.insert_many([{**e, "_id": f"{recipient}:{e['seq']}"} for e in entries])
+                await db.inbox.insert_many([_stored({**e, "_id": f"{recipient}:{e['seq']}"}) for e in entries])
             else:
                 await db.inbox.insert_many([{**{k: v for k, v in e.items() if k != "notification"},
                                              "_id": e["notification"]} for e in entries])

@@ -4,9 +4,11 @@ FerretDB support: no multi-document transactions, no change streams."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from typing import Any
 
+from pydantic_core import to_json
 from pymongo import AsyncMongoClient, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
@@ -45,6 +47,27 @@ async def find_by_ids(collection: AsyncCollection[dict[str, Any]], ids: Iterable
     its primary key but ``{_id: {$in: [...]}}`` by scanning the whole collection."""
     found = await asyncio.gather(*(collection.find_one({"_id": _id}, projection) for _id in sorted(set(ids))))
     return [document for document in found if document is not None]
+
+
+# FerretDB v1 decodes a document element by element on every read: a session document of ~1,000
+# elements (28 KB) took 12-76 ms to read by _id, the same bytes as one string 2 ms (measured
+# 2026-12-07, bench/results.md). Nested values that are only ever read whole are stored packed.
+PACKED = "_json"
+
+
+def pack(document: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    """``document`` with each of ``fields`` stored as one JSON text, ``<field>_json``."""
+    packed = {name: value for name, value in document.items() if name not in fields}
+    packed.update({name + PACKED: to_json(document[name]).decode() for name in fields if name in document})
+    return packed
+
+
+def unpack(document: Mapping[str, Any], fields: Collection[str]) -> dict[str, Any]:
+    """The document ``pack`` was given; one stored before its fields were packed is left as it is."""
+    texts = {name + PACKED: name for name in fields}
+    unpacked = {name: value for name, value in document.items() if name not in texts}
+    unpacked.update({name: json.loads(document[text]) for text, name in texts.items() if text in document})
+    return unpacked
 
 
 # FerretDB v1 keeps every statement's cursor of an update command open until the command ends,

@@ -29,7 +29,7 @@ from shared import outbox
 from shared.events.listing import ItemData, ItemStatus
 from shared.events.matching import AgendaData
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids, keep_newest
+from shared.mongo import PACKED, bulk_write_chunked, ensure_indexes, find_by_ids, keep_newest, pack, unpack
 from shared.domain_errors import Conflict, NotFound
 from services.events_sessions.domain.model import Session
 from services.events_sessions.domain.seats import Change, apply, seat_counts
@@ -41,14 +41,22 @@ T = TypeVar("T")
 MAX_ATTEMPTS = 50
 # Sessions whose last written state is kept, so a write skips reading the (large) document back.
 CACHED_SESSIONS = 64
-HEAVY_FIELDS = ("registrations", "meeting_requests", "registrants", outbox.OUTBOX)
+# A session's registrations and meeting requests are stored packed (shared.mongo.pack): most of a
+# session's elements, which FerretDB v1 decodes one by one on every read of the document.
+BOOK = ("meeting_requests", "registrations")
+HEAVY_FIELDS = (*BOOK, *(name + PACKED for name in BOOK), "registrants", outbox.OUTBOX)
 SUMMARY = {name: 0 for name in HEAVY_FIELDS}
 _PARTICIPANT_SESSIONS = "participant-sessions"
 
 
+def _book(session: Session) -> dict[str, Any]:
+    return pack(session.model_dump(include=set(BOOK)), BOOK)
+
+
 def _document(session: Session) -> dict[str, Any]:
-    document = session.model_dump(exclude={"id"})
+    document = session.model_dump(exclude={"id", *BOOK})
     document["_id"] = session.id
+    document.update(_book(session))
     document.update(seat_counts(session).as_document())
     document["registrants"] = sorted({r.participant_id for r in session.registrations.values()})
     return document
@@ -59,7 +67,7 @@ def _missing(session_id: str) -> NotFound:
 
 
 def to_session(document: dict[str, Any]) -> Session:
-    return Session.model_validate({**document, "id": document["_id"]})
+    return Session.model_validate({**unpack(document, BOOK), "id": document["_id"]})
 
 
 class SessionStore:
@@ -154,10 +162,9 @@ class SessionStore:
         after = apply(session, change)
         fields = {name: value.model_dump() if isinstance(value, BaseModel) else value
                   for name, value in change.fields.items()}
-        fields.update({**seat_counts(after).as_document(), "revision": session.revision + 1})
-        fields.update({f"registrations.{key}": r.model_dump() for key, r in change.registrations.items()})
-        fields.update({f"meeting_requests.{key}": m.model_dump() for key, m in change.meeting_requests.items()})
-        update: dict[str, Any] = {"$set": fields}
+        # The whole book on every write; a session stored before it was packed is packed now.
+        fields.update({**seat_counts(after).as_document(), "revision": session.revision + 1, **_book(after)})
+        update: dict[str, Any] = {"$set": fields, "$unset": dict.fromkeys(BOOK, "")}
         if change.new_participant is not None:
             await self._note([change.new_participant], "sessions", session.id)
             update["$addToSet"] = {"registrants": change.new_participant}

@@ -25,7 +25,7 @@ from shared.events.matching import (
     MatchRetractedData,
 )
 from shared.locks import KeyedLocks
-from shared.mongo import bulk_write_chunked, ensure_indexes, find_by_ids, insert_new
+from shared.mongo import PACKED, bulk_write_chunked, ensure_indexes, find_by_ids, insert_new, unpack
 
 MATCHES = "matches"
 CONSORTIA = "consortia"
@@ -36,7 +36,11 @@ MATCHES_BY_PARTICIPANT = "matches_by_participant"
 CONSORTIA_BY_PARTICIPANT = "consortia_by_participant"
 AGENDAS = "agendas"
 FEEDBACK = "feedback"
-
+# A match's or consortium's event data is stored packed (shared.mongo.pack): read whole, and most
+# of the document's elements, which FerretDB v1 decodes one by one on every read.
+DATA = ("data",)
+DATA_TEXT = "data" + PACKED
+HAS_DATA: dict[str, Any] = {"$or": [{name: {"$exists": True}} for name in (*DATA, DATA_TEXT)]}
 
 ACTIVE = "active"
 RETRACTED = "retracted"
@@ -91,7 +95,8 @@ class MatchingStore:
     # -- queries -------------------------------------------------------------------------
 
     async def match(self, match_id: str) -> dict[str, Any] | None:
-        return await self.matches.find_one({"_id": match_id})
+        document = await self.matches.find_one({"_id": match_id})
+        return None if document is None else unpack(document, DATA)
 
     async def match_page(self, *, viewer: str | None, kind: str | None, min_score: float | None,
                          status: str | None, after: After | None, limit: int) -> Page:
@@ -101,7 +106,7 @@ class MatchingStore:
                       if (kind is None or e["kind"] == kind) and (min_score is None or e["score"] >= min_score)
                       and (status is None or _listed_status(e) == status)]
             return await _listed_page(self.matches, listed, after, limit)
-        clauses: list[Filter] = [{"data": {"$exists": True}}]
+        clauses: list[Filter] = [HAS_DATA]
         if kind is not None:
             clauses.append({"kind": kind})
         if min_score is not None:
@@ -118,7 +123,7 @@ class MatchingStore:
             documents, next_after = await _listed_page(self.consortia, listed, after, limit)
             # A member a later proposal left out is still listed: the consortium itself says who is in.
             return [d for d in documents if viewer in d["participant_ids"]], next_after
-        clauses: list[Filter] = [{"data": {"$exists": True}}]
+        clauses: list[Filter] = [HAS_DATA]
         if status is not None:
             clauses.append({"status": status})
         return await _best_first(self.consortia, clauses, after, limit)
@@ -159,6 +164,8 @@ class _Change:
 
     def update(self) -> dict[str, Any]:
         update: dict[str, Any] = {"$set": self.fields} if self.fields else {}
+        if DATA_TEXT in self.fields:  # a document stored before its data was packed is packed now
+            update["$unset"] = dict.fromkeys(DATA, "")
         if self.hidden_for:
             update["$addToSet"] = {"hidden_for": {"$each": sorted(self.hidden_for)}}
         return update
@@ -170,7 +177,7 @@ def _change_of(data: Any, now: datetime) -> tuple[str, str, dict[str, Any], str 
         return MATCHES, data.match_id, {
             "kind": data.kind.value, "score": data.score, "status": ACTIVE, "reason": None,
             "parties": sorted({data.offer.owner_id, data.need.owner_id}),
-            "data": data.model_dump(mode="json"), "updated_at": now}, None
+            DATA_TEXT: data.model_dump_json(), "updated_at": now}, None
     if isinstance(data, MatchRetractedData) and data.for_participant is not None:
         return MATCHES, data.match_id, {}, data.for_participant
     if isinstance(data, MatchRetractedData):
@@ -181,7 +188,7 @@ def _change_of(data: Any, now: datetime) -> tuple[str, str, dict[str, Any], str 
         return CONSORTIA, data.consortium_id, {
             "status": ACTIVE, "score": data.score, "reason": None,
             "participant_ids": sorted({m.participant_id for m in data.members}),
-            "data": data.model_dump(mode="json"), "updated_at": now}, None
+            DATA_TEXT: data.model_dump_json(), "updated_at": now}, None
     if isinstance(data, ConsortiumRetractedData):
         return CONSORTIA, data.consortium_id, {"status": RETRACTED, "reason": data.reason, "updated_at": now}, None
     if isinstance(data, AgendaData):  # as JSON text: FerretDB v1 stores no nested arrays (must-meet pairs)
@@ -258,7 +265,7 @@ async def _listed_page(collection: AsyncCollection[dict[str, Any]], listed: list
     if after is not None:
         ordered = [e for e in ordered if (-e["score"], e["id"]) > (-after[0], after[1])]
     page = ordered[:limit]
-    found = {d["_id"]: d for d in await find_by_ids(collection, [e["id"] for e in page])}
+    found = {d["_id"]: unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page])}
     documents = [found[e["id"]] for e in page if e["id"] in found and "data" in found[e["id"]]]
     more = len(ordered) > limit
     return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
@@ -270,8 +277,9 @@ async def _best_first(collection: AsyncCollection[dict[str, Any]], clauses: list
     if after is not None:
         score, last_id = after
         clauses = [*clauses, {"$or": [{"score": {"$lt": score}}, {"score": score, "_id": {"$gt": last_id}}]}]
-    documents = await (collection.find({"$and": clauses})
-                       .sort([("score", DESCENDING), ("_id", ASCENDING)]).limit(limit + 1).to_list())
+    documents = [unpack(d, DATA) for d in await (collection.find({"$and": clauses})
+                                                  .sort([("score", DESCENDING), ("_id", ASCENDING)])
+                                                  .limit(limit + 1).to_list())]
     if len(documents) > limit:
         documents = documents[:limit]
         return documents, (documents[-1]["score"], documents[-1]["_id"])

@@ -20,11 +20,14 @@ from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 from shared.locks import KeyedLocks
 from shared.mongo import (BULK_CHUNK, DUPLICATE_KEY, bulk_write_chunked, ensure_indexes, find_by_ids, insert_new,
-                          keep_newest_many, upsert_one)
+                          keep_newest_many, pack, unpack, upsert_one)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # After a secret is rotated, webhooks carry the previous secret's signature too for this long.
 SECRET_OVERLAP = timedelta(hours=24)
+# An inbox entry's event data (a match's parties and explanations) is stored packed: read whole,
+# most of the entry's elements (shared.mongo.pack).
+ENTRY_PACKED = ("data",)
 # What the delivery worker's schedule holds of a delivery.
 SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
 # The upgrade that moved what the API and the delivery worker write out of ``recipients``.
@@ -206,7 +209,8 @@ class Store:
             for entry in entries:
                 if entry["notification"] in known:  # keep the number the first attempt gave it
                     entry["seq"] = int(existing[entry["notification"]]["slot"].rsplit(":", 1)[1])
-        slots = [{**e, "_id": slot_id(e["recipient"], e["seq"]), "read": False, "archived": False} for e in entries]
+        slots = [pack({**e, "_id": slot_id(e["recipient"], e["seq"]), "read": False, "archived": False}, ENTRY_PACKED)
+                 for e in entries]
         written_before = await insert_new(self.inbox, slots)
         moved: dict[str, InboxHead] = {}
         for entry in entries:
@@ -226,7 +230,7 @@ class Store:
     async def slots(self, recipient: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
         """The entries with these sequence numbers, highest first (numbers never written are skipped)."""
         found = await find_by_ids(self.inbox, [slot_id(recipient, n) for n in numbers])
-        return sorted(found, key=lambda d: d["seq"], reverse=True)
+        return sorted((unpack(d, ENTRY_PACKED) for d in found), key=lambda d: d["seq"], reverse=True)
 
     async def unread_count(self, recipient: str) -> int:
         head, reads = await asyncio.gather(self.inbox_head(recipient),
@@ -248,7 +252,7 @@ class Store:
                                                         return_document=ReturnDocument.AFTER)
             if leaves_unread:
                 await self.inbox_reads.update_one({"_id": recipient}, {"$inc": {"left": 1}}, upsert=True)
-            return slot
+            return None if slot is None else unpack(slot, ENTRY_PACKED)
 
     # --- deliveries: the due-time store of webhook and e-mail messages --------------------------
 

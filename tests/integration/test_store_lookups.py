@@ -7,10 +7,11 @@ every service's hot path (outbox relay, projections, compare-and-set writes) dep
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 
-from shared.mongo import keep_newest, keep_newest_many, make_client, upsert_one
+from shared.mongo import keep_newest, keep_newest_many, make_client, pack, unpack, upsert_one
 from shared.settings import CommonSettings
 
 pytestmark = pytest.mark.integration
@@ -64,6 +65,27 @@ async def test_only_the_newest_version_is_kept_one_at_a_time_and_in_bulk(common_
         assert [(d["_id"], d["v"]) for d in await db.items.find({"_id": {"$in": ["one", "two", "unversioned"]}})
                 .sort("_id").to_list()] == [("one", 3), ("two", 5), ("unversioned", 1)]
         assert await db.items.count_documents({"_id": {"$regex": "^bulk-"}, "version": 1}) == 100
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_a_packed_value_is_one_stored_element_read_back_as_json(common_settings: CommonSettings):
+    client = make_client(common_settings.mongodb_uri)
+    db = client[f"{common_settings.topic_prefix}packed"]
+    book = {"p1": {"role": "attendee", "at": datetime(2026, 12, 7, 8, 30, tzinfo=UTC), "tags": ["5G", "芯片"]}}
+    try:
+        await db.items.insert_one(pack({"_id": "s1", "title": "专场", "book": book}, ["book"]))
+        stored = await db.items.find_one({"_id": "s1"})
+        assert stored == {"_id": "s1", "title": "专场",
+                          "book_json": '{"p1":{"role":"attendee","at":"2026-12-07T08:30:00Z","tags":["5G","芯片"]}}'}
+        assert unpack(stored, ["book"]) == {
+            "_id": "s1", "title": "专场", "book": {"p1": {"role": "attendee", "at": "2026-12-07T08:30:00Z",
+                                                        "tags": ["5G", "芯片"]}}}
+        # a document stored before its field was packed is read as it is
+        await db.items.insert_one({"_id": "s0", "book": {"p1": {"role": "presenter"}}})
+        assert unpack(await db.items.find_one({"_id": "s0"}), ["book"]) == {"_id": "s0",
+                                                                         "book": {"p1": {"role": "presenter"}}}
     finally:
         await client.drop_database(db.name)
         await client.close()

@@ -4,14 +4,18 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
 
 from services.events_sessions.app import create_app
+from services.events_sessions.domain.model import participant_key
 from services.events_sessions.settings import Settings
+from services.events_sessions.storage import BOOK
 from shared import topics
 from shared.events import new_event
+from shared.mongo import PACKED, unpack
 from shared.events.matching import AgendaData, AgendaSlot, Meeting
 from shared.kafka import Producer
 from shared.party_types import PartyType
@@ -74,3 +78,32 @@ async def test_my_registrations_and_agenda_and_a_sessions_registrations_are_id_l
                 await store.upgrades.delete_many({})
                 assert await store.upgrade() == 3
                 assert await store.upgrade() == 0
+
+
+async def test_a_sessions_registrations_are_stored_packed_and_a_session_stored_before_is_packed_on_its_next_write(
+        client, new_session, bearer, organiser):
+    sid = (await new_session())["id"]
+    people = [("uni-1", PartyType.UNIVERSITY), ("ent-1", PartyType.ENTERPRISE), ("inv-1", PartyType.INVESTOR)]
+    for participant, party_type in people[:2]:
+        response = await client.post(f"/sessions/{sid}/registrations", headers=bearer(participant, party_type),
+                                     json={"role": "attendee"})
+        assert response.status_code == 201, response.text
+    store = client._transport.app.state.sessions.store
+    stored = await store.sessions.find_one({"_id": sid})
+    assert sorted(json.loads(stored["registrations" + PACKED])) == sorted(map(participant_key, ["uni-1", "ent-1"]))
+    assert not set(BOOK) & set(stored)
+
+    # as an earlier version stored it: registrations and meeting requests as elements of their own
+    await store.sessions.replace_one({"_id": sid}, unpack(stored, BOOK))
+    store._written.clear()
+    listed = (await client.get(f"/sessions/{sid}/registrations", headers=organiser)).json()["items"]
+    assert [r["participant_id"] for r in listed] == ["uni-1", "ent-1"]
+    response = await client.post(f"/sessions/{sid}/registrations", headers=bearer(*people[2]),
+                                 json={"role": "attendee"})
+    assert response.status_code == 201, response.text
+    moved = await store.sessions.find_one({"_id": sid})
+    assert sorted(json.loads(moved["registrations" + PACKED])) == sorted(
+        map(participant_key, ["uni-1", "ent-1", "inv-1"]))
+    assert not set(BOOK) & set(moved)
+    listed = (await client.get(f"/sessions/{sid}/registrations", headers=organiser)).json()["items"]
+    assert [r["participant_id"] for r in listed] == ["uni-1", "ent-1", "inv-1"]

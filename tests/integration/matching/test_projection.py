@@ -6,6 +6,7 @@ pairs, which FerretDB v1 cannot store as arrays) come back whole."""
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from services.matching.storage import MatchingStore
 from shared.events import new_event
 from shared.events.matching import AgendaData, AgendaSlot, Meeting, MatchRetractedData, RetractReason
 from shared.locks import KeyedLocks
-from shared.mongo import make_client
+from shared.mongo import make_client, unpack
 from tests.integration.matching.test_api import _match
 
 pytestmark = pytest.mark.integration
@@ -86,3 +87,21 @@ async def test_a_batch_updating_hundreds_of_documents_completes(store: MatchingS
     await asyncio.wait_for(store.project_many(new_event("match.updated.v1", m, source=SOURCE) for m in rescored),
                            timeout=60)
     assert {(await store.match(m.match_id))["score"] for m in matches[::50]} == {0.8}
+
+
+async def test_a_matchs_data_is_stored_packed_and_one_stored_before_is_packed_when_it_changes(store: MatchingStore):
+    first = _match(1, "ent", 0.6)
+    await store.project_many([new_event("match.created.v1", first, source=SOURCE)])
+    stored = await store.matches.find_one({"_id": "m_001"})
+    assert "data" not in stored and json.loads(stored["data_json"]) == first.model_dump(mode="json")
+    # as stored before the data was packed: still read, listed and paged, and packed on its next change
+    await store.matches.replace_one({"_id": "m_001"}, unpack(stored, ["data"]))
+    assert (await store.match("m_001"))["data"] == first.model_dump(mode="json")
+    documents, _ = await store.match_page(viewer="ent", kind=None, min_score=None, status=None, after=None, limit=5)
+    assert [d["data"]["score"] for d in documents] == [0.6]
+    documents, _ = await store.match_page(viewer=None, kind=None, min_score=None, status=None, after=None, limit=5)
+    assert [d["_id"] for d in documents] == ["m_001"]
+    rescored = first.model_copy(update={"score": 0.65})
+    await store.project_many([new_event("match.updated.v1", rescored, source=SOURCE)])
+    stored = await store.matches.find_one({"_id": "m_001"})
+    assert "data" not in stored and json.loads(stored["data_json"])["score"] == 0.65
