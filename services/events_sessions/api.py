@@ -132,7 +132,7 @@ async def list_sessions(
 @sessions.get("/{session_id}", response_model=SessionOut)
 async def get_session(session_id: SessionId, request: Request) -> SessionOut:
     svc = service(request)
-    return SessionOut.of(await svc.store.get(session_id), svc.clock())
+    return SessionOut.of_summary(await svc.store.summary(session_id), svc.clock())
 
 
 @sessions.patch("/{session_id}", response_model=SessionOut, responses={403: {"description": "Not its organiser"}})

@@ -132,6 +132,13 @@ class SessionStore:
             raise _missing(session_id)
         return to_session(document)
 
+    async def summary(self, session_id: str) -> dict[str, Any]:
+        """The session without its registrations, with their stored counts (see ``page``)."""
+        document = await self.sessions.find_one({"_id": session_id}, SUMMARY)
+        if document is None:
+            raise _missing(session_id)
+        return document
+
     async def ensure_exists(self, session_id: str) -> None:
         """NotFound unless the session exists; cheap for a session this process wrote lately."""
         if session_id not in self._written and await self.sessions.find_one({"_id": session_id}, {"_id": 1}) is None:
