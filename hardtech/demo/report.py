@@ -8,7 +8,7 @@ from decimal import Decimal
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from hardtech import devsink
 from hardtech.demo.run import Demo
@@ -133,8 +133,9 @@ async def deals_and_funnels(demo: Demo, out: Console) -> None:
     """Each session's funnel (as its host sees it) and turnover, and the pairs the demo took on."""
     names = {demo.loaded.ids[p.key]: p.organisation.pick("zh") for p in demo.data.participants}
     out.rule("[bold]From match to contract (从匹配到成交)[/bold]: each session's funnel and turnover")
-    table = Table("session / 专场", "matches made\n匹配", "accepted\n接受", "met\n会面", "signed\n签约",
-                  "turnover / 成交额", "closed / 未成交")
+    # A Chinese title or an amount has no space to wrap at: folded, not cut ("科技成果 …") on a narrow terminal.
+    table = Table(Column("session / 专场", overflow="fold"), "matches made\n匹配", "accepted\n接受", "met\n会面",
+                  "signed\n签约", Column("turnover / 成交额", overflow="fold"), "closed / 未成交")
     for session in demo.data.sessions:
         funnel = await demo.api["deals"].json("GET", "/funnel", token=demo.loaded.tokens[session.organiser],
                                               params={"session": demo.loaded.ids[session.key]})
