@@ -66,8 +66,11 @@ class Heartbeat(threading.Thread):
             self.beat()
 
     def stop(self) -> None:
+        """Stop beating and say so: the API is not ready from now on, not 5 s later."""
         self._stopped.set()
         self.join(timeout=5)
+        self._state = lambda: {"ready": False, "projection": False}
+        self.beat()
         self._client.close()
 
 
