@@ -187,7 +187,7 @@ async def end_to_end() -> None:
         table = "| measure | value | goal |\n|---|---|---|\n" + "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
         print(table)
         path = write_section("matching_demo", "Matching service on the demo's data set (end to end)",
-                             "One worker (`python -m services.matching`) on the local broker and FerretDB, fed the "
+                             "One worker (`python -m services.matching.worker`, beside the query API) on the local broker and FerretDB, fed the "
                              "events of `hardtech.demo.dataset` on a throw-away namespace.\n\n" + table)
         print(f"wrote {path}")
     finally:

@@ -70,8 +70,12 @@ def _start(settings: Settings, log: Path, ready_within: float = 90) -> subproces
     env = {**os.environ, "HARDTECH_TOPIC_PREFIX": settings.topic_prefix, "MATCHING_PORT": str(settings.port),
            "MATCHING_DATADIR": str(settings.datadir), "MATCHING_DATABASE": settings.database,
            "HARDTECH_LOG_LEVEL": "WARNING"}
-    process = subprocess.Popen([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
+    # The stream worker (what is measured), and the query API in the worker's process group, so
+    # that one killpg ends both.
+    process = subprocess.Popen([sys.executable, "-m", "services.matching.worker"], cwd=ROOT, env=env,
                                stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    subprocess.Popen([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env, stdout=log.open("ab"),
+                     stderr=subprocess.STDOUT, process_group=process.pid)
     deadline = time.monotonic() + ready_within
     while time.monotonic() < deadline:
         try:
@@ -318,7 +322,7 @@ def main() -> None:
         print(table)
         print("wrote", write_section(
             "matching_memory", f"Matching worker memory with {preload:,} open items",
-            f"One worker (`python -m services.matching`) on the local broker loads {preload:,} open synthetic "
+            f"One worker (`python -m services.matching.worker`, beside the query API) on the local broker loads {preload:,} open synthetic "
             f"items (`bench.matching_candidates.Corpus`, topical); its resident memory is read from /proc when "
             f"it is ready and after the last item is handled. It holds the candidate index, the text model and "
             f"every current match (`MatchTable`, as JSON); the faust tables are in RocksDB on disk.\n\n{table}\n"))
@@ -328,7 +332,7 @@ def main() -> None:
                                zip((args.preload, args.burst, args.seconds), defaults, strict=True))
     table = asyncio.run(run(preload, burst, seconds))
     print(table)
-    body = (f"One worker (`python -m services.matching`) on the local broker, synthetic items from "
+    body = (f"One worker (`python -m services.matching.worker`, beside the query API) on the local broker, synthetic items from "
             f"`bench.matching_candidates.Corpus`; sizes: {preload:,} preloaded open items, a burst of {burst:,}, "
             f"{seconds} s at half the rate counted until idle, then {seconds} s at {RATE} events/s"
             f"{' (--quick)' if args.quick else ''}. Events/s counts input events "

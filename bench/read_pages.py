@@ -247,7 +247,7 @@ async def measure(documents: int, mine: int, samples: int, budget: float) -> dic
                 ("/listings?mine=true", {"mine": "true"}),
             ]:
                 results[name] = await timed(client, "/listings", params, notification, samples=samples, budget=budget)
-        app = matching_app(matching, worker_ready=lambda: True)
+        app = matching_app(matching)
         async with app.router.lifespan_context(app), httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600) as client:
             await seed_matches(app, documents, mine)

@@ -222,7 +222,7 @@ async def main(requests: int) -> None:
     os.environ["HARDTECH_ENVIRONMENT"] = "local"
     common = CommonSettings(topic_prefix=namespace)
     await ensure_topics(common, topics.ALL)
-    processes = [_start(name, env, workdir) for name in SERVICES]
+    processes = [_start(name, env, workdir) for name in (*SERVICES, "matching.worker")]
     try:
         for name, port in ports.items():
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as probe:

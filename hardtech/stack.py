@@ -27,6 +27,9 @@ class Service:
     name: str
     default_port: int
     start_seconds: float = 60  # how long it may take to become ready
+    # Processes of the service that serve no HTTP (``python -m <module>``), started before its API
+    # and stopped after it; the API's /readyz reports them (matching's stream worker).
+    workers: tuple[str, ...] = ()
 
     @property
     def port(self) -> int:
@@ -40,6 +43,10 @@ class Service:
     def proc(self) -> Proc:
         return Proc(self.name)
 
+    @property
+    def worker_procs(self) -> list[tuple[Proc, str]]:
+        return [(Proc(f"{self.name}-{module.rsplit('.', 1)[-1]}"), module) for module in self.workers]
+
     def ready(self) -> bool:
         try:
             return httpx.get(f"{self.url}/readyz", timeout=2).status_code == 200
@@ -50,8 +57,9 @@ class Service:
 SERVICES = (
     Service("listing", 8001),
     Service("events_sessions", 8002),
-    # On a restart it first rebuilds its engine from its tables: 922 open items took 78 s at load 12.
-    Service("matching", 8003, start_seconds=600),
+    # The query API, and its stream worker (which runs the projection process). On a restart the
+    # worker first rebuilds its engine from its tables: 922 open items took 78 s at load 12.
+    Service("matching", 8003, start_seconds=600, workers=("services.matching.worker",)),
     Service("notification", 8004),
     Service("monitor", 8005),
     Service("web", 8006),
@@ -165,21 +173,38 @@ def start_services(report: Report, names: list[str] | None = None) -> None:
     chosen = [s for s in SERVICES if names is None or s.name in names]
     started = []
     for service in chosen:
+        for proc, module in service.worker_procs:
+            if proc.pid() is None:
+                proc.start([sys.executable, "-m", module], env=service_environment(service.name))
+                started.append(service)
         if service.proc.pid() is None:
             require_free_port("127.0.0.1", service.port, f"the {service.name} service")
             service.proc.start([sys.executable, "-m", f"services.{service.name}"],
                                env=service_environment(service.name))
             started.append(service)
     for service in chosen:
-        wait_until(service.ready, timeout=service.start_seconds, what=f"{service.name} /readyz on {service.url}",
+        def ready(service: Service = service) -> bool:
+            return _workers_running(service) and service.ready()
+
+        wait_until(ready, timeout=service.start_seconds, what=f"{service.name} /readyz on {service.url}",
                    proc=service.proc)
         report(f"{service.name}: {'started' if service in started else 'already running'}, ready at {service.url}")
+
+
+def _workers_running(service: Service) -> bool:
+    for proc, _ in service.worker_procs:
+        if proc.pid() is None:
+            raise SetupError(f"{proc.name} exited; see {proc.log_file}:\n{proc.log_tail()}")
+    return True
 
 
 def stop_all(report: Report) -> None:
     for service in reversed(SERVICES):
         if service.proc.stop(timeout=15):
             report(f"{service.name}: stopped")
+        for proc, _ in service.worker_procs:
+            if proc.stop(timeout=15):
+                report(f"{proc.name}: stopped")
     if SINK.stop(timeout=5):
         report("dev sink: stopped")
     if ferretdb.stop():
@@ -195,7 +220,9 @@ def status() -> list[tuple[str, str, str]]:
         ("ferretdb", _state(ferretdb.PROC, ferretdb.healthy) if external_mongodb() is None else "external",
          "MONGODB_URI" if external_mongodb() else ferretdb.uri()),
     ]
-    rows += [(s.name, _state(s.proc, s.ready), s.url) for s in SERVICES]
+    for s in SERVICES:
+        rows.append((s.name, _state(s.proc, s.ready), s.url))
+        rows += [(proc.name, _state(proc, s.ready), f"reported by {s.url}/readyz") for proc, _ in s.worker_procs]
     rows.append(("devsink", _state(SINK, lambda: port_open("127.0.0.1", devsink.HTTP_PORT)),
                  f"smtp://127.0.0.1:{devsink.SMTP_PORT} http://127.0.0.1:{devsink.HTTP_PORT}"))
     return rows

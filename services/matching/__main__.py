@@ -1,6 +1,6 @@
-from services.matching.app import run
+from services.matching.app import create_app
 from services.matching.settings import Settings
-from shared.service import main
+from shared.service import serve_http
 
 if __name__ == "__main__":
-    main(Settings, run)
+    serve_http(create_app, Settings)

@@ -1,36 +1,33 @@
-"""Wiring of the matching service: one process runs the faust worker (stream processing) and
-the query API (uvicorn served inside faust's event loop; faust's own web server is off), and
-starts the read model's projection as a child process."""
+"""Wiring of the matching service's query API, a process like every other service's API
+(``python -m services.matching``). It reads the read model that the stream worker's projection
+writes (``worker.py``: ``python -m services.matching.worker``), and learns from the workers'
+heartbeats in MongoDB whether one of them is ready."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
-import faust
-import uvicorn
 from fastapi import FastAPI
-from mode import Service
 
 from services.matching.api import router
-from services.matching.events import DEAD_LETTER, INPUTS, OUTPUTS, MatchingStream
 from services.matching.ledger import SOURCE
-from services.matching.projection import ProjectionProcess
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore
-from shared import logging as service_logging
 from shared.api.app import create_service_app
-from shared.kafka import ensure_topics
 from shared.outbox import OutboxRelay
-from shared.service import Resources
+from shared.service import Resources, run_http
+
+# A worker writes its heartbeat every second (``worker.HEARTBEAT_SECONDS``); one older than this
+# is a worker that is gone (killed, or its machine cut off).
+WORKER_STALE_SECONDS = 5.0
 
 
-def create_app(settings: Settings | None = None, *, resources: Resources | None = None,
-               worker_ready: Callable[[], bool] = lambda: False) -> FastAPI:
-    """The query API; ``worker_ready`` tells /readyz whether the stream worker holds its partitions
-    and its projection process runs."""
+def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> FastAPI:
+    """The query API. /readyz holds it ready when, besides MongoDB and Kafka, a stream worker that
+    holds its partitions and runs its projection process wrote a heartbeat within
+    ``WORKER_STALE_SECONDS``; /metrics includes the live workers' metrics (label ``process``)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -46,8 +43,23 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
         yield
         await held.close()
 
-    async def worker() -> bool:
-        return worker_ready()
+    def readiness(app: FastAPI) -> dict[str, Any]:
+        store: MatchingStore = app.state.store
+
+        async def live(flag: str) -> bool:
+            return any(w.get(flag) for w in await store.live_workers(WORKER_STALE_SECONDS))
+
+        async def worker() -> bool:
+            return await live("ready")
+
+        async def projection() -> bool:
+            return await live("projection")
+
+        return {**app.state.resources.readiness(), "worker": worker, "projection": projection}
+
+    async def workers_metrics(app: FastAPI) -> Mapping[str, str]:
+        store: MatchingStore = app.state.store
+        return {w["_id"]: w.get("metrics", "") for w in await store.live_workers(WORKER_STALE_SECONDS)}
 
     return create_service_app(
         settings,
@@ -56,44 +68,10 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
                     "agendas. 可解释的供需匹配、五方联动组合与一对一洽谈日程。",
         routers=[router],
         lifespan=lifespan,
-        readiness=lambda app: {**app.state.resources.readiness(), "worker": worker},
+        readiness=readiness,
+        other_processes=workers_metrics,
     )
 
 
-class _EmbeddedServer(uvicorn.Server):
-    """uvicorn without its own signal handling: the faust worker owns the process's signals."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
-
-
-class HttpService(Service):
-    """Serves the query API inside the faust worker's event loop."""
-
-    def __init__(self, api: FastAPI, settings: Settings, **kwargs: Any):
-        super().__init__(**kwargs)
-        config = uvicorn.Config(api, host=settings.host, port=settings.port, log_config=None, access_log=False,
-                                timeout_graceful_shutdown=5)
-        self._server = _EmbeddedServer(config)
-
-    async def on_start(self) -> None:
-        self.add_future(self._server.serve())
-
-    async def on_stop(self) -> None:
-        self._server.should_exit = True
-
-
 def run(settings: Settings) -> None:
-    service_logging.configure(settings.service_name, settings.log_level)
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    # Faust creates its own internal topics (work, changelogs); the registry topics are ours to ensure.
-    loop.run_until_complete(ensure_topics(settings, (*INPUTS, *OUTPUTS, DEAD_LETTER)))
-    resources = Resources(settings)
-    stream = MatchingStream(settings)
-    projection = ProjectionProcess()
-    api = create_app(settings, resources=resources, worker_ready=lambda: stream.ready() and projection.alive())
-    worker = faust.Worker(stream.app, projection, HttpService(api, settings), loop=loop, loglevel=settings.log_level,
-                          override_logging=False)
-    worker.execute_from_commandline()
+    run_http(create_app(settings), settings)

@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import weakref
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
-from faust.streams import _current_event
-from faust.types import EventT, Message
+from faust.types import ChannelT, EventT, Message
 from prometheus_client import Counter, Histogram
 
 from services.matching.domain.text import warm_up_text_analysis
@@ -39,8 +36,8 @@ log = logging.getLogger(__name__)
 INPUTS = (topics.PARTICIPANTS, topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCH_FEEDBACK)
 OUTPUTS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS)
 DEAD_LETTER = topics.dead_letter("matching")
+# The most input events whose outputs are sent together (README: Flow).
 BATCH_SIZE = 200
-BATCH_WITHIN_SECONDS = 0.005
 # While the work topic has a backlog, consortia wait (at most this long) until it is worked off:
 # each is then sent once rather than once per batch that touched one of its matches.
 CONSORTIA_MAX_DELAY_SECONDS = 20.0
@@ -49,17 +46,6 @@ OUTPUTS_EMITTED = Counter("matching_outputs_emitted_total", "Match, consortium a
 PROCESSING_LATENCY = Histogram(
     "matching_processing_seconds", "From an input event reaching Kafka to its outputs acknowledged",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10))
-
-
-@contextmanager
-def _handling(event: EventT[Any]) -> Iterator[None]:
-    """Make ``event`` faust's current event: the RocksDB store files table writes under its
-    partition. Faust sets it only while a stream yields single events, not batches."""
-    token = _current_event.set(weakref.ref(event))
-    try:
-        yield
-    finally:
-        _current_event.reset(token)
 
 
 class MatchingStream:
@@ -114,22 +100,28 @@ class MatchingStream:
                                      headers=STRUCTURED_MODE_HEADERS)
 
     async def _work(self, stream: faust.StreamT[Any]) -> None:
-        # faust's StreamT protocol omits take_events, which its Stream (what agents get) defines
-        batches = stream.take_events(BATCH_SIZE, within=BATCH_WITHIN_SECONDS)  # type: ignore[attr-defined]
-        async for events in batches:
-            batch = self.processor.new_batch()
-            for event in events:
-                decoded = decode(event.value)
-                with _handling(event):
-                    self.processor.handle(decoded, batch, event.message.offset)
-                EVENTS_CONSUMED.labels("matching", decoded.type).inc()
-            self.processor.finish(batch, settle_consortia=self._settle_consortia(events[-1].message))
-            batch = await self._publish_reliably(batch)
-            with _handling(events[-1]):
-                self.processor.commit(batch)
+        """Handle the work topic one event at a time, each while faust holds it as the current
+        event (a table write goes to that event's partition); send the outputs of the events
+        handled so far in one go when no further event is waiting or ``BATCH_SIZE`` were handled,
+        record them in the ledger once Kafka acknowledged them, and only then acknowledge the
+        events (their offsets may be committed)."""
+        manual = stream.noack()  # type: ignore[attr-defined]  # faust's StreamT omits noack; Stream has it
+        handled: list[EventT[Any]] = []
+        batch = self.processor.new_batch()
+        async for event in manual.events():
+            decoded = decode(event.value)
+            self.processor.handle(decoded, batch, event.message.offset)
+            EVENTS_CONSUMED.labels("matching", decoded.type).inc()
+            handled.append(event)
+            if len(handled) < BATCH_SIZE and _waiting(manual):
+                continue
+            self.processor.finish(batch, settle_consortia=self._settle_consortia(event.message))
+            self.processor.commit(await self._publish_reliably(batch))  # still under the current event
             now = time.time()
-            for event in events:
-                PROCESSING_LATENCY.observe(max(0.0, now - event.message.timestamp))
+            for done in handled:
+                PROCESSING_LATENCY.observe(max(0.0, now - done.message.timestamp))
+                await manual.ack(done)
+            handled, batch = [], self.processor.new_batch()
 
     # -- helpers --------------------------------------------------------------------------
 
@@ -193,3 +185,9 @@ class MatchingStream:
             await self.dead_letter.send(key=key.encode() if key else None, value=value, headers=headers)
             EVENTS_DEAD_LETTERED.labels("matching").inc()
             return None
+
+
+def _waiting(stream: faust.StreamT[Any]) -> bool:
+    """Whether the stream's channel holds a further event already (faust delivered it)."""
+    channel = stream.channel
+    return isinstance(channel, ChannelT) and not channel.empty()

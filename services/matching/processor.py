@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.matching.domain.consortium import ConsortiumBook, consortium_is_news
+from services.matching.domain.consortium import CONSORTIUM_TOP, ConsortiumBook, among_best, consortium_is_news
 from services.matching.domain.engine import MatchEngine
 from services.matching.domain.scheduler import plan_agenda
 from services.matching.ledger import AgendaKey, Batch, ConsortiumKey, DeclineKey, MatchKey, digest, parse_key
@@ -196,8 +196,11 @@ class Processor:
         for technology_match_id, proposal in self.consortia.settle(self.engine):
             if proposal is not None:
                 self._emit_consortium(batch, proposal)
-            elif self.engine.match(technology_match_id) is None:
+            elif (tech_match := self.engine.match(technology_match_id)) is None:
                 self._retract_consortium(batch, technology_match_id, "technology match retracted")
+            elif not among_best(technology_match_id, tech_match.need.item_id, self.engine):
+                self._retract_consortium(batch, technology_match_id,
+                                         f"not among the need's best {CONSORTIUM_TOP} technology matches")
             else:
                 self._retract_consortium(batch, technology_match_id, "no partner for any other role")
 

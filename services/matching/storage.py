@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
@@ -41,6 +41,8 @@ FEEDBACK = "feedback"
 DATA = ("data",)
 DATA_TEXT = "data" + PACKED
 HAS_DATA: dict[str, Any] = {"$or": [{name: {"$exists": True}} for name in (*DATA, DATA_TEXT)]}
+# One document per stream worker process (``worker.py``): its state, written every second.
+WORKERS = "workers"
 
 ACTIVE = "active"
 RETRACTED = "retracted"
@@ -136,6 +138,11 @@ class MatchingStore:
     async def agenda(self, session_id: str) -> AgendaData | None:
         document = await self.agendas.find_one({"_id": session_id})
         return AgendaData.model_validate_json(document["data_json"]) if document else None
+
+    async def live_workers(self, max_age: float) -> list[dict[str, Any]]:
+        """The heartbeats of the stream workers that wrote one within ``max_age`` seconds."""
+        since = datetime.now(UTC) - timedelta(seconds=max_age)
+        return await self.db[WORKERS].find({"at": {"$gte": since}}).to_list()
 
     # -- feedback ------------------------------------------------------------------------
 

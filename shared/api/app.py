@@ -15,13 +15,13 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from pydantic import BaseModel
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.api.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from shared.api.metrics import HTTP_LATENCY, HTTP_REQUESTS, exposition
 from shared.api.security import Operator
 from shared.auth import check_secrets
 from shared.logging import request_id
@@ -131,7 +131,10 @@ def create_service_app(
     routers: list[APIRouter],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     readiness: Callable[[FastAPI], Mapping[str, ReadinessCheck]] = lambda app: {},
+    other_processes: Callable[[FastAPI], Awaitable[Mapping[str, str]]] | None = None,
 ) -> FastAPI:
+    """``other_processes``: the metrics (text exposition) of the service's processes that serve no
+    HTTP, by name, for ``/metrics`` to include with a ``process`` label (matching's stream workers)."""
     check_secrets(settings)  # fail closed: no app on a missing, default or weak secret
     # Swagger UI at /docs and ReDoc at /redoc from the assets fastapi-offline ships, so they work offline.
     app = FastAPIOffline(title=title, description=description, version="1.0.0", lifespan=lifespan,
@@ -158,7 +161,8 @@ def create_service_app(
     @ops.get("/metrics", response_class=Response, responses={200: {"content": {"text/plain": {}}}})
     async def metrics(_: Operator) -> Response:
         """Prometheus metrics, for the operator token only (scrape with ``authorization: Bearer``)."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        others = await other_processes(app) if other_processes is not None else {}
+        return Response(exposition(others, label="process"), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(ops)
     for router in routers:

@@ -30,6 +30,10 @@ from tests.reliability.workload import CONSUMER_GROUPS, Apis, topic_records
 from tests.support import free_port
 
 SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor")
+# Every process of the stack: the services' APIs, and matching's stream worker (which serves no
+# HTTP; matching's /readyz reports it).
+MATCHING_WORKER = "matching-worker"
+PROCESS_NAMES = (*SERVICE_NAMES, MATCHING_WORKER)
 # The collections whose documents carry an outbox, per service.
 OUTBOX_COLLECTIONS = {"listing": ("participants", "listings", "demands"), "events_sessions": ("sessions",),
                       "matching": ("feedback",), "monitor": ("alerts",)}
@@ -144,7 +148,7 @@ class Stack:
         return all(s.ready() for s in self.services.values())
 
     def apis(self) -> Apis:
-        return Apis.of({name: s.url for name, s in self.services.items()}, self.operator_token)
+        return Apis.of({name: self.services[name].url for name in SERVICE_NAMES}, self.operator_token)
 
     async def pending_outboxes(self) -> dict[str, int]:
         """Per service collection that carries an outbox, how many documents still hold events."""
@@ -194,8 +198,10 @@ async def stack(infra: Endpoints, stack_namespace: str, tmp_path_factory: pytest
     """All five services running, registry topics created first; stopped and dropped afterwards."""
     namespace = stack_namespace
     envs = service_environment(namespace, infra, tmp_path_factory.mktemp("matching-data"))
-    running = Stack(namespace, infra, {n: ServiceProcess(n, namespace, envs[n]) for n in SERVICE_NAMES},
-                    CommonSettings().operator_secret())
+    processes = {n: ServiceProcess(n, namespace, envs[n]) for n in SERVICE_NAMES}
+    processes[MATCHING_WORKER] = ServiceProcess("matching", namespace, envs["matching"], port=processes["matching"].port,
+                                                instance="-worker", module="services.matching.worker")
+    running = Stack(namespace, infra, processes, CommonSettings().operator_secret())
     await ensure_topics(running.settings, topics.ALL)
     try:
         for service in running.services.values():

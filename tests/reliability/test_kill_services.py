@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from tests.reliability.conftest import SERVICE_NAMES, Stack
+from tests.reliability.conftest import PROCESS_NAMES, Stack
 from tests.reliability.workload import (
     Apis,
     Round,
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.time
 log = logging.getLogger(__name__)
 
 
-@pytest.mark.parametrize("victim", SERVICE_NAMES)
+@pytest.mark.parametrize("victim", PROCESS_NAMES)
 async def test_kill_9_mid_stream_and_restart_loses_nothing(healthy_stack: Stack, apis: Apis, victim: str):
     dead_lettered = await healthy_stack.dead_lettered()
     round_ = Round(apis, tag=f"k{uuid.uuid4().hex[:6]}", pairs=4, fault_after=2)

@@ -19,7 +19,8 @@ from shared.auth import check_secrets, new_key_pair
 from shared.settings import DEV_JWT_PUBLIC_KEY, DEV_OPERATOR_TOKEN, dev_kafka_password
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ["listing", "events_sessions", "matching", "notification", "monitor", "deals", "web"]
+# Every process a service runs (matching also its stream worker, `services.matching.worker`).
+SERVICES = ["listing", "events_sessions", "matching", "matching.worker", "notification", "monitor", "deals", "web"]
 STRONG = "s" * 16 + "-strong-operator-token-0123456789"
 PUBLIC_KEY = new_key_pair()[1]
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import yaml
 
+from hardtech import stack
 from hardtech.stack import SERVICES
 from shared.kafka_principals import SERVICES as SERVICE_PRINCIPALS
 
@@ -40,6 +41,20 @@ def test_every_service_is_built_wired_and_health_checked():
         assert depends["kafka"]["condition"] == "service_healthy"
         assert depends["mongo"]["condition"] == "service_healthy"
         assert depends["topics"]["condition"] == "service_completed_successfully"
+
+
+def test_every_worker_process_runs_beside_its_api_with_its_state_and_principal():
+    """A service's processes without HTTP (matching's stream worker) run as compose services of
+    their own, as ``make up`` runs them; the state volume is the worker's, not the API's."""
+    services = COMPOSE["services"]
+    workers = [(service, module) for service in SERVICES for module in service.workers]
+    assert workers == [(stack.service("matching"), "services.matching.worker")]
+    for service, module in workers:
+        spec = services[f"{service.name}-{module.rsplit('.', 1)[-1]}"]
+        assert spec["command"] == ["python", "-m", module]
+        assert spec["environment"]["KAFKA_SASL_PASSWORD"] == services[service.name]["environment"]["KAFKA_SASL_PASSWORD"]
+        assert spec["depends_on"] == services[service.name]["depends_on"] and "ports" not in spec
+    assert services["matching-worker"]["volumes"] == ["matching-state:/data"] and "volumes" not in services["matching"]
 
 
 def test_topics_are_created_before_services_start():

@@ -52,6 +52,9 @@ SUPPORT_PARTY: dict[Kind, PartyType] = {
     Kind.CAPITAL: PartyType.INVESTOR, Kind.SERVICE: PartyType.AGENCY, Kind.POLICY: PartyType.GOVERNMENT,
 }
 ROLE_COUNT = 5
+# A need gets consortia around its best CONSORTIUM_TOP technology matches only (score, then the
+# offer's id, as the engine ranks): a team around its eighth-best offer is noise (README: Bounded output).
+CONSORTIUM_TOP = 3
 # (field, region, stage) weights of a support offer's fit, per kind; each sums to 1
 SUPPORT_WEIGHTS: dict[Kind, tuple[float, float, float]] = {
     Kind.CAPITAL: (0.5, 0.3, 0.2),
@@ -255,12 +258,19 @@ def _organisation(view: EngineView, participant_id: str) -> LocalizedText | None
     return participant.organisation if participant is not None else None
 
 
+def among_best(tech_match_id: str, need_id: str, view: EngineView) -> bool:
+    """Whether the technology match is one of its need's best ``CONSORTIUM_TOP``."""
+    ranked = sorted(view.pairs_for(need_id), key=lambda pair: (-pair[3], pair[1]))
+    return any(match_id_ == tech_match_id for match_id_, *_ in ranked[:CONSORTIUM_TOP])
+
+
 def propose(tech_match: MatchData, view: EngineView) -> ConsortiumData | None:
-    """The team around a technology match; None when it is no technology match or no support
-    role can be filled (two parties alone are a match, not a consortium)."""
+    """The team around a technology match; None when it is no technology match, not among its
+    need's best ``CONSORTIUM_TOP``, or no support role can be filled (two parties alone are a
+    match, not a consortium)."""
     tech = technology(tech_match.offer.item_id, tech_match.need.item_id, view) \
         if tech_match.kind is Kind.TECHNOLOGY else None
-    if tech is None:
+    if tech is None or not among_best(tech_match.match_id, tech_match.need.item_id, view):
         return None
     supports = best_supports(tech, view)
     if not supports:
@@ -313,12 +323,15 @@ class ConsortiumBook:
 
     def note_matches(self, touched: Iterable[MatchData | MatchRetractedData], view: EngineView) -> None:
         """Technology matches whose consortium may change: the touched ones (retracted ones
-        too), and those of a party in need of a touched capital, service or policy match."""
+        too) and the other matches of their needs (one may have entered or left the need's best
+        ``CONSORTIUM_TOP``), and those of a party in need of a touched capital, service or policy
+        match."""
         needy: set[str] = set()
         for m in touched:
             if m.kind is Kind.TECHNOLOGY:
                 if not (isinstance(m, MatchRetractedData) and m.for_participant is not None):
                     self._stale.add(m.match_id)
+                    self._stale.update(other for other, *_ in view.pairs_for(m.need.item_id))
             else:
                 needy.add(m.need.owner_id)
         for party in needy:

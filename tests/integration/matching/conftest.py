@@ -1,4 +1,4 @@
-"""Fixtures of the matching service's integration tests: the service as a real process (faust
+"""Fixtures of the matching service's integration tests: the service as real processes (faust
 worker and query API), and producers of the input events."""
 
 from __future__ import annotations
@@ -12,9 +12,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pymongo
 import pytest
 
 from services.matching.settings import Settings
+from services.matching.storage import WORKERS
 from shared.events import CloudEvent, EventData, new_event
 from shared.events.common import LocalizedText
 from shared.events.listing import ItemData, ParticipantData
@@ -27,57 +29,78 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 class MatchingProcess:
-    """``python -m services.matching`` in its own process group, killable like a crash."""
+    """The matching service as its two processes, each in its own process group, killable like a
+    crash: the query API (``python -m services.matching``) and the stream worker
+    (``python -m services.matching.worker``, with its projection process as a child)."""
 
     def __init__(self, settings: Settings, log_path: Path):
         self.settings = settings
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{settings.port}"
-        self._process: subprocess.Popen[bytes] | None = None
+        self._api: subprocess.Popen[bytes] | None = None
+        self._worker: subprocess.Popen[bytes] | None = None
 
-    def start(self, timeout: float = 150.0) -> None:
+    def _spawn(self, module: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
                "MONGODB_URI": self.settings.mongodb_uri, "HARDTECH_TOPIC_PREFIX": self.settings.topic_prefix,
                "MATCHING_PORT": str(self.settings.port), "MATCHING_DATADIR": str(self.settings.datadir),
                "MATCHING_DATABASE": self.settings.database}
         log = self.log_path.open("ab")
-        self._process = subprocess.Popen([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
-                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+    def start(self, timeout: float = 150.0) -> None:
+        """Start whichever process is not running, and wait until the API is ready with this
+        worker (not a heartbeat a killed one left) ready behind it."""
+        if self._worker is None or self._worker.poll() is not None:
+            self._worker = self._spawn("services.matching.worker")
+        if self._api is None or self._api.poll() is not None:
+            self._api = self._spawn("services.matching")
+        workers = pymongo.MongoClient(self.settings.mongodb_uri)[self.settings.database][WORKERS]
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                raise AssertionError(f"matching exited with {self._process.returncode}: {self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.3)
+        try:
+            while time.monotonic() < deadline:
+                for name, process in (("worker", self._worker), ("API", self._api)):
+                    if process.poll() is not None:
+                        raise AssertionError(f"matching's {name} exited with {process.returncode}: {self.log_tail()}")
+                if workers.find_one({"pid": self._worker.pid, "ready": True}) is not None:
+                    try:
+                        if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                            return
+                    except httpx.HTTPError:
+                        pass
+                time.sleep(0.3)
+        finally:
+            workers.database.client.close()
         raise AssertionError(f"matching not ready after {timeout}s: {self.log_tail()}")
 
     @property
     def pid(self) -> int:
-        assert self._process is not None
-        return self._process.pid
+        """The stream worker's pid."""
+        assert self._worker is not None
+        return self._worker.pid
 
     def children(self) -> list[int]:
-        """The pids of the process's children (the projection process)."""
+        """The pids of the worker's children (the projection process)."""
         tasks = Path(f"/proc/{self.pid}/task")
         return [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
 
     def kill(self) -> None:
-        """SIGKILL: no shutdown hook runs, as in a crash."""
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGKILL)
-            self._process.wait(10)
+        """SIGKILL to both processes: no shutdown hook runs, as in a crash."""
+        for process in (self._worker, self._api):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(10)
 
     def stop(self) -> None:
-        if self._process is not None and self._process.poll() is None:
-            os.killpg(self._process.pid, signal.SIGTERM)
-            try:
-                self._process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        for process in (self._api, self._worker):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait(10)
 
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

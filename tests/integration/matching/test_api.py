@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.matching.app import create_app
+from services.matching.app import WORKER_STALE_SECONDS, create_app
 from services.matching.ledger import SOURCE
 from services.matching.settings import Settings
+from services.matching.storage import WORKERS
 from shared import topics
 from shared.auth import issue_token
 from shared.events import new_event
@@ -40,9 +41,39 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def test_readiness_and_metrics_come_from_the_workers_heartbeats(registry_topics, make_settings):
+    """The API is ready when a worker wrote a fresh heartbeat saying it is ready and its projection
+    runs; a heartbeat older than WORKER_STALE_SECONDS is a worker gone. /metrics includes the
+    live worker's metrics, merged into the API's own families with the worker's name."""
+    settings = make_settings(Settings)
+    app = create_app(settings)
+    async with running(app) as client:
+        workers = app.state.store.db[WORKERS]
+        worker_metrics = ('# HELP events_consumed_total Events handled by a consumer\n'
+                          '# TYPE events_consumed_total counter\n'
+                          'events_consumed_total{service="matching",type="listing.created.v1"} 3.0\n')
+
+        async def checks(**heartbeat: object) -> dict[str, bool]:
+            await workers.replace_one({"_id": "w1"}, {"metrics": worker_metrics, **heartbeat}, upsert=True)
+            response = await client.get("/readyz")
+            return {name: response.json()["checks"][name] for name in ("worker", "projection")}
+
+        now = datetime.now(UTC)
+        assert await checks(ready=False, projection=True, at=now) == {"worker": False, "projection": True}
+        assert await checks(ready=True, projection=False, at=now) == {"worker": True, "projection": False}
+        assert await checks(ready=True, projection=True, at=now) == {"worker": True, "projection": True}
+        assert (await client.get("/readyz")).status_code == 200
+        metrics = (await client.get("/metrics", headers=_auth(DEV_OPERATOR_TOKEN))).text
+        assert metrics.count("# TYPE events_consumed_total counter") == 1
+        assert 'events_consumed_total{process="w1",service="matching",type="listing.created.v1"} 3.0' in metrics
+        stale = now - timedelta(seconds=WORKER_STALE_SECONDS + 1)
+        assert await checks(ready=True, projection=True, at=stale) == {"worker": False, "projection": False}
+        assert "w1" not in (await client.get("/metrics", headers=_auth(DEV_OPERATOR_TOKEN))).text
+
+
 async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, make_settings):
     settings = make_settings(Settings)
-    app = create_app(settings, worker_ready=lambda: True)
+    app = create_app(settings)
     async with running(app) as client:
         store = app.state.store
         matches = [_match(1, "ent", 0.9), _match(2, "ent", 0.7, Kind.CAPITAL), _match(3, "ent", 0.7),
@@ -60,7 +91,6 @@ async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, m
         ent = _auth(issue_token(settings, "ent", PartyType.ENTERPRISE)[0])
         operator = _auth(DEV_OPERATOR_TOKEN)
 
-        assert (await client.get("/readyz")).json()["checks"]["worker"] is True
         first = (await client.get("/matches", params={"limit": 2}, headers=ent)).json()
         assert [m["match_id"] for m in first["items"]] == ["m_001", "m_002"]
         rest = (await client.get("/matches", params={"limit": 2, "cursor": first["next_cursor"]}, headers=ent)).json()
@@ -112,7 +142,7 @@ async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, m
 
 async def test_a_participants_pages_are_id_lookups(registry_topics, make_settings, mongo_commands):
     settings = make_settings(Settings)
-    app = create_app(settings, worker_ready=lambda: True)
+    app = create_app(settings)
     async with running(app) as client:
         store = app.state.store
         for n in range(30):

@@ -115,3 +115,26 @@ def test_the_book_reworks_the_consortia_a_support_offer_joins_or_leaves():
     book.note_support_offer(withdrawn, engine, NOW)
     [(_, team)] = book.settle(engine)
     assert team.members[2].item_id == "weaker"
+
+
+def test_a_need_gets_consortia_around_its_best_three_technology_matches_only():
+    """Five equal offers rank by id (t1 … t4, tech): t4's and tech's matches get no team. A sixth, t0, ranks first;
+    the book works out the need's other matches again, and t3's team is no longer proposed."""
+    engine, book = _engine(), ConsortiumBook()
+    engine.on_item(_capital("fund", "vc1"), NOW)
+    for n in (1, 2, 3, 4):
+        engine.on_item(offer(f"t{n}", fields=["5G.RF"], zh="毫米波射频芯片", owner=f"lab{n}", trl=6,
+                             region="CN-SC.CD"), NOW)
+    ranked = sorted(engine.pairs_for("seek"), key=lambda pair: (-pair[3], pair[1]))
+    assert [offer_id for _, offer_id, *_ in ranked] == ["t1", "t2", "t3", "t4", "tech"]  # one score: by id
+    teams = {offer_id: propose(engine.match(match_id(offer_id, "seek")), engine)
+             for offer_id in ("t1", "t2", "t3", "t4", "tech")}
+    assert [offer_id for offer_id, team in teams.items() if team is not None] == ["t1", "t2", "t3"]
+    book.note(m for m, *_ in engine.pairs_for("seek"))
+    book.settle(engine)
+    changes = engine.on_item(offer("t0", fields=["5G.RF"], zh="毫米波射频芯片", owner="lab0", trl=6,
+                                   region="CN-SC.CD"), NOW)
+    book.note_matches([change.data for change in changes], engine)
+    settled = dict(book.settle(engine))
+    assert sorted(offer_id for offer_id in ("t0", "t1", "t2", "t3", "t4", "tech")
+                  if settled[match_id(offer_id, "seek")] is not None) == ["t0", "t1", "t2"]

@@ -147,6 +147,22 @@ def test_a_capital_offer_of_the_market_fills_the_consortium_and_its_withdrawal_r
     assert lost.emissions[0].event.data.reason.value == "offer_withdrawn"
 
 
+def test_a_technology_match_pushed_out_of_its_needs_best_three_loses_its_consortium():
+    """o2, o3, o4 (fewer shared words) hold the need's best three and have teams. o1 comes later
+    and ranks first: one consortium for it, and o4's (now fourth) is retracted with the reason."""
+    processor = Processor(_state())
+    _run(processor, _item_event(CAPITAL_OFFER), _item_event(TECH_NEED))
+    weaker = [offer(f"o{n}", owner=f"lab{n}", fields=["5G.RAN"], zh="射频芯片", en="RF chip", trl=6) for n in (2, 3, 4)]
+    assert _types(_run(processor, *map(_item_event, weaker))) == ["match.created.v1"] * 3 + ["consortium.proposed.v1"] * 3
+    later = _run(processor, _item_event(TECH_OFFER))
+    assert sorted(_types(later)) == ["consortium.proposed.v1", "consortium.retracted.v1", "match.created.v1"]
+    [proposed] = [e.event.data for e in later.emissions if e.event.type == "consortium.proposed.v1"]
+    [retracted] = [e.event.data for e in later.emissions if e.event.type == "consortium.retracted.v1"]
+    assert proposed.technology_match_id == match_id_of("o1", "n1")
+    assert (retracted.technology_match_id, retracted.reason) == (
+        match_id_of("o4", "n1"), "not among the need's best 3 technology matches")
+
+
 def test_a_decline_retracts_for_the_decliner_once():
     processor = Processor(_state())
     created = _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED))
