@@ -1,5 +1,5 @@
 """The whole product as real processes for the reliability suite, one stack for the package: all
-five services started with ``python -m services.<name>`` under a fresh namespace (topic prefix,
+six services started with ``python -m services.<name>`` under a fresh namespace (topic prefix,
 consumer groups, databases), each on a free port, each waited on until ``/readyz`` answers 200.
 Tests kill -9 and restart them.
 
@@ -29,10 +29,10 @@ from tests.infrastructure import Endpoints
 from tests.reliability.workload import CONSUMER_GROUPS, Apis, topic_records
 from tests.support import free_port
 
-SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor")
+SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor", "deals")
 # The collections whose documents carry an outbox, per service.
 OUTBOX_COLLECTIONS = {"listing": ("participants", "listings", "demands"), "events_sessions": ("sessions",),
-                      "matching": ("feedback",), "monitor": ("alerts",)}
+                      "matching": ("feedback",), "monitor": ("alerts",), "deals": ("deals", "conversion_priors")}
 READY_TIMEOUT = 180.0  # matching restores its faust tables before it is ready; a loaded machine takes minutes
 
 

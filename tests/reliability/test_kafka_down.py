@@ -31,7 +31,7 @@ from tests.infrastructure import Endpoints
 from tests.reliability.conftest import ServiceProcess, fast_settings
 from tests.reliability.private_broker import PrivateBroker, available
 from tests.reliability.workload import (
-    Api, Apis, Pair, Round, eventually, item_bodies, matches_missing, session_body, topic_records,
+    Apis, Pair, Round, eventually, item_bodies, matches_missing, session_body, topic_records,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(900)]
@@ -116,9 +116,9 @@ async def test_every_outbox_owner_takes_writes_while_kafka_is_down_and_publishes
     namespace = owners["listing"].namespace
     unused = "http://127.0.0.1:9"  # notification and the monitor do not run here
     apis = Apis.of({"listing": owners["listing"].url, "events_sessions": owners["events_sessions"].url,
-                    "matching": owners["matching"].url, "notification": unused, "monitor": unused},
-                   CommonSettings().operator_secret())
-    deals = Api(owners["deals"].url)
+                    "matching": owners["matching"].url, "deals": owners["deals"].url, "notification": unused,
+                    "monitor": unused}, CommonSettings().operator_secret())
+    deals = apis.deals
     round_ = Round(apis, tag=f"o{uuid.uuid4().hex[:6]}", pairs=2)
     mongo = make_client(infra.mongodb_uri)
     try:
@@ -179,7 +179,6 @@ async def test_every_outbox_owner_takes_writes_while_kafka_is_down_and_publishes
     finally:
         await mongo.close()
         await apis.close()
-        await deals.close()
 
 
 async def posted_pair(round_: Round, n: int) -> Pair:

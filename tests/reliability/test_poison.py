@@ -21,17 +21,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 # Who reads what, by dead-letter topic (matching's projection process uses matching's).
 CONSUMERS: dict[str, tuple[str, ...]] = {
-    topics.PARTICIPANTS.name: ("matching", "notification"),
-    topics.LISTINGS.name: ("matching", "events_sessions"),
-    topics.DEMANDS.name: ("matching",),
-    topics.SESSIONS.name: ("matching", "notification"),
-    topics.MATCH_FEEDBACK.name: ("matching",),
-    topics.MATCHES.name: ("matching", "notification"),
+    topics.PARTICIPANTS.name: ("matching", "notification", "deals"),
+    topics.LISTINGS.name: ("matching", "events_sessions", "deals"),
+    topics.DEMANDS.name: ("matching", "deals"),
+    topics.SESSIONS.name: ("matching", "notification", "deals"),
+    topics.MATCH_FEEDBACK.name: ("matching", "deals"),
+    topics.MATCHES.name: ("matching", "notification", "deals"),
     topics.CONSORTIA.name: ("matching", "notification"),
-    topics.AGENDAS.name: ("matching", "notification", "events_sessions"),
+    topics.AGENDAS.name: ("matching", "notification", "events_sessions", "deals"),
     topics.ALERTS.name: ("notification",),
+    topics.DEALS.name: ("deals",),
 }
-DEAD_LETTERING = ("matching", "notification", "events_sessions")
+DEAD_LETTERING = ("matching", "notification", "events_sessions", "deals")
 HUGE_BYTES = 900 * 1024
 
 

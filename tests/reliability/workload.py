@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FOR = 150.0  # seconds a call keeps retrying through a crash and restart (matching restores slowly)
 # The services' consumer groups (under the stack's namespace): what "every consumer resumed" means.
-CONSUMER_GROUPS = ("matching", "matching-projection", "notification", "events_sessions")
+CONSUMER_GROUPS = ("matching", "matching-projection", "notification", "events_sessions", "deals")
 SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)
 
 
@@ -78,6 +78,7 @@ class Apis:
     matching: Api
     notification: Api
     monitor: Api
+    deals: Api
     operator_token: str
 
     @classmethod
@@ -86,7 +87,7 @@ class Apis:
 
     def by_name(self) -> dict[str, Api]:
         return {"listing": self.listing, "events_sessions": self.events_sessions, "matching": self.matching,
-                "notification": self.notification, "monitor": self.monitor}
+                "notification": self.notification, "monitor": self.monitor, "deals": self.deals}
 
     async def close(self) -> None:
         for api in self.by_name().values():
