@@ -71,6 +71,28 @@ class StoreLeases:
             # All of them: an insert whose answer was lost may have taken more than ``taken``.
             await self._release(names, owner)
 
+    @asynccontextmanager
+    async def held_if_free(self, name: str) -> AsyncIterator[bool]:
+        """Hold the lease of ``name`` if no other holder has it (one left by a process that died is
+        taken over once it has expired); yields whether it is held, never waits for it."""
+        owner = uuid.uuid4().hex
+        try:
+            taken = await self._insert([name], owner) == 1
+            if not taken and await self._remove_if_expired(name, datetime.now(UTC)):
+                taken = await self._insert([name], owner) == 1
+        except PyMongoError:
+            await self._release([name], owner)  # an insert whose answer was lost may have taken it
+            raise
+        if not taken:
+            yield False
+            return
+        renewing = asyncio.create_task(self._renew([name], owner))
+        try:
+            yield True
+        finally:
+            renewing.cancel()
+            await self._release([name], owner)
+
     async def _renew(self, names: list[str], owner: str) -> None:
         """Extend the leases while they are held (a write under a lock takes milliseconds; a
         store that slow is the case this covers), so a short lease only ever expires when its
@@ -92,33 +114,39 @@ class StoreLeases:
         wait = FIRST_RETRY_SECONDS
         while True:
             now = datetime.now(UTC)
-            documents = [{"_id": name, "owner": owner, "expires_at": now + self._lease} for name in names]
-            try:
-                await self._leases.insert_many(documents, ordered=True)
-                return names
-            except BulkWriteError as exc:
-                errors = exc.details.get("writeErrors", [])
-                if not errors or errors[0].get("code") != DUPLICATE_KEY:
-                    raise
-                held_by_other = errors[0]["index"]
-            if held_by_other:
-                return names[:held_by_other]
+            if taken := await self._insert(names, owner):
+                return names[:taken]
             await self._remove_if_expired(names[0], now)
             await asyncio.sleep(wait * random.uniform(0.5, 1.5))
             wait = min(wait * 2, LONGEST_RETRY_SECONDS)
 
-    async def _remove_if_expired(self, name: str, now: datetime) -> None:
+    async def _insert(self, names: list[str], owner: str) -> int:
+        """Insert the leases of ``names`` in order, up to the first another holder has; how many."""
+        expires_at = datetime.now(UTC) + self._lease
+        try:
+            await self._leases.insert_many([{"_id": name, "owner": owner, "expires_at": expires_at}
+                                            for name in names], ordered=True)
+            return len(names)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            return int(errors[0]["index"])
+
+    async def _remove_if_expired(self, name: str, now: datetime) -> bool:
+        """Remove the lease of ``name`` if it expired before ``now``; whether this call removed it."""
         lease = await self._leases.find_one({"_id": name})
         if lease is None or lease["expires_at"] > now:
-            return
+            return False
         marker = f"{name}\x00taken over from\x00{lease['owner']}"
         try:
             await self._leases.insert_one({"_id": marker, "expires_at": now + self._lease})
         except DuplicateKeyError:
-            return  # another process is removing it
+            return False  # another process is removing it
         await self._leases.delete_one({"_id": name, "owner": lease["owner"]})
         await self._leases.delete_one({"_id": marker})
         log.warning("lock %r: removed the lease its holder left behind (expired %s)", name, lease["expires_at"])
+        return True
 
     async def _release(self, names: list[str], owner: str) -> None:
         if not names:
@@ -168,6 +196,20 @@ class KeyedLocks:
             if self._leases is not None:
                 await stack.enter_async_context(self._leases.held([str(key) for key in ordered]))
             yield
+
+    @asynccontextmanager
+    async def hold_if_free(self, key: Hashable) -> AsyncIterator[bool]:
+        """Hold the lock of ``key`` if nobody else (here or in another process) holds or waits for
+        it; yields whether it is held. For work that one holder does and the others leave."""
+        if key in self._locks:
+            yield False
+            return
+        async with self._hold_here(key):
+            if self._leases is None:
+                yield True
+            else:
+                async with self._leases.held_if_free(str(key)) as held:
+                    yield held
 
     def __len__(self) -> int:
         return len(self._locks)

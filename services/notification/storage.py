@@ -276,7 +276,8 @@ class Store:
 
     async def claim(self, delivery_id: str, now: datetime, lease_seconds: float) -> dict[str, Any] | None:
         """Take one due delivery, hiding it for ``lease_seconds``: if this process dies mid-attempt,
-        the delivery is due again when the worker starts anew."""
+        the delivery is due again when the worker starts anew. Called under the delivery's lock
+        (FerretDB v1 may let two concurrent ones both match)."""
         return await self.deliveries.find_one_and_update(
             {"_id": delivery_id, "status": PENDING, "due_at": {"$lte": now}},
             {"$set": {"lease": uuid.uuid4().hex, "due_at": now + timedelta(seconds=lease_seconds)}},

@@ -4,7 +4,8 @@ never wait in the consumer and never hold up other recipients) and digests.
 What is due when is kept in memory (a heap): the store is scanned once, when a worker starts, and
 after that only looked up by ``_id`` (FerretDB v1 answers any other filter by scanning the whole
 collection, which a poll every second would do forever). The fan-out, the retries and operators'
-replays put what they store on the heap; the service runs as one process."""
+replays put what they store on the heap. Replicas each read every pending delivery when they
+start; a delivery is attempted under its lock, held across processes, so by one of them."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ from services.notification.settings import Settings
 from services.notification.storage import DEAD, DELIVERED, PENDING, Store
 from shared.events.notification import WebhookDisabledData
 from shared.kafka import Producer
+from shared.locks import LEASE_SECONDS
 from shared.service import woken
 
 log = logging.getLogger(__name__)
@@ -113,7 +115,7 @@ class DeliveryWorker:
                 self._waiting[endpoint].append(due)  # its turn comes when one of the endpoint's ends
                 continue
             self._per_endpoint[endpoint] += 1
-            task = asyncio.create_task(self._claim_and_attempt(due["_id"], now), name=f"deliver {due['_id']}")
+            task = asyncio.create_task(self._claim_and_attempt(due, now), name=f"deliver {due['_id']}")
             self._inflight[task] = due
             task.add_done_callback(self._finished)
 
@@ -134,10 +136,19 @@ class DeliveryWorker:
             self._due.push({**due, "due_at": lease_end})
         self._wake.set()
 
-    async def _claim_and_attempt(self, delivery_id: str, now: datetime) -> None:
-        delivery = await self._store.claim(delivery_id, now, self._settings.delivery_lease_seconds)
-        if delivery is not None:  # else delivered, given up, or due later already
-            await self._attempt(delivery)
+    async def _claim_and_attempt(self, due: dict[str, Any], now: datetime) -> None:
+        """Claim the delivery and attempt it, under its lock (a lease in the store, shared/locks.py):
+        one replica attempts a delivery that several have scheduled (each reads every pending one
+        when it starts), the others leave it and look again once that attempt's claim would have
+        run out, when they find it delivered or due later (nothing to do), or due if its holder died."""
+        async with self._store.locks.hold_if_free(("delivery", due["_id"])) as held:
+            if not held:
+                later = datetime.now(UTC) + timedelta(seconds=self._settings.delivery_lease_seconds + LEASE_SECONDS)
+                self.schedule([{**due, "due_at": later}])
+                return
+            delivery = await self._store.claim(due["_id"], now, self._settings.delivery_lease_seconds)
+            if delivery is not None:  # else delivered, given up, or due later already
+                await self._attempt(delivery)
 
     async def _attempt(self, delivery: dict[str, Any]) -> None:
         now = datetime.now(UTC)

@@ -91,3 +91,34 @@ async def test_a_lease_still_valid_is_not_taken_over(databases):
     await leases.delete_one({"_id": "k", "owner": "alive"})  # its holder releases it
     await asyncio.wait_for(waiting, 10)
     assert await leases.count_documents({}) == 0
+
+
+async def test_hold_if_free_gives_a_key_to_one_of_many_takers_and_takes_over_a_dead_holders(databases):
+    """40 takers of one key on two processes, all at once: exactly one holds it, the others are
+    told so without waiting; a lease left by a dead holder is taken once it has expired."""
+    locks = [KeyedLocks(StoreLeases(db[COLLECTION])) for db in databases]
+    release = asyncio.Event()
+
+    async def take(side: int) -> bool:
+        async with locks[side].hold_if_free("k") as held:
+            if held:
+                await release.wait()
+            return held
+
+    takers = [asyncio.create_task(take(n % 2)) for n in range(40)]
+    while sum(t.done() for t in takers) < 39:  # the one holding it waits for ``release``
+        await asyncio.sleep(0.05)
+    release.set()
+    assert sorted(await asyncio.gather(*takers)) == [False] * 39 + [True]
+    assert await databases[0][COLLECTION].count_documents({}) == 0
+
+    leases = databases[0][COLLECTION]
+    await leases.insert_one({"_id": "k", "owner": "dead", "expires_at": datetime.now(UTC) - timedelta(seconds=1)})
+    async with locks[1].hold_if_free("k") as held:
+        assert held
+        lease = await leases.find_one({"_id": "k"})
+        assert lease is not None and lease["owner"] != "dead"
+    await leases.insert_one({"_id": "k", "owner": "alive", "expires_at": datetime.now(UTC) + timedelta(minutes=5)})
+    async with locks[1].hold_if_free("k") as held:
+        assert not held
+    assert [lease["owner"] async for lease in leases.find({})] == ["alive"]

@@ -1,5 +1,5 @@
 """The whole product as real processes for the reliability suite, one stack for the package: all
-five services started with ``python -m services.<name>`` under a fresh namespace (topic prefix,
+six services started with ``python -m services.<name>`` under a fresh namespace (topic prefix,
 consumer groups, databases), each on a free port, each waited on until ``/readyz`` answers 200.
 Tests kill -9 and restart them.
 
@@ -29,14 +29,14 @@ from tests.infrastructure import Endpoints
 from tests.reliability.workload import CONSUMER_GROUPS, Apis, topic_records
 from tests.support import free_port
 
-SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor")
+SERVICE_NAMES = ("listing", "events_sessions", "matching", "notification", "monitor", "deals")
 # Every process of the stack: the services' APIs, and matching's stream worker (which serves no
 # HTTP; matching's /readyz reports it).
 MATCHING_WORKER = "matching-worker"
 PROCESS_NAMES = (*SERVICE_NAMES, MATCHING_WORKER)
 # The collections whose documents carry an outbox, per service.
 OUTBOX_COLLECTIONS = {"listing": ("participants", "listings", "demands"), "events_sessions": ("sessions",),
-                      "matching": ("feedback",), "monitor": ("alerts",)}
+                      "matching": ("feedback",), "monitor": ("alerts",), "deals": ("deals", "conversion_priors")}
 READY_TIMEOUT = 180.0  # matching restores its faust tables before it is ready; a loaded machine takes minutes
 
 
@@ -195,7 +195,7 @@ def stack_namespace() -> str:
 @pytest.fixture(scope="package")
 async def stack(infra: Endpoints, stack_namespace: str, tmp_path_factory: pytest.TempPathFactory
                 ) -> AsyncIterator[Stack]:
-    """All five services running, registry topics created first; stopped and dropped afterwards."""
+    """Every service running (and matching's worker), registry topics created first; stopped and dropped afterwards."""
     namespace = stack_namespace
     envs = service_environment(namespace, infra, tmp_path_factory.mktemp("matching-data"))
     processes = {n: ServiceProcess(n, namespace, envs[n]) for n in SERVICE_NAMES}

@@ -1,6 +1,8 @@
 """Poison on every topic a service consumes: not JSON, the wrong schema, an unknown type and a
 huge (~900 KB) message. Each consumer puts each one on its dead-letter topic with the reason in
-``dlq.reason`` and goes on: good input after the poison is still processed."""
+``dlq.reason`` and its original bytes (the huge one cut at the limit, saying so), and goes on:
+good input after the poison is still processed, and the dead-letter topics gain exactly the
+poison, each record once."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import uuid
 import pytest
 
 from shared import topics
-from shared.kafka import DLQ_REASON, Producer
+from shared.kafka import DLQ_MAX_VALUE_BYTES, DLQ_REASON, Producer
 from shared.topics import TopicSpec
 from tests.reliability.conftest import Stack
 from tests.reliability.workload import Apis, Round, check_everything, eventually, topic_records
@@ -19,17 +21,18 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
 # Who reads what, by dead-letter topic (matching's projection process uses matching's).
 CONSUMERS: dict[str, tuple[str, ...]] = {
-    topics.PARTICIPANTS.name: ("matching", "notification"),
-    topics.LISTINGS.name: ("matching", "events_sessions"),
-    topics.DEMANDS.name: ("matching",),
-    topics.SESSIONS.name: ("matching", "notification"),
-    topics.MATCH_FEEDBACK.name: ("matching",),
-    topics.MATCHES.name: ("matching", "notification"),
+    topics.PARTICIPANTS.name: ("matching", "notification", "deals"),
+    topics.LISTINGS.name: ("matching", "events_sessions", "deals"),
+    topics.DEMANDS.name: ("matching", "deals"),
+    topics.SESSIONS.name: ("matching", "notification", "deals"),
+    topics.MATCH_FEEDBACK.name: ("matching", "deals"),
+    topics.MATCHES.name: ("matching", "notification", "deals"),
     topics.CONSORTIA.name: ("matching", "notification"),
-    topics.AGENDAS.name: ("matching", "notification", "events_sessions"),
+    topics.AGENDAS.name: ("matching", "notification", "events_sessions", "deals"),
     topics.ALERTS.name: ("notification",),
+    topics.DEALS.name: ("deals",),
 }
-DEAD_LETTERING = ("matching", "notification", "events_sessions")
+DEAD_LETTERING = ("matching", "notification", "events_sessions", "deals")
 HUGE_BYTES = 900 * 1024
 
 
@@ -53,14 +56,20 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_
         healthy_stack: Stack, apis: Apis):
     stack = healthy_stack
     tag = uuid.uuid4().hex[:6]
+    bootstrap = stack.endpoints.kafka_bootstrap_servers
+    before = {consumer: {(r.partition, r.offset)
+                         for r in await topic_records(bootstrap, stack.topic(topics.dead_letter(consumer)))}
+              for consumer in DEAD_LETTERING}
     producer = Producer(stack.settings, client_id="reliability-poison")
     sent: dict[str, TopicSpec] = {}  # key → topic
+    values: dict[str, bytes] = {}  # key → the bytes sent
     try:
         for spec in (spec for spec in topics.ALL if spec.name in CONSUMERS):
             for kind, value in poisons(spec).items():
                 key = f"poison-{tag}-{kind}-{spec.name}"
                 await producer.send(stack.topic(spec), value, key=key)
                 sent[key] = spec
+                values[key] = value
     finally:
         await producer.stop()
 
@@ -94,10 +103,10 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_
             return f"{len(missing)} poison records missing from {dlq}: {missing[:6]}" if missing else None
 
         await eventually(all_there, timeout=60, what=f"the poison in {dlq}")
-        records = [r for r in await topic_records(stack.endpoints.kafka_bootstrap_servers, dlq)
-                   if r.key and r.key.decode() in expected]
-        keys = [r.key.decode() for r in records]
-        assert len(keys) == len(set(keys)), f"poison dead-lettered twice on {dlq}"
+        # Exactly the poison was added to the dead-letter topic: each record once, nothing else.
+        records = [r for r in await topic_records(bootstrap, dlq) if (r.partition, r.offset) not in before[consumer]]
+        keys = [r.key.decode() if r.key else None for r in records]
+        assert sorted(keys, key=str) == sorted(expected), f"{dlq} got {keys}, expected the poison {sorted(expected)}"
         for record in records:
             headers = {k: v.decode() for k, v in record.headers}
             key = record.key.decode()
@@ -107,3 +116,10 @@ async def test_poison_on_every_consumed_topic_is_dead_lettered_with_reasons_and_
             reason = headers[DLQ_REASON]
             assert {"not": "not JSON", "wrong": expected[key].event_types[0], "unknown": "poison.never_heard_of.v1",
                     "huge": expected[key].event_types[0]}[kind] in reason, f"{key} on {dlq}: reason {reason!r}"
+            # the original bytes; a record over the limit keeps its first DLQ_MAX_VALUE_BYTES and says so
+            original = values[key]
+            if len(original) > DLQ_MAX_VALUE_BYTES:
+                assert (record.value, headers.get("dlq.truncated_from")) == \
+                    (original[:DLQ_MAX_VALUE_BYTES], str(len(original))), f"{key} on {dlq}: not the original bytes"
+            else:
+                assert record.value == original, f"{key} on {dlq}: not the original bytes"

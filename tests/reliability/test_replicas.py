@@ -8,15 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter, defaultdict
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
+from aiosmtpd.controller import Controller
+
 from services.matching.ledger import SOURCE
 from services.matching.storage import MatchingStore
 from services.monitor.domain.alerts import ActiveAlert, Condition
 from services.monitor.storage import AlertStore
+from services.notification.domain.preferences import (
+    ChannelPreferences, EmailPreference, Preferences, WebhookPreference, new_webhook_secret,
+)
+from services.notification.storage import DELIVERED, Store
 from shared import topics
 from shared.auth import Role, issue_token
 from shared.events import new_event
@@ -28,9 +35,10 @@ from shared.settings import CommonSettings
 from tests.conftest import database_name
 from tests.infrastructure import Endpoints
 from tests.integration.matching.test_api import _match
+from tests.integration.notification.conftest import Mailbox, WebhookReceiver, serving
 from tests.reliability.replicas import all_pages, replicas
-from tests.reliability.workload import item_bodies, session_body
-from tests.support import read_records, wait_for
+from tests.reliability.workload import item_bodies, session_body, topic_records
+from tests.support import free_port, read_records, wait_for
 from tests.unit.notification import samples
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.timeout(600)]
@@ -38,6 +46,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability, pytest.mark.time
 REGISTRANTS = 40
 SEATS = 10
 MATCHES = 120
+RECIPIENTS = 10
+MESSAGES_EACH = 12  # per recipient and channel
 
 
 def bearer(settings: CommonSettings, participant_id: str, party_type: PartyType,
@@ -102,9 +112,13 @@ async def test_two_replicas_seat_a_session_exactly(infra: Endpoints, registry_to
             assert (summary["seats_taken"], summary["waitlisted"]) == \
                 ({"presenter": 0, "attendee": SEATS}, {"presenter": 0, "attendee": REGISTRANTS - SEATS})
 
-        records = await read_records(infra.kafka_bootstrap_servers, topics.SESSIONS.full_name(namespace),
-                                     count=1 + REGISTRANTS, timeout=60)
-        announced = events_by_subject(records, "registration.")
+        async def all_announced() -> dict[str, set[tuple[str, str]]] | None:
+            # the relays publish at least once: a record may come twice, so wait for every registration
+            records = await topic_records(infra.kafka_bootstrap_servers, topics.SESSIONS.full_name(namespace))
+            found = events_by_subject(records, "registration.")
+            return found if set(found) == set(participants) else None
+
+        announced = await wait_for(all_announced, timeout=60, what="an event of every registration")
         assert {p: {t for t, _ in events} for p, events in announced.items()} == \
             {p: {f"registration.{a.json()['status']}.v1"} for p, a in zip(participants, answers, strict=True)}
         assert [p for p, events in announced.items() if len(events) != 1] == []
@@ -241,3 +255,66 @@ async def test_two_monitors_raise_and_clear_an_alert_once_each(infra: Endpoints,
         await clients[0].drop_database(name)
         for client in clients:
             await client.close()
+
+
+async def store_pending_deliveries(store: Store, receiver: WebhookReceiver) -> set[str]:
+    """``RECIPIENTS`` participants taking webhooks (to ``receiver``) and e-mail, each with
+    ``MESSAGES_EACH`` messages due now on each channel, stored as the fan-out stores them; their ids."""
+    now = datetime.now(UTC)
+    deliveries = []
+    for r in range(RECIPIENTS):
+        recipient = f"p_ent_{r:02d}"
+        channels = ChannelPreferences(webhook=WebhookPreference(enabled=True, url=receiver.url(recipient)),
+                                      email=EmailPreference(enabled=True, address=f"{recipient}@replicas.example.cn"))
+        receiver.secrets[recipient] = secret = new_webhook_secret()
+        await store.save_preferences(recipient, Preferences(channels=channels), new_secret=secret, now=now)
+        for n in range(MESSAGES_EACH):
+            for channel in ("webhook", "email"):
+                message_id = f"msg_{recipient}_{n:02d}_{channel}"
+                payload = json.dumps({"type": "match.created", "timestamp": now.isoformat(),
+                                      "data": {"id": message_id, "recipient": recipient}})
+                deliveries.append({"_id": message_id, "channel": channel, "recipient": recipient,
+                                   "type": "match.created", "event_id": f"evt_{recipient}_{n:02d}",
+                                   "subject": f"match {n}", "created_at": now, "body": f"match {n} of {recipient}",
+                                   "payload": payload, "due_at": now})
+    await store.add_deliveries(deliveries)
+    return {d["_id"] for d in deliveries}
+
+
+async def test_two_notification_replicas_send_each_delivery_once(infra: Endpoints, registry_topics: CommonSettings,
+                                                                 namespace: str):
+    """240 webhooks and e-mails waiting in the store when two replicas start together, as after a
+    restart of both: each replica reads every pending delivery when it starts, and each message
+    reaches its receiver (a local webhook receiver, a local SMTP server) exactly once, its log
+    holding the one attempt. A delivery is claimed under its lease in the store (shared/locks.py),
+    which one replica takes; the other leaves it."""
+    name = database_name(namespace, "notification")
+    client = make_client(infra.mongodb_uri)
+    store = Store(client[name], KeyedLocks())
+    mailbox = Mailbox()
+    smtp = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    smtp.start()
+    receiver = WebhookReceiver()
+    try:
+        async with serving(receiver.app()) as base_url:
+            receiver.base_url = base_url
+            expected = await store_pending_deliveries(store, receiver)
+            async with replicas("notification", namespace, infra, NOTIFICATION_SMTP_HOST="127.0.0.1",
+                                NOTIFICATION_SMTP_PORT=str(smtp.port)):
+                async def all_delivered() -> bool:
+                    return await store.deliveries.count_documents({"status": DELIVERED}) == len(expected)
+
+                await wait_for(all_delivered, timeout=180, what=f"{len(expected)} deliveries recorded as delivered")
+            # both replicas stopped: no attempt is still in flight
+            webhooks = Counter(r.id for r in receiver.received)
+            emails = Counter(m["Message-ID"].strip("<>").removesuffix("@hardtech-express") for m in mailbox.messages)
+            twice = {k: n for k, n in (webhooks + emails).items() if n != 1}
+            assert twice == {}, f"{len(twice)} of {len(expected)} messages sent more than once"
+            assert set(webhooks) | set(emails) == expected
+            assert all(r.verified for r in receiver.received)
+            logged = {d["_id"]: (d["status"], d["attempt_count"]) async for d in store.deliveries.find({})}
+            assert logged == dict.fromkeys(expected, (DELIVERED, 1))
+    finally:
+        smtp.stop()
+        await client.drop_database(name)
+        await client.close()

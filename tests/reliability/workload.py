@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FOR = 150.0  # seconds a call keeps retrying through a crash and restart (matching restores slowly)
 # The services' consumer groups (under the stack's namespace): what "every consumer resumed" means.
-CONSUMER_GROUPS = ("matching", "matching-projection", "notification", "events_sessions")
+CONSUMER_GROUPS = ("matching", "matching-projection", "notification", "events_sessions", "deals")
 SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)
 
 
@@ -78,6 +78,7 @@ class Apis:
     matching: Api
     notification: Api
     monitor: Api
+    deals: Api
     operator_token: str
 
     @classmethod
@@ -86,7 +87,7 @@ class Apis:
 
     def by_name(self) -> dict[str, Api]:
         return {"listing": self.listing, "events_sessions": self.events_sessions, "matching": self.matching,
-                "notification": self.notification, "monitor": self.monitor}
+                "notification": self.notification, "monitor": self.monitor, "deals": self.deals}
 
     async def close(self) -> None:
         for api in self.by_name().values():
@@ -234,6 +235,10 @@ async def until_progress(round_: Round, work: asyncio.Task[None]) -> None:
     assert round_.progress.is_set(), f"round {round_.tag} made no progress in 180s"
 
 
+class CountedTwice(AssertionError):
+    """A record shown more than once: waiting never makes it right, so ``eventually`` fails at once."""
+
+
 async def eventually(check: Callable[[], Awaitable[str | None]], *, timeout: float, what: str) -> None:
     """Poll ``check`` (None when satisfied, else what is missing) until it passes or time runs out."""
     deadline = time.monotonic() + timeout
@@ -241,6 +246,8 @@ async def eventually(check: Callable[[], Awaitable[str | None]], *, timeout: flo
     while time.monotonic() < deadline:
         try:
             missing = await check()
+        except CountedTwice:
+            raise
         except (httpx.HTTPError, AssertionError) as exc:
             missing = f"{type(exc).__name__}: {exc}"
         if missing is None:
@@ -280,7 +287,8 @@ async def listed_once(api: Api, path: str, party: Party, id_field: str, what: st
     """Everything ``path`` lists to ``party``; fails the test if an entry is listed twice."""
     items = await api.pages(path, token=party.token)
     twice = duplicates([item[id_field] for item in items])
-    assert not twice, f"{what} listed twice to {party.id}: {twice}"
+    if twice:
+        raise CountedTwice(f"{what} listed twice to {party.id}: {twice}")
     return items
 
 
@@ -295,20 +303,59 @@ async def matches_missing(round_: Round) -> str | None:
     return None
 
 
+def once_each(counts: Counter[Any], expected: list[Any], what: str) -> str | None:
+    """None when each of ``expected`` was counted exactly once; else what is missing. Counted
+    twice fails the test at once: more is never made right by waiting."""
+    twice = {key: counts[key] for key in expected if counts[key] > 1}
+    if twice:
+        raise CountedTwice(f"{what} more than once: {twice}")
+    missing = [key for key in expected if not counts[key]]
+    return f"{what} missing: {missing}" if missing else None
+
+
 async def agenda_missing(round_: Round) -> str | None:
-    """The session's agenda published, holding every must-meet pair; each party sees its meeting."""
+    """The session's agenda published, holding every must-meet pair exactly once; each party
+    sees its meeting exactly once on /me/agenda."""
     assert round_.organiser is not None
     response = await round_.apis.events_sessions.call("GET", f"/sessions/{round_.session_id}/agenda",
                                                       token=round_.organiser.token, accept=(404,))
     if response.status_code == 404:
         return f"no agenda for session {round_.session_id} yet"
-    meetings = {frozenset(m["participant_ids"]) for m in response.json()["meetings"]}
-    lost = [p.match_id for p in round_.done if frozenset((p.university.id, p.enterprise.id)) not in meetings]
-    assert not lost, f"must-meet pairs missing from the agenda of {round_.session_id}: {lost}"
-    for party in round_.parties():
+    meetings = Counter(frozenset(m["participant_ids"]) for m in response.json()["meetings"])
+    pairs = [frozenset((p.university.id, p.enterprise.id)) for p in round_.done]
+    lost = once_each(meetings, pairs, f"must-meet pairs in the agenda of {round_.session_id}")
+    assert lost is None, lost  # the agenda is published whole
+    for pair, party in round_.paired_parties():
         mine = await round_.apis.events_sessions.pages("/me/agenda", token=party.token)
-        if not [m for m in mine if m["session_id"] == round_.session_id]:
-            return f"{party.id} has no meeting in session {round_.session_id} on /me/agenda"
+        met = Counter(m["counterpart_id"] for m in mine if m["session_id"] == round_.session_id and m["must_meet"])
+        counterpart = pair.enterprise.id if party is pair.university else pair.university.id
+        if missing := once_each(met, [counterpart], f"{party.id}'s must-meet meeting on /me/agenda"):
+            return missing
+    return None
+
+
+async def registrations_missing(round_: Round) -> str | None:
+    """The organiser's list of the session's registrations: exactly both parties of every pair,
+    once each, confirmed, universities presenting."""
+    assert round_.organiser is not None
+    listed = await round_.apis.events_sessions.pages(f"/sessions/{round_.session_id}/registrations",
+                                                     token=round_.organiser.token)
+    expected = {party.id: "presenter" if party.party_type == "university" else "attendee"
+                for party in round_.parties()}
+    if missing := once_each(Counter(r["participant_id"] for r in listed), list(expected), "registrations"):
+        return missing
+    assert {r["participant_id"]: (r["role"], r["status"]) for r in listed} == \
+        {who: (role, "confirmed") for who, role in expected.items()}
+    return None
+
+
+async def listings_missing(round_: Round) -> str | None:
+    """Each university's own offers are exactly its offer, each enterprise's own needs its need."""
+    for pair in round_.done:
+        for path, party, item in (("/listings", pair.university, pair.offer_id),
+                                  ("/demands", pair.enterprise, pair.need_id)):
+            mine = await round_.apis.listing.pages(path, token=party.token, params={"mine": "true"})
+            assert [i["id"] for i in mine] == [item], f"{party.id}'s own {path}: {[i['id'] for i in mine]}"
     return None
 
 
@@ -327,21 +374,22 @@ def _identity(entry: dict[str, Any]) -> tuple[str, str]:
 
 
 async def notifications_missing(round_: Round) -> str | None:
-    """Each party's inbox: its match, its registration, the agenda; nothing there twice."""
+    """Each party's inbox: its match, its registration and the agenda exactly once each, nothing
+    there twice, and its unread count the number of entries listed (none was read)."""
     for pair, party in round_.paired_parties():
         inbox = await listed_once(round_.apis.notification, "/inbox", party, "id", "inbox entries")
-        same = duplicates([_identity(e) for e in inbox])
-        assert not same, f"{party.id} sees the same notification twice: " + "; ".join(
-            f"{e['id']} {e['type']} seq {e['seq']} at {e['created_at']}: {json.dumps(e['data'])[:400]}"
-            for e in inbox if _identity(e) in same)
-        types = Counter(e["type"] for e in inbox)
-        matched = {e["data"].get("match_id") for e in inbox if e["type"] == "match.created"}
-        if pair.match_id not in matched:
-            return f"{party.id} has no match.created notification for {pair.match_id}"
-        if not types["registration.confirmed"]:
-            return f"{party.id} has no registration.confirmed notification"
-        if not types["agenda.published"]:
-            return f"{party.id} has no agenda.published notification"
+        if same := duplicates([_identity(e) for e in inbox]):
+            raise CountedTwice(f"{party.id} sees the same notification twice: " + "; ".join(
+                f"{e['id']} {e['type']} seq {e['seq']} at {e['created_at']}: {json.dumps(e['data'])[:400]}"
+                for e in inbox if _identity(e) in same))
+        told = Counter((e["type"], e["data"].get("match_id") or e["data"].get("session_id")) for e in inbox)
+        expected = [("match.created", pair.match_id), ("registration.confirmed", round_.session_id),
+                    ("agenda.published", round_.session_id)]
+        if missing := once_each(told, expected, f"{party.id}'s notices"):
+            return missing
+        unread = await round_.apis.notification.json("GET", "/inbox/unread-count", token=party.token)
+        if unread["unread"] != len(inbox):
+            return f"{party.id} has {len(inbox)} entries in the inbox, all unread, but an unread count of {unread}"
     return None
 
 
@@ -369,9 +417,12 @@ async def lag_left(apis: Apis, groups: list[str], since: float) -> str | None:
 
 
 async def check_everything(round_: Round, groups: list[str], *, timeout: float = 240.0) -> None:
-    """Nothing lost, nothing a user sees twice, every consumer caught up."""
+    """Every record the round must produce present exactly once in each view that shows it (own
+    offers and needs, the session's registrations, each party's matches, the agenda and each
+    party's meeting, each party's notices and unread count), every consumer caught up."""
     started = time.monotonic()
-    stages = {"matches": lambda: matches_missing(round_), "agenda": lambda: agenda_missing(round_),
+    stages = {"listings": lambda: listings_missing(round_), "registrations": lambda: registrations_missing(round_),
+              "matches": lambda: matches_missing(round_), "agenda": lambda: agenda_missing(round_),
               "notifications": lambda: notifications_missing(round_)}
     took = {}
     for stage, check in stages.items():
