@@ -348,6 +348,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "funnel.contracts": ("签约合同：{count} 份", "Contracts signed: {count}"),
     "funnel.turnover": ("成交额", "Turnover"),
     "funnel.closed": ("未成交原因", "Closed without a deal"),
+    "funnel.by": ("按维度查看", "View by"),
+    "funnel.by_field": ("领域", "Field"),
+    "funnel.by_region": ("地区", "Region"),
+    "funnel.by_strategy": ("区域战略", "Regional strategy"),
+    "funnel.by_pair": ("参与方组合（供给 → 需求）", "Party pairing (offer → need)"),
+    "funnel.show": ("查看", "Show"),
+    "funnel.of_choice": ("按{dimension}：{value}", "{dimension}: {value}"),
 }
 
 # Pydantic's error types, as the services' 422 bodies carry them; messages of type value_error are
