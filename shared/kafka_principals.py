@@ -70,7 +70,7 @@ SERVICES: dict[str, Access] = {
     # The faust worker (group ``matching``, its own ``matching-…`` topics) and the read model's
     # projection (group ``matching-projection``, reading what the worker wrote).
     "matching": Access(
-        reads=(T.PARTICIPANTS, T.LISTINGS, T.DEMANDS, T.SESSIONS, T.MATCH_FEEDBACK, T.MATCHES, T.CONSORTIA, T.AGENDAS),
+        reads=(*T.MATCHING_INPUTS, T.MATCHES, T.CONSORTIA, T.AGENDAS),
         writes=(T.MATCHES, T.CONSORTIA, T.AGENDAS, T.MATCH_FEEDBACK, _dlq("matching")),
         groups=("matching", "matching-projection"), owned_topic_prefixes=("matching-",)),
     "notification": Access(

@@ -119,10 +119,12 @@ PUBLIC: tuple[TopicSpec, ...] = tuple(spec for spec in ALL if spec.public)
 
 # The matching worker's queue: faust creates it (one partition) beside its tables' changelogs, so it
 # is not in ALL; its records are the matching service's validated inputs, forwarded as they came.
+# What the matching worker reads: the entities, sessions, feedback and the deals' outcome priors.
+MATCHING_INPUTS: tuple[TopicSpec, ...] = (PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCH_FEEDBACK, CONVERSION_PRIORS)
 MATCHING_WORK = TopicSpec(
     "matching-work", "the input record's key",
     "The matching worker's validated inputs in one ordered queue (internal, created by the worker)",
-    tuple(t for spec in (PARTICIPANTS, LISTINGS, DEMANDS, SESSIONS, MATCH_FEEDBACK) for t in spec.event_types),
+    tuple(t for spec in MATCHING_INPUTS for t in spec.event_types),
     partitions=1,
 )
 # Every topic of the project that carries events: what the AsyncAPI document describes.

@@ -23,7 +23,7 @@ from shared.domain_errors import Conflict, Forbidden, NotFound
 from services.deals.domain.funnel import FunnelCounts, Increment, Step
 from services.deals.domain.mine import MyDeal
 from services.deals.domain.model import Contract, Deal, MatchSideRecord
-from services.deals.metrics import CONTRACT_TURNOVER, DEAL_CHANGES, FUNNEL_STEPS, STEP_SECONDS
+from services.deals.metrics import CONTRACT_TURNOVER, DEAL_CHANGES, FUNNEL_KEY_STEPS, FUNNEL_STEPS, STEP_SECONDS
 from services.deals.storage import DealStore
 
 Clock = Callable[[], datetime]
@@ -234,6 +234,8 @@ class DealService:
         if await self.store.count(mark, keys, increment):
             FUNNEL_STEPS.labels(increment.label, funnel.pair(match["offer"]["party_type"],
                                                                   match["need"]["party_type"])).inc()
+            for dimension, value in funnel.dimensions_of(keys):
+                FUNNEL_KEY_STEPS.labels(increment.label, dimension, value).inc()
             if increment.currency is not None:
                 CONTRACT_TURNOVER.labels(increment.currency).inc(increment.amount_cents / 100)
             if increment.step is not None and increment.seconds is not None:

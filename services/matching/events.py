@@ -33,7 +33,7 @@ from shared.topics import TopicSpec
 
 log = logging.getLogger(__name__)
 
-INPUTS = (topics.PARTICIPANTS, topics.LISTINGS, topics.DEMANDS, topics.SESSIONS, topics.MATCH_FEEDBACK)
+INPUTS = topics.MATCHING_INPUTS
 OUTPUTS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS)
 DEAD_LETTER = topics.dead_letter("matching")
 # The most input events whose outputs are sent together (README: Flow).
@@ -73,7 +73,7 @@ class MatchingStream:
                                     internal=True, config=internal_configs)
         self.dead_letter = self._raw_topic(DEAD_LETTER.full_name(prefix))
         tables = {name: JsonTable(self.app, name, partitions=1, extra_topic_configs=internal_configs)
-                  for name in ("items", "participants", "feedback", "sessions", "ledger")}
+                  for name in ("items", "participants", "feedback", "sessions", "ledger", "priors")}
         self.state = State(**tables)
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False

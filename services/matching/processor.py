@@ -10,7 +10,7 @@ tests); the domain's ``MatchEngine`` is derived state, rebuilt from them by ``re
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,6 +20,7 @@ from services.matching.domain.scheduler import plan_agenda
 from services.matching.ledger import AgendaKey, Batch, ConsortiumKey, DeclineKey, MatchKey, digest, parse_key
 from shared import topics
 from shared.events import CloudEvent, EventData
+from shared.events.deals import ConversionPriorData
 from shared.events.listing import ItemData, ItemStatus, ParticipantData
 from shared.events.matching import (
     AGENDA_PUBLISHED,
@@ -58,6 +59,8 @@ class State:
     feedback: MutableMapping[str, Any]  # "match/participant" -> {"feedback": json, "at": iso time}
     sessions: MutableMapping[str, Any]  # session id -> registrations, meeting requests, closing, agenda
     ledger: MutableMapping[str, Any]  # output entity key -> {"version", "digest", "active", "data"}
+    # "<field>|<offer>><need>" -> ConversionPriorData json: the latest deal-outcome prior per key
+    priors: MutableMapping[str, Any] = field(default_factory=dict)
 
 
 class Processor:
@@ -79,6 +82,7 @@ class Processor:
             RegistrationData: self._on_registration,
             MeetingRequestData: self._on_meeting_request,
             RegistrationClosedData: self._on_registration_closed,
+            ConversionPriorData: self._on_prior,
         }
 
     # -- start-up -------------------------------------------------------------------------
@@ -102,6 +106,9 @@ class Processor:
         (a crash between a state change and its output event)."""
         self.engine = MatchEngine(threshold=self._threshold, top_k=self._top_k)
         self.consortia = ConsortiumBook()
+        for raw in self.state.priors.values():  # before the items: they are scored with them
+            prior = ConversionPriorData.model_validate(raw)
+            self.engine.priors.set(prior.key, prior.prior)
         for raw in self.state.participants.values():
             self.engine.on_participant(ParticipantData.model_validate(raw))
         # The order in which the items were handled, so the text statistics each saw match.
@@ -175,6 +182,14 @@ class Processor:
         self.state.feedback[key] = {"key": key, "feedback": feedback.model_dump(mode="json"),
                                     "at": at.isoformat()}
         self._apply_changes(batch, self.engine.on_feedback(feedback, at))
+
+    def _on_prior(self, prior: ConversionPriorData, at: datetime, batch: Batch, position: int) -> None:
+        """The latest version per key counts (the topic is compacted; an older one late changes nothing)."""
+        known = self.state.priors.get(prior.key)
+        if known is not None and known["version"] >= prior.version:
+            return
+        self.state.priors[prior.key] = prior.model_dump(mode="json")
+        self._apply_changes(batch, self.engine.on_prior(prior.key, prior.prior, at))
 
     def _apply_changes(self, batch: Batch, changes: Iterable[Any]) -> None:
         touched: list[MatchData | MatchRetractedData] = []

@@ -119,6 +119,11 @@ class DealData(EventData):
 PRIOR_CAP = 0.05  # the most a conversion prior moves a match's score (0–1 scale), either way
 
 
+def prior_key(field: str, offer_party_type: str, need_party_type: str) -> str:
+    """The ``conversion-priors`` key of a first-level field and party-type pair: ``5G|university>enterprise``."""
+    return f"{field}|{offer_party_type}>{need_party_type}"
+
+
 @event_type("conversion.prior_updated.v1")
 class ConversionPriorData(EventData):
     """How deals of one first-level field and party-type pair end, as a bounded prior for ranking
@@ -136,3 +141,7 @@ class ConversionPriorData(EventData):
     prior: float = Field(ge=-PRIOR_CAP, le=PRIOR_CAP,
                          description="conversion − baseline, bounded; 0 until the key has enough ended deals")
     version: int = Field(ge=1, le=MAX_INT)
+
+    @property
+    def key(self) -> str:
+        return prior_key(self.field, self.offer_party_type, self.need_party_type)

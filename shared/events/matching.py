@@ -9,6 +9,7 @@ from enum import StrEnum
 from pydantic import Field
 
 from shared.events.common import MAX_INT, LocalizedText
+from shared.events.deals import PRIOR_CAP
 from shared.events.envelope import EventData, event_type
 from shared.party_types import Kind, PartyType
 
@@ -37,10 +38,14 @@ class MatchSide(EventData):
 
 
 class FeatureScore(EventData):
+    """One part of a match's score. The ``conversion`` part (deal outcomes of the pair's fields and
+    party types, services/matching/domain/priors.py) is the one whose contribution may be negative,
+    down to −0.05."""
+
     name: str
     value: float = Field(ge=0, le=1)
     weight: float = Field(ge=0)
-    contribution: float = Field(ge=0)
+    contribution: float = Field(ge=-PRIOR_CAP)
 
 
 class Explanation(EventData):

@@ -40,6 +40,12 @@ def key(dimension: Dimension, value: str) -> str:
     return f"{dimension.value}:{value}"
 
 
+def dimensions_of(keys: list[str]) -> list[tuple[str, str]]:
+    """(dimension, value) of the keys a funnel is read for (``all`` and outcome keys aside)."""
+    dimensions = {d.value for d in Dimension}
+    return [(d, v) for d, _, v in (k.partition(":") for k in keys) if d in dimensions]
+
+
 def pair(offer_party_type: str, need_party_type: str) -> str:
     return f"{offer_party_type}>{need_party_type}"
 

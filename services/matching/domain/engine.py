@@ -15,6 +15,10 @@ Rules:
 - A decline retracts the match for the declining participant, is remembered as a penalty on
   similar candidates (``feedback.py``) and the decliner's other matches of that item are re-scored.
   A declined pair is never proposed again; when both sides declined, the match is gone.
+- A deal-outcome prior (``priors.py``) moves a pair's ranking score by at most ±0.05 once it
+  passed every hard rule; the threshold is tested on its content score, so a prior never admits
+  or excludes a pair. A changed prior re-scores the current matches of its field and party-type
+  pair (``on_prior``: updated when news); it searches no new partners.
 - Nothing depends on wall-clock time or hash order: the same sequence of calls (with the same
   ``now`` values, e.g. each event's time) gives the same changes, so replays agree.
 """
@@ -36,6 +40,7 @@ from shared.party_types import Kind, Side
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.match_table import MatchTable
+from services.matching.domain.priors import ConversionPriors
 from services.matching.domain.scoring import ScoredPair, is_live, score_pair, to_match_data
 from services.matching.domain.text import TextModel
 
@@ -90,6 +95,7 @@ class MatchEngine:
         self.top_k = top_k
         self.index = CandidateIndex(TextModel(analyser, bridge=bridge))
         self.feedback = FeedbackPenalties()
+        self.priors = ConversionPriors()
         self.participants: dict[str, ParticipantData] = {}
         self._matches = MatchTable()
         self._by_item: dict[str, set[str]] = {}
@@ -160,6 +166,26 @@ class MatchEngine:
         return ([_retracted(data, RetractReason.DECLINED, for_participant=feedback.participant_id)]
                 + self._rescore_existing(self.index.item(mine), now))
 
+    def on_prior(self, key: str, prior: float, now: datetime) -> list[MatchChange]:
+        """A field and party-type pair's deal-outcome prior changed (``key`` as
+        ``shared.events.deals.prior_key``): its current matches are re-scored."""
+        if not self.priors.set(key, prior):
+            return []
+        field, pair = key.split("|", 1)
+        offerer, seeker = pair.split(">", 1)
+        affected: set[str] = set()
+        for kind in Kind:
+            for side, party in ((Side.OFFER, offerer), (Side.NEED, seeker)):
+                for item_id in self.index.open_ids(kind, side, [field]):
+                    if self.index.item(item_id).owner_party_type == party:
+                        affected.update(self._by_item.get(item_id, ()))
+        changes: list[MatchChange] = []
+        for match_id_ in sorted(affected):
+            old = self._matches[match_id_]
+            if old.offer.party_type == offerer and old.need.party_type == seeker:
+                changes.extend(self._rescore(old, self.index.item(old.offer.item_id), now))
+        return changes
+
     # --- internals ---------------------------------------------------------------------------
 
     def _record_decline(self, feedback: MatchFeedbackData) -> tuple[MatchData, str] | None:
@@ -184,29 +210,35 @@ class MatchEngine:
 
     def _score(self, item: ItemData, partner: ItemData, now: datetime) -> ScoredPair | None:
         offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
-        return score_pair(offer, need, now=now, text=self.index.text, feedback=self.feedback)
+        return score_pair(offer, need, now=now, text=self.index.text, feedback=self.feedback, priors=self.priors)
 
     def _rescore_existing(self, item: ItemData, now: datetime) -> list[MatchChange]:
         changes: list[MatchChange] = []
         for old in [self._matches[m] for m in sorted(self._by_item.get(item.id, ()))]:
-            partner = self.index.get(old.need.item_id if item.side is Side.OFFER else old.offer.item_id)
-            scored = self._score(item, partner, now) if partner is not None else None
-            if partner is None or scored is None or scored.score < self.threshold:
-                changes.append(self._drop(old, RetractReason.BELOW_THRESHOLD))
-                continue
-            offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
-            new = to_match_data(scored, offer, need)
-            if is_news(old, new):
-                self._matches.put(new)
-                changes.append(MatchChange(MATCH_UPDATED, new))
+            changes.extend(self._rescore(old, item, now))
         return changes
+
+    def _rescore(self, old: MatchData, item: ItemData, now: datetime) -> list[MatchChange]:
+        """A current match of ``item`` scored again: retracted when its content score fell below the
+        threshold (or a rule now fails), updated when news, else nothing."""
+        partner = self.index.get(old.need.item_id if item.side is Side.OFFER else old.offer.item_id)
+        scored = self._score(item, partner, now) if partner is not None else None
+        if partner is None or scored is None or scored.content < self.threshold:
+            return [self._drop(old, RetractReason.BELOW_THRESHOLD)]
+        offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
+        new = to_match_data(scored, offer, need)
+        if not is_news(old, new):
+            return []
+        self._matches.put(new)
+        return [MatchChange(MATCH_UPDATED, new)]
 
     def _create_best(self, item: ItemData, now: datetime) -> list[MatchChange]:
         """The item's best ``top_k`` of its current matches and its best partners found now; a
         new pair also has to rank within the partner's ``top_k`` (``_make_room``)."""
         changes: list[MatchChange] = []
         best = top_partners(self.index, item, k=self.top_k, now=now, threshold=self.threshold,
-                            feedback=self.feedback, exclude=self._declined_partners.get(item.id, ()))
+                            feedback=self.feedback, exclude=self._declined_partners.get(item.id, ()),
+                            priors=self.priors)
         current = {self._partner(m, item.id): m for m in self._by_item.get(item.id, ())}
         ranked = sorted([(-self._matches.score(m), partner_id, None) for partner_id, m in current.items()]
                         + [(-score, partner.id, partner) for score, partner in best if partner.id not in current],
@@ -223,7 +255,7 @@ class MatchEngine:
                 continue
             offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
             scored = self._score(item, partner, now)
-            assert scored is not None  # top_partners scored it at least at the threshold
+            assert scored is not None  # top_partners found its content score at least at the threshold
             data = to_match_data(scored, offer, need)
             self._matches.put(data)
             self._by_item.setdefault(offer.id, set()).add(data.match_id)

@@ -34,9 +34,10 @@ from shared.events.listing import ItemData, ItemStatus
 from shared.party_types import Kind, PartyType, Side
 
 from services.matching.domain.feedback import FeedbackPenalties
+from services.matching.domain.priors import ConversionPriors
 from services.matching.domain.scoring import (
     SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, freshness_after, pair_score, pairing_fit, practical_score,
-    trl_fit,
+    trl_fit, with_prior,
 )
 from services.matching.domain.text import K1, TextModel, saturation
 
@@ -396,34 +397,37 @@ class _Query:
 
 
 class _TopK:
-    """The k best (score, id) so far and the score a newcomer must reach."""
+    """The k best (score, id) so far and the content score a newcomer must reach. A newcomer's
+    content score must reach the threshold; it ranks by its score with its prior, which adds at
+    most ``lift`` (0 without priors)."""
 
-    def __init__(self, k: int, threshold: float):
-        self.k, self.threshold = k, threshold
+    def __init__(self, k: int, threshold: float, lift: float = 0.0):
+        self.k, self.threshold, self.lift = k, threshold, lift
         self.entries: list[tuple[float, str, ItemData]] = []  # sorted by (-score, id)
 
     @property
     def bar(self) -> float:
-        return -self.entries[-1][0] if len(self.entries) == self.k else self.threshold
+        return max(self.threshold, -self.entries[-1][0] - self.lift) if len(self.entries) == self.k else self.threshold
 
     def hopeless(self, ceiling: float) -> bool:
         """True when a candidate whose score cannot exceed ``ceiling`` cannot enter."""
         return ceiling + _ROUNDING < self.bar
 
-    def offer(self, score: float | None, candidate: ItemData) -> None:
-        if score is None or score < self.threshold:
+    def offer(self, content: float | None, candidate: ItemData, prior: float = 0.0) -> None:
+        if content is None or content < self.threshold:
             return
-        entry = (-score, candidate.id, candidate)
+        entry = (-with_prior(content, prior), candidate.id, candidate)
         if len(self.entries) < self.k or entry[:2] < self.entries[-1][:2]:
             bisect.insort(self.entries, entry, key=lambda e: e[:2])
             del self.entries[self.k:]
 
 
 def top_partners(index: CandidateIndex, item: ItemData, *, k: int, now: datetime, threshold: float = 0.0,
-                 feedback: FeedbackPenalties | None = None,
-                 exclude: Collection[str] = ()) -> list[tuple[float, ItemData]]:
-    """Exactly the ``k`` best partners of ``item`` scoring at least ``threshold`` (score
-    descending, ties by id) — what scoring every item would give, without scoring every item.
+                 feedback: FeedbackPenalties | None = None, exclude: Collection[str] = (),
+                 priors: ConversionPriors | None = None) -> list[tuple[float, ItemData]]:
+    """Exactly the ``k`` best partners of ``item`` whose content score reaches ``threshold``
+    (score with its prior descending, ties by id) — what scoring every item would give, without
+    scoring every item.
 
     A candidate is scored (``pair_score``) only if its score before feedback and rounding —
     exact index score and practical fit — could reach the k-th best score so far; that is worked
@@ -435,7 +439,8 @@ def top_partners(index: CandidateIndex, item: ItemData, *, k: int, now: datetime
     2. Candidates of other fields sharing terms (field share 0): read only if text + practical
        could enter, and only from the postings of terms that a candidate must share to enter.
     """
-    search = _Search(index, item, k=k, now=now, threshold=threshold, feedback=feedback, exclude=exclude)
+    search = _Search(index, item, k=k, now=now, threshold=threshold, feedback=feedback, exclude=exclude,
+                     priors=priors)
     query = _Query(index, item)
     search.own_fields(query)
     search.other_fields(query)
@@ -444,9 +449,9 @@ def top_partners(index: CandidateIndex, item: ItemData, *, k: int, now: datetime
 
 class _Search:
     def __init__(self, index: CandidateIndex, item: ItemData, *, k: int, now: datetime, threshold: float,
-                 feedback: FeedbackPenalties | None, exclude: Collection[str]):
-        self.index, self.item, self.now, self.feedback = index, item, now, feedback
-        self.best = _TopK(k, threshold)
+                 feedback: FeedbackPenalties | None, exclude: Collection[str], priors: ConversionPriors | None):
+        self.index, self.item, self.now, self.feedback, self.priors = index, item, now, feedback, priors
+        self.best = _TopK(k, threshold, priors.most if priors else 0.0)
         self.scored: set[str] = set(exclude)
 
     def score_best_first(self, query: _Query, candidate_ids: Iterable[str]) -> None:
@@ -468,7 +473,7 @@ class _Search:
             self.scored.add(candidate_id)
             offer, need = self._pair(candidate)
             self.best.offer(pair_score(offer, need, now=self.now, text=self.index.text, feedback=self.feedback),
-                            candidate)
+                            candidate, self.priors.of(offer, need) if self.priors else 0.0)
 
     def _pair(self, candidate: ItemData) -> tuple[ItemData, ItemData]:
         """(offer, need)."""

@@ -3,8 +3,9 @@
 A pair first passes the hard rules (``Rule``, ``broken_rule``; the evidence rule needs the text
 model, so ``feature_values`` applies it); then seven features, each in [0, 1], are
 weighted and summed (the weights sum to 1, so the score is in [0, 1]); declines of similar
-matches may lower the sum by a factor (see ``feedback``). The same inputs always give the same
-score, features and explanation.
+matches may lower the sum by a factor (see ``feedback``). That is the *content score*, which the
+threshold is tested on; a deal-outcome prior (``priors``) may then move the score that ranks,
+by at most ±0.05. The same inputs always give the same score, features and explanation.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from functools import lru_cache
 
 from shared import regions, taxonomy
 from shared.events.common import MoneyRange
+from shared.events.deals import PRIOR_CAP
 from shared.events.listing import TRANSFER_MODE_NAMES, ItemData, ItemStatus, TransferMode
 from shared.events.matching import Explanation, FeatureScore, MatchData, MatchSide, match_id
 from shared.party_types import PARTY_NAMES, Kind, PartyType, Side, may_post
 
+from services.matching.domain import priors as conversion
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.text import TextModel
 
@@ -72,9 +75,15 @@ ATYPICAL_PARTIES = 0.7
 
 @dataclass(frozen=True)
 class ScoredPair:
-    score: float
+    score: float  # what ranks: the content score moved by the pair's prior (``with_prior``)
     features: list[FeatureScore]
     explanation: Explanation
+    content: float  # the features' weighted sum after a decline penalty: what the threshold is tested on
+
+
+def with_prior(content: float, prior: float) -> float:
+    """The ranking score of a pair of ``content`` score and ``prior``, within [0, 1]."""
+    return round(min(1.0, max(0.0, content + prior)), 6) if prior else content
 
 
 def is_live(item: ItemData, now: datetime) -> bool:
@@ -234,7 +243,8 @@ def practical_score(offer: ItemData, need: ItemData, now: datetime) -> float:
 
 def pair_score(offer: ItemData, need: ItemData, *, now: datetime, text: TextModel | None = None,
                feedback: FeedbackPenalties | None = None) -> float | None:
-    """The score alone (the fast path used to rank candidates); equals ``score_pair(...).score``."""
+    """The content score alone (the fast path used to rank candidates); equals
+    ``score_pair(...).content`` (and ``.score`` without priors)."""
     values = feature_values(offer, need, now=now, text=text)
     if values is None:
         return None
@@ -245,7 +255,10 @@ def pair_score(offer: ItemData, need: ItemData, *, now: datetime, text: TextMode
 
 
 def score_pair(offer: ItemData, need: ItemData, *, now: datetime, text: TextModel | None = None,
-               feedback: FeedbackPenalties | None = None) -> ScoredPair | None:
+               feedback: FeedbackPenalties | None = None,
+               priors: conversion.ConversionPriors | None = None) -> ScoredPair | None:
+    """The pair scored and explained, or None when it breaks a hard rule. A prior is added only
+    here, after every rule passed, and shown as the ``conversion`` part and its own line."""
     values = feature_values(offer, need, now=now, text=text)
     if values is None:
         return None
@@ -255,10 +268,28 @@ def score_pair(offer: ItemData, need: ItemData, *, now: datetime, text: TextMode
                      contribution=round(WEIGHTS[name] * value * factor, 6))
         for name, value in zip(FEATURES, values, strict=True)
     ]
-    score = round(sum(WEIGHTS[name] * value for name, value in zip(FEATURES, values, strict=True)) * factor, 6)
+    content = round(sum(WEIGHTS[name] * value for name, value in zip(FEATURES, values, strict=True)) * factor, 6)
     shared = (text or _NO_TEXT_STATISTICS).shared_terms(offer, need)
-    return ScoredPair(score=score, features=features,
-                      explanation=explain(offer, need, dict(zip(FEATURES, values, strict=True)), shared, factor))
+    explanation = explain(offer, need, dict(zip(FEATURES, values, strict=True)), shared, factor)
+    prior = priors.of(offer, need) if priors else 0.0
+    if prior:
+        features.append(FeatureScore(name=CONVERSION, value=conversion.feature_value(prior), weight=PRIOR_CAP,
+                                     contribution=prior))
+        line = _prior_line(prior)
+        explanation = Explanation(zh=[*explanation.zh, line[0]], en=[*explanation.en, line[1]])
+    return ScoredPair(score=with_prior(content, prior), features=features, explanation=explanation, content=content)
+
+
+CONVERSION = "conversion"  # the score part of a deal-outcome prior (``priors``)
+
+
+def _prior_line(prior: float) -> tuple[str, str]:
+    points = f"{abs(prior) * 100:.1f}"
+    if prior > 0:
+        return (f"同领域同类型合作成交率较高，加 {points} 分",
+                f"Deals in this field and party pairing tend to sign: +{points} points")
+    return (f"同领域同类型合作成交率较低，减 {points} 分",
+            f"Deals in this field and party pairing seldom sign: −{points} points")
 
 
 def _has(items: tuple[ItemData, ItemData], lang: str) -> bool:

@@ -80,13 +80,18 @@ def _contract_fields(errors: dict[str, str]) -> dict[str, str]:
 
 
 @router.get("/funnel")
-async def funnel(request: Request, who: Who, session: str | None = None) -> Response:
-    """The funnel overall, or of one of the organiser's sessions (linked from the page)."""
+async def funnel(request: Request, who: Who, session: str | None = None, by: str | None = None) -> Response:
+    """The funnel overall, of one of the organiser's sessions (linked from the page), or by field,
+    region, regional strategy or party-type pair (``by``: ``dimension:value``, chosen in a form)."""
     token = token_of(who)
-    answer, hosted = await asyncio.gather(apis(request).funnel(token, **({"session": session} if session else {})),
+    query = {"session": session} if session else deals.funnel_filter(by)
+    answer, hosted = await asyncio.gather(apis(request).funnel(token, **query),
                                           apis(request).sessions(organiser=who.participant_id, limit=100))
     mine = [(s["id"], names.text(s["title"], who.language)) for s in hosted["items"]]
     title = next((name for session_id, name in mine if session_id == session), None)
+    options = deals.funnel_options(who.language)
+    chosen = next((o for o in options if not session and o.value == by), None)
     return pages(request).render(request, who, "funnel.html", session_title=title, sessions=mine,
+                                 option_groups=deals.grouped(options), chosen=chosen,
                                  steps=deals.funnel_rows(answer, who.language),
                                  money=deals.funnel_money(answer, who.language), contracts=answer["contracts"])

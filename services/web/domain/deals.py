@@ -3,10 +3,11 @@ the stage it confirms next, and a session's (or everyone's) funnel for organiser
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from services.web.domain import names
-from services.web.domain.i18n import ZH
+from services.web.domain.i18n import ZH, translate
 from services.web.domain.names import Option
 from shared.events.deals import (
     CLOSE_REASON_NAMES,
@@ -16,7 +17,9 @@ from shared.events.deals import (
     ContractType,
     DealStage,
 )
+from shared import regions
 from shared.events.listing import TRANSFER_MODE_NAMES, TransferMode
+from shared.party_types import Kind, PartyType, Side, may_post
 
 ORDER = (DealStage.CONTACTED, DealStage.MET, DealStage.DUE_DILIGENCE, DealStage.TERM_SHEET, DealStage.CONTRACT_SIGNED)
 ENDED = (DealStage.CONTRACT_SIGNED, DealStage.CLOSED)
@@ -96,6 +99,36 @@ def contract_type_options(language: str) -> list[Option]:
 
 def transfer_mode_options(language: str) -> list[Option]:
     return [Option(m.value, _pick(TRANSFER_MODE_NAMES[m], language)) for m in TransferMode]
+
+
+FUNNEL_DIMENSIONS = ("field", "region", "strategy", "pair")  # besides a session (linked) or all of them
+
+
+def funnel_options(language: str) -> list[Option]:
+    """What a funnel can be read for besides a session: ``dimension:value``, grouped by dimension."""
+    group = {d: translate(language, f"funnel.by_{d}") for d in FUNNEL_DIMENSIONS}
+    pairs = sorted({(offerer, seeker) for kind in Kind for offerer in PartyType for seeker in PartyType
+                    if may_post(offerer, Side.OFFER, kind) and may_post(seeker, Side.NEED, kind)})
+    return [
+        *(Option(f"field:{o.value}", o.label, group["field"]) for o in names.top_field_options(language)),
+        *(Option(f"region:{r.code}", _pick((r.zh, r.en), language), group["region"])
+          for r in regions.REGIONS.values() if not r.is_city),
+        *(Option(f"strategy:{s.value}", _pick((zh, en), language), group["strategy"])
+          for s, (zh, en, _) in regions.STRATEGIES.items()),
+        *(Option(f"pair:{o.value}>{n.value}", f"{names.party_name(o, language)} → {names.party_name(n, language)}",
+                 group["pair"]) for o, n in pairs),
+    ]
+
+
+def grouped(options: list[Option]) -> list[tuple[str | None, list[Option]]]:
+    """Options in runs of one group, in their order."""
+    return [(group, list(run)) for group, run in itertools.groupby(options, key=lambda o: o.group)]
+
+
+def funnel_filter(by: str | None) -> dict[str, str]:
+    """The deals API's query for a ``dimension:value`` choice; none (all) for anything else."""
+    dimension, _, value = (by or "").partition(":")
+    return {dimension: value} if dimension in FUNNEL_DIMENSIONS and value else {}
 
 
 def funnel_rows(funnel: dict[str, Any], language: str) -> list[dict[str, Any]]:

@@ -156,6 +156,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "feature.region": ("地区", "Region"),
     "feature.party": ("参与方组合", "Party pairing"),
     "feature.freshness": ("时效", "Freshness"),
+    "feature.conversion": ("成交反馈", "Deal outcomes"),
+    "matches.part_conversion": ("{name}：{points} 分（同领域同类型合作的成交情况，至多 ±5 分）",
+                                "{name}: {points} points (how deals of this field and party pairing end, at most ±5)"),
     "reason.too_early_stage": ("阶段过早", "Too early a stage"),
     "reason.no_clear_benefit": ("收益不明确", "No clear benefit"),
     "reason.route_to_market_unclear": ("市场路径不清晰", "Route to market unclear"),
@@ -345,6 +348,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "funnel.contracts": ("签约合同：{count} 份", "Contracts signed: {count}"),
     "funnel.turnover": ("成交额", "Turnover"),
     "funnel.closed": ("未成交原因", "Closed without a deal"),
+    "funnel.by": ("按维度查看", "View by"),
+    "funnel.by_field": ("领域", "Field"),
+    "funnel.by_region": ("地区", "Region"),
+    "funnel.by_strategy": ("区域战略", "Regional strategy"),
+    "funnel.by_pair": ("参与方组合（供给 → 需求）", "Party pairing (offer → need)"),
+    "funnel.show": ("查看", "Show"),
+    "funnel.of_choice": ("按{dimension}：{value}", "{dimension}: {value}"),
 }
 
 # Pydantic's error types, as the services' 422 bodies carry them; messages of type value_error are

@@ -9,7 +9,8 @@ from typing import Any
 from services.web.domain import names
 from services.web.domain.i18n import error_message, translate
 
-FEATURE_NAMES = ("field", "text", "trl", "amount", "region", "party", "freshness")
+FEATURE_NAMES = ("field", "text", "trl", "amount", "region", "party", "freshness", "conversion")
+PRIOR = "conversion"  # a deal-outcome prior: its contribution is the points it adds, or takes (negative)
 TEN_THOUSAND = 10_000  # amounts are entered in 万元 (10k CNY) and sent in CNY
 
 
@@ -70,6 +71,10 @@ def score_parts(features: list[dict[str, Any]], language: str) -> list[ScorePart
     for feature in features:
         name = feature["name"]
         label = translate(language, f"feature.{name}") if name in FEATURE_NAMES else name
+        if name == PRIOR:
+            parts.append(ScorePart(label=label, share=max(0.0, feature["contribution"]), text=translate(
+                language, "matches.part_conversion", name=label, points=f"{feature['contribution'] * 100:+.1f}")))
+            continue
         parts.append(ScorePart(label=label, share=feature["contribution"], text=translate(
             language, "matches.part", name=label, value=round(feature["value"] * 100),
             weight=round(feature["weight"] * 100), contribution=f"{feature['contribution'] * 100:.1f}")))

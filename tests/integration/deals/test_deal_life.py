@@ -114,6 +114,9 @@ async def test_a_pair_goes_from_match_to_contract_and_the_funnel_counts_it_once(
     metrics = (await client.get("/metrics", headers={"Authorization": f"Bearer {DEV_OPERATOR_TOKEN}"})).text
     assert 'deals_funnel_steps_total{pair="university>enterprise",step="signed"}' in metrics
     assert 'deals_step_seconds_bucket{le="3600.0",step="signed"}' in metrics
+    for dimension, value in (("session", "s_deal"), ("field", "5G"), ("region", "CN-SC"), ("strategy", "greater_bay"),
+                             ("pair", "university>enterprise")):  # the process's counters: other tests count too
+        assert f'deals_funnel_key_steps_total{{dimension="{dimension}",step="signed",value="{value}"}}' in metrics
 
 
 async def _items_known(client, count: int) -> bool:

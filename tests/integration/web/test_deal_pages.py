@@ -101,4 +101,10 @@ async def test_parties_take_a_deal_to_a_contract_on_the_web_pages(make_settings,
         funnel = await app.get("/funnel", headers=as_(HOST))
         assert funnel.status_code == 200 and "签约合同：1 份" in funnel.text and "CNY 1,200,000.50" in funnel.text
         assert "价格分歧: 1" in funnel.text
+        assert 'value="strategy:chengyu"' in funnel.text and 'value="pair:university&gt;enterprise"' in funnel.text
+        by_pair = await app.get("/funnel", params={"by": "pair:university>enterprise"}, headers=as_(HOST))
+        assert by_pair.status_code == 200 and "按参与方组合（供给 → 需求）：高校 → 科技企业" in by_pair.text
+        assert "签约合同：1 份" in by_pair.text and "价格分歧: 1" in by_pair.text
+        by_other = await app.get("/funnel", params={"by": "pair:institute>enterprise"}, headers=as_(HOST))
+        assert "签约合同：0 份" in by_other.text  # the match's offer was the university's
         assert (await app.get("/funnel", headers=as_(ENT))).status_code == 403  # not an organiser

@@ -36,7 +36,7 @@ def test_every_topic_is_a_channel_with_its_kafka_binding_and_messages():
     work = channels["matching-work"]
     assert work["bindings"]["kafka"]["partitions"] == 1
     assert set(work["messages"]) == {t.replace(".", "_") for spec in INPUTS for t in spec.event_types}
-    assert len(work["messages"]) == 23
+    assert len(work["messages"]) == 24
     assert channels["participants"]["bindings"]["kafka"]["topicConfiguration"] == {
         "cleanup.policy": ["compact"], "min.compaction.lag.ms": 60000}
     assert channels["matching.dlq"]["messages"] == {"dead_letter": {"$ref": "#/components/messages/dead_letter"}}

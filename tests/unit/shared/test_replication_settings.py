@@ -29,5 +29,5 @@ def test_the_matching_workers_changelogs_and_work_topic_are_replicated_as_config
                                              datadir=tmp_path))
     assert stream.app.conf.topic_replication_factor == 3
     internal = [stream.work, *(table.table.changelog_topic for table in vars(stream.state).values())]
-    assert len(internal) == 6
+    assert len(internal) == 7  # the work topic and six tables
     assert all(topic.config == {"min.insync.replicas": "2"} for topic in internal)

@@ -52,3 +52,16 @@ def test_funnel_steps_show_counts_conversions_and_days():
         {"label": "matches made", "count": 10, "conversion": None, "days": None},
         {"label": "contracts signed", "count": 2, "conversion": "20%", "days": "12.2"}]
     assert deals.funnel_money(funnel, "zh-CN") == {"turnover": ["CNY 300.00"], "closed": [("资金未落实", 3)]}
+
+
+def test_a_funnel_is_chosen_by_field_region_strategy_or_party_pair_one_at_a_time():
+    options = deals.funnel_options("en")
+    groups = [group for group, _ in deals.grouped(options)]
+    assert groups == ["Field", "Region", "Regional strategy", "Party pairing (offer → need)"]
+    values = {o.value: o.label for o in options}
+    assert values["strategy:chengyu"] == "Chengdu-Chongqing" and values["region:CN-SC"] == "Sichuan"
+    assert values["pair:university>enterprise"] == "University → Tech enterprise"
+    assert values["field:5G"] == "5G communications"
+    assert deals.funnel_filter("pair:university>enterprise") == {"pair": "university>enterprise"}
+    assert deals.funnel_filter("strategy:greater_bay") == {"strategy": "greater_bay"}
+    assert deals.funnel_filter("session:s_1") == deals.funnel_filter("field:") == deals.funnel_filter(None) == {}

@@ -88,6 +88,16 @@ def test_matches_are_ranked_and_name_the_counterpart():
     assert rows[0].parts[0].text == "Field: 100% (weight 30%, adds 30.0 points)"
 
 
+@pytest.mark.parametrize(("contribution", "language", "text", "share"), [
+    (0.03, "en", "Deal outcomes: +3.0 points (how deals of this field and party pairing end, at most ±5)", 0.03),
+    (-0.05, "zh-CN", "成交反馈：-5.0 分（同领域同类型合作的成交情况，至多 ±5 分）", 0.0),
+])
+def test_a_deal_outcome_prior_is_a_score_part_of_its_own(contribution, language, text, share):
+    (part,) = views.score_parts([{"name": "conversion", "value": 0.5 + contribution / 0.1, "weight": 0.05,
+                                  "contribution": contribution}], language)
+    assert (part.text, part.share) == (text, share)
+
+
 def test_422_details_are_put_beside_their_fields():
     detail = [{"loc": ["body", "title", "zh"], "msg": "String should have at most 300 characters",
                "type": "string_too_long"},

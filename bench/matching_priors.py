@@ -1,0 +1,75 @@
+"""Matching quality with deal-outcome priors (成交反馈) on the labelled set.
+
+    python -m bench.matching_priors
+
+The labelled set (``bench.matching_quality``) through ``MatchEngine`` as the worker runs it, with
+no priors, with plausible sets of priors (``tests/unit/matching/labelled.PLAUSIBLE_PRIORS`` and
+``ENTERPRISES_SELL``) and with random ones (every key of the set at ±0.05, the worst a signal
+can be), at the published bound and at lower weights: whether the reached figures hold and
+whether a forbidden pair is ever matched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from bench.common import write_section
+from tests.unit.matching.labelled import (
+    ENTERPRISES_SELL, PLAUSIBLE_PRIORS, EngineQuality, engine_quality, prior_keys, random_priors,
+)
+
+RANDOM_SEEDS = range(20)
+WEIGHTS = (1.0, 0.5, 0.2)
+
+
+def _row(name: str, q: EngineQuality) -> str:
+    return (f"| {name} | {q.top1:.3f} | {q.top3:.3f} | {q.mrr:.3f} | {q.forbidden_matched} | {q.zh_en_top1:.2f} "
+            f"| {q.en_zh_top1:.2f} | {q.consortium_roles:.2f} | {', '.join(q.misses) or 'none'} |")
+
+
+def _scaled(priors: Mapping[str, float], weight: float) -> dict[str, float]:
+    return {key: round(weight * value, 6) for key, value in priors.items()}
+
+
+def main() -> None:
+    off = engine_quality()
+    rows = [_row("none (priors off)", off)]
+    for name, priors in (*PLAUSIBLE_PRIORS.items(), ("enterprises sell", ENTERPRISES_SELL)):
+        rows.append(_row(f"{name}: {len(priors)} keys", engine_quality(priors=priors)))
+    name, priors = next(iter(PLAUSIBLE_PRIORS.items()))
+    rows.append(_row(f"{name}, arriving after every item (re-scoring)", engine_quality(priors=priors, priors_after=True)))
+    reached = (off.top1, off.top3, off.mrr)
+    sweep = []
+    for weight in WEIGHTS:
+        runs = [engine_quality(priors=_scaled(random_priors(seed), weight)) for seed in RANDOM_SEEDS]
+        held = sum(q.top1 >= reached[0] and q.top3 >= reached[1] and q.mrr >= reached[2] - 1e-9 for q in runs)
+        sweep.append(f"| ±{0.05 * weight:.3f} | {len(runs)} | {held} | {min(q.top1 for q in runs):.3f} "
+                     f"| {min(q.top3 for q in runs):.3f} | {min(q.mrr for q in runs):.3f} "
+                     f"| {max(q.forbidden_matched for q in runs)} |")
+    body = (
+        "The labelled set through `MatchEngine` (threshold 0.35, top-k 10), priors known before the first item "
+        "unless said. A prior is added to a pair's score only after every hard rule passed, and the threshold is "
+        "tested on the score without it (services/matching/domain/priors.py), so no prior can admit a forbidden "
+        "pair or one without content evidence.\n\n"
+        "Command: `.venv/bin/python -m bench.matching_priors`\n\n"
+        "| priors | top-1 | top-3 | MRR | forbidden pairs matched | cross-lingual top-1 zh→en | en→zh "
+        "| consortium roles | needs not first |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
+        + "\n".join(rows) + "\n\n"
+        f"Random priors: each of the set's {len(prior_keys())} keys at +w or −w at random, {len(RANDOM_SEEDS)} "
+        "seeds per bound; how many runs keep top-1, top-3 and MRR at least at the figures without priors, and "
+        "the worst of each:\n\n"
+        "| bound w | runs | reached figures kept | worst top-1 | worst top-3 | worst MRR | most forbidden matched |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(sweep) + "\n\n"
+        "Reading: no set ever matched a forbidden pair. The three plausible sets keep every figure "
+        "(\"universities convert\" lifts top-1); \"enterprises sell\" and some random sets lose one top-1 need "
+        "(n-mems-zh, whose expected offer leads by 0.014) and push a known miss from rank 2 to 4 (n-pdm-zh: its "
+        "2nd to 4th offers lie within 0.002). A lower bound does not remove those losses: two needs' expected "
+        "offers tie with the runner-up (n-chemilum-en, n-ultrasound-zh, won by id), so any signal at any weight "
+        "can reorder such near-ties; the weight stays at the published bound (±0.05).\n"
+    )
+    print(body)
+    write_section("matching_priors", "Matching quality with deal-outcome priors (labelled set)", body)
+
+
+if __name__ == "__main__":
+    main()
