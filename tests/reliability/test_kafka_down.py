@@ -71,15 +71,18 @@ async def owners(infra: Endpoints, private_broker: PrivateBroker, tmp_path: Path
     processes = {name: ServiceProcess(name, namespace, {**common, f"{name.upper()}_DATABASE":
                                                         f"{namespace.rstrip('-')}_{name}"})
                  for name in OWNERS}
+    # matching's stream worker: no outbox of its own, but matching's API is ready only beside it
+    worker = ServiceProcess("matching", namespace, processes["matching"].env, port=processes["matching"].port,
+                            instance="-worker", module="services.matching.worker")
     await ensure_topics(private_broker.settings(namespace), topics.ALL)
     try:
-        for process in processes.values():
+        for process in (*processes.values(), worker):
             process.launch()
         for process in processes.values():
             await asyncio.to_thread(process.wait_ready)
         yield processes
     finally:
-        for process in processes.values():
+        for process in (*processes.values(), worker):
             await asyncio.to_thread(process.stop)
         await delete_namespace(private_broker.bootstrap, infra.mongodb_uri, namespace)
 
