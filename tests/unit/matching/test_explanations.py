@@ -8,6 +8,8 @@ import re
 import pytest
 
 from bench.matching_demo import demo_events
+from shared.glossary import GLOSSARY, latin_words
+from shared.text import has_whole_word
 from shared.events.listing import ItemData
 from shared.events.matching import MatchData
 
@@ -47,6 +49,18 @@ def _own_words(item: ItemData) -> str:
     return " ".join([item.title.zh or "", item.title.en or "", *item.keywords])
 
 
+_GLOSSARY_TERMS = {t for entries in GLOSSARY.values() for e in entries for t in (*e.zh, *map(" ".join, e.en_words))}
+
+
+def _translated(term: str, items: tuple[ItemData, ItemData]) -> bool:
+    """A glossary term (the translation of a word of the other item) as a whole word of an item's text."""
+    texts = [" ".join(t for t in (i.title.zh, i.title.en, i.description and i.description.zh,
+                                  i.description and i.description.en, *i.keywords) if t) for i in items]
+    if _CJK.search(term):
+        return term in _GLOSSARY_TERMS and any(has_whole_word(text, term) for text in texts)
+    return " ".join(latin_words(term)) in _GLOSSARY_TERMS and any(_within(term, text) for text in texts)
+
+
 def test_the_demo_data_gives_matches_with_shared_terms(demo):
     _, matches = demo
     assert len(matches) > 1000
@@ -59,14 +73,15 @@ def test_no_known_bad_term_is_shown(demo):
     assert shown & KNOWN_BAD_TERMS == set()
 
 
-def test_shown_terms_are_whole_words_of_the_items_own_titles_and_keywords(demo):
+def test_shown_terms_are_whole_words_of_the_items_own_titles_and_keywords_or_their_glossary_translations(demo):
     engine, matches = demo
     for match in matches:
         offer, need = engine.get_item(match.offer.item_id), engine.get_item(match.need.item_id)
         for terms in _shown(match):
             assert len(terms) <= MAX_SHOWN_TERMS
             for term in terms:
-                assert term in _own_words(offer) or term in _own_words(need), (term, match.match_id)
+                assert term in _own_words(offer) or term in _own_words(need) or _translated(term, (offer, need)), \
+                    (term, match.match_id)
                 assert not any(_within(term, other) for other in terms if other != term), (term, terms)
 
 
