@@ -81,12 +81,13 @@ def test_the_labelled_teams_name_support_offers_of_the_right_kind():
 def test_through_the_engine_as_the_worker_runs_it_no_forbidden_pair_and_the_reached_figures():
     """Figures reached on 2026-12-07 with 62 needs (bench/results/matching_quality.md): top-1 62/62,
     top-3 1.00, MRR 1.00, cross-lingual top-1 zh→en 11/11 and en→zh 11/11 (with the field
-    glossary; CC-CEDICT alone: 59/62 and zh→en 8/11), consortium roles 23/24."""
+    glossary; CC-CEDICT alone: 59/62 and zh→en 8/11), consortium roles 24/24 (23/24 before the
+    ticket was weighed against the technology's stage)."""
     quality = engine_quality()
     assert quality.forbidden_matched == 0
     assert quality.top1 >= 1.0 and quality.top3 >= 1.0 and quality.mrr >= 1.0, quality
     assert quality.zh_en_top1 >= 1.0 and quality.en_zh_top1 >= 1.0, quality
-    assert quality.consortium_roles >= 23 / 24, quality
+    assert quality.consortium_roles >= 1.0, quality
 
 
 def test_the_bilingual_bridge_lifts_cross_lingual_needs_and_the_glossary_lifts_them_further():
