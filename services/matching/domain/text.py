@@ -175,6 +175,12 @@ def bridged(item: ItemData, counts: Counter[str], analyse: Analyser = jieba_term
     return extra + Counter(terms)
 
 
+def _written(item: ItemData, lang: str) -> list[str]:
+    """An item's keywords (either language), then its title and description in ``lang``."""
+    texts = [*item.keywords, getattr(item.title, lang), getattr(item.description, lang) if item.description else None]
+    return [t for t in texts if t]
+
+
 def _english_as_written(words: tuple[str, ...], texts: Iterable[str]) -> str | None:
     """A glossary English term as the first of these texts writes it (LNP, not lnp)."""
     pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s\-]+".join(re.escape(w) + "s?" for w in words)
@@ -196,7 +202,7 @@ def translated_terms(item: ItemData, other: ItemData) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     if not _written_in(other, "zh") and _written_in(item, "zh"):
         own = " ".join([item.title.zh or "", *keywords])
-        other_texts = [*other.keywords, other.title.en or "", (other.description.en or "") if other.description else ""]
+        other_texts = _written(other, "en")
         for entry in matches_in_chinese(own, tops):
             chinese = next((z for z in entry.zh if has_whole_word(own, z)), None)
             english = next((e for w in entry.en_words if (e := _english_as_written(w, other_texts))), None)
@@ -211,6 +217,27 @@ def translated_terms(item: ItemData, other: ItemData) -> list[tuple[str, str]]:
             if chinese is not None and english is not None:
                 found.append((chinese, english))
     return [(zh, en) for zh, en in found if zh not in GENERIC_WORDS and en.lower() not in GENERIC_WORDS]
+
+
+def in_reader_language(shared: list[str], offer: ItemData, need: ItemData) -> list[str]:
+    """Shared terms of one script put in the other, where an item has text in that language and
+    the glossary has the term: the Chinese word an item's Chinese text uses for a shared English
+    term (funding → 资助), the English words an item's English text uses for a shared Chinese one."""
+    items = (offer, need)
+    tops = frozenset(code.split(".")[0] for i in items for code in i.fields)
+    chinese = [" ".join(_written(i, "zh")) for i in items]
+    english = [t for i in items for t in _written(i, "en")]
+    found: list[str] = []
+    for term in shared:
+        if _is_chinese(term):
+            for entry in matches_in_chinese(term, tops):
+                if term in entry.zh:
+                    found.extend(e for w in entry.en_words if (e := _english_as_written(w, english)))
+        else:
+            for entry in matches_in_english(latin_words(term), tops)[0]:
+                if tuple(latin_words(term)) in entry.en_words:
+                    found.extend(z for z in entry.zh if any(has_whole_word(text, z) for text in chinese))
+    return [t for t in found if t.lower() not in GENERIC_WORDS]
 
 
 def saturation(tf: int) -> float:
@@ -325,6 +352,9 @@ class TextModel:
                 for pair in translated_terms(item, other):
                     for term in pair:
                         found.setdefault(term.lower(), term)
+        if self.bridge and self.glossary:
+            for term in in_reader_language(list(found.values()), offer, need):
+                found.setdefault(term.lower(), term)
         shown = [t for t in found.values() if not any(_within(t, longer) for longer in found.values())]
         shown.sort(key=lambda t: (-self._rarity(t), -len(t), t))
         return ([t for t in shown if _is_chinese(t)][:MAX_SHOWN_TERMS],
