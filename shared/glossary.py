@@ -5,7 +5,8 @@ CC-CEDICT (``shared.lexicon``) is a general dictionary: the first gloss of an en
 the technical sense (mass → 群众, delivery → 交割, vibration → 振荡, maintenance → 维修 where a
 plant says 维护). The glossary names the sense a field uses (mass transfer → 巨量转移 in
 displays, delivery → 递送 in gene therapy), and takes precedence over CC-CEDICT for the words it
-covers. Each line is ``中文[/同义] = english[/synonym]``; ``*`` holds terms of every field.
+covers. Each line is ``中文[/同义] = english[/synonym]``; ``*`` holds terms of every field, and
+the taxonomy's own names (光通信 = Optical communications) are entries of every field too.
 
 ``matches_in_english`` and ``matches_in_chinese`` find the entries of an item's fields in its
 text: English terms as whole words (a plural ``s`` ignored), Chinese terms anywhere.
@@ -17,13 +18,15 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from shared.taxonomy import FIELDS
+
 _TABLE: dict[str, str] = {
     "*": """
         技术转让 = technology transfer
         技术许可/许可 = licence/license/licensing
         联合开发/合作开发 = joint development/co-development
         作价入股 = equity contribution
-        中试 = pilot scale/pilot production
+        中试 = pilot/pilot scale/pilot production
         样机 = prototype
         量产 = volume production/mass production
         产业化 = commercialisation/commercialization/industrialisation
@@ -67,9 +70,20 @@ _TABLE: dict[str, str] = {
         中试基地/中试平台 = pilot plant
         检验检测 = testing and certification
         技术经纪 = technology brokerage
+        尽职调查 = due diligence
+        法律 = legal
+        技术评估/成果评估/评估与作价 = technology valuation/valuation
+        国际技术转移 = international technology transfer
+        跨境 = cross-border
+        概念验证 = proof of concept/proof-of-concept
+        示范 = demonstration
+        应用场景 = application scenario
+        联合实验室 = joint laboratory/joint lab
+        专网 = private network
         专利布局 = patent portfolio/patent strategy
         人才 = talent
-        补贴/资助 = subsidy/grant
+        补贴 = subsidy
+        资助 = funding/grant
         """,
     "EIT": """
         集成电路 = integrated circuit
@@ -97,7 +111,7 @@ _TABLE: dict[str, str] = {
         图像传感器 = image sensor
         毫米波雷达 = millimetre-wave radar/mmwave radar
         激光雷达 = lidar
-        大模型 = large model/foundation model/large language model
+        大模型 = large model/foundation model/large language model/llm
         计算机视觉 = computer vision
         语音识别 = speech recognition
         知识图谱 = knowledge graph
@@ -297,7 +311,7 @@ class Entry:
 
 def _parse(table: str) -> tuple[Entry, ...]:
     entries = []
-    for line in table.strip().splitlines():
+    for line in filter(str.strip, table.splitlines()):
         zh, en = (side.strip() for side in line.split("="))
         english = tuple(t.strip() for t in en.split("/"))
         entries.append(Entry(zh=tuple(t.strip() for t in zh.split("/")), en=english,
@@ -305,7 +319,12 @@ def _parse(table: str) -> tuple[Entry, ...]:
     return tuple(entries)
 
 
-GLOSSARY: dict[str, tuple[Entry, ...]] = {field: _parse(table) for field, table in _TABLE.items()}
+def _taxonomy_names() -> str:
+    return "\n".join(f"{f.zh} = {f.en}" for f in FIELDS.values())
+
+
+GLOSSARY: dict[str, tuple[Entry, ...]] = {
+    field: _parse(table + ("\n" + _taxonomy_names() if field == "*" else "")) for field, table in _TABLE.items()}
 
 
 @lru_cache(maxsize=1024)

@@ -297,14 +297,13 @@ def _has(items: tuple[ItemData, ItemData], lang: str) -> bool:
 
 
 def _terms_for(offer: ItemData, need: ItemData, shared: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
-    """The shared terms a Chinese and an English reader see: words in their language (Latin
-    words a Chinese text writes, such as RISC-V, count as Chinese); a reader whose language
-    neither item is written in sees the other language's words."""
+    """The shared terms a Chinese and an English reader see: words in their language (with the
+    glossary's translations, ``TextModel.shared_terms``); a Chinese reader of items that share
+    only Latin-script words sees those (LLM under an English need), an English reader never
+    sees Chinese words where an item has English text."""
     chinese, latin = shared
     pair = (offer, need)
-    written_in_chinese = " ".join(t for i in pair for t in (i.title.zh, i.description and i.description.zh) if t)
-    latin_for_chinese = [t for t in latin if t in written_in_chinese] if _has(pair, "zh") else latin
-    return (chinese or latin_for_chinese), (latin or ([] if _has(pair, "en") else chinese))
+    return (chinese or latin), (latin or ([] if _has(pair, "en") else chinese))
 
 
 def _field_line(offer: ItemData, need: ItemData) -> tuple[str, str]:

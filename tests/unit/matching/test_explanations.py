@@ -101,10 +101,12 @@ def _text_in(item: ItemData, lang: str) -> str:
 def test_each_reader_sees_words_of_the_items_text_in_their_language_where_an_item_has_it(demo):
     """The Chinese line names words of the items' Chinese text (titles, descriptions, keywords;
     RISC-V and PCB too, as Chinese text writes them), the English line Latin-script words of the
-    items (PCB of a Chinese title too), or glossary translations; only when neither item has text
-    in the reader's language does the line show the other language's words."""
+    items (PCB of a Chinese title too), or glossary translations. A Chinese line shows Latin words
+    of English text only when no Chinese word is shared or translatable (an English need for an
+    "on-device LLM quantisation toolchain": LLM, quantisation); the English line never shows
+    Chinese words where an item has English text."""
     engine, matches = demo
-    checked = {"zh": 0, "en": 0}
+    checked, fallbacks = {"zh": 0, "en": 0}, 0
     for match in matches:
         items = (engine.get_item(match.offer.item_id), engine.get_item(match.need.item_id))
         for lang, terms in zip(("zh", "en"), _shown(match), strict=True):
@@ -113,13 +115,20 @@ def test_each_reader_sees_words_of_the_items_text_in_their_language_where_an_ite
             texts = [_text_in(i, lang) for i in items]
             if lang == "en":
                 texts += [_text_in(i, "zh") for i in items]
+            elif terms and not any(_CJK.search(t) for t in terms):
+                fallbacks += 1  # no Chinese word shared or translatable: the Latin words both use
+                texts += [_text_in(i, "en") for i in items]
             for term in terms:
                 checked[lang] += 1
                 assert any(_within(term, text) for text in texts) or _translated(term, items), \
                     (lang, term, match.explanation)
                 if lang == "en":
                     assert not _CJK.search(term), (term, match.explanation)
-    assert checked["zh"] >= 3000 and checked["en"] >= 2500, checked  # 3,020 and 2,568 on 2026-12-07
+    # 2026-12-07: 3,133 Chinese and 2,662 English terms checked; 36 Chinese lines of items with
+    # Chinese text show Latin words only (70 before the taxonomy's names and service terms were in
+    # the glossary)
+    assert checked["zh"] >= 3100 and checked["en"] >= 2600, checked
+    assert fallbacks <= 36, fallbacks
 
 
 def test_no_explanation_contradicts_its_match(demo):
