@@ -105,11 +105,11 @@ def demo_events(now: datetime | None = None) -> list[tuple[str, CloudEvent]]:
     return out
 
 
-def outputs_of(events: list[tuple[str, CloudEvent]], profiler: cProfile.Profile | None = None
-             ) -> tuple[list[CloudEvent], float]:
+def outputs_of(events: list[tuple[str, CloudEvent]], profiler: cProfile.Profile | None = None,
+               processor: Processor | None = None) -> tuple[list[CloudEvent], float]:
     """The output events of the input handled as the worker handles a backlog: batches of
     ``BATCH_SIZE``, consortia settled once caught up (the last, partial batch); and the time."""
-    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
+    processor = processor or Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
     outputs: list[CloudEvent] = []
     started = time.perf_counter()
     if profiler:
