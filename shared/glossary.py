@@ -333,22 +333,36 @@ def entries_of(top_fields: frozenset[str]) -> tuple[Entry, ...]:
     return GLOSSARY["*"] + tuple(e for f in sorted(top_fields) for e in GLOSSARY.get(f, ()))
 
 
-def matches_in_english(words: list[str], top_fields: frozenset[str]) -> tuple[list[Entry], set[int]]:
-    """The entries with an English term among ``words`` (``latin_words`` of a text), and the
-    positions of the words they cover."""
-    found: list[Entry] = []
-    covered: set[int] = set()
-    for entry in entries_of(top_fields):
+@lru_cache(maxsize=1024)
+def _by_first_word(top_fields: frozenset[str]) -> dict[str, list[tuple[int, Entry, tuple[str, ...]]]]:
+    """The English terms of these fields' entries by their first word, with the entry's rank."""
+    index: dict[str, list[tuple[int, Entry, tuple[str, ...]]]] = {}
+    for rank, entry in enumerate(entries_of(top_fields)):
         for term in entry.en_words:
-            n = len(term)
-            starts = [i for i in range(len(words) - n + 1) if tuple(words[i:i + n]) == term]
-            if starts:
-                found.append(entry)
-                covered.update(i + j for i in starts for j in range(n))
-                break
-    return found, covered
+            index.setdefault(term[0], []).append((rank, entry, term))
+    return index
 
 
+def matches_in_english(words: list[str], top_fields: frozenset[str]) -> tuple[list[Entry], set[int]]:
+    """The entries with an English term among ``words`` (``latin_words`` of a text), in the
+    glossary's order, and the positions of the words they cover."""
+    return _matches_in_english(tuple(words), top_fields)
+
+
+@lru_cache(maxsize=65536)
+def _matches_in_english(words: tuple[str, ...], top_fields: frozenset[str]) -> tuple[list[Entry], set[int]]:
+    index = _by_first_word(top_fields)
+    found: dict[int, Entry] = {}
+    covered: set[int] = set()
+    for start, word in enumerate(words):
+        for rank, entry, term in index.get(word, ()):
+            if words[start:start + len(term)] == term:
+                found[rank] = entry
+                covered.update(range(start, start + len(term)))
+    return [found[rank] for rank in sorted(found)], covered
+
+
+@lru_cache(maxsize=65536)
 def matches_in_chinese(text: str, top_fields: frozenset[str]) -> list[Entry]:
     """The entries with a Chinese term in ``text``."""
     return [e for e in entries_of(top_fields) if any(t in text for t in e.zh)]

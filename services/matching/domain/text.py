@@ -181,10 +181,15 @@ def _written(item: ItemData, lang: str) -> list[str]:
     return [t for t in texts if t]
 
 
+@lru_cache(maxsize=4096)
+def _english_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z0-9])" + r"[\s\-]+".join(re.escape(w) + "s?" for w in words)
+                      + r"(?![A-Za-z0-9])", re.IGNORECASE)
+
+
 def _english_as_written(words: tuple[str, ...], texts: Iterable[str]) -> str | None:
     """A glossary English term as the first of these texts writes it (LNP, not lnp)."""
-    pattern = re.compile(r"(?<![A-Za-z0-9])" + r"[\s\-]+".join(re.escape(w) + "s?" for w in words)
-                         + r"(?![A-Za-z0-9])", re.IGNORECASE)
+    pattern = _english_pattern(words)
     for text in texts:
         found = pattern.search(text)
         if found is not None:
