@@ -96,7 +96,8 @@ def test_few_top_matches_name_no_shared_word(demo):
 def test_consortia_name_their_members_and_miss_a_role_only_when_no_open_offer_fits(demo):
     processor, _, consortia = demo
     engine = processor.engine
-    assert len(consortia) > 800  # 816 on 2026-12-07: 458 with every role, 312 without a policy
+    # 508 on 2026-12-07 (around a need's best 3 technology matches): 279 with every role, 199 without a policy
+    assert len(consortia) >= 500
     for team in consortia.values():
         support = {m.role for m in team.members} & set(SUPPORT_ROLES.values())
         assert support, team  # never all three support roles missing
