@@ -105,11 +105,11 @@ def demo_events(now: datetime | None = None) -> list[tuple[str, CloudEvent]]:
     return out
 
 
-def _outputs(events: list[tuple[str, CloudEvent]], profiler: cProfile.Profile | None = None
-             ) -> tuple[list[CloudEvent], float]:
+def outputs_of(events: list[tuple[str, CloudEvent]], profiler: cProfile.Profile | None = None,
+               processor: Processor | None = None) -> tuple[list[CloudEvent], float]:
     """The output events of the input handled as the worker handles a backlog: batches of
     ``BATCH_SIZE``, consortia settled once caught up (the last, partial batch); and the time."""
-    processor = Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
+    processor = processor or Processor(State(items={}, participants={}, feedback={}, sessions={}, ledger={}))
     outputs: list[CloudEvent] = []
     started = time.perf_counter()
     if profiler:
@@ -130,7 +130,7 @@ def _outputs(events: list[tuple[str, CloudEvent]], profiler: cProfile.Profile | 
 def in_process(profile: bool) -> None:
     events = demo_events()
     profiler = cProfile.Profile() if profile else None
-    outputs, elapsed = _outputs(events, profiler)
+    outputs, elapsed = outputs_of(events, profiler)
     emitted = Counter(e.type for e in outputs)
     print(f"{len(events)} events in {elapsed:.1f}s ({len(events) / elapsed:.0f}/s); emitted {sum(emitted.values())}")
     for type_name, count in sorted(emitted.items()):
@@ -202,7 +202,7 @@ async def end_to_end() -> None:
 async def projection(sample: int) -> None:
     """The read model written from the demo's output events: one write per event (as before)
     on the first ``sample`` events, against batches folded per document (``project_many``)."""
-    outputs, _ = _outputs(demo_events())
+    outputs, _ = outputs_of(demo_events())
     settings = Settings(database=f"benchdemo{uuid.uuid4().hex[:6]}_matching")
     client = make_client(settings.mongodb_uri)
     try:

@@ -76,5 +76,25 @@ def words(text: str) -> list[str]:
     return [w for _, w in found if w.lower() not in STOP_WORDS and w.lower() not in GENERIC_WORDS]
 
 
+@lru_cache(maxsize=65536)
+def _boundaries(text: str) -> tuple[frozenset[int], frozenset[int]]:
+    """Where jieba's precise mode (no new-word guessing) starts and ends the words of a text."""
+    _initialised()
+    spans = list(jieba.tokenize(text, HMM=False))
+    return frozenset(start for _, start, _ in spans), frozenset(end for _, _, end in spans)
+
+
+def has_whole_word(text: str, term: str) -> bool:
+    """Whether a Chinese term is in the text as one or more whole words (振动 in 振动分析, not 激光
+    in 激光雷达 nor 动机 in 移动机器人)."""
+    starts, ends = _boundaries(text)
+    at = text.find(term)
+    while at >= 0:
+        if at in starts and at + len(term) in ends:
+            return True
+        at = text.find(term, at + 1)
+    return False
+
+
 def term_set(*texts: str | None) -> set[str]:
     return {t for text in texts if text for t in tokens(text)}

@@ -6,7 +6,9 @@ posted a need for it:
 
 - *capital*: an investor's capital offer in the technology's field, whose stage (its TRL, the
   least it invests at) the offered technology has reached, whose ticket overlaps the budget of a
-  capital need either party posted (if any), and whose region preference covers a party;
+  capital need either party posted (if any), and whose region preference covers a party; its
+  ticket is weighed against the technology's stage (``ticket_fit``: a 50–200 M growth fund
+  suits a TRL 6 chip less than a 5–30 M early-stage fund);
 - *service*: an agency's service offer in the field whose region preference covers a party;
 - *policy*: a government's policy offer in the field covering the provider's or seeker's region
   (its region preference, else the government's own region): a programme applies only there.
@@ -26,6 +28,7 @@ win, not every consortium of its field.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -61,6 +64,36 @@ SUPPORT_WEIGHTS: dict[Kind, tuple[float, float, float]] = {
     Kind.SERVICE: (0.6, 0.4, 0.0),
     Kind.POLICY: (0.5, 0.5, 0.0),
 }
+
+
+# The tickets (CNY) of the rounds a technology raises at each TRL: research and proof of concept
+# (TRL 1-3) angel and seed rounds; prototype to pilot (4-6) Pre-A and A rounds; demonstration to
+# first production (7-8) B rounds and growth; proven at scale (9) growth, pre-IPO and buy-outs.
+# Neighbouring stages overlap: a stage's edge is not sharp.
+STAGE_TICKETS: tuple[tuple[int, int, float, float], ...] = (
+    (1, 3, 0.0, 10e6),
+    (4, 6, 3e6, 50e6),
+    (7, 8, 10e6, 150e6),
+    (9, 9, 50e6, math.inf),
+)
+
+
+def typical_ticket(ticket: MoneyRange) -> float | None:
+    """The middle of a ticket range on a ratio scale (5–30 M → 12 M), None when open on both ends."""
+    low, high = ticket.min or 0.0, ticket.max
+    if high is None:
+        return low or None
+    return math.sqrt(low * high) if low > 0 else high / 2
+
+
+def ticket_fit(ticket: MoneyRange | None, trl: int | None) -> float:
+    """1 when the typical ticket of a capital offer is one the technology's stage raises
+    (``STAGE_TICKETS``), 0 when it is not, ``UNKNOWN`` without a ticket in CNY or a TRL."""
+    typical = typical_ticket(ticket) if ticket is not None and ticket.currency == "CNY" else None
+    if typical is None or trl is None:
+        return UNKNOWN
+    return 1.0 if any(first <= trl <= last and low <= typical <= high
+                      for first, last, low, high in STAGE_TICKETS) else 0.0
 
 
 class EngineView(Protocol):
@@ -159,7 +192,8 @@ def support_fit(offer: ItemData, tech: Technology, party_needs: list[ItemData]) 
         budgets = [n.amount for n in party_needs if n.amount is not None]
         if budgets and not any(amounts_overlap(offer.amount, b) for b in budgets):
             return None  # the ticket fits no funding either party asked for
-        stage = 1.0 if offer.trl is not None and tech.offer.trl is not None else UNKNOWN
+        floor = 1.0 if offer.trl is not None and tech.offer.trl is not None else UNKNOWN
+        stage = (floor + ticket_fit(offer.amount, tech.offer.trl)) / 2
     weights = SUPPORT_WEIGHTS[kind]
     score = round(weights[0] * field + weights[1] * region + weights[2] * stage, 6)
     return SupportFit(offer, score, where)
@@ -212,8 +246,16 @@ def reason(fit: SupportFit, tech: Technology) -> LocalizedText:
             zh.append(f"投资阶段 TRL ≥ {offer.trl}，技术已达 TRL {tech.offer.trl}")
             en.append(f"invests from TRL {offer.trl}, the technology is at TRL {tech.offer.trl}")
         if offer.amount is not None:
-            zh.append(f"单笔 {_money(offer.amount)}")
-            en.append(f"ticket {_money(offer.amount)}")
+            stage_fit = ticket_fit(offer.amount, tech.offer.trl)
+            if stage_fit == UNKNOWN:
+                zh.append(f"单笔 {_money(offer.amount)}")
+                en.append(f"ticket {_money(offer.amount)}")
+            else:
+                suits = stage_fit == 1.0
+                zh.append(f"单笔 {_money(offer.amount)}，{'符合' if suits else '不同于'} "
+                          f"TRL {tech.offer.trl} 阶段的常见融资规模")
+                en.append(f"ticket {_money(offer.amount)}, {'typical' if suits else 'not typical'} "
+                          f"of a round at TRL {tech.offer.trl}")
     return LocalizedText(zh="；".join(zh), en="; ".join(en))
 
 

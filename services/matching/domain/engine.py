@@ -90,10 +90,11 @@ def is_news(old: MatchData, new: MatchData) -> bool:
 
 
 class MatchEngine:
-    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba", bridge: bool = True):
+    def __init__(self, threshold: float = 0.35, top_k: int = 10, analyser: str = "jieba", bridge: bool = True,
+                 glossary: bool = True):
         self.threshold = threshold
         self.top_k = top_k
-        self.index = CandidateIndex(TextModel(analyser, bridge=bridge))
+        self.index = CandidateIndex(TextModel(analyser, bridge=bridge, glossary=glossary))
         self.feedback = FeedbackPenalties()
         self.priors = ConversionPriors()
         self.participants: dict[str, ParticipantData] = {}

@@ -297,8 +297,10 @@ def _has(items: tuple[ItemData, ItemData], lang: str) -> bool:
 
 
 def _terms_for(offer: ItemData, need: ItemData, shared: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
-    """The shared terms a Chinese and an English reader see: words in their language; a reader
-    whose language neither item is written in sees the other language's words."""
+    """The shared terms a Chinese and an English reader see: words in their language (with the
+    glossary's translations, ``TextModel.shared_terms``); a Chinese reader of items that share
+    only Latin-script words sees those (LLM under an English need), an English reader never
+    sees Chinese words where an item has English text."""
     chinese, latin = shared
     pair = (offer, need)
     return (chinese or latin), (latin or ([] if _has(pair, "en") else chinese))

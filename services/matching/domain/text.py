@@ -29,8 +29,9 @@ from functools import lru_cache
 
 from shared.events.listing import ItemData
 from shared.party_types import Side
+from shared.glossary import latin_words, matches_in_chinese, matches_in_english
 from shared.lexicon import chinese_terms, english_terms
-from shared.text import GENERIC_WORDS, STOP_WORDS, tokens, words
+from shared.text import GENERIC_WORDS, STOP_WORDS, has_whole_word, tokens, words
 
 Analyser = Callable[[str], list[str]]
 
@@ -140,21 +141,108 @@ def _written_in(item: ItemData, lang: str) -> bool:
     return bool(getattr(item.title, lang) or (item.description is not None and getattr(item.description, lang)))
 
 
-def bridged(item: ItemData, counts: Counter[str]) -> Counter[str]:
-    """Terms of the other language (``shared.lexicon``) for an offer written in one language
-    only: English terms of its Chinese words, or Chinese words of its English phrases; added at
-    indexing time, so an English need finds a Chinese offer and a Chinese need an English one.
+def bridged(item: ItemData, counts: Counter[str], analyse: Analyser = jieba_terms,
+            glossary: bool = True) -> Counter[str]:
+    """Terms of the other language for an offer written in one language only, added at indexing
+    time, so an English need finds a Chinese offer and a Chinese need an English one: first the
+    field glossary's (``shared.glossary``: the entries of the offer's top-level fields found in
+    its text), then CC-CEDICT's (``shared.lexicon``) for the words no glossary entry covers.
+    A glossary term counts once, analysed as the other language's text would be.
     Offers only: a need is the query, and terms it does not state would dilute its relevance
     (normalised by its own terms) against every offer in its own language."""
-    extra: Counter[str] = Counter()
+    tops = frozenset(code.split(".")[0] for code in item.fields)
+    terms: set[str] = set()  # from the glossary
+    extra: Counter[str] = Counter()  # from CC-CEDICT
     if not _written_in(item, "en"):
+        entries = matches_in_chinese(" ".join(item_texts(item)), tops) if glossary else []
+        for entry in entries:
+            terms.update(t for english in entry.en for t in analyse(english))
+        covered_zh = [zh for entry in entries for zh in entry.zh]
         for term in counts:
-            if _is_chinese(term):
+            if _is_chinese(term) and not any(term in zh or zh in term for zh in covered_zh):
                 extra.update(english_terms(term))
     elif not _written_in(item, "zh"):
         for text in item_texts(item):
-            extra.update(chinese_terms(_LATIN_WORD.findall(text.lower())))
-    return extra
+            raw, words = _LATIN_WORD.findall(text.lower()), latin_words(text)
+            found, covered = matches_in_english(words, tops) if glossary else ([], set())
+            for entry in found:
+                terms.update(t for chinese in entry.zh for t in analyse(chinese))
+            start = 0  # CC-CEDICT for each run of words no glossary entry covers
+            for end in sorted(covered) + [len(words)]:
+                if end > start:
+                    extra.update(chinese_terms(raw[start:end]))
+                start = end + 1
+    return extra + Counter(terms)
+
+
+def _written(item: ItemData, lang: str) -> list[str]:
+    """An item's keywords (either language), then its title and description in ``lang``."""
+    texts = [*item.keywords, getattr(item.title, lang), getattr(item.description, lang) if item.description else None]
+    return [t for t in texts if t]
+
+
+@lru_cache(maxsize=4096)
+def _english_pattern(words: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"(?<![A-Za-z0-9])" + r"[\s\-]+".join(re.escape(w) + "s?" for w in words)
+                      + r"(?![A-Za-z0-9])", re.IGNORECASE)
+
+
+def _english_as_written(words: tuple[str, ...], texts: Iterable[str]) -> str | None:
+    """A glossary English term as the first of these texts writes it (LNP, not lnp)."""
+    pattern = _english_pattern(words)
+    for text in texts:
+        found = pattern.search(text)
+        if found is not None:
+            return found.group()
+    return None
+
+
+def translated_terms(item: ItemData, other: ItemData) -> list[tuple[str, str]]:
+    """(Chinese, English) as the items write them, of the glossary entries whose term in one
+    language is among ``item``'s own words (title, keywords) and whose term in the other is in
+    the text of ``other``, written in that other language only: what a Chinese need and an
+    English offer share (振动 / vibration), for the explanation's shared terms."""
+    tops = frozenset(code.split(".")[0] for code in (*item.fields, *other.fields))
+    keywords = list(item.keywords)
+    found: list[tuple[str, str]] = []
+    if not _written_in(other, "zh") and _written_in(item, "zh"):
+        own = " ".join([item.title.zh or "", *keywords])
+        other_texts = _written(other, "en")
+        for entry in matches_in_chinese(own, tops):
+            chinese = next((z for z in entry.zh if has_whole_word(own, z)), None)
+            english = next((e for w in entry.en_words if (e := _english_as_written(w, other_texts))), None)
+            if chinese is not None and english is not None:
+                found.append((chinese, english))
+    elif not _written_in(other, "en") and _written_in(item, "en"):
+        own_texts = [*keywords, item.title.en or ""]
+        other_text = " ".join(item_texts(other))
+        for entry in matches_in_english(latin_words(" ".join(own_texts)), tops)[0]:
+            chinese = next((z for z in entry.zh if has_whole_word(other_text, z)), None)
+            english = next((e for w in entry.en_words if (e := _english_as_written(w, own_texts))), None)
+            if chinese is not None and english is not None:
+                found.append((chinese, english))
+    return [(zh, en) for zh, en in found if zh not in GENERIC_WORDS and en.lower() not in GENERIC_WORDS]
+
+
+def in_reader_language(shared: list[str], offer: ItemData, need: ItemData) -> list[str]:
+    """Shared terms of one script put in the other, where an item has text in that language and
+    the glossary has the term: the Chinese word an item's Chinese text uses for a shared English
+    term (funding → 资助), the English words an item's English text uses for a shared Chinese one."""
+    items = (offer, need)
+    tops = frozenset(code.split(".")[0] for i in items for code in i.fields)
+    chinese = [" ".join(_written(i, "zh")) for i in items]
+    english = [t for i in items for t in _written(i, "en")]
+    found: list[str] = []
+    for term in shared:
+        if _is_chinese(term):
+            for entry in matches_in_chinese(term, tops):
+                if term in entry.zh:
+                    found.extend(e for w in entry.en_words if (e := _english_as_written(w, english)))
+        else:
+            for entry in matches_in_english(latin_words(term), tops)[0]:
+                if tuple(latin_words(term)) in entry.en_words:
+                    found.extend(z for z in entry.zh if any(has_whole_word(text, z) for text in chinese))
+    return [t for t in found if t.lower() not in GENERIC_WORDS]
 
 
 def saturation(tf: int) -> float:
@@ -169,9 +257,10 @@ class TextModel:
     ``remove``. The same sequence of calls always gives the same statistics, so replays agree.
     """
 
-    def __init__(self, analyser: str = "jieba", bridge: bool = True):
+    def __init__(self, analyser: str = "jieba", bridge: bool = True, glossary: bool = True):
         self.analyser_name = analyser
         self.bridge = bridge
+        self.glossary = glossary  # the field glossary before CC-CEDICT (False: CC-CEDICT alone)
         self._analyse = ANALYSERS[analyser]
         self._terms: dict[str, Counter[str]] = {}
         self._df: Counter[str] = Counter()
@@ -190,7 +279,7 @@ class TextModel:
         for text in item_texts(item):
             counts.update(self._analyse(text))
         if self.bridge and item.side is Side.OFFER:
-            counts.update(bridged(item, counts))
+            counts.update(bridged(item, counts, self._analyse, self.glossary))
         return counts
 
     def add(self, item: ItemData) -> Counter[str]:
@@ -254,7 +343,9 @@ class TextModel:
 
     def shared_terms(self, offer: ItemData, need: ItemData) -> tuple[list[str], list[str]]:
         """(Chinese, Latin-script) words both items use, for a person: keywords and whole title
-        words of one item found in the other's text; none contained in another shown (全频段,
+        words of one item found in the other's text, and glossary terms of one item's title or
+        keywords whose translation the other item, written in the other language only, uses
+        (振动 and vibration: ``translated_terms``); none contained in another shown (全频段,
         not also 频段); rarest first, at most ``MAX_SHOWN_TERMS`` each."""
         texts = {i.id: _haystacks(" ".join(item_texts(i))) for i in (offer, need)}
         found: dict[str, str] = {}  # lower-cased -> as written
@@ -262,6 +353,13 @@ class TextModel:
             for term in display_terms(item):
                 if term.lower() not in found and _occurs(term, texts[other.id]):
                     found[term.lower()] = term
+            if self.bridge and self.glossary:
+                for pair in translated_terms(item, other):
+                    for term in pair:
+                        found.setdefault(term.lower(), term)
+        if self.bridge and self.glossary:
+            for term in in_reader_language(list(found.values()), offer, need):
+                found.setdefault(term.lower(), term)
         shown = [t for t in found.values() if not any(_within(t, longer) for longer in found.values())]
         shown.sort(key=lambda t: (-self._rarity(t), -len(t), t))
         return ([t for t in shown if _is_chinese(t)][:MAX_SHOWN_TERMS],

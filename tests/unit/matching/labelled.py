@@ -87,6 +87,8 @@ class EngineQuality:
     cross_lingual_top1: float  # over the cross-lingual needs of both directions
     zh_en_top1: float  # needs in Chinese whose expected offer is in English only
     en_zh_top1: float
+    zh_en_text: float  # mean text relevance of the zh→en needs to their expected offers
+    en_zh_text: float
     consortium_roles: float  # share of labelled support roles filled (or left missing) as expected
     recall: float  # share of needs whose expected offer is matched at all
     precision: float  # share of needs with a match whose first match is the expected offer
@@ -96,13 +98,14 @@ class EngineQuality:
 
 
 def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10,
-                   priors: Mapping[str, float] | None = None, priors_after: bool = False) -> EngineQuality:
+                   priors: Mapping[str, float] | None = None, priors_after: bool = False,
+                   glossary: bool = True) -> EngineQuality:
     """Through ``MatchEngine`` as the worker runs it (threshold and top-k on): offers, then needs,
     each as one event; the rank of the expected offer among the need's matches. ``priors`` (deal
     outcomes per ``<field>|<offer>><need>``) are known before the first item, or with
     ``priors_after`` arrive once every item is in (re-scoring the current matches)."""
     offers, needs, expected = load()
-    engine = MatchEngine(threshold=threshold, top_k=top_k, bridge=bridge)
+    engine = MatchEngine(threshold=threshold, top_k=top_k, bridge=bridge, glossary=glossary)
     for key, prior in (priors or {}).items() if not priors_after else ():
         engine.on_prior(key, prior, NOW)
     # consortia as the processor works them out: matches and support offers mark them, and they
@@ -133,6 +136,11 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
     directions = cross_lingual(offers, needs, expected)
     cross = [n for ids in directions.values() for n in ids]
     roles, consortium_misses = _consortium_roles(engine, consortia, expected)
+    by_id = {i.id: i for i in offers + needs}
+
+    def text(direction: str) -> float:
+        ids = directions[direction]
+        return sum(engine.index.text.relevance(by_id[expected[n]], by_id[n]) for n in ids) / len(ids)
     n = len(ranks)
     return EngineQuality(
         needs=n, top1=sum(r == 1 for r in ranks.values()) / n,
@@ -141,6 +149,7 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
         cross_lingual_top1=sum(ranks[c] == 1 for c in cross) / len(cross),
         zh_en_top1=sum(ranks[c] == 1 for c in directions["zh→en"]) / len(directions["zh→en"]),
         en_zh_top1=sum(ranks[c] == 1 for c in directions["en→zh"]) / len(directions["en→zh"]),
+        zh_en_text=text("zh→en"), en_zh_text=text("en→zh"),
         consortium_roles=roles,
         recall=sum(r is not None for r in ranks.values()) / n,
         precision=sum(r == 1 for r in ranks.values()) / max(1, sum(bool(engine.matches_for(x.id)) for x in needs)),

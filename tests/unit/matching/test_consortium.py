@@ -6,7 +6,9 @@ from shared.events.listing import ItemStatus, ParticipantData
 from shared.events.matching import ConsortiumRole, match_id
 from shared.party_types import Kind, PartyType
 
-from services.matching.domain.consortium import ConsortiumBook, consortium_id, propose
+from shared.events.common import MoneyRange
+
+from services.matching.domain.consortium import ConsortiumBook, consortium_id, propose, ticket_fit
 from services.matching.domain.engine import MatchEngine
 from tests.unit.matching.factories import NOW, need, offer
 
@@ -50,7 +52,7 @@ def test_market_offers_fill_the_roles_without_any_need_posted_and_members_are_na
     assert by_role[ConsortiumRole.CAPITAL].participant_id == "vc1"
     assert by_role[ConsortiumRole.CAPITAL].organisation == LocalizedText(zh="蓉创投资", en="Rongchuang Capital")
     assert by_role[ConsortiumRole.CAPITAL].reason.zh == \
-        "覆盖射频与天线；面向成都；投资阶段 TRL ≥ 5，技术已达 TRL 6；单笔 CNY 1,000,000–5,000,000"
+        "覆盖射频与天线；面向成都；投资阶段 TRL ≥ 5，技术已达 TRL 6；单笔 CNY 1,000,000–5,000,000，不同于 TRL 6 阶段的常见融资规模"
     assert by_role[ConsortiumRole.TECHNOLOGY_PROVIDER].organisation.zh == "电子科技大学"
     assert by_role[ConsortiumRole.POLICY].participant_id == "gov"
     assert by_role[ConsortiumRole.POLICY].match_id is None  # nobody asked for it: proposed from the market
@@ -69,6 +71,30 @@ def test_capital_must_fit_stage_ticket_and_a_required_region():
     engine.on_item(_capital("fits", "vc4", trl=4, amount=(1e6, 5e6)), NOW)
     team = propose(engine.match(TECH), engine)
     assert [(m.role, m.item_id) for m in team.members[2:]] == [(ConsortiumRole.CAPITAL, "fits")]
+
+
+def test_a_ticket_is_weighed_against_the_technologys_stage():
+    """TRL 6 (prototype to pilot) raises Pre-A and A rounds (3–50 M): the typical ticket of a
+    5–30 M fund is 12 M, of a 50–200 M growth fund 100 M."""
+    assert ticket_fit(MoneyRange(min=5e6, max=30e6), 6) == 1.0
+    assert ticket_fit(MoneyRange(min=50e6, max=200e6), 6) == 0.0
+    assert ticket_fit(MoneyRange(min=50e6, max=200e6), 9) == 1.0
+    assert ticket_fit(MoneyRange(min=1e6, max=5e6), 2) == 1.0
+    assert ticket_fit(MoneyRange(min=5e6, max=30e6), None) == 0.5
+    assert ticket_fit(MoneyRange(min=5e6, max=30e6, currency="USD"), 6) == 0.5
+    assert ticket_fit(None, 6) == 0.5
+
+
+def test_without_a_capital_need_the_fund_whose_ticket_suits_the_stage_is_proposed():
+    """Neither party asked for capital. The growth fund fits the region and states its TRL, the
+    early-stage fund does neither, but a 50–200 M ticket is not a TRL 6 chip's round."""
+    engine = _engine()
+    engine.on_item(_capital("growth", "vc1", trl=5, amount=(50e6, 200e6), region_preference=["RS-CY"]), NOW)
+    engine.on_item(_capital("early", "vc2", amount=(5e6, 30e6), region="CN-SH.SH"), NOW)
+    team = propose(engine.match(TECH), engine)
+    capital = next(m for m in team.members if m.role is ConsortiumRole.CAPITAL)
+    assert capital.item_id == "early"
+    assert capital.reason.en == "covers RF front-end and antennas; ticket CNY 5,000,000–30,000,000, typical of a round at TRL 6"
 
 
 def test_a_policy_covers_only_its_region():

@@ -79,16 +79,22 @@ def test_the_labelled_teams_name_support_offers_of_the_right_kind():
 
 
 def test_through_the_engine_as_the_worker_runs_it_no_forbidden_pair_and_the_reached_figures():
-    """Figures reached on 2026-12-07 with 62 needs (bench/results/matching_quality.md): top-1 59/62,
-    top-3 1.00, MRR 0.976, cross-lingual top-1 zh→en 8/11 and en→zh 11/11, consortium roles 23/24.
-    The misses are engine defects recorded there (the bridge's senses for zh→en, a capital ticket
-    not weighed against the stage), not labels to loosen."""
+    """Figures reached on 2026-12-07 with 62 needs (bench/results/matching_quality.md): top-1 62/62,
+    top-3 1.00, MRR 1.00, cross-lingual top-1 zh→en 11/11 and en→zh 11/11 (with the field
+    glossary; CC-CEDICT alone: 59/62 and zh→en 8/11), consortium roles 24/24 (23/24 before the
+    ticket was weighed against the technology's stage)."""
     quality = engine_quality()
     assert quality.forbidden_matched == 0
-    assert quality.top1 >= 59 / 62 and quality.top3 >= 1.0 and quality.mrr >= 0.975, quality
-    assert quality.zh_en_top1 >= 8 / 11 and quality.en_zh_top1 >= 1.0, quality
-    assert quality.consortium_roles >= 23 / 24, quality
+    assert quality.top1 >= 1.0 and quality.top3 >= 1.0 and quality.mrr >= 1.0, quality
+    assert quality.zh_en_top1 >= 1.0 and quality.en_zh_top1 >= 1.0, quality
+    assert quality.consortium_roles >= 1.0, quality
 
 
-def test_the_bilingual_bridge_lifts_cross_lingual_needs():
-    assert engine_quality(bridge=False).cross_lingual_top1 < engine_quality().cross_lingual_top1
+def test_the_bilingual_bridge_lifts_cross_lingual_needs_and_the_glossary_lifts_them_further():
+    """Cross-lingual pairs are found on shared terms: the mean text relevance of each direction's
+    needs to their expected offers (2026-12-07: zh→en 0.10 with CC-CEDICT alone, 0.38 with the
+    glossary; en→zh 0.32 and 0.41)."""
+    off, cc_cedict, glossary = engine_quality(bridge=False), engine_quality(glossary=False), engine_quality()
+    assert off.cross_lingual_top1 < cc_cedict.cross_lingual_top1 < glossary.cross_lingual_top1
+    assert glossary.zh_en_text >= 0.35 and glossary.en_zh_text >= 0.4, glossary
+    assert glossary.zh_en_text > cc_cedict.zh_en_text and glossary.en_zh_text > cc_cedict.en_zh_text
