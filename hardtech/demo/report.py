@@ -139,7 +139,8 @@ async def deals_and_funnels(demo: Demo, out: Console) -> None:
     for session in demo.data.sessions:
         funnel = await demo.api["deals"].json("GET", "/funnel", token=demo.loaded.tokens[session.organiser],
                                               params={"session": demo.loaded.ids[session.key]})
-        turnover = [f"{currency} {Decimal(total):,.2f}" for currency, total in funnel["turnover"].items()]
+        turnover = [f"{currency} {Decimal(total):,.2f}".removesuffix(".00")
+                    for currency, total in funnel["turnover"].items()]
         closed = [f"{' '.join(CLOSE_REASON_NAMES[CloseReason(r)])}: {n}" for r, n in funnel["closed"].items()]
         table.add_row(session.title.pick("zh"), *(_step(step) for step in funnel["steps"]),
                       "\n".join(turnover) or "—", "\n".join(closed) or "—")
