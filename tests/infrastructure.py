@@ -18,6 +18,7 @@ class Endpoints:
     kafka_bootstrap_servers: str
     mongodb_uri: str
     origin: str
+    owned: bool = False  # this test run started the local broker and store: nobody else uses them
 
 
 def _docker_answers() -> bool:
@@ -43,11 +44,14 @@ def _from_local_processes() -> Iterator[Endpoints]:
     from hardtech.infra import ferretdb, kafka
 
     with ExitStack() as cleanup:
+        started = []
         for component in (kafka, ferretdb):
             component.install()
             if component.start():  # started here, so stopped here
                 cleanup.callback(component.stop)
-        yield Endpoints(kafka.bootstrap(), ferretdb.uri(), "local processes (Kafka jars, FerretDB)")
+                started.append(component)
+        yield Endpoints(kafka.bootstrap(), ferretdb.uri(), "local processes (Kafka jars, FerretDB)",
+                        owned=len(started) == 2)
 
 
 @contextmanager
@@ -64,4 +68,5 @@ def endpoints() -> Iterator[Endpoints]:
         # there, tests/conftest.py); the container's takes PLAINTEXT.
         os.environ["KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT" if docker else "SASL_PLAINTEXT"
     with source() as found:
-        yield Endpoints(kafka_env or found.kafka_bootstrap_servers, mongo_env or found.mongodb_uri, found.origin)
+        yield Endpoints(kafka_env or found.kafka_bootstrap_servers, mongo_env or found.mongodb_uri, found.origin,
+                        owned=found.owned and not kafka_env and not mongo_env)
