@@ -167,6 +167,13 @@ class Stack:
                 for spec in topics.DEAD_LETTERS}
 
 
+def worker_beside(matching: ServiceProcess) -> ServiceProcess:
+    """Matching's stream worker for this matching API process: same namespace, settings and port
+    (its readiness is the API's /readyz)."""
+    return ServiceProcess("matching", matching.namespace, matching.env, port=matching.port, instance="-worker",
+                          module="services.matching.worker")
+
+
 def service_environment(namespace: str, endpoints: Endpoints, datadir: Path) -> dict[str, dict[str, str]]:
     common = {"HARDTECH_TOPIC_PREFIX": namespace, "KAFKA_BOOTSTRAP_SERVERS": endpoints.kafka_bootstrap_servers,
               "MONGODB_URI": endpoints.mongodb_uri, **fast_settings(namespace)}
@@ -199,8 +206,7 @@ async def stack(infra: Endpoints, stack_namespace: str, tmp_path_factory: pytest
     namespace = stack_namespace
     envs = service_environment(namespace, infra, tmp_path_factory.mktemp("matching-data"))
     processes = {n: ServiceProcess(n, namespace, envs[n]) for n in SERVICE_NAMES}
-    processes[MATCHING_WORKER] = ServiceProcess("matching", namespace, envs["matching"], port=processes["matching"].port,
-                                                instance="-worker", module="services.matching.worker")
+    processes[MATCHING_WORKER] = worker_beside(processes["matching"])
     running = Stack(namespace, infra, processes, CommonSettings().operator_secret())
     await ensure_topics(running.settings, topics.ALL)
     try:

@@ -28,7 +28,7 @@ from shared.kafka import ensure_topics
 from shared.mongo import make_client
 from shared.settings import CommonSettings
 from tests.infrastructure import Endpoints
-from tests.reliability.conftest import ServiceProcess, fast_settings
+from tests.reliability.conftest import ServiceProcess, fast_settings, worker_beside
 from tests.reliability.private_broker import PrivateBroker, available
 from tests.reliability.workload import (
     Apis, Pair, Round, eventually, item_bodies, matches_missing, session_body, topic_records,
@@ -72,8 +72,7 @@ async def owners(infra: Endpoints, private_broker: PrivateBroker, tmp_path: Path
                                                         f"{namespace.rstrip('-')}_{name}"})
                  for name in OWNERS}
     # matching's stream worker: no outbox of its own, but matching's API is ready only beside it
-    worker = ServiceProcess("matching", namespace, processes["matching"].env, port=processes["matching"].port,
-                            instance="-worker", module="services.matching.worker")
+    worker = worker_beside(processes["matching"])
     await ensure_topics(private_broker.settings(namespace), topics.ALL)
     try:
         for process in (*processes.values(), worker):
