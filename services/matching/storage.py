@@ -104,10 +104,8 @@ class MatchingStore:
                          status: str | None, after: After | None, limit: int) -> Page:
         """Matches best first; ``viewer`` None means the operator (all of them)."""
         if viewer is not None:
-            listed = [e for e in await self._listing(MATCHES_BY_PARTICIPANT, viewer)
-                      if (kind is None or e["kind"] == kind) and (min_score is None or e["score"] >= min_score)
-                      and (status is None or _listed_status(e) == status)]
-            return await _listed_page(self.matches, listed, after, limit)
+            listed = await self.listed_matches(viewer, kind=kind, min_score=min_score, status=status)
+            return await self.listed_page(listed, after, limit)
         clauses: list[Filter] = [HAS_DATA]
         if kind is not None:
             clauses.append({"kind": kind})
@@ -116,6 +114,17 @@ class MatchingStore:
         if status is not None:
             clauses.append({"status": status})
         return await _best_first(self.matches, clauses, after, limit)
+
+    async def listed_matches(self, viewer: str, *, kind: str | None, min_score: float | None,
+                             status: str | None) -> list[dict[str, Any]]:
+        """The entries of a participant's listing that the filters select (one look-up)."""
+        return [e for e in await self._listing(MATCHES_BY_PARTICIPANT, viewer)
+                if (kind is None or e["kind"] == kind) and (min_score is None or e["score"] >= min_score)
+                and (status is None or _listed_status(e) == status)]
+
+    async def listed_page(self, listed: list[dict[str, Any]], after: After | None, limit: int) -> Page:
+        """A page of a participant's listed matches, best first."""
+        return await _listed_page(self.matches, listed, after, limit)
 
     async def consortium_page(self, *, viewer: str | None, status: str | None, after: After | None,
                               limit: int) -> Page:

@@ -99,8 +99,10 @@ async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, m
         active = (await client.get("/matches", params={"status": "active", "kind": "technology", "min_score": 0.5},
                                    headers=ent)).json()
         assert [m["match_id"] for m in active["items"]] == ["m_001"]
+        assert (first["total"], rest["total"], active["total"]) == (3, 3, 1)  # all pages, as filtered
         everything = (await client.get("/matches", headers=operator)).json()
         assert [m["match_id"] for m in everything["items"]] == ["m_001", "m_004", "m_002", "m_003"]
+        assert everything["total"] is None
 
         assert (await client.get("/matches/m_004", headers=ent)).status_code == 403
         missing = await client.get("/matches/m_999", headers=ent)
