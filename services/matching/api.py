@@ -132,7 +132,7 @@ async def list_matches(
     total = None
     if viewer is not None:
         listed = await store.listed_matches(viewer, kind=kind, min_score=min_score, status=match_status)
-        documents, after = await store.listed_page(listed, after, paging.limit)
+        documents, after = await store.listed_page(viewer, listed, after, paging.limit)
         total = len(listed)
     else:
         documents, after = await store.match_page(viewer=None, kind=kind, min_score=min_score, status=match_status,

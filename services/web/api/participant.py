@@ -34,7 +34,7 @@ async def home(request: Request, who: Who) -> Response:
         apis(request).me(token), apis(request).items(token, "offer", **MINE),
         apis(request).items(token, "need", **MINE), match_rows(request, who, matches["items"]))
     return pages(request).render(request, who, "home.html", me=me, offers=len(offers["items"]),
-                                 needs=len(needs["items"]), matches=rows, match_count=matches["total"],
+                                 needs=len(needs["items"]), matches=rows, match_count=matches.get("total", len(rows)),
                                  unread=unread)
 
 
