@@ -42,6 +42,12 @@ def keys_of(offer: ItemData, need: ItemData) -> list[str]:
     return [prior_key(top, offer.owner_party_type, need.owner_party_type) for top in tops]
 
 
+def feature_value(prior: float, bound: float) -> float:
+    """A pair's prior on the 0–1 scale of a feature's value (``NEUTRAL`` for none), ``bound`` the
+    most a prior moves a score (``ConversionPriors.bound``)."""
+    return round(NEUTRAL + prior / (2 * bound), 6)
+
+
 class ConversionPriors:
     """The latest prior per key, as read from the ``conversion-priors`` topic."""
 
@@ -79,7 +85,3 @@ class ConversionPriors:
             return 0.0
         mean = sum(self._by_key.get(k, 0.0) for k in keys) / len(keys)
         return round(max(-self.bound, min(self.bound, self.weight * mean)), 6)
-
-    def feature_value(self, prior: float) -> float:
-        """A pair's prior on the 0–1 scale of a feature's value (``NEUTRAL`` for none)."""
-        return round(NEUTRAL + prior / (2 * self.bound), 6)

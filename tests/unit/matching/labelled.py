@@ -116,7 +116,7 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
     book = ConsortiumBook()
     consortia: dict[str, ConsortiumData] = {}
     for item in offers + needs:
-        book.note_matches([change.data for change in engine.on_item(item, NOW)], engine)
+        book.note_matches(engine.on_item(item, NOW), engine)
         book.note_support_offer(item, engine, NOW)
         for tech_match_id, proposal in book.settle(engine):
             if proposal is None:
@@ -124,7 +124,7 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
             else:
                 consortia[tech_match_id] = proposal
     for key, prior in (priors or {}).items() if priors_after else ():
-        book.note_matches([change.data for change in engine.on_prior(key, prior, NOW)], engine)
+        book.note_matches(engine.on_prior(key, prior, NOW), engine)
     for tech_match_id, proposal in book.settle(engine) if priors_after else ():
         if proposal is None:
             consortia.pop(tech_match_id, None)

@@ -9,6 +9,7 @@ from services.deals.domain.funnel import OUTCOME, match_keys
 from services.matching.domain.engine import MatchEngine
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.priors import ConversionPriors, keys_of
+from services.matching.domain.explanation import render
 from services.matching.domain.scoring import broken_rule, pair_score, score_pair
 from services.matching.processor import Processor, State
 from shared.events import new_event
@@ -57,7 +58,8 @@ def test_without_a_prior_a_pair_is_scored_and_explained_as_before():
     other_key = score_pair(o, n, now=NOW, priors=_priors(**{"BIO|university>enterprise": 0.05}))
     assert plain == other_key
     assert plain.score == plain.content == pair_score(o, n, now=NOW)
-    assert [f.name for f in plain.features] == ["field", "text", "trl", "amount", "region", "party", "freshness"]
+    assert [f.name for f in render(plain).features] == ["field", "text", "trl", "amount", "region", "party",
+                                                         "freshness"]
 
 
 @pytest.mark.parametrize(("published", "prior", "value", "zh", "en"), [
@@ -68,10 +70,12 @@ def test_without_a_prior_a_pair_is_scored_and_explained_as_before():
 ])
 def test_a_prior_moves_the_score_and_is_a_score_part_and_a_line(published, prior, value, zh, en):
     o, n = offer("o", zh="射频芯片"), need("n", fields=["5G.OPT"], zh="射频芯片 光纤 天线")
-    plain = score_pair(o, n, now=NOW)
-    scored = score_pair(o, n, now=NOW, priors=_priors(**{KEY: published}))
-    assert scored.content == plain.content < 1 - BOUND
-    assert scored.score == round(plain.content + prior, 6)
+    plain = render(score_pair(o, n, now=NOW))
+    numbers = score_pair(o, n, now=NOW, priors=_priors(**{KEY: published}))
+    scored = render(numbers)
+    assert numbers.content == pair_score(o, n, now=NOW) < 1 - BOUND
+    assert numbers.score == scored.score
+    assert scored.score == round(numbers.content + prior, 6)
     assert scored.features[:-1] == plain.features
     part = scored.features[-1]
     assert (part.name, part.value, part.weight, part.contribution) == ("conversion", value, BOUND, prior)
