@@ -89,7 +89,7 @@ class ScoredPair:
     values: bytes  # the features in ``FEATURES`` order, unrounded, packed (``feature_values``)
     factor: float  # the decline penalty's multiplier (1: none)
     prior: float  # the deal-outcome prior added to the content score (0: none)
-    bound: float  # the most a prior moves a score (``ConversionPriors.bound``): the conversion part's weight
+    bound: float  # with a prior: the most one moves a score (``ConversionPriors.bound``), the part's weight
     terms: tuple[str, ...]  # the shared terms an explanation names: Chinese ones first, then Latin-script
 
     @property
@@ -292,4 +292,5 @@ def score_pair(offer: ItemData, need: ItemData, *, now: datetime, text: TextMode
     prior = priors.of(offer, need) if priors else 0.0
     return ScoredPair(match_id=match_id(offer.id, need.id), offer=offer, need=need,
                       score=with_prior(content, prior), content=content, values=_VALUES.pack(*values),
-                      factor=factor, prior=prior, bound=priors.bound if priors else 0.0, terms=tuple(intern(t) for t in (*chinese, *latin)))
+                      factor=factor, prior=prior, bound=priors.bound if priors and prior else 0.0,
+                      terms=tuple(intern(t) for t in (*chinese, *latin)))

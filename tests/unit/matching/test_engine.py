@@ -231,7 +231,7 @@ def test_a_rescored_match_is_news_only_for_a_material_score_move_or_a_changed_fa
         "other shared terms": (replace(sent, terms=("天线", "antenna")), True),
         "a decline penalty": (replace(sent, factor=0.995), True),  # a line "lowered 0%" appears
         "another penalty": (replace(replace(sent, factor=0.7), factor=0.6), True),
-        "a prior": (replace(sent, prior=0.002), True),
+        "a prior": (replace(sent, prior=0.002, bound=0.025), True),
         "a new version, same content": (replace(sent, offer=o.model_copy(update={"version": 2})), False),
         "a new title": (replace(sent, offer=o.model_copy(update={"title": LocalizedText(zh="新标题", en="new")})),
                         True),
@@ -244,7 +244,7 @@ def test_a_rescored_match_is_news_only_for_a_material_score_move_or_a_changed_fa
     assert not is_news(penalised, replace(penalised, factor=0.701)) and not _news_as_read(penalised,
                                                                                           replace(penalised, factor=0.701))
     assert is_news(penalised, replace(penalised, factor=0.6)) and _news_as_read(penalised, replace(penalised, factor=0.6))
-    assert not is_news(replace(sent, prior=0.01), replace(sent, prior=0.02))  # the same direction: a figure
+    assert not is_news(replace(sent, prior=0.01, bound=0.025), replace(sent, prior=0.02, bound=0.025))  # the same direction: a figure
 
 
 def test_an_update_that_only_ages_the_match_is_not_sent():
