@@ -6,9 +6,11 @@ Each tree runs in a child process of its own (``PYTHONPATH`` = the tree): it bui
 options the tree's worker gives faust (``shared.faust_app.ROCKSDB_OPTIONS``; faust's defaults
 where a tree has none), as the worker's tables are; it handles ``--items`` item events of the
 synthetic corpus (``bench.matching_candidates.Corpus``, topical) one by one, each output encoded
-once as the worker sends it, and reads its resident memory (/proc, ``VmRSS``) before the first
-and after the last. Then it times ``--burst`` further item events (events/s). A last child of this
-tree traces the Python allocations (tracemalloc) over a smaller run and names the top sites.
+once as the worker sends it, in batches of 200 with consortia worked out every 2,000 events (as
+the worker works off a backlog), and reads its resident memory (/proc, ``VmRSS``) before the first
+and after the last. Then it times ``--burst`` further item events (events/s). The children run at
+once, so that they are timed under the same load; a third child of this tree traces the Python
+allocations (tracemalloc) over ``--trace`` items and names the top sites.
 
 No broker: ``bench.matching_service --memory-only`` measures the worker process on the broker
 (at ~40 items/s while loading, 100,000 items take 40 minutes)."""
@@ -31,6 +33,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 TABLES = ("items", "participants", "feedback", "sessions", "ledger", "priors")
+BATCH = 200  # events whose outputs are sent together (the worker's BATCH_SIZE during a backlog)
+SETTLE_EVERY = 2_000  # events between consortia worked out (the worker: every 20 s during a backlog)
 
 
 def _rss_mib() -> float:
@@ -104,10 +108,14 @@ def _child(items: int, burst: int, trace: int) -> dict[str, Any]:
         tables[name] = _Stored(RocksDBOptions(**ROCKSDB_OPTIONS).open(Path(workdir) / name))
     processor = Processor(State(**tables))
 
-    def handle(position: int) -> None:
+    def handle(start: int, stop: int) -> None:
+        """A batch of events as the worker handles a backlog: outputs sent once per batch,
+        consortia worked out once per ``SETTLE_EVERY`` events."""
         batch = processor.new_batch()
-        processor.handle(decode(raw[position]), batch, position)
-        processor.finish(batch)
+        for position in range(start, stop):
+            processor.handle(decode(raw[position]), batch, position)
+            raw[position] = b""
+        processor.finish(batch, settle_consortia=stop % SETTLE_EVERY == 0 or stop == items + burst)
         for emission in batch.emissions:
             encode(emission.event)  # as the worker sends it
         processor.commit(batch)
@@ -116,9 +124,8 @@ def _child(items: int, burst: int, trace: int) -> dict[str, Any]:
     if trace:
         tracemalloc.start(1)
     before = _rss_mib()
-    for position in range(items):
-        handle(position)
-        raw[position] = b""
+    for start in range(0, items, BATCH):
+        handle(start, min(items, start + BATCH))
     gc.collect()
     after = _rss_mib()
     result: dict[str, Any] = {"before_mib": before, "after_mib": after,
@@ -132,19 +139,23 @@ def _child(items: int, burst: int, trace: int) -> dict[str, Any]:
                           s.size / 1024 / items) for s in snapshot.statistics("lineno")[:trace]]
         return result
     started = time.perf_counter()
-    for position in range(items, items + burst):
-        handle(position)
+    for start in range(items, items + burst, BATCH):
+        handle(start, min(items + burst, start + BATCH))
     result["events_per_second"] = burst / (time.perf_counter() - started)
     return result
 
 
-def _run(tree: Path, items: int, burst: int, trace: int = 0) -> dict[str, Any]:
+def _start(tree: Path, items: int, burst: int, trace: int = 0) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(tree)}
-    done = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", str(items), str(burst),
-                           str(trace)], cwd=tree, env=env, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"the child in {tree} failed:\n{done.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(items), str(burst),
+                             str(trace)], cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _result(child: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"a child failed:\n{err[-3000:]}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
     return result
 
 
@@ -163,11 +174,12 @@ def main() -> None:
     from bench.common import write_section
     items, burst = (2_000, 200) if args.quick else (args.items, args.burst)
     trees = [("this branch", ROOT)] + ([("main (--against)", args.against)] if args.against and not args.quick else [])
-    results = {}
-    for label, tree in trees:
-        print(f"{label}: {items:,} items, then {burst:,} timed ...", flush=True)
-        results[label] = _run(tree, items, burst)
-        print(results[label], flush=True)
+    # At once: on a shared machine, the trees then see the same load while timed.
+    print(f"{', '.join(label for label, _ in trees)}: {items:,} items, then {burst:,} timed ...", flush=True)
+    children = {label: _start(tree, items, burst) for label, tree in trees}
+    tracing = _start(ROOT, args.trace, 0, trace=12) if args.trace and not args.quick else None
+    results = {label: _result(child) for label, child in children.items()}
+    print(results, flush=True)
     rows = ["| measure | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
     for name, key, unit in (("resident memory before the items", "before_mib", "MiB"),
                             (f"resident memory with {items:,} open items", "after_mib", "MiB"),
@@ -177,8 +189,8 @@ def main() -> None:
         rows.append(f"| {name} | " + " | ".join(f"{r[key]:,.1f} {unit}".strip() for r in results.values()) + " |")
     body = (__doc__.split("\n\n")[0].replace("\n", " ") + f" Sizes: {items:,} items, {burst:,} timed"
             f"{' (--quick)' if args.quick else ''}.\n\n" + "\n".join(rows) + "\n")
-    if args.trace and not args.quick:
-        traced = _run(ROOT, args.trace, 0, trace=12)
+    if tracing is not None:
+        traced = _result(tracing)
         body += (f"\nPython allocations of this branch over {args.trace:,} items (tracemalloc, "
                  f"{traced['traced_kib_per_item']:.1f} KiB per item traced of {traced['per_item_kib']:.1f} KiB "
                  f"resident), top sites per item:\n\n| site | KiB per item |\n|---|---|\n"
