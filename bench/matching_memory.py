@@ -21,6 +21,7 @@ import argparse
 import gc
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -135,6 +136,7 @@ def _child(items: int, burst: int, trace: int) -> dict[str, Any]:
         snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
         total = sum(s.size for s in snapshot.statistics("filename"))
         result["traced_kib_per_item"] = total / 1024 / items
+        shutil.rmtree(workdir, ignore_errors=True)
         result["top"] = [(str(s.traceback[0]).replace(str(ROOT) + "/", "").split("site-packages/")[-1],
                           s.size / 1024 / items) for s in snapshot.statistics("lineno")[:trace]]
         return result
@@ -142,6 +144,7 @@ def _child(items: int, burst: int, trace: int) -> dict[str, Any]:
     for start in range(items, items + burst, BATCH):
         handle(start, min(items + burst, start + BATCH))
     result["events_per_second"] = burst / (time.perf_counter() - started)
+    shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
