@@ -9,7 +9,7 @@ tests); the domain's ``MatchEngine`` is derived state, rebuilt from them by ``re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,6 +100,14 @@ class Processor:
         """Keep a sent batch's ledger entries until they can be recorded with the next ``commit``
         (the store accepts writes only while an input event is being handled)."""
         self._sent_unrecorded = {**self._sent_unrecorded, **batch.pending}
+
+    def entries(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every ledger entry, including those sent but not recorded yet (``hold``)."""
+        held = self._sent_unrecorded
+        yield from held.items()
+        for text, entry in list(self.state.ledger.items()):
+            if text not in held:
+                yield text, entry
 
     def restore(self) -> Batch:
         """Rebuild the engine from the tables, then emit whatever the ledger has not recorded
