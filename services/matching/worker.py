@@ -83,6 +83,7 @@ def run(settings: Settings) -> None:
     asyncio.set_event_loop(loop)
     # Faust creates its own internal topics (work, changelogs); the registry topics are ours to ensure.
     loop.run_until_complete(ensure_topics(settings, (*INPUTS, *OUTPUTS, DEAD_LETTER, topics.MATCHING_OWNERS)))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     stream = MatchingStream(settings)
     # One projection process in all, worker 1's: FerretDB v1 does not serialise two writers of
     # one participant's listing (README: Flow, 3.).
