@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import faust
@@ -43,13 +43,16 @@ OUTPUTS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS)
 DEAD_LETTER = topics.dead_letter("matching")
 # The most input events whose outputs are sent together (README: Flow).
 BATCH_SIZE = 200
-# While the work topic has a backlog, consortia wait (at most this long) until it is worked off:
-# each is then sent once rather than once per batch that touched one of its matches.
-CONSORTIA_MAX_DELAY_SECONDS = 20.0
+# Consortia are worked out at *settle marks*: records of the work topic without a value, carrying
+# this header, which the forwarder appends after each fetch of input it forwarded (at most
+# ``FORWARD_BATCH`` inputs). Every worker therefore settles at the same positions of the log and
+# decides the same consortium versions; while a backlog is worked off, a consortium is sent once per
+# mark rather than once per batch that touched one of its matches (README: Flow).
+SETTLE_MARK = "hardtech-matching-settle"
 # The consumer group that forwards the inputs to the work topic, shared by every worker; when it
 # has committed nothing yet, it starts where the single worker's faust group (its app id) stood.
 FORWARD_GROUP = "matching-forward"
-FORWARD_BATCH = 500
+FORWARD_BATCH = 1000
 RETRY_SECONDS = 2.0
 
 OUTPUTS_EMITTED = Counter("matching_outputs_emitted_total", "Match, consortium and agenda events emitted", ["type"])
@@ -87,10 +90,10 @@ class MatchingStream:
         self.state = State(**tables)
         self.processor = Processor(self.state, threshold=settings.threshold, top_k=settings.top_k)
         self.restored = False
-        self._consortia_settled_at = time.monotonic()
         tables["ledger"].table.on_recover(self._restore)
         self.ownership: Ownership = (AllPartitions() if settings.workers == 1
                                      else OwnershipGroup(settings, on_gained=self._resend))
+        self.forwarding = asyncio.Event()  # set once the forward group has assigned this worker its share
         self.app.agent(self.work, name="matching-work")(self._work)
         self.app.task(self._forward)
         if isinstance(self.ownership, OwnershipGroup):
@@ -101,7 +104,8 @@ class MatchingStream:
         return self.app.topic(*names, key_serializer="raw", value_serializer="raw", **options)
 
     def ready(self) -> bool:
-        return self.restored and bool(self.app.consumer.assignment()) and self.ownership.joined()
+        return (self.restored and bool(self.app.consumer.assignment()) and self.forwarding.is_set()
+                and self.ownership.joined())
 
     # -- agents and tasks -----------------------------------------------------------------
 
@@ -124,7 +128,7 @@ class MatchingStream:
             session_timeout_ms=10_000, heartbeat_interval_ms=2_000, **settings.kafka_client_options())
         await consumer.start()
         try:
-            consumer.subscribe(list(self.inputs), listener=_FromSingleWorker(consumer, settings))
+            consumer.subscribe(list(self.inputs), listener=_FromSingleWorker(consumer, settings, self.forwarding))
             producer, work = self.app.producer, self.work.get_topic_name()
             while True:
                 fetched = await consumer.getmany(timeout_ms=1000, max_records=FORWARD_BATCH)
@@ -136,6 +140,8 @@ class MatchingStream:
                                                                timestamp=record.timestamp / 1000,
                                                                headers=STRUCTURED_MODE_HEADERS))
                 if pending:
+                    pending.append(await producer.send(work, None, b"", partition=None, timestamp=None,
+                                                       headers=[(SETTLE_MARK, b"")]))
                     await asyncio.gather(*pending)
                 if fetched:
                     await consumer.commit({tp: records[-1].offset + 1 for tp, records in fetched.items()})
@@ -152,14 +158,16 @@ class MatchingStream:
         handled: list[EventT[Any]] = []
         batch = self.processor.new_batch()
         async for event in manual.events():
-            decoded = decode(event.value)
             batch.position = event.message.offset
-            self.processor.handle(decoded, batch, event.message.offset)
-            EVENTS_CONSUMED.labels("matching", decoded.type).inc()
+            if is_settle_mark(event.message):
+                self.processor.finish(batch)
+            else:
+                decoded = decode(event.value)
+                self.processor.handle(decoded, batch, event.message.offset)
+                EVENTS_CONSUMED.labels("matching", decoded.type).inc()
             handled.append(event)
             if len(handled) < BATCH_SIZE and _waiting(manual):
                 continue
-            self.processor.finish(batch, settle_consortia=self._settle_consortia(event.message))
             async with self.ownership.lock:  # ownership moves only between batches
                 self.processor.commit(await self._publish_reliably(batch))  # still under the current event
                 await self.ownership.sent_upto(event.message.offset + 1)
@@ -171,30 +179,21 @@ class MatchingStream:
 
     # -- helpers --------------------------------------------------------------------------
 
-    def _settle_consortia(self, last: Message) -> bool:
-        """Work consortia out once the work topic's backlog is worked off (``last`` is the last
-        record it holds), or at the latest every ``CONSORTIA_MAX_DELAY_SECONDS`` while it is not."""
-        now = time.monotonic()
-        highwater = self.app.consumer.highwater(last.tp)
-        caught_up = highwater is None or last.offset + 1 >= highwater
-        if caught_up or now - self._consortia_settled_at >= CONSORTIA_MAX_DELAY_SECONDS:
-            self._consortia_settled_at = now
-            return True
-        return False
-
     async def _restore(self) -> None:
         """Rebuild the engine once the tables are recovered, and emit what a crash left unsent."""
         started = time.monotonic()
         warm_up_text_analysis()  # loads jieba's dictionary (seconds) before the worker reports ready
         async with self.ownership.lock:
-            batch = await self._publish_reliably(self.processor.restore())
+            # consortia wait for the next settle mark, where every worker works them out
+            batch = await self._publish_reliably(self.processor.restore(settle_consortia=False))
             self.processor.hold(batch)
         log.info("matching engine restored from %d open items in %.1fs (%d outputs re-sent)",
                  len(self.state.items), time.monotonic() - started, len(batch.emissions))
         self.restored = True
 
     async def _publish_reliably(self, batch: Batch) -> Batch:
-        """Publish a batch, reconciling again while Kafka refuses; returns the batch sent."""
+        """Publish a batch, again while Kafka refuses (what was sent already is sent again with
+        the same ids: the batch was decided at its positions of the log, as by every worker)."""
         backoff = 0.5
         while True:
             try:
@@ -204,7 +203,6 @@ class MatchingStream:
                 log.warning("publishing matching outputs failed (%s); retrying", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10)
-                batch = self.processor.reconcile()
 
     async def _resend(self, gained: dict[int, int]) -> None:
         """Send again, with the same ids and content, what the ledger recorded for newly gained
@@ -260,14 +258,21 @@ class _FromSingleWorker(ConsumerRebalanceListener):  # type: ignore[misc]
     """Input partitions the forward group never committed start where worker 1's faust group
     (which forwarded before this group existed) committed, so an upgrade forwards nothing twice."""
 
-    def __init__(self, consumer: AIOKafkaConsumer, settings: Settings):
+    def __init__(self, consumer: AIOKafkaConsumer, settings: Settings, joined: asyncio.Event):
         self._consumer = consumer
         self._settings = settings
+        self._joined = joined
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         return None
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        try:
+            await self._resume(assigned)
+        finally:
+            self._joined.set()
+
+    async def _resume(self, assigned: set[TopicPartition]) -> None:
         fresh = [tp for tp in assigned if await self._consumer.committed(tp) is None]
         if not fresh:
             return
@@ -284,6 +289,12 @@ class _FromSingleWorker(ConsumerRebalanceListener):  # type: ignore[misc]
         for tp in fresh:
             if (committed := before.get(tp)) is not None and committed.offset >= 0:
                 self._consumer.seek(tp, committed.offset)
+
+
+def is_settle_mark(message: Message) -> bool:
+    """Whether a work-topic record is a settle mark rather than an input event."""
+    headers = message.headers or ()
+    return SETTLE_MARK in (headers.keys() if isinstance(headers, Mapping) else {key for key, _ in headers})
 
 
 def partition_of_text(text: str) -> int:

@@ -18,6 +18,7 @@ from services.matching.settings import Settings
 from shared import taxonomy, topics
 from shared.events import CloudEvent, decode, new_event
 from shared.events.matching import MatchData
+from shared.party_types import Kind
 from shared.topics import topic_of_event
 from tests.integration.matching.conftest import MatchingProcess, Publisher
 from tests.integration.matching.test_worker import _everything
@@ -33,14 +34,20 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
 SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)[:5]
 
 
-def _market(start: int, count: int) -> list[CloudEvent[Any]]:
+def _market(start: int, count: int, *, capital: bool = False) -> list[CloudEvent[Any]]:
+    """``count`` technology offers and needs; with ``capital``, a capital offer of each sub-field
+    every few items, so consortia form and change as better technology matches arrive."""
     events = []
     for n in range(start, start + count):
         code = SUB_FIELDS[n % len(SUB_FIELDS)]
         field = taxonomy.FIELDS[code]
         words = f"{field.en} module series {n % 3}"
-        items = (offer(f"o{n}", owner=f"uni{n}", fields=[code], zh=f"{field.zh}成果{n % 3}", en=words, trl=6),
-                 need(f"n{n}", owner=f"ent{n}", fields=[code], zh=f"寻求{field.zh}{n % 2}", en=f"need {words}", trl=5))
+        items = [offer(f"o{n}", owner=f"uni{n}", fields=[code], zh=f"{field.zh}成果{n % 3}", en=words, trl=6),
+                 need(f"n{n}", owner=f"ent{n}", fields=[code], zh=f"寻求{field.zh}{n % 2}", en=f"need {words}", trl=5)]
+        if capital and n % 4 == 0:
+            items.append(offer(f"cap{n}", kind=Kind.CAPITAL, owner=f"vc{n}", fields=[code],
+                               zh=f"{field.zh}早期投资", en=f"early-stage investment in {field.en}",
+                               amount=(1e6, 5e6 + n)))
         for item in items:
             type_name = f"{'listing' if item.side == 'offer' else 'demand'}.created.v1"
             events.append(new_event(type_name, item, source="/tests", subject=item.id))
@@ -58,8 +65,9 @@ def _expected(events: list[CloudEvent[Any]]) -> dict[str, float]:
 
 
 async def _work_log(settings: Settings) -> list[CloudEvent[Any]]:
-    """The work topic's events in its order: what every worker of the deployment read."""
-    return [decode(r.value) for r in await _everything(settings, topics.MATCHING_WORK)]
+    """The work topic's input events in its order (without the settle marks, which carry no
+    value): what every worker of the deployment read."""
+    return [decode(r.value) for r in await _everything(settings, topics.MATCHING_WORK) if r.value]
 
 
 def _current(events: list[CloudEvent[Any]]) -> dict[str, float]:
@@ -90,9 +98,9 @@ async def _publish_in_order(publisher: Publisher, deployments: list[Settings], e
             for settings in deployments:
                 await _publish(publisher, settings.topic_prefix, [event])
 
-            async def forwarded(n: int = n) -> bool:
+            async def forwarded(n: int = n) -> bool:  # each input alone, then its settle mark
                 ends = await consumer.end_offsets([TopicPartition(work, 0) for work in works])
-                return all(end >= n for end in ends.values())
+                return all(end >= 2 * n for end in ends.values())
 
             await wait_for(forwarded, what=f"input {n} forwarded")
     finally:
@@ -119,6 +127,12 @@ async def _settled(settings: Settings, published: int) -> tuple[list[CloudEvent[
     return await wait_for(done, timeout=240, what=f"the matches of {settings.topic_prefix}")
 
 
+async def _consortia(settings: Settings) -> list[CloudEvent[Any]]:
+    """Every consortium event sent, once each (a duplicate carries its id again), by id."""
+    events = {e.id: e for e in (decode(r.value) for r in await _everything(settings, topics.CONSORTIA))}
+    return [events[i].model_copy(update={"time": None}) for i in sorted(events)]
+
+
 def _one_content_per_id(events: list[CloudEvent[Any]]) -> None:
     contents: dict[str, set[str]] = {}
     for event in events:
@@ -136,7 +150,7 @@ async def test_one_worker_and_two_workers_send_the_same_matches_with_the_same_sc
     two = MatchingProcess(two_settings, tmp_path / "two.log", workers=2)
     try:
         await asyncio.gather(asyncio.to_thread(one.start), asyncio.to_thread(two.start, 240))
-        events = _market(0, 30)
+        events = _market(0, 30, capital=True)
         await _publish_in_order(publisher, [matching_settings, two_settings], events)
         assert [e.id for e in await _work_log(matching_settings)] == [e.id for e in await _work_log(two_settings)]
         sent_by_one, expected = await _settled(matching_settings, len(events))
@@ -146,6 +160,13 @@ async def test_one_worker_and_two_workers_send_the_same_matches_with_the_same_sc
         # the same outputs: the two workers split them, and a duplicate would carry its id again
         assert {(e.id, e.type) for e in sent_by_two} == {(e.id, e.type) for e in sent_by_one}
         _one_content_per_id([*sent_by_one, *sent_by_two])
+        # consortia are worked out at the log's settle marks: the same versions, ids and teams
+        async def same_consortia() -> list[list[CloudEvent[Any]]] | None:
+            sent = [await _consortia(settings) for settings in (matching_settings, two_settings)]
+            return sent if sent[0] == sent[1] and len(sent[0]) >= 5 else None
+
+        consortia = await wait_for(same_consortia, what="the same consortium events from one and two workers")
+        _one_content_per_id([e for events_of in consortia for e in events_of])
     finally:
         await asyncio.gather(asyncio.to_thread(one.stop), asyncio.to_thread(two.stop))
 
