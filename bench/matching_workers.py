@@ -122,6 +122,8 @@ async def run(preload: int, burst: int, rounds: int) -> str:
         for workers in (1, 2):
             print(f"round {round_ + 1}: {workers} worker(s), {preload} preloaded, burst of {burst} ...", flush=True)
             figures[workers].append(await measure(workers, preload, burst))
+            rate, cpu = figures[workers][-1]
+            print(f"  {rate:,.1f} events/s, {cpu * 1000:,.1f} ms of worker CPU per input", flush=True)
 
     def middle(values: list[float]) -> float:
         return sorted(values)[len(values) // 2]
