@@ -129,3 +129,11 @@ def test_matching_workers_makes_the_stack_start_that_many_numbered_workers(monke
     assert [(p.name, env) for p, _, env in matching.worker_procs] == [
         ("matching-worker", {"MATCHING_WORKER": "1"}), ("matching-worker-2", {"MATCHING_WORKER": "2"}),
         ("matching-worker-3", {"MATCHING_WORKER": "3"})]
+
+
+def test_stopping_the_stack_finds_every_worker_started_whatever_matching_workers_says_now(monkeypatch, tmp_path):
+    for name in ("matching-worker", "matching-worker-2", "matching-worker-3", "matching", "notification"):
+        (tmp_path / f"{name}.pid").write_text("1")
+    monkeypatch.setattr(stack, "RUN", tmp_path)
+    assert [p.name for p in stack.service("matching").running_worker_procs()] == [
+        "matching-worker", "matching-worker-2", "matching-worker-3"]
