@@ -153,12 +153,15 @@ def main() -> None:
     defaults = (1_000, 500, 1) if args.quick else (5_000, 2_000, 3)
     preload, burst, rounds = (given or default for given, default in
                               zip((args.preload, args.burst, args.rounds), defaults, strict=True))
+    load_before = os.getloadavg()[0]
     table = asyncio.run(run(preload, burst, rounds))
+    load = f"load average {load_before:.1f} at the start and {os.getloadavg()[0]:.1f} at the end"
     print(table)
     body = (f"`MATCHING_WORKERS=1` against `=2` (`python -m services.matching.worker` processes beside the query "
             f"API) on the local broker, the same synthetic items (`bench.matching_candidates.Corpus`, topical): "
             f"{preload:,} preloaded, then a burst of {burst:,} timed until every worker has handled it (each "
-            f"worker's `events_consumed_total`), {rounds} alternating round(s){' (--quick)' if args.quick else ''}. "
+            f"worker's `events_consumed_total`), {rounds} alternating round(s){' (--quick)' if args.quick else ''}, "
+            f"{load} (other processes share the two cores: events/s says little, CPU per input is what to read). "
             f"CPU is the workers' own user + system time over the burst (/proc), without their projection "
             f"process. Every worker reads and scores every input and sends only its ownership partitions' "
             f"outputs (services/matching/README.md: Scaling out), so two workers are expected to spend about "
