@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import time
 import uuid
 from dataclasses import dataclass
@@ -92,12 +91,6 @@ def _p(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-def _match_id(entry: dict) -> str:
-    """The match of an inbox entry, stored packed (``data_json``) or, before that, as elements."""
-    data = json.loads(entry["data_json"]) if "data_json" in entry else entry["data"]
-    return data["match_id"]
-
-
 async def _serve(app, port: int) -> tuple[uvicorn.Server, asyncio.Task]:
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False))
     task = asyncio.create_task(server.serve())
@@ -134,11 +127,12 @@ async def run_once(name: str, events: int, *, webhooks: bool, concurrency: int, 
         for event in batch:
             sent_at[event.data.match_id] = event.time.timestamp()
         expected = 2 * events
-        while await store.inbox.count_documents({}) < expected:
+        while sum(h.get("count", 0) for h in await store.inbox_heads.find({}, {"count": 1}).to_list()) < expected:
             await asyncio.sleep(0.25)
         inbox_done = time.time()
-        entries = await store.inbox.find({}, {"created_at": 1, "data.match_id": 1, "data_json": 1}).to_list()
-        inbox_latencies = [e["created_at"].timestamp() - sent_at[_match_id(e)] for e in entries]
+        entries = [e for head in await store.inbox_heads.find({}, {"seq": 1}).to_list()
+                   for e in await store.slots(head["_id"], range(1, head["seq"] + 1))]
+        inbox_latencies = [e["created_at"].timestamp() - sent_at[e["data"]["match_id"]] for e in entries]
         run = Run(name, expected, inbox_done - started, inbox_latencies)
         if webhooks:
             while len(receiver.received) < expected:

@@ -15,7 +15,7 @@ Rules:
 - A decline retracts the match for the declining participant, is remembered as a penalty on
   similar candidates (``feedback.py``) and the decliner's other matches of that item are re-scored.
   A declined pair is never proposed again; when both sides declined, the match is gone.
-- A deal-outcome prior (``priors.py``) moves a pair's ranking score by at most ±0.05 once it
+- A deal-outcome prior (``priors.py``) moves a pair's ranking score by at most ±0.025 once it
   passed every hard rule; the threshold is tested on its content score, so a prior never admits
   or excludes a pair. A changed prior re-scores the current matches of its field and party-type
   pair (``on_prior``: updated when news); it searches no new partners.

@@ -17,7 +17,6 @@ from functools import lru_cache
 
 from shared import regions, taxonomy
 from shared.events.common import MoneyRange
-from shared.events.deals import PRIOR_CAP
 from shared.events.listing import TRANSFER_MODE_NAMES, ItemData, ItemStatus, TransferMode
 from shared.events.matching import Explanation, FeatureScore, MatchData, MatchSide, match_id
 from shared.party_types import PARTY_NAMES, Kind, PartyType, Side, may_post
@@ -272,8 +271,8 @@ def score_pair(offer: ItemData, need: ItemData, *, now: datetime, text: TextMode
     shared = (text or _NO_TEXT_STATISTICS).shared_terms(offer, need)
     explanation = explain(offer, need, dict(zip(FEATURES, values, strict=True)), shared, factor)
     prior = priors.of(offer, need) if priors else 0.0
-    if prior:
-        features.append(FeatureScore(name=CONVERSION, value=conversion.feature_value(prior), weight=PRIOR_CAP,
+    if priors and prior:
+        features.append(FeatureScore(name=CONVERSION, value=priors.feature_value(prior), weight=priors.bound,
                                      contribution=prior))
         line = _prior_line(prior)
         explanation = Explanation(zh=[*explanation.zh, line[0]], en=[*explanation.en, line[1]])

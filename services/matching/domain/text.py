@@ -270,6 +270,7 @@ class TextModel:
         self._changes = 0  # adds and removes since the last refresh
         self._idf: dict[str, float] = {}  # cleared at every refresh
         self._self_scores: dict[str, float] = {}  # by indexed item id; cleared likewise
+        self.generation = 0  # counts the refreshes: what was derived from idf holds within one
 
     def __len__(self) -> int:
         return len(self._terms)
@@ -310,6 +311,7 @@ class TextModel:
             self._changes = 0
             self._idf.clear()
             self._self_scores.clear()
+            self.generation += 1
 
     def terms(self, item: ItemData) -> Counter[str]:
         """The item's term counts: from the corpus when indexed, else analysed now."""
