@@ -14,7 +14,7 @@ import httpx
 from hardtech.errors import SetupError
 from hardtech import devsink, kafka_access
 from hardtech.infra import ferretdb, kafka
-from hardtech.paths import DATA
+from hardtech.paths import DATA, RUN
 from hardtech.procs import Proc, port_open, require_free_port, wait_until
 from shared import topics
 from shared.kafka import ensure_topics
@@ -29,6 +29,7 @@ class Service:
     start_seconds: float = 60  # how long it may take to become ready
     # Processes of the service that serve no HTTP (``python -m <module>``), started before its API
     # and stopped after it; the API's /readyz reports them (matching's stream worker).
+    # ``<SERVICE>_WORKERS`` of each (default 1) run, numbered by ``<SERVICE>_WORKER`` from 1.
     workers: tuple[str, ...] = ()
 
     @property
@@ -44,8 +45,25 @@ class Service:
         return Proc(self.name)
 
     @property
-    def worker_procs(self) -> list[tuple[Proc, str]]:
-        return [(Proc(f"{self.name}-{module.rsplit('.', 1)[-1]}"), module) for module in self.workers]
+    def worker_count(self) -> int:
+        return max(1, int(os.environ.get(f"{self.name.upper()}_WORKERS", "1")))
+
+    @property
+    def worker_procs(self) -> list[tuple[Proc, str, dict[str, str]]]:
+        """Each worker process to run: its ``Proc`` (``matching-worker``, ``matching-worker-2`` …),
+        module, and the environment that tells it which one it is."""
+        return [(self._worker_proc(module, n), module, {f"{self.name.upper()}_WORKER": str(n)})
+                for module in self.workers for n in range(1, self.worker_count + 1)]
+
+    def _worker_proc(self, module: str, n: int) -> Proc:
+        return Proc(f"{self.name}-{module.rsplit('.', 1)[-1]}" + ("" if n == 1 else f"-{n}"))
+
+    def running_worker_procs(self) -> list[Proc]:
+        """Every worker process that has a pid file, however many the environment asks for now."""
+        names = {f"{self.name}-{module.rsplit('.', 1)[-1]}" for module in self.workers}
+        found = {path.stem for path in RUN.glob("*.pid")
+                 if path.stem in names or path.stem.rpartition("-")[0] in names}
+        return [Proc(name) for name in sorted(found)]
 
     def ready(self) -> bool:
         try:
@@ -57,8 +75,9 @@ class Service:
 SERVICES = (
     Service("listing", 8001),
     Service("events_sessions", 8002),
-    # The query API, and its stream worker (which runs the projection process). On a restart the
-    # worker first rebuilds its engine from its tables: 922 open items took 78 s at load 12.
+    # The query API, and its stream workers (``MATCHING_WORKERS``, default 1; worker 1 runs the
+    # projection process). On a restart a worker first rebuilds its engine from its tables: 922
+    # open items took 78 s at load 12.
     Service("matching", 8003, start_seconds=600, workers=("services.matching.worker",)),
     Service("notification", 8004),
     Service("monitor", 8005),
@@ -173,9 +192,9 @@ def start_services(report: Report, names: list[str] | None = None) -> None:
     chosen = [s for s in SERVICES if names is None or s.name in names]
     started = []
     for service in chosen:
-        for proc, module in service.worker_procs:
+        for proc, module, env in service.worker_procs:
             if proc.pid() is None:
-                proc.start([sys.executable, "-m", module], env=service_environment(service.name))
+                proc.start([sys.executable, "-m", module], env={**service_environment(service.name), **env})
                 started.append(service)
         if service.proc.pid() is None:
             require_free_port("127.0.0.1", service.port, f"the {service.name} service")
@@ -192,7 +211,7 @@ def start_services(report: Report, names: list[str] | None = None) -> None:
 
 
 def _workers_running(service: Service) -> bool:
-    for proc, _ in service.worker_procs:
+    for proc, _, _ in service.worker_procs:
         if proc.pid() is None:
             raise SetupError(f"{proc.name} exited; see {proc.log_file}:\n{proc.log_tail()}")
     return True
@@ -202,7 +221,7 @@ def stop_all(report: Report) -> None:
     for service in reversed(SERVICES):
         if service.proc.stop(timeout=15):
             report(f"{service.name}: stopped")
-        for proc, _ in service.worker_procs:
+        for proc in service.running_worker_procs():
             if proc.stop(timeout=15):
                 report(f"{proc.name}: stopped")
     if SINK.stop(timeout=5):
@@ -222,7 +241,7 @@ def status() -> list[tuple[str, str, str]]:
     ]
     for s in SERVICES:
         rows.append((s.name, _state(s.proc, s.ready), s.url))
-        rows += [(proc.name, _state(proc, s.ready), f"reported by {s.url}/readyz") for proc, _ in s.worker_procs]
+        rows += [(proc.name, _state(proc, s.ready), f"reported by {s.url}/readyz") for proc, _, _ in s.worker_procs]
     rows.append(("devsink", _state(SINK, lambda: port_open("127.0.0.1", devsink.HTTP_PORT)),
                  f"smtp://127.0.0.1:{devsink.SMTP_PORT} http://127.0.0.1:{devsink.HTTP_PORT}"))
     return rows

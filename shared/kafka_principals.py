@@ -54,6 +54,8 @@ class Access:
     groups: tuple[str, ...] = ()
     # Topics the service creates and owns itself (faust's changelogs and queue), by name prefix.
     owned_topic_prefixes: tuple[str, ...] = ()
+    # Consumer groups of its own, by name prefix (the matching workers' groups, one per worker).
+    owned_group_prefixes: tuple[str, ...] = ()
     # Describe every topic and every consumer group (the monitor's lag sampling).
     observes_all: bool = False
 
@@ -67,12 +69,13 @@ SERVICES: dict[str, Access] = {
     "listing": Access(writes=(T.PARTICIPANTS, T.LISTINGS, T.DEMANDS)),
     "events_sessions": Access(reads=(T.LISTINGS, T.AGENDAS), writes=(T.SESSIONS, _dlq("events_sessions")),
                               groups=("events_sessions",)),
-    # The faust worker (group ``matching``, its own ``matching-…`` topics) and the read model's
-    # projection (group ``matching-projection``, reading what the worker wrote).
+    # The faust workers (worker 1's group ``matching``, worker n's ``matching-<n>``, their own
+    # ``matching-…`` topics), the groups they share (``matching-forward``, ``matching-owners``) and
+    # the read model's projection (group ``matching-projection``, reading what the worker wrote).
     "matching": Access(
         reads=(*T.MATCHING_INPUTS, T.MATCHES, T.CONSORTIA, T.AGENDAS),
         writes=(T.MATCHES, T.CONSORTIA, T.AGENDAS, T.MATCH_FEEDBACK, _dlq("matching")),
-        groups=("matching", "matching-projection"), owned_topic_prefixes=("matching-",)),
+        groups=("matching",), owned_topic_prefixes=("matching-",), owned_group_prefixes=("matching-",)),
     "notification": Access(
         reads=(T.MATCHES, T.CONSORTIA, T.AGENDAS, T.SESSIONS, T.ALERTS, T.PARTICIPANTS, T.NOTIFICATION_NOTICES),
         writes=(T.NOTIFICATION_NOTICES, _dlq("notification"), _dlq("notification-webhooks")),
@@ -96,6 +99,8 @@ def service_grants(service: str, prefix: str = "") -> list[Grant]:
     for owned in access.owned_topic_prefixes:
         grants |= {Grant(service, Resource.TOPIC, f"{prefix}{owned}", operation, prefixed=True)
                    for operation in (Operation.CREATE, Operation.READ, Operation.WRITE, Operation.DESCRIBE_CONFIGS)}
+    grants |= {Grant(service, Resource.GROUP, f"{prefix}{owned}", Operation.READ, prefixed=True)
+               for owned in access.owned_group_prefixes}
     if access.observes_all:  # "*" is Kafka's wildcard resource name: every topic, every group
         grants |= {Grant(service, Resource.TOPIC, "*", Operation.DESCRIBE),
                    Grant(service, Resource.GROUP, "*", Operation.DESCRIBE)}

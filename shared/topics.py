@@ -127,6 +127,15 @@ MATCHING_WORK = TopicSpec(
     tuple(t for spec in MATCHING_INPUTS for t in spec.event_types),
     partitions=1,
 )
+# The matching workers' ownership of emission (README of matching: Scaling out): a topic that holds no
+# records, whose partitions the consumer group ``matching-owners`` hands out among the workers; each
+# partition's committed offset is the work-topic position up to which its owner sent every output.
+# Its partition count is ``services.matching.ledger.OWNERSHIP_PARTITIONS``.
+MATCHING_OWNERS = TopicSpec(
+    "matching-owners", "none: it holds no records",
+    "Ownership partitions of the matching workers' outputs (internal, created by the worker, empty)",
+    partitions=12,
+)
 # Every topic of the project that carries events: what the AsyncAPI document describes.
 DOCUMENTED: tuple[TopicSpec, ...] = (*ALL, MATCHING_WORK)
 

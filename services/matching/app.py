@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from services.matching.api import router
-from services.matching.ledger import SOURCE
+from services.matching.ledger import OWNERSHIP_PARTITIONS, SOURCE
 from services.matching.settings import Settings
 from services.matching.storage import MatchingStore
 from shared.api.app import create_service_app
@@ -25,9 +25,9 @@ WORKER_STALE_SECONDS = 5.0
 
 
 def create_app(settings: Settings | None = None, *, resources: Resources | None = None) -> FastAPI:
-    """The query API. /readyz holds it ready when, besides MongoDB and Kafka, a stream worker that
-    holds its partitions and runs its projection process wrote a heartbeat within
-    ``WORKER_STALE_SECONDS``; /metrics includes the live workers' metrics (label ``process``)."""
+    """The query API. /readyz holds it ready when, besides MongoDB and Kafka, ready stream workers
+    hold every ownership partition between them and one runs the projection process, each with a
+    heartbeat younger than ``WORKER_STALE_SECONDS``; /metrics includes the live workers' metrics (label ``process``)."""
     settings = settings or Settings()
 
     @contextlib.asynccontextmanager
@@ -50,7 +50,10 @@ def create_app(settings: Settings | None = None, *, resources: Resources | None 
             return any(w.get(flag) for w in await store.live_workers(WORKER_STALE_SECONDS))
 
         async def worker() -> bool:
-            return await live("ready")
+            """Ready workers hold every ownership partition between them (one worker holds all)."""
+            ready = [w for w in await store.live_workers(WORKER_STALE_SECONDS) if w.get("ready")]
+            owned = {p for w in ready for p in w.get("owns", range(OWNERSHIP_PARTITIONS))}
+            return bool(ready) and owned >= set(range(OWNERSHIP_PARTITIONS))
 
         async def projection() -> bool:
             return await live("projection")

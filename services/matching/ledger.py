@@ -9,12 +9,19 @@ in between re-emits the same event with the same id.
 Keys are typed (``MatchKey``, ``DeclineKey``, ``ConsortiumKey``, ``AgendaKey``); in the table
 each is stored under the text it has always had (``str(key)``, read back by ``parse_key``), so
 the ledgers and event ids of earlier versions are found again.
+
+With several workers (README: Scaling out), every worker keeps the whole ledger (the decisions
+follow from the ordered work log alone) but sends only the entities of the ownership partitions
+it holds (``partition_of``). An entry also records the event's type and the work-topic position
+that last changed it, so that a worker gaining a partition can send again, with the same id and
+content, what its previous owner may not have sent (``resend``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,7 +29,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import to_json
 
-from shared.events import CloudEvent, EventData, new_event
+from shared import topics
+from shared.events import CloudEvent, EventData, data_model, new_event
 from shared.topics import TopicSpec
 
 SOURCE = "/services/matching"
@@ -30,6 +38,11 @@ EVENT_ID_NAMESPACE = uuid.UUID("6f1c8a52-3b7e-5d0a-9c4e-2a8f7b1d6e30")
 _CONSORTIUM = "consortium:"
 _AGENDA = "agenda:"
 _DECLINED_BY = "@"
+# Emission is partitioned into this many ownership partitions, fixed (README: Scaling out).
+OWNERSHIP_PARTITIONS = 12
+# The position of emissions that no one input event caused (a restore, a reconcile after Kafka
+# refused a batch): a worker gaining their partition always sends them again.
+UNPOSITIONED = 2**62
 
 
 @dataclass(frozen=True)
@@ -82,6 +95,23 @@ def parse_key(text: str) -> LedgerKey:
     return MatchKey(text)
 
 
+def entity_id(key: LedgerKey) -> str:
+    """The id ownership is decided by: a match's (also for one participant's decline), the
+    technology match's for a consortium, the session's for an agenda."""
+    match key:
+        case MatchKey(match_id) | DeclineKey(match_id, _):
+            return match_id
+        case ConsortiumKey(technology_match_id):
+            return technology_match_id
+        case AgendaKey(session_id):
+            return session_id
+
+
+def partition_of(key: LedgerKey, partitions: int = OWNERSHIP_PARTITIONS) -> int:
+    """The ownership partition of an output entity: a stable hash, the same in every process."""
+    return zlib.crc32(entity_id(key).encode()) % partitions
+
+
 def output_event_id(entity: LedgerKey, version: int) -> str:
     """Deterministic id of an output event, so a replay and its notification dedupe."""
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{entity}/{version}"))
@@ -109,6 +139,32 @@ class Emission:
     topic: TopicSpec
     key: str
     event: CloudEvent[Any]
+    ledger_key: LedgerKey
+    position: int = UNPOSITIONED  # the work-topic offset of the input that caused it
+
+
+_TOPICS = {MatchKey: topics.MATCHES, DeclineKey: topics.MATCHES, ConsortiumKey: topics.CONSORTIA,
+           AgendaKey: topics.AGENDAS}
+
+
+def resend(text: str, entry: Mapping[str, Any]) -> Emission | None:
+    """The event a ledger entry records, again: same id, type and data (None for an entry of a
+    version before types were recorded, or a match's version counter alone)."""
+    if "type" not in entry:
+        return None
+    key = parse_key(text)
+    data = data_model(entry["type"]).model_validate(entry["data"])
+    match key:
+        case ConsortiumKey():
+            subject = entry["data"]["consortium_id"]
+        case AgendaKey(session_id):
+            subject = session_id
+        case MatchKey(match_id) | DeclineKey(match_id, _):
+            subject = match_id
+    counted = MatchKey(key.match_id) if isinstance(key, DeclineKey) else key
+    event = new_event(entry["type"], data, source=SOURCE, subject=subject,
+                      event_id=output_event_id(counted, entry["version"]))
+    return Emission(_TOPICS[type(key)], subject, event, key, entry.get("position", UNPOSITIONED))
 
 
 @dataclass
@@ -120,6 +176,8 @@ class Batch:
     ledger: Mapping[str, Any]
     emissions: list[Emission] = field(default_factory=list)
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # the work-topic offset of the input being handled (the adapter sets it before each event)
+    position: int = UNPOSITIONED
 
     def entry(self, key: LedgerKey) -> dict[str, Any] | None:
         text = str(key)
@@ -134,10 +192,11 @@ class Batch:
         counter = (self.entry(version_of) or {}) if version_of else previous
         version = counter.get("version", 0) + 1
         entry = {**previous, "version": version, "digest": str(content), "active": active,
-                 "data": content.plain if isinstance(content, Digest) else data.model_dump(mode="json")}
+                 "data": content.plain if isinstance(content, Digest) else data.model_dump(mode="json"),
+                 "type": type_name, "position": self.position}
         event = new_event(type_name, data, source=SOURCE, subject=key,
                           event_id=output_event_id(version_of or ledger_key, version))
         self.pending[str(ledger_key)] = entry
         if version_of:
             self.pending[str(version_of)] = {**counter, "version": version}
-        self.emissions.append(Emission(topic, key, event))
+        self.emissions.append(Emission(topic, key, event, ledger_key, self.position))

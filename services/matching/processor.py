@@ -9,7 +9,7 @@ tests); the domain's ``MatchEngine`` is derived state, rebuilt from them by ``re
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -102,9 +102,18 @@ class Processor:
         (the store accepts writes only while an input event is being handled)."""
         self._sent_unrecorded = {**self._sent_unrecorded, **batch.pending}
 
-    def restore(self) -> Batch:
+    def entries(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every ledger entry, including those sent but not recorded yet (``hold``)."""
+        held = self._sent_unrecorded
+        yield from held.items()
+        for text, entry in list(self.state.ledger.items()):
+            if text not in held:
+                yield text, entry
+
+    def restore(self, *, settle_consortia: bool = True) -> Batch:
         """Rebuild the engine from the tables, then emit whatever the ledger has not recorded
-        (a crash between a state change and its output event)."""
+        (a crash between a state change and its output event); ``settle_consortia=False`` leaves
+        every consortium marked for the next ``finish`` instead of working them out now."""
         self.engine = MatchEngine(threshold=self._threshold, top_k=self._top_k)
         self.consortia = ConsortiumBook()
         for raw in self.state.priors.values():  # before the items: they are scored with them
@@ -119,10 +128,11 @@ class Processor:
         for record in sorted(self.state.feedback.values(), key=lambda r: (r["at"], r["key"])):
             self.engine.on_feedback(MatchFeedbackData.model_validate(record["feedback"]),
                                     datetime.fromisoformat(record["at"]))
-        return self.reconcile()
+        return self.reconcile(settle_consortia=settle_consortia)
 
-    def reconcile(self) -> Batch:
-        """Emissions that bring the ledger (what was sent) level with the engine and the tables."""
+    def reconcile(self, *, settle_consortia: bool = True) -> Batch:
+        """Emissions that bring the ledger (what was sent) level with the engine and the tables
+        (consortia only with ``settle_consortia``; else they are marked for the next ``finish``)."""
         batch = self.new_batch()
         current = self._current_matches()
         for match in current.values():
@@ -134,7 +144,7 @@ class Processor:
                 self._emit_retraction(batch, _retracted(last, self._lost_side_reason(last)))
         self.consortia.note(m.match_id for m in current.values() if m.kind is Kind.TECHNOLOGY)
         self.consortia.note(key.technology_match_id for key, _ in active if isinstance(key, ConsortiumKey))
-        self.finish(batch)
+        self.finish(batch, settle_consortia=settle_consortia)
         for session_id, session in list(self.state.sessions.items()):
             if session.get("agenda"):
                 self._emit_agenda(batch, session_id, AgendaData.model_validate(session["agenda"]))

@@ -3,8 +3,10 @@ the faust worker (``events.py``) and, as its child, the projection process (``pr
 It serves no HTTP: the query API (``app.py``) runs as a separate process and learns the worker's
 state from its heartbeat, a MongoDB document per worker written every second by a thread (so a
 long batch in the event loop does not make the worker look gone): whether it is ready (engine
-restored, partitions assigned), whether its projection process runs, and its Prometheus metrics
-in text form, which the API's ``/metrics`` includes."""
+restored, partitions assigned), which ownership partitions it holds, whether its projection
+process runs (worker 1's only), and its Prometheus metrics in text form, which the API's
+``/metrics`` includes. ``MATCHING_WORKER`` (1 … ``MATCHING_WORKERS``) names the worker; each has a
+state directory and a faust group of its own (README: Scaling out)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ from services.matching.projection import ProjectionProcess
 from services.matching.settings import Settings
 from services.matching.storage import WORKERS
 from shared import logging as service_logging
+from shared import topics
 from shared.kafka import ensure_topics
 from shared.service import main
 
@@ -38,7 +41,7 @@ HEARTBEAT_SECONDS = 1.0
 def worker_id(settings: Settings) -> str:
     """A worker's name: its host and state directory, which no two running workers share (RocksDB
     locks it), so a restarted worker overwrites the heartbeat its predecessor left."""
-    return f"{socket.gethostname()}:{settings.datadir.resolve()}"
+    return f"{socket.gethostname()}:{settings.state_dir.resolve()}"
 
 
 class Heartbeat(threading.Thread):
@@ -79,14 +82,23 @@ def run(settings: Settings) -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     # Faust creates its own internal topics (work, changelogs); the registry topics are ours to ensure.
-    loop.run_until_complete(ensure_topics(settings, (*INPUTS, *OUTPUTS, DEAD_LETTER)))
+    loop.run_until_complete(ensure_topics(settings, (*INPUTS, *OUTPUTS, DEAD_LETTER, topics.MATCHING_OWNERS)))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
     stream = MatchingStream(settings)
-    projection = ProjectionProcess()
-    heartbeat = Heartbeat(settings, lambda: {"ready": stream.ready(), "projection": projection.alive()})
+    # One projection process in all, worker 1's: FerretDB v1 does not serialise two writers of
+    # one participant's listing (README: Flow, 3.).
+    projection = ProjectionProcess() if settings.worker == 1 else None
+
+    def state() -> dict[str, Any]:
+        return {"ready": stream.ready(), "projection": projection is not None and projection.alive(),
+                "worker": settings.worker, "owns": stream.ownership.owned()}
+
+    heartbeat = Heartbeat(settings, state)
     heartbeat.beat()  # not ready: replaces what a killed predecessor left at once
     heartbeat.start()
     try:
-        worker = faust.Worker(stream.app, projection, loop=loop, loglevel=settings.log_level, override_logging=False)
+        services = [projection] if projection is not None else []
+        worker = faust.Worker(stream.app, *services, loop=loop, loglevel=settings.log_level, override_logging=False)
         worker.execute_from_commandline()
     finally:
         heartbeat.stop()

@@ -6,6 +6,7 @@ from shared.events.envelope import (
     CloudEvent,
     EventData,
     InvalidEvent,
+    data_model,
     decode,
     encode,
     event_type,
@@ -14,5 +15,5 @@ from shared.events.envelope import (
     registry,
 )
 
-__all__ = ["STRUCTURED_MODE_HEADERS", "CloudEvent", "EventData", "InvalidEvent", "decode", "encode", "event_type",
-           "keyed", "new_event", "registry"]
+__all__ = ["STRUCTURED_MODE_HEADERS", "CloudEvent", "EventData", "InvalidEvent", "data_model", "decode", "encode",
+           "event_type", "keyed", "new_event", "registry"]

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 RETRY_FOR = 150.0  # seconds a call keeps retrying through a crash and restart (matching restores slowly)
 # The services' consumer groups (under the stack's namespace): what "every consumer resumed" means.
-CONSUMER_GROUPS = ("matching", "matching-projection", "notification", "events_sessions", "deals")
+CONSUMER_GROUPS = ("matching", "matching-forward", "matching-projection", "notification", "events_sessions", "deals")
 SUB_FIELDS = sorted(code for code, f in taxonomy.FIELDS.items() if f.parent)
 
 

@@ -29,41 +29,51 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 class MatchingProcess:
-    """The matching service as its two processes, each in its own process group, killable like a
-    crash: the query API (``python -m services.matching``) and the stream worker
-    (``python -m services.matching.worker``, with its projection process as a child)."""
+    """The matching service as its processes, each in its own process group, killable like a
+    crash: the query API (``python -m services.matching``) and ``workers`` stream workers
+    (``python -m services.matching.worker``, worker 1 with its projection process as a child)."""
 
-    def __init__(self, settings: Settings, log_path: Path):
+    def __init__(self, settings: Settings, log_path: Path, *, workers: int = 1):
         self.settings = settings
         self.log_path = log_path
         self.url = f"http://127.0.0.1:{settings.port}"
         self._api: subprocess.Popen[bytes] | None = None
-        self._worker: subprocess.Popen[bytes] | None = None
+        self._workers: list[subprocess.Popen[bytes] | None] = [None] * workers
 
-    def _spawn(self, module: str) -> subprocess.Popen[bytes]:
+    def _spawn(self, module: str, **extra: str) -> subprocess.Popen[bytes]:
         env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": self.settings.kafka_bootstrap_servers,
                "MONGODB_URI": self.settings.mongodb_uri, "HARDTECH_TOPIC_PREFIX": self.settings.topic_prefix,
                "MATCHING_PORT": str(self.settings.port), "MATCHING_DATADIR": str(self.settings.datadir),
-               "MATCHING_DATABASE": self.settings.database}
+               "MATCHING_DATABASE": self.settings.database, "MATCHING_WORKERS": str(len(self._workers)), **extra}
         log = self.log_path.open("ab")
         return subprocess.Popen([sys.executable, "-m", module], cwd=ROOT, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
+    @property
+    def _worker(self) -> subprocess.Popen[bytes] | None:
+        return self._workers[0]
+
+    def _running(self) -> list[tuple[str, subprocess.Popen[bytes]]]:
+        return [(f"worker {n}", w) for n, w in enumerate(self._workers, 1) if w is not None] + (
+            [("API", self._api)] if self._api is not None else [])
+
     def start(self, timeout: float = 150.0) -> None:
-        """Start whichever process is not running, and wait until the API is ready with this
-        worker (not a heartbeat a killed one left) ready behind it."""
-        if self._worker is None or self._worker.poll() is not None:
-            self._worker = self._spawn("services.matching.worker")
+        """Start whichever process is not running (a killed worker only with ``restart``), and
+        wait until the API is ready with these workers (not heartbeats killed ones left) ready."""
+        for n, worker in enumerate(self._workers, 1):
+            if worker is None:
+                self._workers[n - 1] = self._spawn("services.matching.worker", MATCHING_WORKER=str(n))
         if self._api is None or self._api.poll() is not None:
             self._api = self._spawn("services.matching")
         workers = pymongo.MongoClient(self.settings.mongodb_uri)[self.settings.database][WORKERS]
         deadline = time.monotonic() + timeout
         try:
             while time.monotonic() < deadline:
-                for name, process in (("worker", self._worker), ("API", self._api)):
+                for name, process in self._running():
                     if process.poll() is not None:
                         raise AssertionError(f"matching's {name} exited with {process.returncode}: {self.log_tail()}")
-                if workers.find_one({"pid": self._worker.pid, "ready": True}) is not None:
+                pids = [w.pid for w in self._workers if w is not None]
+                if workers.count_documents({"pid": {"$in": pids}, "ready": True}) == len(pids):
                     try:
                         if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
                             return
@@ -74,11 +84,23 @@ class MatchingProcess:
             workers.database.client.close()
         raise AssertionError(f"matching not ready after {timeout}s: {self.log_tail()}")
 
+    def restart(self, timeout: float = 150.0) -> None:
+        """Start again whatever was killed, and wait until ready."""
+        self._workers = [w if w is not None and w.poll() is None else None for w in self._workers]
+        self.start(timeout)
+
     @property
     def pid(self) -> int:
-        """The stream worker's pid."""
+        """The (first) stream worker's pid."""
         assert self._worker is not None
         return self._worker.pid
+
+    def kill_worker(self, n: int) -> None:
+        """SIGKILL to worker ``n`` and its children (its projection process): a crash."""
+        worker = self._workers[n - 1]
+        assert worker is not None and worker.poll() is None
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
 
     def children(self) -> list[int]:
         """The pids of the worker's children (the projection process)."""
@@ -86,15 +108,16 @@ class MatchingProcess:
         return [int(pid) for task in tasks.iterdir() for pid in (task / "children").read_text().split()]
 
     def kill(self) -> None:
-        """SIGKILL to both processes: no shutdown hook runs, as in a crash."""
-        for process in (self._worker, self._api):
-            if process is not None and process.poll() is None:
+        """SIGKILL to every process: no shutdown hook runs, as in a crash."""
+        for _, process in self._running():
+            if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(10)
+        self._workers = [None] * len(self._workers)
 
     def stop(self) -> None:
-        for process in (self._api, self._worker):
-            if process is not None and process.poll() is None:
+        for _, process in reversed(self._running()):
+            if process.poll() is None:
                 os.killpg(process.pid, signal.SIGTERM)
                 try:
                     process.wait(15)

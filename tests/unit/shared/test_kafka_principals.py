@@ -6,7 +6,7 @@ import pytest
 from services.deals import events as deals
 from services.events_sessions import events as events_sessions
 from services.matching import events as matching
-from services.matching import projection
+from services.matching import ownership, projection
 from services.notification import events as notification
 from services.listing import events as listing
 from shared import topics
@@ -36,10 +36,13 @@ def test_each_consumer_reads_its_topics_in_its_own_group_and_writes_its_dead_let
         "deals": (deals.TOPICS, [deals.CONSUMER], [topics.dead_letter(deals.CONSUMER)]),
         "events_sessions": ((topics.LISTINGS, topics.AGENDAS), [events_sessions.CONSUMER],
                             [topics.dead_letter(events_sessions.CONSUMER)]),
-        "matching": ((*matching.INPUTS, *matching.OUTPUTS), ["matching", projection.GROUP], [matching.DEAD_LETTER]),
+        # worker 1's group, and by prefix worker n's, the shared forward and owners groups, the projection's
+        "matching": ((*matching.INPUTS, *matching.OUTPUTS), ["matching", "matching-"], [matching.DEAD_LETTER]),
         "notification": (notification.CONSUMED_TOPICS, [notification.CONSUMER_GROUP],
                          [topics.dead_letter(notification.CONSUMER_GROUP), notification.DELIVERY_DEAD_LETTER]),
     }
+    assert {projection.GROUP, matching.FORWARD_GROUP, ownership.GROUP} == {
+        "matching-projection", "matching-forward", "matching-owners"}  # under the prefix granted
     for service, (read, groups, dead_letters) in consumers.items():
         assert _topics(service, Operation.READ, "p-") == {f"p-{spec.name}" for spec in read}, service
         assert _groups(service, "p-") == {f"p-{group}" for group in groups}, service
@@ -58,9 +61,12 @@ def test_each_topic_has_its_writers_only():
 
 
 def test_the_matching_worker_owns_its_own_topics_by_prefix_and_the_monitor_observes_every_group():
-    owned = {(g.name, g.operation) for g in service_grants("matching", "p-") if g.prefixed}
-    assert owned == {("p-matching-", op) for op in (Operation.CREATE, Operation.READ, Operation.WRITE,
-                                                      Operation.DESCRIBE_CONFIGS)}
+    owned = {(g.resource, g.name, g.operation) for g in service_grants("matching", "p-") if g.prefixed}
+    assert owned == {(Resource.TOPIC, "p-matching-", op) for op in (
+        Operation.CREATE, Operation.READ, Operation.WRITE, Operation.DESCRIBE_CONFIGS)} | {
+        (Resource.GROUP, "p-matching-", Operation.READ)}  # worker n's group, forward, owners, projection
+    literal_groups = {g.name for g in service_grants("matching", "p-") if g.resource is Resource.GROUP and not g.prefixed}
+    assert literal_groups == {"p-matching"}
     assert {(g.resource, g.name, g.operation) for g in service_grants("monitor")} == {
         (Resource.TOPIC, "alerts", Operation.WRITE), (Resource.TOPIC, "*", Operation.DESCRIBE),
         (Resource.GROUP, "*", Operation.DESCRIBE)}
