@@ -17,6 +17,10 @@ e-mail to a real SMTP receiver (aiosmtpd, as the development sink ``hardtech.dev
 in a thread of their own, beside the service's event loop.
 
     .venv/bin/python -m bench.notification_fanout [--quick] [--rates 200,500] [--label NAME] [--out FILE]
+        [--beside FILE]
+
+To compare with other code (e.g. main): run it from a worktree of that code with ``--label`` and
+``--out FILE``, then here with ``--beside FILE``: the section shows both, this code first.
 """
 
 from __future__ import annotations
@@ -326,10 +330,13 @@ if __name__ == "__main__":
                                         "of the measured capacity)")
     parser.add_argument("--label", default="This code", help="what the figures are of, in the section")
     parser.add_argument("--out", help="write the section's body here instead of bench/results/notification.md")
+    parser.add_argument("--beside", help="a body written with --out by a run on other code, shown after this one's")
     args = parser.parse_args()
     section = asyncio.run(main(args.quick, [float(r) for r in args.rates.split(",")] if args.rates else None,
                                args.label))
-    if args.out:  # a comparison run (e.g. of main, from a worktree of it), put beside this code's section by hand
+    if args.beside:  # the same benchmark run on other code just before (e.g. main, from a worktree of it)
+        section += "\n\n" + Path(args.beside).read_text().strip()
+    if args.out:
         Path(args.out).write_text(section + "\n")
         print(f"wrote {args.out}")
     else:
