@@ -16,7 +16,7 @@ to a real HTTP receiver that verifies each Standard Webhooks signature and answe
 e-mail to a real SMTP receiver (aiosmtpd, as the development sink ``hardtech.devsink``); both run
 in a thread of their own, beside the service's event loop.
 
-    .venv/bin/python -m bench.notification_fanout [--quick] [--burst 3000] [--rates 200,500] [--label NAME] [--out FILE]
+    .venv/bin/python -m bench.notification_fanout [--quick] [--burst 3000] [--inbox-rates 50] [--rates 200,500] [--label NAME] [--out FILE]
         [--beside FILE]
 
 To compare with other code (e.g. main): run it from a worktree of that code with ``--label`` and
@@ -290,7 +290,8 @@ def _table(runs: list[Run]) -> str:
     return "\n".join(lines)
 
 
-async def main(quick: bool, rates: list[float] | None, label: str, burst: int | None) -> str:
+async def main(quick: bool, rates: list[float] | None, label: str, burst: int | None,
+               inbox_rates: list[float]) -> str:
     burst = burst or (500 if quick else 3000)
     seconds = 8 if quick else 20
     receivers = Receivers()
@@ -299,11 +300,12 @@ async def main(quick: bool, rates: list[float] | None, label: str, burst: int | 
         runs = [await run_once("capacity: burst, inbox only", burst, rate=None, channels=False, receivers=receivers)]
         capacity = runs[0].rate_of(runs[0].inbox)
         print(f"capacity {capacity:.0f} inbox notifications/s", flush=True)
-        for rate in rates or [round(capacity * share / 10) * 10 for share in (0.5, 0.8)]:
-            rate = max(rate, 10)
+        steady = [(rate, False) for rate in inbox_rates] + [
+            (rate, True) for rate in rates or [round(capacity * share / 10) * 10 for share in (0.5, 0.8)]]
+        for rate, channels in steady:
             events = max(10, int(rate / 2 * seconds))
-            runs.append(await run_once(f"sustained {seconds} s, every channel", events, rate=rate, channels=True,
-                                       receivers=receivers))
+            runs.append(await run_once(f"sustained {seconds} s, {'every channel' if channels else 'inbox only'}",
+                                       events, rate=max(rate, 1.0), channels=channels, receivers=receivers))
             print(_table(runs[-1:]), flush=True)
     finally:
         receivers.stop()
@@ -316,7 +318,7 @@ async def main(quick: bool, rates: list[float] | None, label: str, burst: int | 
         "Kafka broker and FerretDB. Capacity: a burst of "
         f"{burst} events, inbox only, rate from the first event to the last entry stored (after one event "
         "first, stored before the burst: the consumer has joined its group). Sustained: events published "
-        f"at the offered rate for {seconds} s with every channel on (inbox, webhooks to a real HTTP receiver that "
+        f"at the offered rate for {seconds} s with every channel on unless the run says inbox only (inbox, webhooks to a real HTTP receiver that "
         f"verifies each Standard Webhooks signature and answers after {RECEIVER_DELAY * 1000:.0f} ms, e-mail to a "
         f"real SMTP receiver); the rate is held when every notification is stored and p99 event → inbox is within "
         f"{HOLD_P99_SECONDS:.0f} s. Bad signatures seen: {receivers.bad_signatures}.\n\n"
@@ -333,12 +335,14 @@ if __name__ == "__main__":
     parser.add_argument("--rates", help="offered notifications/s of the sustained runs (default: 50%% and 80%% "
                                         "of the measured capacity)")
     parser.add_argument("--burst", type=int, help="events of the capacity run (default 3000, quick 500)")
+    parser.add_argument("--inbox-rates", default="", help="offered notifications/s of sustained runs with the "
+                                                          "inbox only (default none)")
     parser.add_argument("--label", default="This code", help="what the figures are of, in the section")
     parser.add_argument("--out", help="write the section's body here instead of bench/results/notification.md")
     parser.add_argument("--beside", help="a body written with --out by a run on other code, shown after this one's")
     args = parser.parse_args()
     section = asyncio.run(main(args.quick, [float(r) for r in args.rates.split(",")] if args.rates else None,
-                               args.label, args.burst))
+                               args.label, args.burst, [float(r) for r in args.inbox_rates.split(",") if r]))
     if args.beside:  # the same benchmark run on other code just before (e.g. main, from a worktree of it)
         section += "\n\n" + Path(args.beside).read_text().strip()
     if args.out:
