@@ -4,32 +4,28 @@
 
 The labelled set (``bench.matching_quality``) through ``MatchEngine`` as the worker runs it, with
 no priors, with plausible sets of priors (``tests/unit/matching/labelled.PLAUSIBLE_PRIORS`` and
-``ENTERPRISES_SELL``) and with random ones (every key of the set at ±0.05, the worst a signal
-can be), at the published bound and at lower weights: whether the reached figures hold and
-whether a forbidden pair is ever matched.
+``ENTERPRISES_SELL``) and with random ones (every key of the set at the published ±0.05, the
+worst a signal can be), with all of a prior ranking and with the share matching takes
+(``priors.WEIGHT``, 0.5) and less: whether the reached figures hold and whether a forbidden pair
+is ever matched.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from bench.common import write_section
+from services.matching.domain.priors import WEIGHT
+from shared.events.deals import PRIOR_CAP
 from tests.unit.matching.labelled import (
     ENTERPRISES_SELL, PLAUSIBLE_PRIORS, EngineQuality, engine_quality, prior_keys, random_priors,
 )
 
 RANDOM_SEEDS = range(20)
-WEIGHTS = (1.0, 0.5, 0.2)
+WEIGHTS = (1.0, WEIGHT, 0.2)
 
 
 def _row(name: str, q: EngineQuality) -> str:
     return (f"| {name} | {q.top1:.3f} | {q.top3:.3f} | {q.mrr:.3f} | {q.forbidden_matched} | {q.zh_en_top1:.2f} "
             f"| {q.en_zh_top1:.2f} | {q.consortium_roles:.2f} | {', '.join(q.misses) or 'none'} |")
-
-
-def _scaled(priors: Mapping[str, float], weight: float) -> dict[str, float]:
-    return {key: round(weight * value, 6) for key, value in priors.items()}
-
 
 def main() -> None:
     off = engine_quality()
@@ -41,9 +37,11 @@ def main() -> None:
     reached = (off.top1, off.top3, off.mrr)
     sweep = []
     for weight in WEIGHTS:
-        runs = [engine_quality(priors=_scaled(random_priors(seed), weight)) for seed in RANDOM_SEEDS]
+        runs = [engine_quality(priors=random_priors(seed), prior_weight=weight) for seed in RANDOM_SEEDS]
         held = sum(q.top1 >= reached[0] and q.top3 >= reached[1] and q.mrr >= reached[2] - 1e-9 for q in runs)
-        sweep.append(f"| ±{0.05 * weight:.3f} | {len(runs)} | {held} | {min(q.top1 for q in runs):.3f} "
+        in_use = " (in use)" if weight == WEIGHT else ""
+        sweep.append(f"| {weight:g}{in_use} | ±{PRIOR_CAP * weight:.3f} | {len(runs)} | {held} "
+                     f"| {min(q.top1 for q in runs):.3f} "
                      f"| {min(q.top3 for q in runs):.3f} | {min(q.mrr for q in runs):.3f} "
                      f"| {max(q.forbidden_matched for q in runs)} |")
     body = (
@@ -55,15 +53,17 @@ def main() -> None:
         "| priors | top-1 | top-3 | MRR | forbidden pairs matched | cross-lingual top-1 zh→en | en→zh "
         "| consortium roles | needs not first |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n"
         + "\n".join(rows) + "\n\n"
-        f"Random priors: each of the set's {len(prior_keys())} keys at +w or −w at random, {len(RANDOM_SEEDS)} "
-        "seeds per bound; how many runs keep top-1, top-3 and MRR at least at the figures without priors, and "
-        "the worst of each:\n\n"
-        "| bound w | runs | reached figures kept | worst top-1 | worst top-3 | worst MRR | most forbidden matched |\n"
-        "|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(sweep) + "\n\n"
+        f"Random priors: each of the set's {len(prior_keys())} keys published at +{PRIOR_CAP} or −{PRIOR_CAP} "
+        f"at random, {len(RANDOM_SEEDS)} seeds per weight (the share of a prior that ranks, so the most it moves "
+        "a score is weight × 0.05); how many runs keep top-1, top-3 and MRR at least at the figures without "
+        "priors, and the worst of each:\n\n"
+        "| weight | ranking bound | runs | reached figures kept | worst top-1 | worst top-3 | worst MRR "
+        "| most forbidden matched |\n|---|---:|---:|---:|---:|---:|---:|---:|\n" + "\n".join(sweep) + "\n\n"
         "Reading: a prior is added only after every hard rule and the threshold is tested without it, so the "
         "forbidden column can only stay 0; what a prior can do is reorder candidates within twice its bound of "
         "each other. The labelled set has expected offers within 0.002 of their runner-up, so a random set at a "
-        "large enough bound can cost a figure; the rows above say at which bound that stops.\n"
+        "large enough bound can cost a figure; the rows above say at which bound that stops, and matching ranks "
+        f"with weight {WEIGHT:g}.\n"
     )
     print(body)
     write_section("matching_priors", "Matching quality with deal-outcome priors (labelled set)", body)

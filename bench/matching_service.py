@@ -325,7 +325,7 @@ def main() -> None:
             f"One worker (`python -m services.matching.worker`, beside the query API) on the local broker loads {preload:,} open synthetic "
             f"items (`bench.matching_candidates.Corpus`, topical); its resident memory is read from /proc when "
             f"it is ready and after the last item is handled. It holds the candidate index, the text model and "
-            f"every current match (`MatchTable`, as JSON); the faust tables are in RocksDB on disk.\n\n{table}\n"))
+            f"every current match (`MatchTable`, as numbers); the faust tables are in RocksDB (`shared.faust_app.ROCKSDB_OPTIONS`).\n\n{table}\n"))
         return
     defaults = (2_000, 1_000, 5) if args.quick else (100_000, 20_000, 30)
     preload, burst, seconds = (given or default for given, default in

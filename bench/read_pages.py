@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from pydantic_core import to_json
 
 from bench.common import RESULTS, median, percentile, write_section
 from hardtech.namespace import delete_namespace
@@ -78,6 +79,11 @@ async def seed_inbox(settings: NotificationSettings, documents: int, mine: int) 
     db = mongo[settings.database]
     counts = {ME: mine} | {f"p_{n}": (documents - mine) // OTHERS for n in range(OTHERS)}
     slots = hasattr(Store, "write_entries")  # a head and numbered entries; before it, one collection
+    if hasattr(notification_storage, "bucket_id"):  # entries in buckets, the newest in the head
+        for recipient, count in counts.items():
+            await _seed_buckets(db, recipient, count)
+        await mongo.close()
+        return
     for recipient, count in counts.items():
         for start in range(1, count + 1, SEED_CHUNK):
             entries = [_entry(recipient, seq) for seq in range(start, min(count, start + SEED_CHUNK - 1) + 1)]
@@ -94,6 +100,33 @@ async def seed_inbox(settings: NotificationSettings, documents: int, mine: int) 
         else:
             await db.inbox_sequences.insert_one({"_id": recipient, "seq": count})
     await mongo.close()
+
+
+async def _seed_buckets(db: Any, recipient: str, count: int) -> None:
+    """One recipient's ``count`` entries as the fan-out writes them (services/notification/storage.py):
+    their ids, the full buckets (``insert_many`` in chunks), the head with the newest bucket, the
+    flags of the read ones."""
+    from services.notification.domain import inbox
+
+    texts = {n: to_json({k: v for k, v in _entry(recipient, n).items() if k not in ("read", "archived")}
+                              | {"read": False, "archived": False}).decode() for n in range(1, count + 1)}
+    full, kept = inbox.layout({}, texts, count)
+    for start in range(1, count + 1, SEED_CHUNK):
+        numbers = range(start, min(count, start + SEED_CHUNK - 1) + 1)
+        await db.inbox_ids.insert_many([{"_id": f"msg_{recipient}_{n}", "recipient": recipient,
+                                         "slot": f"{recipient}:{n}"} for n in numbers])
+    buckets = [{"_id": notification_storage.bucket_id(recipient, b), "recipient": recipient,
+                **{inbox.field_of(n): t for n, t in entries.items()}} for b, entries in full.items()]
+    flags = [{"_id": notification_storage.bucket_id(recipient, b),
+              **{f"{inbox.field_of(n)}_read": True for n in range(b * inbox.BUCKET + 1, (b + 1) * inbox.BUCKET + 1)
+                 if n <= count and n % 3 == 0}} for b in range(inbox.bucket_of(count) + 1)] if count else []
+    for chunk in range(0, len(buckets), 200):
+        await db.inbox_buckets.insert_many(buckets[chunk:chunk + 200])
+    for chunk in range(0, len(flags), 200):
+        await db.inbox_flags.insert_many(flags[chunk:chunk + 200])
+    await db.inbox_heads.insert_one({"_id": recipient, "seq": count, "count": count, "reserved": count, "first": 1,
+                                     **{inbox.field_of(n): t for n, t in kept.items()}})
+    await db.inbox_reads.insert_one({"_id": recipient, "left": count // 3})
 
 
 async def seed_deliveries(settings: NotificationSettings, documents: int, mine: int) -> None:

@@ -116,17 +116,28 @@ async def _visible_match(match_id: str, principal: Principal, store: MatchingSto
     return document
 
 
-@router.get("/matches", response_model=Page[MatchView])
+class MatchPage(Page[MatchView]):
+    total: int | None = Field(None, description="How many of the caller's matches the filters select (all pages); "
+                                                "null for operators / 符合条件的匹配总数（运营方为空）")
+
+
+@router.get("/matches", response_model=MatchPage)
 async def list_matches(
     principal: CurrentPrincipal, store: Store, paging: Paging,
     kind: Kind | None = None,
     min_score: Annotated[float | None, Query(ge=0, le=1)] = None,
     match_status: Annotated[Status | None, Query(alias="status")] = None,
-) -> Page[MatchView]:
-    viewer = principal.participant_id
-    documents, after = await store.match_page(viewer=viewer, kind=kind, min_score=min_score, status=match_status,
-                                              after=_after(paging.cursor), limit=paging.limit)
-    return Page(items=[_match_view(d, viewer) for d in documents], next_cursor=_next_cursor(after))
+) -> MatchPage:
+    viewer, after = principal.participant_id, _after(paging.cursor)
+    total = None
+    if viewer is not None:
+        listed = await store.listed_matches(viewer, kind=kind, min_score=min_score, status=match_status)
+        documents, after = await store.listed_page(viewer, listed, after, paging.limit)
+        total = len(listed)
+    else:
+        documents, after = await store.match_page(viewer=None, kind=kind, min_score=min_score, status=match_status,
+                                                  after=after, limit=paging.limit)
+    return MatchPage(items=[_match_view(d, viewer) for d in documents], next_cursor=_next_cursor(after), total=total)
 
 
 @router.get("/matches/{match_id}", response_model=MatchView,

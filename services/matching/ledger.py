@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic_core import to_json
 
 from shared.events import CloudEvent, EventData, new_event
 from shared.topics import TopicSpec
@@ -86,8 +87,21 @@ def output_event_id(entity: LedgerKey, version: int) -> str:
     return str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{entity}/{version}"))
 
 
-def digest(data: BaseModel) -> str:
-    return hashlib.sha256(data.model_dump_json().encode()).hexdigest()[:32]
+class Digest(str):
+    """The digest of an output's content, carrying the content as taken (JSON-ready), so that
+    ``Batch.emit`` records that in the ledger instead of serialising the output again."""
+
+    __slots__ = ("plain",)
+    plain: dict[str, Any]
+
+
+def digest(data: BaseModel) -> Digest:
+    """Of the output's JSON (the same bytes as ``model_dump_json``): its one serialisation
+    besides the event sent."""
+    plain = data.model_dump(mode="json")
+    content = Digest(hashlib.sha256(to_json(plain)).hexdigest()[:32])
+    content.plain = plain
+    return content
 
 
 @dataclass(frozen=True)
@@ -119,8 +133,8 @@ class Batch:
         previous = self.entry(ledger_key) or {}
         counter = (self.entry(version_of) or {}) if version_of else previous
         version = counter.get("version", 0) + 1
-        entry = {**previous, "version": version, "digest": content, "active": active,
-                 "data": data.model_dump(mode="json")}
+        entry = {**previous, "version": version, "digest": str(content), "active": active,
+                 "data": content.plain if isinstance(content, Digest) else data.model_dump(mode="json")}
         event = new_event(type_name, data, source=SOURCE, subject=key,
                           event_id=output_event_id(version_of or ledger_key, version))
         self.pending[str(ledger_key)] = entry

@@ -9,13 +9,14 @@ tests); the domain's ``MatchEngine`` is derived state, rebuilt from them by ``re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from services.matching.domain.consortium import CONSORTIUM_TOP, ConsortiumBook, among_best, consortium_is_news
-from services.matching.domain.engine import MatchEngine
+from services.matching.domain.engine import MatchChange, MatchEngine
+from services.matching.domain.explanation import render
 from services.matching.domain.scheduler import plan_agenda
 from services.matching.ledger import AgendaKey, Batch, ConsortiumKey, DeclineKey, MatchKey, digest, parse_key
 from shared import topics
@@ -140,7 +141,8 @@ class Processor:
         return batch
 
     def _current_matches(self) -> dict[str, MatchData]:
-        return {m.match_id: m for item_id in self.state.items for m in self.engine.matches_for(item_id)}
+        current = {m.match_id: m for item_id in self.state.items for m in self.engine.records_for(item_id)}
+        return {match_id: render(scored) for match_id, scored in current.items()}
 
     def _lost_side_reason(self, match: MatchData) -> RetractReason:
         if match.offer.item_id not in self.state.items:
@@ -191,15 +193,14 @@ class Processor:
         self.state.priors[prior.key] = prior.model_dump(mode="json")
         self._apply_changes(batch, self.engine.on_prior(prior.key, prior.prior, at))
 
-    def _apply_changes(self, batch: Batch, changes: Iterable[Any]) -> None:
-        touched: list[MatchData | MatchRetractedData] = []
+    def _apply_changes(self, batch: Batch, changes: list[MatchChange]) -> None:
         for change in changes:
-            if isinstance(change.data, MatchData):
-                self._emit_match(batch, change.data)
+            data = change.data  # rendered here, when sent: the engine holds matches as numbers
+            if isinstance(data, MatchData):
+                self._emit_match(batch, data)
             else:
-                self._emit_retraction(batch, change.data)
-            touched.append(change.data)
-        self.consortia.note_matches(touched, self.engine)
+                self._emit_retraction(batch, data)
+        self.consortia.note_matches(changes, self.engine)
 
     def finish(self, batch: Batch, *, settle_consortia: bool = True) -> None:
         """Emit what the events handled so far did to consortia; call after a batch's last event.
@@ -211,9 +212,9 @@ class Processor:
         for technology_match_id, proposal in self.consortia.settle(self.engine):
             if proposal is not None:
                 self._emit_consortium(batch, proposal)
-            elif (tech_match := self.engine.match(technology_match_id)) is None:
+            elif (tech_match := self.engine.record(technology_match_id)) is None:
                 self._retract_consortium(batch, technology_match_id, "technology match retracted")
-            elif not among_best(technology_match_id, tech_match.need.item_id, self.engine):
+            elif not among_best(technology_match_id, tech_match.need.id, self.engine):
                 self._retract_consortium(batch, technology_match_id,
                                          f"not among the need's best {CONSORTIUM_TOP} technology matches")
             else:
@@ -330,7 +331,7 @@ class Processor:
         match_ids: dict[frozenset[str], str] = {}
         for participant in sorted(registrants):
             for item in self.engine.items_of(participant):
-                for match in self.engine.matches_for(item.id):
+                for match in self.engine.records_for(item.id):
                     pair = frozenset((match.offer.owner_id, match.need.owner_id))
                     if len(pair) == 2 and pair <= registrants and match.score > scores.get(pair, -1.0):
                         scores[pair], match_ids[pair] = match.score, match.match_id

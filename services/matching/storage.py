@@ -5,6 +5,7 @@ outbox. Only operators that FerretDB v1 supports are used (``$or``, ``$ne`` on a
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -88,7 +89,7 @@ class MatchingStore:
             await _write(self.db[collection], by_id)
         # A participant's listing gathers events of every partition, which the replicas' projections
         # share: its writes hold its lock, held across processes (shared/locks.py).
-        for collection, by_participant in _listings(events).items():
+        for collection, by_participant in _listings(events, now).items():
             async with self._locks.hold_all((collection, participant) for participant in by_participant):
                 await bulk_write_chunked(self.db[collection], [
                     UpdateOne({"_id": participant}, {"$set": fields}, upsert=True)
@@ -104,10 +105,8 @@ class MatchingStore:
                          status: str | None, after: After | None, limit: int) -> Page:
         """Matches best first; ``viewer`` None means the operator (all of them)."""
         if viewer is not None:
-            listed = [e for e in await self._listing(MATCHES_BY_PARTICIPANT, viewer)
-                      if (kind is None or e["kind"] == kind) and (min_score is None or e["score"] >= min_score)
-                      and (status is None or _listed_status(e) == status)]
-            return await _listed_page(self.matches, listed, after, limit)
+            listed = await self.listed_matches(viewer, kind=kind, min_score=min_score, status=status)
+            return await self.listed_page(viewer, listed, after, limit)
         clauses: list[Filter] = [HAS_DATA]
         if kind is not None:
             clauses.append({"kind": kind})
@@ -117,12 +116,23 @@ class MatchingStore:
             clauses.append({"status": status})
         return await _best_first(self.matches, clauses, after, limit)
 
+    async def listed_matches(self, viewer: str, *, kind: str | None, min_score: float | None,
+                             status: str | None) -> list[dict[str, Any]]:
+        """The entries of a participant's listing that the filters select (one look-up)."""
+        return [e for e in await self._listing(MATCHES_BY_PARTICIPANT, viewer)
+                if (kind is None or e["kind"] == kind) and (min_score is None or e["score"] >= min_score)
+                and (status is None or _listed_status(e) == status)]
+
+    async def listed_page(self, viewer: str, listed: list[dict[str, Any]], after: After | None, limit: int) -> Page:
+        """A page of a participant's listed matches, best first."""
+        return await _listed_page(self.matches, viewer, listed, after, limit)
+
     async def consortium_page(self, *, viewer: str | None, status: str | None, after: After | None,
                               limit: int) -> Page:
         if viewer is not None:
             listed = [e for e in await self._listing(CONSORTIA_BY_PARTICIPANT, viewer)
                       if status is None or e["status"] == status]
-            documents, next_after = await _listed_page(self.consortia, listed, after, limit)
+            documents, next_after = await _listed_page(self.consortia, viewer, listed, after, limit)
             # A member a later proposal left out is still listed: the consortium itself says who is in.
             return [d for d in documents if viewer in d["participant_ids"]], next_after
         clauses: list[Filter] = [HAS_DATA]
@@ -225,9 +235,11 @@ def viewer_status(document: dict[str, Any], viewer: str | None) -> str:
     return str(document["status"])
 
 
-def _listings(events: Sequence[CloudEvent[Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+def _listings(events: Sequence[CloudEvent[Any]], now: datetime) -> dict[str, dict[str, dict[str, Any]]]:
     """Per listing collection and participant, the fields of their entries that ``events`` set, in
-    order (the last value wins)."""
+    order (the last value wins). A match's entry holds a copy of what its page shows (its data,
+    packed, its retraction's reason and when it changed), so a participant's page of matches is
+    their listing alone."""
     listings: dict[str, dict[str, dict[str, Any]]] = {MATCHES_BY_PARTICIPANT: {}, CONSORTIA_BY_PARTICIPANT: {}}
 
     def put(collection: str, participants: Iterable[str], entry_id: str, fields: dict[str, Any]) -> None:
@@ -239,14 +251,16 @@ def _listings(events: Sequence[CloudEvent[Any]]) -> dict[str, dict[str, dict[str
         data = event.data
         if isinstance(data, MatchData):
             put(MATCHES_BY_PARTICIPANT, {data.offer.owner_id, data.need.owner_id}, data.match_id,
-                {"id": data.match_id, "kind": data.kind.value, "score": data.score, "status": ACTIVE})
+                {"id": data.match_id, "kind": data.kind.value, "score": data.score, "status": ACTIVE,
+                 "reason": None, DATA_TEXT: data.model_dump_json(), "updated_at": now})
         elif isinstance(data, MatchRetractedData):
             parties = {data.offer.owner_id, data.need.owner_id}
             if data.for_participant is not None:  # declined: retracted for them, whatever comes later
                 put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id,
                     {"id": data.match_id, "hidden": True})
             else:
-                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED})
+                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED,
+                                                                     "reason": data.reason.value, "updated_at": now})
         elif isinstance(data, ConsortiumData):
             put(CONSORTIA_BY_PARTICIPANT, {m.participant_id for m in data.members}, data.consortium_id,
                 {"id": data.consortium_id, "score": data.score, "status": ACTIVE})
@@ -265,17 +279,27 @@ def _field_name(entry_id: str) -> str:
     return entry_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
 
 
-async def _listed_page(collection: AsyncCollection[dict[str, Any]], listed: list[dict[str, Any]], after: After | None,
-                       limit: int) -> Page:
+async def _listed_page(collection: AsyncCollection[dict[str, Any]], viewer: str, listed: list[dict[str, Any]],
+                       after: After | None, limit: int) -> Page:
     """A page of a participant's listing, best first (score descending, then id), read by ``_id``."""
     ordered = sorted(listed, key=lambda e: (-e["score"], e["id"]))
     if after is not None:
         ordered = [e for e in ordered if (-e["score"], e["id"]) > (-after[0], after[1])]
     page = ordered[:limit]
-    found = {d["_id"]: unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page])}
+    found = {e["id"]: _copied(e, viewer) for e in page if DATA_TEXT in e}  # entries written before copies: look-ups
+    found.update({d["_id"]: unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page
+                                                                                    if e["id"] not in found])})
     documents = [found[e["id"]] for e in page if e["id"] in found and "data" in found[e["id"]]]
     more = len(ordered) > limit
     return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
+
+
+def _copied(entry: dict[str, Any], viewer: str) -> dict[str, Any]:
+    """A match as its document holds it, from the copy in a participant's listing (whose own
+    ``hidden`` mark stands for the document's ``hidden_for``)."""
+    return {"_id": entry["id"], "kind": entry["kind"], "score": entry["score"], "status": entry["status"],
+            "reason": entry.get("reason"), "updated_at": entry["updated_at"], "data": json.loads(entry[DATA_TEXT]),
+            "hidden_for": [viewer] if entry.get("hidden") else []}
 
 
 async def _best_first(collection: AsyncCollection[dict[str, Any]], clauses: list[Filter], after: After | None,

@@ -147,7 +147,7 @@ async def list_inbox(principal: Participant, store: StoreDep, page: Annotated[Pa
     head = await store.inbox_head(me)
 
     async def shown(numbers: range) -> list[dict[str, Any]]:
-        return [e for e in await store.slots(me, numbers) if inbox.shown(e, unread=unread, archived=archived)]
+        return [e for e in await store.slots(me, numbers, head) if inbox.shown(e, unread=unread, archived=archived)]
 
     entries, cursor = await _numbered_page(me, view, head.seq, page, shown)
     return Page(items=[InboxEntry.of(e) for e in entries], next_cursor=cursor)
@@ -215,7 +215,8 @@ async def stream(request: Request, principal: Participant, store: StoreDep,
     if record.preferences is not None and not record.preferences.channels.stream:
         raise HTTPException(status.HTTP_409_CONFLICT,
                             detail="the live stream is switched off in your preferences / 实时推送已在偏好设置中关闭")
-    start = int(last_event_id) if last_event_id is not None else (await store.inbox_head(principal.subject)).seq
+    start = (int(last_event_id) if last_event_id is not None
+             else (await store.inbox_head(principal.subject, entries=False)).seq)
     settings: Settings = request.app.state.settings
     live: Broadcaster = request.app.state.live
     return EventSourceResponse(_inbox_events(store, live, principal.subject, start, settings.stream_poll_seconds),
@@ -230,7 +231,7 @@ async def _inbox_events(store: Store, live: Broadcaster, recipient: str, after: 
         while True:
             wake.clear()
             head = await store.inbox_head(recipient)
-            entries = await store.slots(recipient, range(after + 1, min(head.seq, after + STREAM_BATCH) + 1))
+            entries = await store.slots(recipient, range(after + 1, min(head.seq, after + STREAM_BATCH) + 1), head)
             if not entries:
                 after = max(after, min(head.seq, after + STREAM_BATCH))  # numbers never written: a gap
             for document in reversed(entries):

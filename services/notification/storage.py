@@ -4,23 +4,26 @@ under a deterministic ``_id`` (or a guarded update), so replaying an event chang
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
+from pydantic_core import to_json
 
+from services.notification.domain import inbox
 from services.notification.domain.preferences import Contact, Preferences
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 from shared.locks import KeyedLocks
 from shared.mongo import (BULK_CHUNK, DUPLICATE_KEY, bulk_write_chunked, ensure_indexes, find_by_ids, insert_new,
-                          keep_newest_many, pack, unpack, upsert_one)
+                          keep_newest_many, unpack, upsert_one)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # After a secret is rotated, webhooks carry the previous secret's signature too for this long.
@@ -28,6 +31,8 @@ SECRET_OVERLAP = timedelta(hours=24)
 # An inbox entry's event data (a match's parties and explanations) is stored packed: read whole,
 # most of the entry's elements (shared.mongo.pack).
 ENTRY_PACKED = ("data",)
+# What the unread count reads of an inbox's head.
+HEAD_COUNTERS = {"seq": 1, "count": 1, "reserved": 1, "first": 1}
 # What the delivery worker's schedule holds of a delivery.
 SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
 # The upgrade that moved what the API and the delivery worker write out of ``recipients``.
@@ -44,11 +49,30 @@ def slot_id(recipient: str, seq: int) -> str:
     return f"{recipient}:{seq}"
 
 
+def bucket_id(recipient: str, bucket: int) -> str:
+    return f"{recipient}:b{bucket}"
+
+
+def _entry(text: str, marks: dict[str, Any], seq: int) -> dict[str, Any]:
+    """An entry of a bucket with its flags (``e<seq>_read``, ``e<seq>_read_at`` …)."""
+    entry = json.loads(text)
+    entry["created_at"] = datetime.fromisoformat(entry["created_at"])
+    prefix = inbox.field_of(seq) + "_"
+    entry.update({k.removeprefix(prefix): v for k, v in marks.items() if k.startswith(prefix)})
+    return entry
+
+
 @dataclass(frozen=True)
 class InboxHead:
     seq: int  # the highest sequence number in the inbox (0: empty)
     count: int  # entries ever added
     reserved: int  # the highest sequence number a write may have used
+    first: int | None = None  # the first number kept in buckets (None: none yet, all are documents)
+    kept: Mapping[int, str] = field(default_factory=dict)  # the newest bucket's entries, packed
+
+    def bucketed(self, seq: int) -> bool:
+        """Whether entry ``seq`` is kept in a bucket (else in a document of its own, as before)."""
+        return self.first is not None and seq >= self.first if seq <= self.seq else True
 
 
 class RecipientRecord:
@@ -90,6 +114,8 @@ class Store:
         self.inbox_ids = db["inbox_ids"]
         self.inbox_heads = db["inbox_heads"]
         self.inbox_reads = db["inbox_reads"]
+        self.inbox_buckets = db["inbox_buckets"]
+        self.inbox_flags = db["inbox_flags"]
         self.deliveries = db["deliveries"]
         self.delivery_heads = db["delivery_heads"]
         self.delivery_slots = db["delivery_slots"]
@@ -209,19 +235,30 @@ class Store:
         document = await self.sessions.find_one({"_id": session_id})
         return SessionData.model_validate(document["data"]) if document else None
 
-    # --- inbox: per recipient, a head document and one slot document per entry -------------------
+    # --- inbox: per recipient, a head document holding the newest bucket of entries --------------
     #
     # FerretDB v1 answers only ``_id`` lookups from an index, so every inbox read is a bounded number
-    # of them: the head ``inbox_heads[recipient]`` holds the last sequence number and how many entries
-    # were ever added; the entry with sequence number ``n`` is ``inbox[f"{recipient}:{n}"]``; how many
-    # entries left the unread state is ``inbox_reads[recipient]``. The fan-out consumer is the only
-    # writer of heads and slots, under the recipient's ``("inbox", recipient)`` lock (its replicas share
-    # the partitions), the API the only writer of reads and of the read/archived flags, under
-    # ``("inbox_reads", recipient)``: the locks hold across processes (shared/locks.py).
+    # of them. Entries are numbered per recipient and kept in buckets of ``inbox.BUCKET`` (each entry
+    # one packed JSON text under ``e<seq>``): the head ``inbox_heads[recipient]`` holds the last
+    # sequence number, how many entries were ever added, and the newest bucket's entries; each full
+    # bucket below it is ``inbox_buckets[f"{recipient}:b{n}"]``. An entry's read and archived flags
+    # are ``inbox_flags[f"{recipient}:b{n}"]``; how many entries left the unread state is
+    # ``inbox_reads[recipient]``. A page of the newest entries is the head and about ``limit / BUCKET``
+    # buckets with their flags; the unread count is the head and the reads. Entries written before
+    # the buckets (numbers below the head's ``first``, or all of a head without it) stay one
+    # document each in ``inbox`` and are read as they are. The fan-out consumer is the only writer of
+    # heads and buckets, under the recipient's ``("inbox", recipient)`` lock (its replicas share the
+    # partitions), the API the only writer of flags and reads, under ``("inbox_reads", recipient)``:
+    # the locks hold across processes (shared/locks.py); FerretDB v1 loses concurrent updates to one
+    # document.
 
-    async def inbox_head(self, recipient: str) -> InboxHead:
-        head = await self.inbox_heads.find_one({"_id": recipient}) or {}
-        return InboxHead(seq=head.get("seq", 0), count=head.get("count", 0), reserved=head.get("reserved", 0))
+    async def inbox_head(self, recipient: str, *, entries: bool = True) -> InboxHead:
+        """The recipient's head; with the newest bucket's entries unless ``entries`` is False."""
+        head = await self.inbox_heads.find_one({"_id": recipient}, None if entries else HEAD_COUNTERS) or {}
+        seq = head.get("seq", 0)
+        kept = {n: v for k, v in head.items() if (n := inbox.seq_of(k)) is not None}
+        return InboxHead(seq=seq, count=head.get("count", 0), reserved=head.get("reserved", 0),
+                         first=head.get("first"), kept=kept)
 
     async def recovered_head(self, recipient: str) -> InboxHead:
         """The head as the consumer resumes it: entries written in (seq, reserved] by a run that died
@@ -229,21 +266,30 @@ class Store:
         head = await self.inbox_head(recipient)
         if head.reserved <= head.seq:
             return head
-        found = await find_by_ids(self.inbox, [slot_id(recipient, n) for n in range(head.seq + 1, head.reserved + 1)],
-                                  {"_id": 1})
-        return InboxHead(seq=head.reserved, count=head.count + len(found), reserved=head.reserved)
+        numbers = range(head.seq + 1, head.reserved + 1)
+        if head.first is None:  # written before the buckets: one document per entry
+            found = len(await find_by_ids(self.inbox, [slot_id(recipient, n) for n in numbers], {"_id": 1}))
+        else:  # only full buckets are written before the head moves
+            buckets = await find_by_ids(self.inbox_buckets, {bucket_id(recipient, inbox.bucket_of(n)) for n in numbers})
+            found = sum(1 for b in buckets for k in b if (n := inbox.seq_of(k)) is not None and n in numbers)
+        return InboxHead(seq=head.reserved, count=head.count + found, reserved=head.reserved, first=head.first,
+                         kept=head.kept)
 
     async def reserve(self, reservations: dict[str, int]) -> None:
-        """Record the highest sequence number about to be used per recipient, before using it."""
-        await bulk_write_chunked(self.inbox_heads, [UpdateOne({"_id": r}, {"$max": {"reserved": n}}, upsert=True)
-                                                    for r, n in reservations.items()])
+        """Record the highest sequence number about to be used per recipient, before using it. A new
+        inbox keeps every entry in buckets (``first``); one that has a head already says so when
+        it is first written to (``$min``), so its older entries are read where they are."""
+        await bulk_write_chunked(self.inbox_heads, [
+            UpdateOne({"_id": r}, {"$max": {"reserved": n}, "$setOnInsert": {"first": 1}}, upsert=True)
+            for r, n in reservations.items()])
 
     async def write_entries(self, entries: list[dict[str, Any]], heads: dict[str, InboxHead]) -> dict[str, InboxHead]:
         """Add inbox entries (each with ``recipient`` and a tentative ``seq`` above its head, in
         order) in a few bulk commands; return the heads after them, once they are stored.
 
-        A notification already in an inbox (a replayed event) keeps the slot it has; a slot that a
-        previous attempt wrote is counted, not written twice, so retrying a batch is harmless."""
+        A notification already in an inbox (a replayed event) keeps the number it has and is
+        written again only where it is missing, so retrying a batch is harmless. Full buckets are
+        inserted first, then each head is moved with its newest bucket in one update."""
         entries = list({e["notification"]: e for e in reversed(entries)}.values())[::-1]  # first of each
         if not entries:
             return {}
@@ -255,31 +301,76 @@ class Store:
             for entry in entries:
                 if entry["notification"] in known:  # keep the number the first attempt gave it
                     entry["seq"] = int(existing[entry["notification"]]["slot"].rsplit(":", 1)[1])
-        slots = [pack({**e, "_id": slot_id(e["recipient"], e["seq"]), "read": False, "archived": False}, ENTRY_PACKED)
-                 for e in entries]
-        written_before = await insert_new(self.inbox, slots)
-        moved: dict[str, InboxHead] = {}
+        # A number at or below the (recovered) head was given by an earlier attempt: written then
+        # unless missing from its bucket now; one below the buckets' first is an older document's.
+        again = [e for e in entries if e["seq"] <= heads[e["recipient"]].seq]
+        stored = await self._stored(again, heads)
+        added: dict[str, dict[int, str]] = {}
         for entry in entries:
-            head = moved.get(entry["recipient"]) or heads[entry["recipient"]]
-            # A slot is counted when it is written, or when a previous attempt of this batch wrote it
-            # above the head it started from; one at or below that head was counted already.
-            counted = (slot_id(entry["recipient"], entry["seq"]) in written_before
-                       and entry["seq"] <= heads[entry["recipient"]].seq)
-            moved[entry["recipient"]] = InboxHead(seq=max(head.seq, entry["seq"]),
-                                                  count=head.count + (0 if counted else 1),
-                                                  reserved=max(head.reserved, entry["seq"]))
-        await bulk_write_chunked(self.inbox_heads, [
-            UpdateOne({"_id": r}, {"$set": {"seq": h.seq, "count": h.count}, "$max": {"reserved": h.reserved}},
-                      upsert=True) for r, h in moved.items()])
+            head = heads[entry["recipient"]]
+            if entry["seq"] <= head.seq and (not head.bucketed(entry["seq"]) or entry["notification"] in stored):
+                continue
+            text = to_json({**entry, "read": False, "archived": False}).decode()
+            added.setdefault(entry["recipient"], {})[entry["seq"]] = text
+        moved: dict[str, InboxHead] = {}
+        full: list[dict[str, Any]] = []
+        updates = []
+        for recipient, new in added.items():
+            head = heads[recipient]
+            seq = max(head.seq, *new)
+            buckets, kept = inbox.layout(dict(head.kept), new, seq)
+            full += [{"_id": bucket_id(recipient, b), "recipient": recipient,
+                      **{inbox.field_of(n): text for n, text in texts.items()}} for b, texts in buckets.items()]
+            moved[recipient] = InboxHead(seq=seq, count=head.count + len(new), reserved=max(head.reserved, seq),
+                                         first=min(head.first or seq, *new), kept=kept)
+            update: dict[str, Any] = {
+                "$set": {"seq": seq, "count": moved[recipient].count,
+                         **{inbox.field_of(n): t for n, t in kept.items() if n in new}},
+                "$max": {"reserved": seq}, "$min": {"first": min(new)}}
+            if gone := [n for n in head.kept if n not in kept]:
+                update["$unset"] = {inbox.field_of(n): "" for n in gone}
+            updates.append(UpdateOne({"_id": recipient}, update, upsert=True))
+        there = await insert_new(self.inbox_buckets, full)
+        if there:  # full already (a retried batch), or missing what a failed attempt left out
+            await bulk_write_chunked(self.inbox_buckets, [
+                UpdateOne({"_id": b["_id"]}, {"$set": {k: v for k, v in b.items() if k != "_id"}})
+                for b in full if b["_id"] in there])
+        await bulk_write_chunked(self.inbox_heads, updates)
         return moved
 
-    async def slots(self, recipient: str, numbers: Iterable[int]) -> list[dict[str, Any]]:
-        """The entries with these sequence numbers, highest first (numbers never written are skipped)."""
-        found = await find_by_ids(self.inbox, [slot_id(recipient, n) for n in numbers])
-        return sorted((unpack(d, ENTRY_PACKED) for d in found), key=lambda d: d["seq"], reverse=True)
+    async def _stored(self, entries: list[dict[str, Any]], heads: dict[str, InboxHead]) -> set[str]:
+        """Which of these entries (numbered at or below their head) are in their buckets."""
+        wanted = [e for e in entries if heads[e["recipient"]].bucketed(e["seq"])]
+        ids = {bucket_id(e["recipient"], inbox.bucket_of(e["seq"])) for e in wanted
+               if e["seq"] not in heads[e["recipient"]].kept}
+        buckets = {b["_id"]: b for b in await find_by_ids(self.inbox_buckets, ids)}
+        return {e["notification"] for e in wanted
+                if e["seq"] in heads[e["recipient"]].kept
+                or inbox.field_of(e["seq"]) in buckets.get(bucket_id(e["recipient"], inbox.bucket_of(e["seq"])), {})}
+
+    async def slots(self, recipient: str, numbers: Iterable[int],
+                    head: InboxHead | None = None) -> list[dict[str, Any]]:
+        """The entries with these sequence numbers, highest first (numbers never written are
+        skipped): from ``head`` (read when not given), the full buckets and the flags they need."""
+        head = head or await self.inbox_head(recipient)
+        wanted = [n for n in numbers if 0 < n <= head.seq]
+        older = [n for n in wanted if not head.bucketed(n)]
+        newer = [n for n in wanted if head.bucketed(n)]
+        full = {inbox.bucket_of(n) for n in newer if n not in head.kept} - {inbox.bucket_of(head.seq)}
+        documents, buckets, flags = await asyncio.gather(
+            find_by_ids(self.inbox, [slot_id(recipient, n) for n in older]),
+            find_by_ids(self.inbox_buckets, [bucket_id(recipient, b) for b in full]),
+            find_by_ids(self.inbox_flags, {bucket_id(recipient, inbox.bucket_of(n)) for n in newer}))
+        texts = dict(head.kept)
+        for bucket in buckets:
+            texts.update((n, v) for k, v in bucket.items() if (n := inbox.seq_of(k)) is not None)
+        marks = {k: v for document in flags for k, v in document.items()}
+        found = [unpack(d, ENTRY_PACKED) for d in documents]
+        found += [_entry(texts[n], marks, n) for n in newer if n in texts]
+        return sorted(found, key=lambda d: d["seq"], reverse=True)
 
     async def unread_count(self, recipient: str) -> int:
-        head, reads = await asyncio.gather(self.inbox_head(recipient),
+        head, reads = await asyncio.gather(self.inbox_head(recipient, entries=False),
                                            self.inbox_reads.find_one({"_id": recipient}))
         return max(0, head.count - (reads or {}).get("left", 0))
 
@@ -289,16 +380,32 @@ class Store:
         pointer = await self.inbox_ids.find_one({"_id": notification_id})
         if pointer is None or pointer["recipient"] != recipient:
             return None
+        seq = int(pointer["slot"].rsplit(":", 1)[1])
         async with self.locks.hold(("inbox_reads", recipient)):
-            slot = await self.inbox.find_one({"_id": pointer["slot"]})
-            if slot is None:
+            head = await self.inbox_head(recipient)
+            if not head.bucketed(seq):
+                return await self._mark_document(recipient, pointer["slot"], fields)
+            found = await self.slots(recipient, [seq], head)
+            if not found:
                 return None
-            leaves_unread = not slot["read"] and not slot["archived"]
-            slot = await self.inbox.find_one_and_update({"_id": pointer["slot"]}, {"$set": fields},
-                                                        return_document=ReturnDocument.AFTER)
-            if leaves_unread:
+            entry = found[0]
+            await upsert_one(self.inbox_flags, bucket_id(recipient, inbox.bucket_of(seq)),
+                             {"$set": {f"{inbox.field_of(seq)}_{k}": v for k, v in fields.items()}})
+            if not entry["read"] and not entry["archived"]:
                 await self.inbox_reads.update_one({"_id": recipient}, {"$inc": {"left": 1}}, upsert=True)
-            return None if slot is None else unpack(slot, ENTRY_PACKED)
+            return {**entry, **fields}
+
+    async def _mark_document(self, recipient: str, slot: str, fields: dict[str, Any]) -> dict[str, Any] | None:
+        """``mark`` for an entry written before the buckets, one document of its own."""
+        document = await self.inbox.find_one({"_id": slot})
+        if document is None:
+            return None
+        leaves_unread = not document["read"] and not document["archived"]
+        document = await self.inbox.find_one_and_update({"_id": slot}, {"$set": fields},
+                                                         return_document=ReturnDocument.AFTER)
+        if leaves_unread:
+            await self.inbox_reads.update_one({"_id": recipient}, {"$inc": {"left": 1}}, upsert=True)
+        return None if document is None else unpack(document, ENTRY_PACKED)
 
     # --- deliveries: the due-time store of webhook and e-mail messages --------------------------
 

@@ -101,6 +101,7 @@ def fields_of(model: type[BaseModel]) -> frozenset[str]:
 
 
 PAGE = keys("items", "next_cursor")
+MATCH_PAGE = keys("items", "next_cursor", "total")  # matching's page of matches says how many there are
 HEALTH = keys("status", "checks")
 PROFILE = keys("id", "party_type", "organisation", "display_name", "region", "fields", "language", "email",
                "webhook_url", "organiser", "organiser_reason", "version")
@@ -183,7 +184,7 @@ MATRIX: dict[str, list[Route]] = {
     ],
     "matching": [
         *MATCHING_OPERATIONS,
-        Route("GET", "/matches", signed_in(200), fields=PAGE, counts=cells(0, o=1, c=1, p=1)),
+        Route("GET", "/matches", signed_in(200), fields=MATCH_PAGE, counts=cells(0, o=1, c=1, p=1)),
         Route("GET", "/matches/{match_id}", signed_in(403, o=200, c=200, p=200), fields=MATCH),
         Route("GET", "/consortia", signed_in(200), fields=PAGE, counts=cells(0)),
         Route("GET", "/agendas/{agenda_session_id}", signed_in(200), fields=AGENDA, count_of="meetings",

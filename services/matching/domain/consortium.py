@@ -38,13 +38,13 @@ from typing import Any, Protocol
 from shared import regions, taxonomy
 from shared.events.common import LocalizedText, MoneyRange
 from shared.events.listing import ItemData, ParticipantData
-from shared.events.matching import (
-    ConsortiumData, ConsortiumMember, ConsortiumRole, MatchData, MatchRetractedData,
-)
+from shared.events.matching import ConsortiumData, ConsortiumMember, ConsortiumRole
 from shared.party_types import Kind, PartyType, Side
 
-from services.matching.domain.engine import UPDATE_EPSILON
-from services.matching.domain.scoring import SAME_TOP_LEVEL, UNKNOWN, amounts_overlap, is_live, preference_fit
+from services.matching.domain.engine import UPDATE_EPSILON, MatchChange
+from services.matching.domain.scoring import (
+    SAME_TOP_LEVEL, UNKNOWN, ScoredPair, amounts_overlap, is_live, preference_fit,
+)
 
 SUPPORT_ROLES: dict[Kind, ConsortiumRole] = {
     Kind.CAPITAL: ConsortiumRole.CAPITAL,
@@ -107,7 +107,7 @@ class EngineView(Protocol):
 
     def pairs_for(self, item_id: str) -> list[tuple[str, str, str, float]]: ...
 
-    def match(self, match_id_: str) -> MatchData | None: ...
+    def record(self, match_id_: str) -> ScoredPair | None: ...
 
     def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]: ...
 
@@ -306,13 +306,12 @@ def among_best(tech_match_id: str, need_id: str, view: EngineView) -> bool:
     return any(match_id_ == tech_match_id for match_id_, *_ in ranked[:CONSORTIUM_TOP])
 
 
-def propose(tech_match: MatchData, view: EngineView) -> ConsortiumData | None:
+def propose(tech_match: ScoredPair, view: EngineView) -> ConsortiumData | None:
     """The team around a technology match; None when it is no technology match, not among its
     need's best ``CONSORTIUM_TOP``, or no support role can be filled (two parties alone are a
     match, not a consortium)."""
-    tech = technology(tech_match.offer.item_id, tech_match.need.item_id, view) \
-        if tech_match.kind is Kind.TECHNOLOGY else None
-    if tech is None or not among_best(tech_match.match_id, tech_match.need.item_id, view):
+    tech = technology(tech_match.offer.id, tech_match.need.id, view) if tech_match.kind is Kind.TECHNOLOGY else None
+    if tech is None or not among_best(tech_match.match_id, tech_match.need.id, view):
         return None
     supports = best_supports(tech, view)
     if not supports:
@@ -323,11 +322,11 @@ def propose(tech_match: MatchData, view: EngineView) -> ConsortiumData | None:
                                en=f"needs it: {tech.need.title.pick('en')}")
     members = [
         ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_PROVIDER, participant_id=tech_match.offer.owner_id,
-                         party_type=tech_match.offer.party_type, item_id=tech_match.offer.item_id,
+                         party_type=tech_match.offer.owner_party_type, item_id=tech_match.offer.id,
                          match_id=tech_match.match_id, score=tech_match.score,
                          organisation=_organisation(view, tech_match.offer.owner_id), reason=why_provider),
         ConsortiumMember(role=ConsortiumRole.TECHNOLOGY_SEEKER, participant_id=tech_match.need.owner_id,
-                         party_type=tech_match.need.party_type, item_id=tech_match.need.item_id,
+                         party_type=tech_match.need.owner_party_type, item_id=tech_match.need.id,
                          match_id=tech_match.match_id, score=tech_match.score,
                          organisation=_organisation(view, tech_match.need.owner_id), reason=why_seeker),
     ]
@@ -363,17 +362,18 @@ class ConsortiumBook:
     def note(self, technology_match_ids: Iterable[str]) -> None:
         self._stale.update(technology_match_ids)
 
-    def note_matches(self, touched: Iterable[MatchData | MatchRetractedData], view: EngineView) -> None:
+    def note_matches(self, touched: Iterable[MatchChange], view: EngineView) -> None:
         """Technology matches whose consortium may change: the touched ones (retracted ones
         too) and the other matches of their needs (one may have entered or left the need's best
         ``CONSORTIUM_TOP``), and those of a party in need of a touched capital, service or policy
         match."""
         needy: set[str] = set()
-        for m in touched:
+        for change in touched:
+            m = change.match
             if m.kind is Kind.TECHNOLOGY:
-                if not (isinstance(m, MatchRetractedData) and m.for_participant is not None):
+                if change.for_participant is None:
                     self._stale.add(m.match_id)
-                    self._stale.update(other for other, *_ in view.pairs_for(m.need.item_id))
+                    self._stale.update(other for other, *_ in view.pairs_for(m.need.id))
             else:
                 needy.add(m.need.owner_id)
         for party in needy:
@@ -415,7 +415,7 @@ class ConsortiumBook:
     def settle(self, view: EngineView) -> list[tuple[str, ConsortiumData | None]]:
         result: list[tuple[str, ConsortiumData | None]] = []
         for tech_match_id in sorted(self._stale):
-            tech_match = view.match(tech_match_id)
+            tech_match = view.record(tech_match_id)
             proposal = propose(tech_match, view) if tech_match is not None else None
             self._remember(tech_match_id, proposal)
             result.append((tech_match_id, proposal))

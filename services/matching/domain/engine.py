@@ -15,7 +15,7 @@ Rules:
 - A decline retracts the match for the declining participant, is remembered as a penalty on
   similar candidates (``feedback.py``) and the decliner's other matches of that item are re-scored.
   A declined pair is never proposed again; when both sides declined, the match is gone.
-- A deal-outcome prior (``priors.py``) moves a pair's ranking score by at most ±0.05 once it
+- A deal-outcome prior (``priors.py``) moves a pair's ranking score by at most ±0.025 once it
   passed every hard rule; the threshold is tested on its content score, so a prior never admits
   or excludes a pair. A changed prior re-scores the current matches of its field and party-type
   pair (``on_prior``: updated when news); it searches no new partners.
@@ -25,7 +25,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,29 +36,36 @@ from shared.events.matching import (
 )
 from shared.party_types import Kind, Side
 
+from services.matching.domain.explanation import UPDATE_EPSILON, is_news, render, retraction
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.match_table import MatchTable
 from services.matching.domain.priors import ConversionPriors
-from services.matching.domain.scoring import ScoredPair, is_live, score_pair, to_match_data
+from services.matching.domain.scoring import ScoredPair, is_live, score_pair
 from services.matching.domain.text import TextModel
 
-# A re-scored match is news when its score moves by more than this (a point of the percentage a
-# person reads), or when a fact of its explanation or one of its sides changes.
-UPDATE_EPSILON = 0.01
-# The fit figures of explanation lines ("text relevance 0.42", "freshness 0.91"): they follow the
-# score; the rest of a line (shared terms, fields, TRL, amounts, regions, a decline penalty) is fact.
-_FIGURE = re.compile(r"\d+\.\d+")
+__all__ = ["UPDATE_EPSILON", "MatchChange", "MatchEngine"]
 
 
 @dataclass(frozen=True)
 class MatchChange:
+    """What the engine decided about one match, as numbers: rendered (``data``) when sent."""
+
     event_type: str  # MATCH_CREATED, MATCH_UPDATED or MATCH_RETRACTED
-    data: MatchData | MatchRetractedData
+    match: ScoredPair  # the match as now held; as last held when retracted
+    reason: RetractReason | None = None  # of a retraction
+    for_participant: str | None = None  # a retraction for the one participant who declined it
 
     @property
     def match_id(self) -> str:
-        return self.data.match_id
+        return self.match.match_id
+
+    @property
+    def data(self) -> MatchData | MatchRetractedData:
+        """The event's data, rendered (``explanation``)."""
+        if self.reason is None:
+            return render(self.match)
+        return retraction(self.match, self.reason, self.for_participant)
 
 
 def _retract_reason(item: ItemData, now: datetime) -> RetractReason:
@@ -70,23 +76,8 @@ def _retract_reason(item: ItemData, now: datetime) -> RetractReason:
     return RetractReason.OFFER_WITHDRAWN if item.side is Side.OFFER else RetractReason.NEED_WITHDRAWN
 
 
-def _retracted(data: MatchData, reason: RetractReason, for_participant: str | None = None) -> MatchChange:
-    return MatchChange(MATCH_RETRACTED, MatchRetractedData(
-        match_id=data.match_id, kind=data.kind, offer=data.offer, need=data.need, reason=reason,
-        for_participant=for_participant))
-
-
-def _facts(lines: list[str]) -> list[str]:
-    return [_FIGURE.sub("#", line) for line in lines]
-
-
-def is_news(old: MatchData, new: MatchData) -> bool:
-    """Whether a re-scored match is worth a ``match.updated``: its score moved by more than
-    ``UPDATE_EPSILON``, a side changed (a title), or a fact of its explanation changed; fit
-    figures drifting with the score (freshness ageing, text statistics) alone are not news."""
-    return (abs(old.score - new.score) > UPDATE_EPSILON or old.offer != new.offer or old.need != new.need
-            or _facts(old.explanation.zh) != _facts(new.explanation.zh)
-            or _facts(old.explanation.en) != _facts(new.explanation.en))
+def _retracted(scored: ScoredPair, reason: RetractReason, for_participant: str | None = None) -> MatchChange:
+    return MatchChange(MATCH_RETRACTED, scored, reason, for_participant)
 
 
 class MatchEngine:
@@ -116,17 +107,27 @@ class MatchEngine:
     def items_of(self, owner_id: str) -> list[ItemData]:
         return [self.index.item(i) for i in sorted(self._by_owner.get(owner_id, ()))]
 
-    def match(self, match_id_: str) -> MatchData | None:
+    def record(self, match_id_: str) -> ScoredPair | None:
+        """A current match as numbers."""
         return self._matches.get(match_id_)
 
-    def matches(self) -> list[MatchData]:
-        """Every current match, by id."""
-        return [self._matches[m] for m in sorted(self._matches)]
-
-    def matches_for(self, item_id: str) -> list[MatchData]:
-        """The item's current matches, best first."""
+    def records_for(self, item_id: str) -> list[ScoredPair]:
+        """The item's current matches as numbers, best first."""
         ordered = sorted(self._by_item.get(item_id, ()), key=lambda m: (-self._matches.score(m), m))
         return [self._matches[m] for m in ordered]
+
+    def match(self, match_id_: str) -> MatchData | None:
+        """A current match as read (rendered)."""
+        scored = self._matches.get(match_id_)
+        return render(scored) if scored is not None else None
+
+    def matches(self) -> list[MatchData]:
+        """Every current match, by id, rendered."""
+        return [render(self._matches[m]) for m in sorted(self._matches)]
+
+    def matches_for(self, item_id: str) -> list[MatchData]:
+        """The item's current matches, best first, rendered."""
+        return [render(scored) for scored in self.records_for(item_id)]
 
     def pairs_for(self, item_id: str) -> list[tuple[str, str, str, float]]:
         """(match id, offer id, need id, score) of the item's current matches, by match id;
@@ -153,7 +154,7 @@ class MatchEngine:
         if not is_live(item, now):
             self._forget(item)
             reason = _retract_reason(item, now)
-            return [self._drop(data, reason) for data in self.matches_for(item.id)]
+            return [self._drop(scored, reason) for scored in self.records_for(item.id)]
         self._forget(item)  # the owner may have changed
         self.index.upsert(item)
         self._by_owner.setdefault(item.owner_id, set()).add(item.id)
@@ -183,13 +184,13 @@ class MatchEngine:
         changes: list[MatchChange] = []
         for match_id_ in sorted(affected):
             old = self._matches[match_id_]
-            if old.offer.party_type == offerer and old.need.party_type == seeker:
-                changes.extend(self._rescore(old, self.index.item(old.offer.item_id), now))
+            if old.offer.owner_party_type == offerer and old.need.owner_party_type == seeker:
+                changes.extend(self._rescore(old, self.index.item(old.offer.id), now))
         return changes
 
     # --- internals ---------------------------------------------------------------------------
 
-    def _record_decline(self, feedback: MatchFeedbackData) -> tuple[MatchData, str] | None:
+    def _record_decline(self, feedback: MatchFeedbackData) -> tuple[ScoredPair, str] | None:
         """Remember a new decline of a current match by one of its parties: the match and the
         decliner's item id; None when there is nothing new to remember."""
         data = self._matches.get(feedback.match_id)
@@ -200,10 +201,10 @@ class MatchEngine:
         if decliner not in (data.offer.owner_id, data.need.owner_id) or decliner in declined:
             return None
         declined.add(decliner)
-        self._declined_partners.setdefault(data.offer.item_id, set()).add(data.need.item_id)
-        self._declined_partners.setdefault(data.need.item_id, set()).add(data.offer.item_id)
-        mine, partner = ((data.offer.item_id, data.need.item_id) if data.offer.owner_id == decliner
-                         else (data.need.item_id, data.offer.item_id))
+        self._declined_partners.setdefault(data.offer.id, set()).add(data.need.id)
+        self._declined_partners.setdefault(data.need.id, set()).add(data.offer.id)
+        mine, partner = ((data.offer.id, data.need.id) if data.offer.owner_id == decliner
+                         else (data.need.id, data.offer.id))
         self.feedback.record(decliner, self.index.item(partner), feedback.reason)
         if declined >= {data.offer.owner_id, data.need.owner_id}:
             self._drop(data, RetractReason.DECLINED)  # both sides declined: the match is gone
@@ -219,19 +220,17 @@ class MatchEngine:
             changes.extend(self._rescore(old, item, now))
         return changes
 
-    def _rescore(self, old: MatchData, item: ItemData, now: datetime) -> list[MatchChange]:
+    def _rescore(self, old: ScoredPair, item: ItemData, now: datetime) -> list[MatchChange]:
         """A current match of ``item`` scored again: retracted when its content score fell below the
         threshold (or a rule now fails), updated when news, else nothing."""
-        partner = self.index.get(old.need.item_id if item.side is Side.OFFER else old.offer.item_id)
+        partner = self.index.get(old.need.id if item.side is Side.OFFER else old.offer.id)
         scored = self._score(item, partner, now) if partner is not None else None
         if partner is None or scored is None or scored.content < self.threshold:
             return [self._drop(old, RetractReason.BELOW_THRESHOLD)]
-        offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
-        new = to_match_data(scored, offer, need)
-        if not is_news(old, new):
+        if not is_news(old, scored):
             return []
-        self._matches.put(new)
-        return [MatchChange(MATCH_UPDATED, new)]
+        self._matches.put(scored)
+        return [MatchChange(MATCH_UPDATED, scored)]
 
     def _create_best(self, item: ItemData, now: datetime) -> list[MatchChange]:
         """The item's best ``top_k`` of its current matches and its best partners found now; a
@@ -254,14 +253,12 @@ class MatchEngine:
                 continue
             if kept >= self.top_k or not self._make_room(partner_id, -negated, item.id, changes):
                 continue
-            offer, need = (item, partner) if item.side is Side.OFFER else (partner, item)
             scored = self._score(item, partner, now)
             assert scored is not None  # top_partners found its content score at least at the threshold
-            data = to_match_data(scored, offer, need)
-            self._matches.put(data)
-            self._by_item.setdefault(offer.id, set()).add(data.match_id)
-            self._by_item.setdefault(need.id, set()).add(data.match_id)
-            changes.append(MatchChange(MATCH_CREATED, data))
+            self._matches.put(scored)
+            self._by_item.setdefault(scored.offer.id, set()).add(scored.match_id)
+            self._by_item.setdefault(scored.need.id, set()).add(scored.match_id)
+            changes.append(MatchChange(MATCH_CREATED, scored))
             kept += 1
         return changes
 
@@ -281,9 +278,9 @@ class MatchEngine:
         changes.append(self._drop(self._matches[worst], RetractReason.OUTRANKED))
         return True
 
-    def _drop(self, data: MatchData, reason: RetractReason) -> MatchChange:
+    def _drop(self, data: ScoredPair, reason: RetractReason) -> MatchChange:
         self._matches.discard(data.match_id)
-        for item_id in (data.offer.item_id, data.need.item_id):
+        for item_id in (data.offer.id, data.need.id):
             linked = self._by_item.get(item_id)
             if linked is not None:
                 linked.discard(data.match_id)

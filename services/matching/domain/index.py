@@ -17,6 +17,14 @@ number of items), a bound on every candidate's score — its field and text shar
 freshness fit — and scores candidates by falling bound until the bound drops below the k-th best
 score found so far. Candidates of other top-level fields (field share 0) are reached through the
 postings of the query's rarer terms only (MaxScore).
+
+A query from an offer meets needs that each divide the text they share by their own norm (their
+BM25 score against themselves, ``TextModel.item_self_score``), so a term's share of a need's text
+is bounded through that norm: the partitions of needs group their slots by norm in geometric
+bands (``NORM_RATIO``), and each posting of needs keeps the least norm in it. Norms follow from
+the text statistics' snapshot, so both are worked out again, lazily, after each refresh
+(``TextModel.generation``); in between an added need joins them, and a removed one may leave the
+least norm lower than it is, which only loosens the bound.
 """
 
 from __future__ import annotations
@@ -49,6 +57,8 @@ TF_LEVELS = 3  # a partition tells term frequencies 1, 2 and 3 or more apart
 UNITS = 128  # the bit-sliced bounds count score in 1/UNITS, each share rounded up
 BAND = 4  # candidates are taken in bands of this many units of bound, best band first
 UPDATE_PERIOD_SECONDS = 30 * 86400  # a partition bounds freshness by the period of the last update
+NORM_RATIO = 1.25  # needs' norms are banded [r^b, r^(b+1)): a finer band bounds tighter, costs more bit sets
+_NORM_LOG = math.log(NORM_RATIO)
 # the field share of every item in one of the query's top-level fields; more if it lists a query code
 _TOP_SHARE = _FIELD_WEIGHT * SAME_TOP_LEVEL
 _CODE_BONUS = math.ceil(UNITS * (_FIELD_WEIGHT - _TOP_SHARE))
@@ -65,6 +75,15 @@ def opposite(side: Side) -> Side:
 
 def _update_period(item: ItemData) -> int:
     return int(item.updated_at.timestamp() // UPDATE_PERIOD_SECONDS)
+
+
+def _norm_band(norm: float) -> int:
+    return math.floor(math.log(norm) / _NORM_LOG)
+
+
+def _band_floor(band: int) -> float:
+    """A norm no band member is below (a hair under r^b, for rounding)."""
+    return NORM_RATIO ** band * (1 - 1e-9)
 
 
 def _include(groups: dict[Any, int], key: Hashable, bit: int) -> None:
@@ -92,6 +111,9 @@ class _Partition:
         self.parties: dict[PartyType, int] = {}
         self.updated: dict[int, int] = {}  # by update period
         self.terms: dict[str, list[int]] = {}  # term -> [slots with it at least once, twice, ...]
+        # needs only: slots by band of norm, valid for the text statistics of ``norms_generation``
+        self.norms: dict[int, int] = {}
+        self.norms_generation = -1
 
     def __bool__(self) -> bool:
         return bool(self.slots)
@@ -143,6 +165,8 @@ class _Partition:
                 levels.pop()
             if not levels:
                 del self.terms[term]
+        for band in [b for b, slots in self.norms.items() if slots & bit]:
+            _exclude(self.norms, band, bit)
 
     def listing(self, codes: Iterable[str]) -> int:
         """The slots listing any of ``codes``."""
@@ -237,6 +261,8 @@ class CandidateIndex:
         self._partitions: dict[tuple[Kind, Side, str], _Partition] = {}  # by kind, side and top-level field
         # item id -> (field codes, top-level fields, term counts)
         self._shapes: dict[str, tuple[frozenset[str], frozenset[str], dict[str, int]]] = {}
+        # postings of needs: the least norm of an item in it, and the text generation it holds for
+        self._least_norm: dict[PostingKey, tuple[int, float]] = {}
 
     def __len__(self) -> int:
         return len(self._items)
@@ -261,13 +287,20 @@ class CandidateIndex:
         tops = frozenset(taxonomy.top_level(c) for c in codes)
         counts = self.text.add(item)
         self._shapes[item.id] = (codes, tops, counts)
+        generation = self.text.generation
+        norm = self.text.item_self_score(item) if item.side is Side.NEED and counts else 0.0
         for top in tops:
-            self._partitions.setdefault((item.kind, item.side, top), _Partition()).add(
-                item, _codes_in(codes, top), counts)
+            partition = self._partitions.setdefault((item.kind, item.side, top), _Partition())
+            partition.add(item, _codes_in(codes, top), counts)
+            if norm and partition.norms_generation == generation:
+                _include(partition.norms, _norm_band(norm), 1 << partition.slots[item.id])
         for term, tf in counts.items():
             key = (item.kind, item.side, term)
             self._terms.setdefault(key, set()).add(item.id)
             self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), saturation(tf))
+            least = self._least_norm.get(key)
+            if norm and least is not None and least[0] == generation and norm < least[1]:
+                self._least_norm[key] = (generation, norm)
 
     def remove(self, item_id: str) -> None:
         item = self._items.pop(item_id, None)
@@ -287,6 +320,27 @@ class CandidateIndex:
             posting.discard(item_id)
             if not posting:
                 del self._terms[key], self._term_ceiling[key]
+                self._least_norm.pop(key, None)
+
+    def norm_bands(self, partition: _Partition) -> dict[int, int]:
+        """A partition of needs' slots by band of norm, for the current text statistics."""
+        generation = self.text.generation
+        if partition.norms_generation != generation:
+            partition.norms = {}
+            for item_id, slot in partition.slots.items():
+                if self._shapes[item_id][2]:  # an item without terms shares none
+                    _include(partition.norms, _norm_band(self.text.item_self_score(self._items[item_id])), 1 << slot)
+            partition.norms_generation = generation
+        return partition.norms
+
+    def least_norm(self, key: PostingKey) -> float:
+        """The least norm of the needs in a posting, for the current text statistics (or lower)."""
+        generation = self.text.generation
+        least = self._least_norm.get(key)
+        if least is None or least[0] != generation:
+            least = (generation, min(self.text.item_self_score(self._items[i]) for i in self._terms[key]))
+            self._least_norm[key] = least
+        return least[1]
 
     def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
         """The ids of the open items of a kind and side listing a field in any of ``top_fields``."""
@@ -314,7 +368,8 @@ class _Query:
         # A candidate's text is the sum of the weights of the terms it shares, each times the
         # candidate's saturation of it. The need is BM25's query: one norm for all offers. An
         # offer as the query meets needs that each normalise by their own terms (and saturate the
-        # offer's frequency, not theirs), so there the sum is divided per candidate.
+        # offer's frequency, not theirs), so there the sum is divided per candidate, and a term's
+        # share is bounded by the least norm of the needs with it.
         self.per_candidate_norm = self.side is Side.NEED
         norm = 1.0 if self.per_candidate_norm else text.item_self_score(item)
         self.weights: dict[str, float] = {}
@@ -325,8 +380,8 @@ class _Query:
             if posting is None:
                 continue
             if self.per_candidate_norm:
-                self.weights[term] = text.idf(term) * saturation(counts[term])
-                self.postings.append((posting, 1.0))
+                self.weights[term] = weight = text.idf(term) * saturation(counts[term])
+                self.postings.append((posting, min(1.0, weight / index.least_norm(key))))
             else:
                 self.weights[term] = weight = text.idf(term) / norm
                 self.postings.append((posting, weight * index._term_ceiling[key]))
@@ -365,12 +420,19 @@ class _Query:
         return sums, base
 
     def _add_text_shares(self, sums: list[int], partition: _Partition) -> None:
+        bands = self.index.norm_bands(partition) if self.per_candidate_norm else {}
         for term, weight in self.weights.items():
             levels = partition.terms.get(term)
             if levels is None:
                 continue
-            if self.per_candidate_norm:  # a single shared term may make the whole text
-                _add(sums, levels[0], math.ceil(UNITS * _TEXT_WEIGHT))
+            if self.per_candidate_norm:  # the term's share of each need's text, by the need's band of norm
+                by_share: dict[int, int] = {}
+                for band, slots in bands.items():
+                    if having := levels[0] & slots:
+                        share = math.ceil(UNITS * _TEXT_WEIGHT * min(1.0, weight / _band_floor(band)))
+                        _include(by_share, share, having)
+                for share, slots in by_share.items():
+                    _add(sums, slots, share)
                 continue
             reached = 0
             for tf, slots in enumerate(levels, start=1):

@@ -1,40 +1,39 @@
-"""The engine's current matches, kept compact.
+"""The engine's current matches, kept as numbers.
 
-A ``MatchData`` model takes about 11 KB of memory (a dozen nested pydantic objects, each with
-its own dicts); its JSON about 1.5 KB. With ~8 matches per open item, that is the worker's memory
-at 100,000 items: gigabytes either way, but a sixth as many. Each match is kept as its JSON with
-its score and its two item ids, so ordering and finding partners need no decoding, and is
-decoded when read.
+Each match is its ``ScoredPair``: ids, score, feature values, decline factor, prior and shared
+terms, with references to the two item versions it was scored on (shared with the index). Its
+score parts and explanation are rendered when it is sent or read (``explanation.render``), so no
+text is held per match: earlier, each match was kept as its JSON (about 1.4 KB, 42% of it
+explanation lines), and before that as a ~11 KB ``MatchData`` model.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
-from shared.events.matching import MatchData
+from services.matching.domain.scoring import ScoredPair
 
 
 class MatchTable:
     def __init__(self) -> None:
-        self._rows: dict[str, tuple[float, str, str, bytes]] = {}  # score, offer id, need id, JSON
+        self._rows: dict[str, ScoredPair] = {}
 
-    def put(self, data: MatchData) -> None:
-        self._rows[data.match_id] = (data.score, data.offer.item_id, data.need.item_id,
-                                     data.model_dump_json().encode())
+    def put(self, scored: ScoredPair) -> None:
+        self._rows[scored.match_id] = scored
 
-    def get(self, match_id: str) -> MatchData | None:
-        return self[match_id] if match_id in self._rows else None
+    def get(self, match_id: str) -> ScoredPair | None:
+        return self._rows.get(match_id)
 
-    def __getitem__(self, match_id: str) -> MatchData:
-        return MatchData.model_validate_json(self._rows[match_id][3])
+    def __getitem__(self, match_id: str) -> ScoredPair:
+        return self._rows[match_id]
 
     def score(self, match_id: str) -> float:
-        return self._rows[match_id][0]
+        return self._rows[match_id].score
 
     def pair(self, match_id: str) -> tuple[str, str]:
         """(offer item id, need item id)."""
-        row = self._rows[match_id]
-        return row[1], row[2]
+        scored = self._rows[match_id]
+        return scored.offer.id, scored.need.id
 
     def discard(self, match_id: str) -> None:
         self._rows.pop(match_id, None)

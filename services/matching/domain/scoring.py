@@ -5,7 +5,8 @@ model, so ``feature_values`` applies it); then seven features, each in [0, 1], a
 weighted and summed (the weights sum to 1, so the score is in [0, 1]); declines of similar
 matches may lower the sum by a factor (see ``feedback``). That is the *content score*, which the
 threshold is tested on; a deal-outcome prior (``priors``) may then move the score that ranks,
-by at most ±0.05. The same inputs always give the same score, features and explanation.
+by at most ±0.05. The same inputs always give the same numbers (``ScoredPair``), which
+``explanation`` renders into score parts and lines in zh and en.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from functools import lru_cache
+from struct import Struct
+from sys import intern
 
 from shared import regions, taxonomy
 from shared.events.common import MoneyRange
-from shared.events.deals import PRIOR_CAP
-from shared.events.listing import TRANSFER_MODE_NAMES, ItemData, ItemStatus, TransferMode
-from shared.events.matching import Explanation, FeatureScore, MatchData, MatchSide, match_id
-from shared.party_types import PARTY_NAMES, Kind, PartyType, Side, may_post
+from shared.events.listing import ItemData, ItemStatus
+from shared.events.matching import match_id
+from shared.party_types import Kind, PartyType, Side, may_post
 
 from services.matching.domain import priors as conversion
 from services.matching.domain.feedback import FeedbackPenalties
@@ -73,12 +75,34 @@ _TYPICAL: dict[Kind, dict[tuple[PartyType, PartyType], float]] = {
 ATYPICAL_PARTIES = 0.7
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ScoredPair:
+    """A scored pair as numbers: what the engine keeps per match. Its score parts and explanation
+    (zh and en) are rendered from these and the two items by ``explanation.render`` when the
+    match is sent or read; none of its text is kept."""
+
+    match_id: str
+    offer: ItemData  # the versions scored: a match not re-sent keeps showing what was sent
+    need: ItemData
     score: float  # what ranks: the content score moved by the pair's prior (``with_prior``)
-    features: list[FeatureScore]
-    explanation: Explanation
     content: float  # the features' weighted sum after a decline penalty: what the threshold is tested on
+    values: bytes  # the features in ``FEATURES`` order, unrounded, packed (``feature_values``)
+    factor: float  # the decline penalty's multiplier (1: none)
+    prior: float  # the deal-outcome prior added to the content score (0: none)
+    bound: float  # with a prior: the most one moves a score (``ConversionPriors.bound``), the part's weight
+    terms: tuple[str, ...]  # the shared terms an explanation names: Chinese ones first, then Latin-script
+
+    @property
+    def named_values(self) -> dict[str, float]:
+        """The feature values by name."""
+        return dict(zip(FEATURES, _VALUES.unpack(self.values), strict=True))
+
+    @property
+    def kind(self) -> Kind:
+        return self.offer.kind
+
+
+_VALUES = Struct(f"{len(FEATURES)}d")
 
 
 def with_prior(content: float, prior: float) -> float:
@@ -257,184 +281,16 @@ def pair_score(offer: ItemData, need: ItemData, *, now: datetime, text: TextMode
 def score_pair(offer: ItemData, need: ItemData, *, now: datetime, text: TextModel | None = None,
                feedback: FeedbackPenalties | None = None,
                priors: conversion.ConversionPriors | None = None) -> ScoredPair | None:
-    """The pair scored and explained, or None when it breaks a hard rule. A prior is added only
-    here, after every rule passed, and shown as the ``conversion`` part and its own line."""
+    """The pair scored, as numbers (``explanation.render`` explains it), or None when it breaks a
+    hard rule. A prior is added only here, after every rule passed."""
     values = feature_values(offer, need, now=now, text=text)
     if values is None:
         return None
     factor = feedback.factor(offer, need) if feedback else 1.0
-    features = [
-        FeatureScore(name=name, value=round(value, 6), weight=WEIGHTS[name],
-                     contribution=round(WEIGHTS[name] * value * factor, 6))
-        for name, value in zip(FEATURES, values, strict=True)
-    ]
     content = round(sum(WEIGHTS[name] * value for name, value in zip(FEATURES, values, strict=True)) * factor, 6)
-    shared = (text or _NO_TEXT_STATISTICS).shared_terms(offer, need)
-    explanation = explain(offer, need, dict(zip(FEATURES, values, strict=True)), shared, factor)
+    chinese, latin = (text or _NO_TEXT_STATISTICS).shared_terms(offer, need)
     prior = priors.of(offer, need) if priors else 0.0
-    if prior:
-        features.append(FeatureScore(name=CONVERSION, value=conversion.feature_value(prior), weight=PRIOR_CAP,
-                                     contribution=prior))
-        line = _prior_line(prior)
-        explanation = Explanation(zh=[*explanation.zh, line[0]], en=[*explanation.en, line[1]])
-    return ScoredPair(score=with_prior(content, prior), features=features, explanation=explanation, content=content)
-
-
-CONVERSION = "conversion"  # the score part of a deal-outcome prior (``priors``)
-
-
-def _prior_line(prior: float) -> tuple[str, str]:
-    points = f"{abs(prior) * 100:.1f}"
-    if prior > 0:
-        return (f"同领域同类型合作成交率较高，加 {points} 分",
-                f"Deals in this field and party pairing tend to sign: +{points} points")
-    return (f"同领域同类型合作成交率较低，减 {points} 分",
-            f"Deals in this field and party pairing seldom sign: −{points} points")
-
-
-def _has(items: tuple[ItemData, ItemData], lang: str) -> bool:
-    return any(getattr(i.title, lang) or (i.description is not None and getattr(i.description, lang)) for i in items)
-
-
-def _terms_for(offer: ItemData, need: ItemData, shared: tuple[list[str], list[str]]) -> tuple[list[str], list[str]]:
-    """The shared terms a Chinese and an English reader see: words in their language (with the
-    glossary's translations, ``TextModel.shared_terms``); a Chinese reader of items that share
-    only Latin-script words sees those (LLM under an English need), an English reader never
-    sees Chinese words where an item has English text."""
-    chinese, latin = shared
-    pair = (offer, need)
-    return (chinese or latin), (latin or ([] if _has(pair, "en") else chinese))
-
-
-def _field_line(offer: ItemData, need: ItemData) -> tuple[str, str]:
-    common = sorted(set(offer.fields) & set(need.fields))
-    if common:
-        named = [taxonomy.FIELDS[c] for c in common if c in taxonomy.FIELDS]
-        return ("领域：" + "、".join(_field_path(f, "zh") for f in named),
-                "Field: " + ", ".join(_field_path(f, "en") for f in named))
-    tops = sorted({taxonomy.top_level(c) for c in offer.fields} & {taxonomy.top_level(c) for c in need.fields})
-    if tops:
-        named = [taxonomy.FIELDS[c] for c in tops if c in taxonomy.FIELDS]
-        return ("领域：同属" + "、".join(f.zh for f in named), "Field: both in " + ", ".join(f.en for f in named))
-    return "领域：不同，仅文本相关", "Field: different, related by text only"
-
-
-def _field_path(field: taxonomy.Field, lang: str) -> str:
-    if field.parent is None:
-        return field.name(lang)
-    return f"{taxonomy.FIELDS[field.parent].name(lang)} · {field.name(lang)}"
-
-
-def _trl_line(offer: ItemData, need: ItemData) -> tuple[str, str]:
-    if need.trl is None:
-        return "需求未限定技术成熟度", "The need sets no minimum TRL"
-    if offer.trl is None:
-        return f"供给方未标明 TRL（需求 ≥ {need.trl}）", f"The offer gives no TRL (the need asks ≥ {need.trl})"
-    return f"TRL {offer.trl} 满足需求 ≥ {need.trl}", f"TRL {offer.trl} meets the need's minimum {need.trl}"
-
-
-def _money(money: MoneyRange) -> str:
-    def amount(value: float | None) -> str:
-        return "…" if value is None else f"{value:,.0f}"
-    return f"{money.currency} {amount(money.min)}–{amount(money.max)}"
-
-
-def _amount_line(offer: ItemData, need: ItemData) -> tuple[str, str]:
-    """Only pairs whose ranges overlap are scored (``Rule.AMOUNT_RANGES``), so this line says so."""
-    if offer.amount is None or need.amount is None:
-        return "价格或预算未给出，不扣分", "Price or budget not given, no penalty"
-    if offer.amount.currency != need.amount.currency:
-        return "币种不同，无法比较预算", "Different currencies, budget not comparable"
-    price, budget = _money(offer.amount), _money(need.amount)
-    return (f"预算区间重叠（报价 {price}，预算 {budget}）",
-            f"Price and budget ranges overlap (price {price}, budget {budget})")
-
-
-def _transfer_line(offer: ItemData, need: ItemData) -> tuple[str, str]:
-    """Only pairs with a transfer mode in common are scored (``Rule.TRANSFER_MODE``)."""
-    if offer.transfer_modes and need.transfer_modes:
-        common = [m for m in TransferMode if m in offer.transfer_modes and m in need.transfer_modes]
-        return ("转化方式：双方均接受" + "、".join(TRANSFER_MODE_NAMES[m][0] for m in common),
-                "Transfer mode: both accept " + ", ".join(TRANSFER_MODE_NAMES[m][1] for m in common))
-    stated = offer.transfer_modes or need.transfer_modes
-    if stated:
-        return ("转化方式：一方未限定，另一方接受" + "、".join(TRANSFER_MODE_NAMES[m][0] for m in stated),
-                "Transfer mode: one side sets none, the other accepts "
-                + ", ".join(TRANSFER_MODE_NAMES[m][1] for m in stated))
-    return "转化方式：双方均未限定", "Transfer mode: neither side sets one"
-
-
-def _preferred_areas(offer: ItemData, need: ItemData) -> list[str]:
-    """The preferred regions (places, strategies, centres' areas) the other side is located in."""
-    found = [wanted for item, other in ((need, offer), (offer, need)) for wanted in item.region_preference
-             if regions.is_preference(wanted) and other.region and regions.is_known(other.region)
-             and regions.covers(wanted, other.region)]
-    return list(dict.fromkeys(found))
-
-
-def _region_line(offer: ItemData, need: ItemData, value: float) -> tuple[str, str]:
-    known = [r for r in (offer.region, need.region) if r and regions.is_known(r)]
-    named = [regions.REGIONS[r] for r in known]
-    where_zh = "、".join(dict.fromkeys(r.zh for r in named)) or "地区未知"
-    where_en = ", ".join(dict.fromkeys(r.en for r in named)) or "region unknown"
-    shared_strategies = (regions.strategies_of(known[0]) & regions.strategies_of(known[1])
-                         if len(known) == 2 else frozenset())
-    strategy_zh = "".join(f"，同属{regions.strategy_area(s).zh}区域战略" for s in sorted(shared_strategies))
-    strategy_en = "".join(f", both in the {regions.strategy_area(s).en} strategy" for s in sorted(shared_strategies))
-    required = any(i.region_required and i.region_preference for i in (offer, need))
-    if not offer.region_preference and not need.region_preference:
-        return (f"双方无地域偏好，不扣分（{where_zh}{strategy_zh}）",
-                f"No regional preference on either side, no penalty ({where_en}{strategy_en})")
-    if value == 1.0:
-        areas = _preferred_areas(offer, need)
-        within_zh = "、".join(regions.name(a, "zh") for a in areas)
-        within_en = ", ".join(regions.name(a, "en") for a in areas)
-        return ((f"地域：在{'要求' if required else '偏好'}的{within_zh or '地区'}范围内（{where_zh}）{strategy_zh}"),
-                (f"Region: within the {'required' if required else 'preferred'} "
-                 f"{within_en or 'region'} ({where_en}){strategy_en}"))
-    if len(named) == 2:
-        closeness = regions.proximity(known[0], known[1])
-        return (f"地域：{_PROXIMITY_ZH[closeness]}（{where_zh}）{strategy_zh}，契合度 {value:.2f}",
-                f"Region: {closeness.value.replace('_', ' ')} ({where_en}){strategy_en}, fit {value:.2f}")
-    return f"地域契合度 {value:.2f}（{where_zh}）", f"Region fit {value:.2f} ({where_en})"
-
-
-_PROXIMITY_ZH: dict[regions.Proximity, str] = {
-    regions.Proximity.SAME_CITY: "同城", regions.Proximity.SAME_PROVINCE: "同省",
-    regions.Proximity.SAME_STRATEGY: "同一区域战略", regions.Proximity.SAME_CENTRE: "同一技术转移区域中心",
-    regions.Proximity.ELSEWHERE: "异地",
-}
-
-
-def explain(offer: ItemData, need: ItemData, values: dict[str, float], shared_terms: tuple[list[str], list[str]],
-            factor: float = 1.0) -> Explanation:
-    """One line per feature in zh and en, in ``FEATURES`` order (the transfer mode after the
-    budget), and the decline penalty if any. Pairs breaking a hard rule are never explained:
-    every line describes a rule kept."""
-    offerer, seeker = PARTY_NAMES[offer.owner_party_type], PARTY_NAMES[need.owner_party_type]
-    zh_terms, en_terms = _terms_for(offer, need, shared_terms)
-    lines = [
-        _field_line(offer, need),
-        (f"文本相关度 {values['text']:.2f}" + (f"（共同关键词：{'、'.join(zh_terms)}）" if zh_terms else ""),
-         f"Text relevance {values['text']:.2f}" + (f" (shared terms: {', '.join(en_terms)})" if en_terms else "")),
-        _trl_line(offer, need),
-        _amount_line(offer, need),
-        _transfer_line(offer, need),
-        _region_line(offer, need, values["region"]),
-        (f"{offerer[0]} → {seeker[0]}，组合契合度 {values['party']:.2f}",
-         f"{offerer[1]} → {seeker[1]}, pairing fit {values['party']:.2f}"),
-        (f"信息新鲜度 {values['freshness']:.2f}", f"Freshness {values['freshness']:.2f}"),
-    ]
-    if factor < 1.0:
-        cut = round((1 - factor) * 100)
-        lines.append((f"因相似匹配曾被谢绝，降权 {cut}%", f"Lowered {cut}% after similar matches were declined"))
-    return Explanation(zh=[zh for zh, _ in lines], en=[en for _, en in lines])
-
-
-def _side(item: ItemData) -> MatchSide:
-    return MatchSide(item_id=item.id, owner_id=item.owner_id, party_type=item.owner_party_type, title=item.title)
-
-
-def to_match_data(scored: ScoredPair, offer: ItemData, need: ItemData) -> MatchData:
-    return MatchData(match_id=match_id(offer.id, need.id), kind=offer.kind, offer=_side(offer), need=_side(need),
-                     score=scored.score, features=scored.features, explanation=scored.explanation)
+    return ScoredPair(match_id=match_id(offer.id, need.id), offer=offer, need=need,
+                      score=with_prior(content, prior), content=content, values=_VALUES.pack(*values),
+                      factor=factor, prior=prior, bound=priors.bound if priors and prior else 0.0,
+                      terms=tuple(intern(t) for t in (*chinese, *latin)))

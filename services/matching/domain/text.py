@@ -79,7 +79,7 @@ def item_texts(item: ItemData) -> Iterable[str]:
 MAX_SHOWN_TERMS = 5  # shared terms an explanation names, per language
 
 
-def _is_chinese(term: str) -> bool:
+def is_chinese(term: str) -> bool:
     return bool(_CJK_RUN.search(term))
 
 
@@ -122,7 +122,7 @@ def _haystacks(text: str) -> tuple[str, str]:
 def _occurs(term: str, haystacks: tuple[str, str]) -> bool:
     """A Chinese term anywhere in the text; a Latin term as whole words."""
     lowered = term.lower()
-    if _is_chinese(term):
+    if is_chinese(term):
         return lowered in haystacks[0]
     return _latin(lowered) in haystacks[1]
 
@@ -132,7 +132,7 @@ def _within(short: str, long: str) -> bool:
     a, b = short.lower(), long.lower()
     if a == b:
         return False
-    if _is_chinese(short):
+    if is_chinese(short):
         return a in b
     return _latin(_PLURAL.sub("", a)) in _latin(_PLURAL.sub("", b))
 
@@ -159,7 +159,7 @@ def bridged(item: ItemData, counts: Counter[str], analyse: Analyser = jieba_term
             terms.update(t for english in entry.en for t in analyse(english))
         covered_zh = [zh for entry in entries for zh in entry.zh]
         for term in counts:
-            if _is_chinese(term) and not any(term in zh or zh in term for zh in covered_zh):
+            if is_chinese(term) and not any(term in zh or zh in term for zh in covered_zh):
                 extra.update(english_terms(term))
     elif not _written_in(item, "zh"):
         for text in item_texts(item):
@@ -234,7 +234,7 @@ def in_reader_language(shared: list[str], offer: ItemData, need: ItemData) -> li
     english = [t for i in items for t in _written(i, "en")]
     found: list[str] = []
     for term in shared:
-        if _is_chinese(term):
+        if is_chinese(term):
             for entry in matches_in_chinese(term, tops):
                 if term in entry.zh:
                     found.extend(e for w in entry.en_words if (e := _english_as_written(w, english)))
@@ -270,6 +270,7 @@ class TextModel:
         self._changes = 0  # adds and removes since the last refresh
         self._idf: dict[str, float] = {}  # cleared at every refresh
         self._self_scores: dict[str, float] = {}  # by indexed item id; cleared likewise
+        self.generation = 0  # counts the refreshes: what was derived from idf holds within one
 
     def __len__(self) -> int:
         return len(self._terms)
@@ -310,6 +311,7 @@ class TextModel:
             self._changes = 0
             self._idf.clear()
             self._self_scores.clear()
+            self.generation += 1
 
     def terms(self, item: ItemData) -> Counter[str]:
         """The item's term counts: from the corpus when indexed, else analysed now."""
@@ -362,8 +364,8 @@ class TextModel:
                 found.setdefault(term.lower(), term)
         shown = [t for t in found.values() if not any(_within(t, longer) for longer in found.values())]
         shown.sort(key=lambda t: (-self._rarity(t), -len(t), t))
-        return ([t for t in shown if _is_chinese(t)][:MAX_SHOWN_TERMS],
-                [t for t in shown if not _is_chinese(t)][:MAX_SHOWN_TERMS])
+        return ([t for t in shown if is_chinese(t)][:MAX_SHOWN_TERMS],
+                [t for t in shown if not is_chinese(t)][:MAX_SHOWN_TERMS])
 
     def _rarity(self, term: str) -> float:
         """The idf of the term's rarest index term (a phrase is as telling as its rarest word)."""

@@ -41,3 +41,42 @@ def window(at: int, wanted: int, budget_left: int) -> range:
 
 def shown(entry: dict[str, Any], *, unread: bool, archived: bool) -> bool:
     return entry["archived"] == archived and (not unread or not entry["read"])
+
+
+# Entries are stored in buckets of a fixed size per participant: bucket ``b`` holds sequence
+# numbers ``b * BUCKET + 1 .. (b + 1) * BUCKET``. The newest bucket lives in the head document, the
+# full ones below it are documents of their own, so a page of ``limit`` entries is the head and
+# about ``limit / BUCKET`` more look-ups, however large the inbox.
+BUCKET = 20
+
+
+def bucket_of(seq: int) -> int:
+    return (seq - 1) // BUCKET
+
+
+def field_of(seq: int) -> str:
+    """The field holding entry ``seq`` in its bucket (and its flags, ``e<seq>_read`` …)."""
+    return f"e{seq}"
+
+
+def seq_of(field: str) -> int | None:
+    """The sequence number of an entry's field; None for any other field."""
+    return int(field[1:]) if field[:1] == "e" and field[1:].isdigit() else None
+
+
+Texts = dict[int, str]  # entries by sequence number, each packed as JSON text
+
+
+def layout(open_entries: Texts, added: Texts, seq: int) -> tuple[dict[int, Texts], Texts]:
+    """Where the entries of the newest bucket (``open_entries``, kept in the head) and the ``added``
+    ones go once the head's number is ``seq``: per full bucket below the newest, its entries (a
+    document of its own), and the newest bucket's entries (kept in the head)."""
+    newest = bucket_of(seq) if seq > 0 else 0
+    full: dict[int, Texts] = {}
+    kept: Texts = {}
+    for number, text in sorted({**open_entries, **added}.items()):
+        if bucket_of(number) < newest:
+            full.setdefault(bucket_of(number), {})[number] = text
+        else:
+            kept[number] = text
+    return full, kept

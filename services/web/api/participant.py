@@ -17,6 +17,7 @@ from services.web.rendering import Visitor
 router = APIRouter()
 SIDES = ("offer", "need")
 MINE = {"mine": "true", "limit": 100}
+TOP = 3  # matches on the home page
 
 
 @router.get("/")
@@ -25,14 +26,16 @@ async def home(request: Request, who: Who) -> Response:
         return pages(request).render(request, who, "landing.html")
     token = token_of(who)
     # The names of the matches' counterparts come from listing: everything else of listing's is
-    # asked for with them, so that the page waits for each service once.
-    matches, unread = await asyncio.gather(apis(request).matches(token, status="active", limit=100),
+    # asked for with them, so that the page waits for each service once. Matching and notification
+    # are asked together first, matching for the three best matches and how many there are.
+    matches, unread = await asyncio.gather(apis(request).matches(token, status="active", limit=TOP),
                                            apis(request).unread(token))
     me, offers, needs, rows = await asyncio.gather(
         apis(request).me(token), apis(request).items(token, "offer", **MINE),
         apis(request).items(token, "need", **MINE), match_rows(request, who, matches["items"]))
     return pages(request).render(request, who, "home.html", me=me, offers=len(offers["items"]),
-                                 needs=len(needs["items"]), matches=rows[:3], match_count=len(rows), unread=unread)
+                                 needs=len(needs["items"]), matches=rows, match_count=matches.get("total", len(rows)),
+                                 unread=unread)
 
 
 @router.get("/items")

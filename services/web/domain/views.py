@@ -73,7 +73,8 @@ def score_parts(features: list[dict[str, Any]], language: str) -> list[ScorePart
         label = translate(language, f"feature.{name}") if name in FEATURE_NAMES else name
         if name == PRIOR:
             parts.append(ScorePart(label=label, share=max(0.0, feature["contribution"]), text=translate(
-                language, "matches.part_conversion", name=label, points=f"{feature['contribution'] * 100:+.1f}")))
+                language, "matches.part_conversion", name=label, points=f"{feature['contribution'] * 100:+.1f}",
+                bound=f"{feature['weight'] * 100:g}")))
             continue
         parts.append(ScorePart(label=label, share=feature["contribution"], text=translate(
             language, "matches.part", name=label, value=round(feature["value"] * 100),

@@ -99,8 +99,10 @@ async def test_matches_are_listed_filtered_paged_and_fed_back(registry_topics, m
         active = (await client.get("/matches", params={"status": "active", "kind": "technology", "min_score": 0.5},
                                    headers=ent)).json()
         assert [m["match_id"] for m in active["items"]] == ["m_001"]
+        assert (first["total"], rest["total"], active["total"]) == (3, 3, 1)  # all pages, as filtered
         everything = (await client.get("/matches", headers=operator)).json()
         assert [m["match_id"] for m in everything["items"]] == ["m_001", "m_004", "m_002", "m_003"]
+        assert everything["total"] is None
 
         assert (await client.get("/matches/m_004", headers=ent)).status_code == 403
         missing = await client.get("/matches/m_999", headers=ent)
@@ -160,9 +162,16 @@ async def test_a_participants_pages_are_id_lookups(registry_topics, make_setting
         ent = _auth(issue_token(settings, "ent", PartyType.ENTERPRISE)[0])
         mongo_commands.clear()
         first = (await client.get("/matches", params={"limit": 5}, headers=ent)).json()
+        # a page of matches is the participant's listing alone, which holds a copy of each match
+        assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
+            ("find", "matches_by_participant")]
         second = (await client.get("/matches", params={"limit": 5, "cursor": first["next_cursor"]},
                                    headers=ent)).json()
         assert [m["match_id"] for m in first["items"] + second["items"]] == [f"m_{n:03d}" for n in range(29, 19, -1)]
+        assert first["items"][0] == (await client.get("/matches/m_029", headers=ent)).json()
+        # a listing written before the copies: its matches are read by _id, the same
+        await store.db["matches_by_participant"].update_one({"_id": "ent"}, {"$unset": {"entries.m_029.data_json": ""}})
+        assert (await client.get("/matches", params={"limit": 5}, headers=ent)).json() == first
         technology = (await client.get("/matches", params={"kind": "technology", "min_score": 0.7, "status": "active"},
                                        headers=ent)).json()
         assert [m["match_id"] for m in technology["items"]] == ["m_027", "m_024", "m_021"]

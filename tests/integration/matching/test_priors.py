@@ -41,18 +41,19 @@ async def test_a_prior_on_the_topic_re_ranks_an_existing_pair(registry_topics, m
     assert {m.match_id for m in created.values()} == {match_id("uni", "n"), match_id("ent", "n")}
     assert round(created["uni"].score - created["ent"].score, 6) == 0.002
 
-    # deals of 5G between enterprises tend to sign: the enterprise's offer moves up by the cap
+    # deals of 5G between enterprises tend to sign: the enterprise's offer moves up by the ranking
+    # bound, half the published cap (services/matching/domain/priors.py, WEIGHT)
     await publisher.publish("conversion.prior_updated.v1", ConversionPriorData(
         field="5G", offer_party_type=PartyType.ENTERPRISE, need_party_type=PartyType.ENTERPRISE, signed=8,
         closed={}, conversion=0.9, baseline=0.5, prior=PRIOR_CAP, version=1), key="5G|enterprise>enterprise")
     events = [decode(r.value) for r in await read_records(settings.kafka_bootstrap_servers, matches, count=3)]
     (updated,) = [e for e in events if e.type == "match.updated.v1"]  # the three partitions interleave
     assert updated.data.match_id == match_id("ent", "n")
-    assert updated.data.score == round(created["ent"].score + PRIOR_CAP, 6)
+    assert updated.data.score == round(created["ent"].score + 0.025, 6)
     part = updated.data.features[-1]
-    assert (part.name, part.value, part.weight, part.contribution) == ("conversion", 1.0, PRIOR_CAP, PRIOR_CAP)
+    assert (part.name, part.value, part.weight, part.contribution) == ("conversion", 1.0, 0.025, 0.025)
     assert updated.data.features[:-1] == created["ent"].features
-    assert updated.data.explanation.en[-1] == "Deals in this field and party pairing tend to sign: +5.0 points"
+    assert updated.data.explanation.en[-1] == "Deals in this field and party pairing tend to sign: +2.5 points"
 
     token, _ = issue_token(settings, "buyer", PartyType.ENTERPRISE)
     async with httpx.AsyncClient(base_url=matching_process.url, headers={"Authorization": f"Bearer {token}"}) as api:

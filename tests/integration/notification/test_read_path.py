@@ -13,12 +13,13 @@ from pymongo.errors import AutoReconnect
 
 from services.notification import storage
 from services.notification.app import create_app
+from services.notification.domain import inbox
 from services.notification.domain.preferences import Preferences, new_webhook_secret
 from services.notification.events import FanOut
 from services.notification.live import Broadcaster
 from services.notification.storage import Store
 from shared.locks import KeyedLocks
-from shared.mongo import make_client
+from shared.mongo import make_client, pack
 from tests.integration.notification.conftest import auth, enable_webhook, inbox_of, publish
 from tests.support import running, wait_for
 from tests.unit.notification import samples
@@ -36,31 +37,51 @@ async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notific
         await wait_for(lambda: _unread(client, headers, 40), what="forty notices")
         writes = [(name, collection) for name, collection, _ in mongo_commands.commands
                   if name in ("insert", "update")]
-        # 80 entries (both parties of 40 matches): slots and their ids each inserted in bulk.
-        assert 1 <= writes.count(("insert", "inbox")) <= 4
+        # 80 entries (both parties of 40 matches): their ids and the full buckets inserted in bulk,
+        # each head moved with its newest bucket in one update; never a document per entry.
         assert 1 <= writes.count(("insert", "inbox_ids")) <= 4
+        assert 1 <= writes.count(("insert", "inbox_buckets")) <= 4
+        assert ("insert", "inbox") not in writes
         # At start-up, the workers read what is pending once and a new database is upgraded once
         # (recipients): the only scans the service makes.
         assert sorted(collection for _, collection, _ in mongo_commands.scans()) == [
             "deliveries", "digests", "recipients"]
 
+        # Entries 21-40 are the head's newest bucket, 1-20 a full bucket: a page is the head, the
+        # full buckets it reaches and the flags of the buckets it shows, by _id.
         mongo_commands.clear()
         first = (await client.get("/inbox", params={"limit": 10}, headers=headers)).json()
+        assert _lookups(mongo_commands) == {"inbox_heads": 1, "inbox_flags": 1}
+        mongo_commands.clear()
         second = (await client.get("/inbox", params={"limit": 10, "cursor": first["next_cursor"]},
                                    headers=headers)).json()
+        assert _lookups(mongo_commands) == {"inbox_heads": 1, "inbox_buckets": 1, "inbox_flags": 2}
         seqs = [e["seq"] for e in first["items"] + second["items"]]
-        assert len(seqs) == 20 and seqs == sorted(set(seqs), reverse=True)  # newest first, nothing twice
+        assert seqs == list(range(40, 20, -1))  # newest first, nothing twice
+        mongo_commands.clear()
+        assert (await client.get("/inbox/unread-count", headers=headers)).json() == {"unread": 40}
+        assert _lookups(mongo_commands) == {"inbox_heads": 1, "inbox_reads": 1}
         read = await client.post(f"/inbox/{first['items'][0]['id']}/read", headers=headers)
-        archived = await client.post(f"/inbox/{first['items'][1]['id']}/archive", headers=headers)
+        archived = await client.post(f"/inbox/{second['items'][-1]['id']}/archive", headers=headers)
         assert read.json()["read"] and archived.json()["archived"]
+        assert (read.json()["seq"], archived.json()["seq"]) == (40, 21)
         assert (await client.get("/inbox/unread-count", headers=headers)).json() == {"unread": 38}
         assert [e["id"] for e in await inbox_of(client, settings, "p_uni", archived="true")] == [archived.json()["id"]]
         unread = await inbox_of(client, settings, "p_uni", unread="true")
         assert len(unread) == 38 and read.json()["id"] not in {e["id"] for e in unread}
+        everything = await inbox_of(client, settings, "p_uni")
+        assert [e["seq"] for e in everything] == list(range(40, 21, -1)) + list(range(20, 0, -1))
+        assert len({e["data"]["match_id"] for e in everything}) == 39  # all but the archived one
         assert mongo_commands.filters() and mongo_commands.scans() == []
-        reads = [name for name, _, _ in mongo_commands.filters() if name == "find"]
-        # Two pages of ten, each a head and at most its window of entries; never a collection's worth.
-        assert len(reads) < 400
+
+
+def _lookups(log) -> dict[str, int]:
+    """The finds by _id per collection since the log was cleared (the token check makes none)."""
+    found: dict[str, int] = {}
+    for name, collection, _ in log.filters():
+        if name == "find":
+            found[collection] = found.get(collection, 0) + 1
+    return found
 
 
 async def test_a_cursor_that_is_not_the_callers_is_refused(notification_settings, producer):
@@ -151,7 +172,40 @@ class Scheduled:
         self.documents += documents
 
 
-async def test_a_batch_retried_after_failing_part_way_adds_each_entry_once(notification_settings, monkeypatch):
+async def test_entries_stored_before_the_buckets_are_read_and_marked_where_they_are(notification_settings,
+                                                                                      producer):
+    """An inbox written by an earlier version (a document per entry, the first one not even packed)
+    goes on: new entries go into buckets above it, a page shows both, and both are marked."""
+    settings = notification_settings()
+    async with running(create_app(settings)) as client:
+        store = client._transport.app.state.store
+        headers = auth(settings, "p_uni")
+        old = {"recipient": "p_uni", "type": "match.created", "event_id": "e_old", "subject": "old",
+               "created_at": datetime(2026, 12, 1, tzinfo=UTC), "category": "matches", "language": "zh-CN",
+               "body": "old", "read": False, "archived": False}
+        await store.inbox_ids.insert_many([{"_id": f"n_old{n}", "recipient": "p_uni", "slot": f"p_uni:{n}"}
+                                           for n in (1, 2)])
+        await store.inbox.insert_many([
+            {**old, "_id": "p_uni:1", "notification": "n_old1", "seq": 1, "data": {"match_id": "m_old1"}},
+            pack({**old, "_id": "p_uni:2", "notification": "n_old2", "seq": 2, "data": {"match_id": "m_old2"}},
+                 storage.ENTRY_PACKED)])
+        await store.inbox_heads.insert_one({"_id": "p_uni", "seq": 2, "count": 2, "reserved": 2})
+        await publish(producer, settings, samples.match_created(match_id="m_new"))
+        await wait_for(lambda: _unread(client, headers, 3), what="a new notice")
+        entries = await inbox_of(client, settings, "p_uni")
+        assert [(e["seq"], e["data"]["match_id"]) for e in entries] == [(3, "m_new"), (2, "m_old2"), (1, "m_old1")]
+        assert (await store.inbox_head("p_uni")).first == 3
+        for entry in entries[:2]:
+            marked = await client.post(f"/inbox/{entry['id']}/read", headers=headers)
+            assert marked.status_code == 200 and marked.json() == {**entry, "read": True}
+        assert (await client.get("/inbox/unread-count", headers=headers)).json() == {"unread": 1}
+        assert [e["seq"] for e in await inbox_of(client, settings, "p_uni", unread="true")] == [1]
+
+
+@pytest.mark.parametrize("bucket", [inbox.BUCKET, 1])  # with 1, the head dies after full buckets were written
+async def test_a_batch_retried_after_failing_part_way_adds_each_entry_once(notification_settings, monkeypatch,
+                                                                          bucket):
+    monkeypatch.setattr(inbox, "BUCKET", bucket)
     settings = notification_settings()
     mongo = make_client(settings.mongodb_uri)
     store = Store(mongo[settings.database], KeyedLocks())

@@ -17,6 +17,7 @@ from shared.party_types import Kind, PartyType, Side
 
 from services.matching.domain.consortium import ConsortiumBook
 from services.matching.domain.engine import MatchEngine
+from services.matching.domain.priors import WEIGHT, ConversionPriors
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.text import TextModel
 from tests.unit.matching.factories import NOW
@@ -99,13 +100,15 @@ class EngineQuality:
 
 def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10,
                    priors: Mapping[str, float] | None = None, priors_after: bool = False,
-                   glossary: bool = True) -> EngineQuality:
+                   glossary: bool = True, prior_weight: float = WEIGHT) -> EngineQuality:
     """Through ``MatchEngine`` as the worker runs it (threshold and top-k on): offers, then needs,
     each as one event; the rank of the expected offer among the need's matches. ``priors`` (deal
     outcomes per ``<field>|<offer>><need>``) are known before the first item, or with
-    ``priors_after`` arrive once every item is in (re-scoring the current matches)."""
+    ``priors_after`` arrive once every item is in (re-scoring the current matches); ``prior_weight``
+    is how much of them ranks (``priors.WEIGHT`` unless a benchmark weighs another)."""
     offers, needs, expected = load()
     engine = MatchEngine(threshold=threshold, top_k=top_k, bridge=bridge, glossary=glossary)
+    engine.priors = ConversionPriors(weight=prior_weight)
     for key, prior in (priors or {}).items() if not priors_after else ():
         engine.on_prior(key, prior, NOW)
     # consortia as the processor works them out: matches and support offers mark them, and they
@@ -113,7 +116,7 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
     book = ConsortiumBook()
     consortia: dict[str, ConsortiumData] = {}
     for item in offers + needs:
-        book.note_matches([change.data for change in engine.on_item(item, NOW)], engine)
+        book.note_matches(engine.on_item(item, NOW), engine)
         book.note_support_offer(item, engine, NOW)
         for tech_match_id, proposal in book.settle(engine):
             if proposal is None:
@@ -121,7 +124,7 @@ def engine_quality(bridge: bool = True, threshold: float = 0.35, top_k: int = 10
             else:
                 consortia[tech_match_id] = proposal
     for key, prior in (priors or {}).items() if priors_after else ():
-        book.note_matches([change.data for change in engine.on_prior(key, prior, NOW)], engine)
+        book.note_matches(engine.on_prior(key, prior, NOW), engine)
     for tech_match_id, proposal in book.settle(engine) if priors_after else ():
         if proposal is None:
             consortia.pop(tech_match_id, None)

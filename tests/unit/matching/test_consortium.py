@@ -36,9 +36,9 @@ def _capital(item_id: str, owner: str, **kw) -> None:
 
 def test_a_technology_match_with_no_fitting_support_offer_is_no_consortium():
     engine = _engine()
-    assert propose(engine.match(TECH), engine) is None
+    assert propose(engine.record(TECH), engine) is None
     engine.on_item(_capital("elsewhere", "vc1", fields=["BIO.DRUG"]), NOW)  # another field
-    assert propose(engine.match(TECH), engine) is None
+    assert propose(engine.record(TECH), engine) is None
 
 
 def test_market_offers_fill_the_roles_without_any_need_posted_and_members_are_named():
@@ -47,7 +47,7 @@ def test_market_offers_fill_the_roles_without_any_need_posted_and_members_are_na
     engine.on_item(_capital("fund-b", "vc2", fields=["5G.RAN"]), NOW)  # same top-level field only: fits less
     engine.on_item(offer("subsidy", kind=Kind.POLICY, fields=["5G.RF"], zh="芯片补贴政策", owner="gov",
                          region="CN-SC.CD"), NOW)
-    team = propose(engine.match(TECH), engine)
+    team = propose(engine.record(TECH), engine)
     by_role = {m.role: m for m in team.members}
     assert by_role[ConsortiumRole.CAPITAL].participant_id == "vc1"
     assert by_role[ConsortiumRole.CAPITAL].organisation == LocalizedText(zh="蓉创投资", en="Rongchuang Capital")
@@ -67,9 +67,9 @@ def test_capital_must_fit_stage_ticket_and_a_required_region():
     engine.on_item(_capital("too-late", "vc1", trl=7), NOW)  # invests from TRL 7, the technology is at 6
     engine.on_item(_capital("too-big", "vc2", amount=(5e7, 1e8)), NOW)  # ticket above the asked funding
     engine.on_item(_capital("far", "vc3", region_preference=["RS-YRD"], region_required=True), NOW)
-    assert propose(engine.match(TECH), engine) is None
+    assert propose(engine.record(TECH), engine) is None
     engine.on_item(_capital("fits", "vc4", trl=4, amount=(1e6, 5e6)), NOW)
-    team = propose(engine.match(TECH), engine)
+    team = propose(engine.record(TECH), engine)
     assert [(m.role, m.item_id) for m in team.members[2:]] == [(ConsortiumRole.CAPITAL, "fits")]
 
 
@@ -91,7 +91,7 @@ def test_without_a_capital_need_the_fund_whose_ticket_suits_the_stage_is_propose
     engine = _engine()
     engine.on_item(_capital("growth", "vc1", trl=5, amount=(50e6, 200e6), region_preference=["RS-CY"]), NOW)
     engine.on_item(_capital("early", "vc2", amount=(5e6, 30e6), region="CN-SH.SH"), NOW)
-    team = propose(engine.match(TECH), engine)
+    team = propose(engine.record(TECH), engine)
     capital = next(m for m in team.members if m.role is ConsortiumRole.CAPITAL)
     assert capital.item_id == "early"
     assert capital.reason.en == "covers RF front-end and antennas; ticket CNY 5,000,000–30,000,000, typical of a round at TRL 6"
@@ -101,10 +101,10 @@ def test_a_policy_covers_only_its_region():
     engine = _engine()
     engine.on_item(offer("shanghai", kind=Kind.POLICY, fields=["5G.RF"], zh="芯片补贴", owner="gov-sh",
                          region="CN-SH.SH"), NOW)
-    assert propose(engine.match(TECH), engine) is None
+    assert propose(engine.record(TECH), engine) is None
     engine.on_item(offer("southwest", kind=Kind.POLICY, fields=["5G"], zh="通信产业补贴", owner="gov-sw",
                          region="CN-BJ.BJ", region_preference=["TTC-SOUTHWEST"]), NOW)
-    team = propose(engine.match(TECH), engine)
+    team = propose(engine.record(TECH), engine)
     assert team.members[2].item_id == "southwest" and team.members[2].reason.en.endswith("serves Chengdu")
 
 
@@ -112,7 +112,7 @@ def test_a_matched_need_of_a_party_counts_its_match():
     engine = _engine()
     engine.on_item(need("svc", kind=Kind.SERVICE, fields=["5G.RF"], zh="射频芯片专利布局服务", owner="ent"), NOW)
     engine.on_item(offer("agency", kind=Kind.SERVICE, fields=["5G.RF"], zh="射频芯片专利布局服务", owner="ag"), NOW)
-    team = propose(engine.match(TECH), engine)
+    team = propose(engine.record(TECH), engine)
     assert team.members[2].match_id == match_id("agency", "svc")
 
 
@@ -120,7 +120,7 @@ def test_non_technology_matches_get_no_consortium():
     engine = MatchEngine()
     engine.on_item(offer("fund", kind=Kind.CAPITAL, zh="基金", owner="vc"), NOW)
     engine.on_item(need("funding", kind=Kind.CAPITAL, zh="基金", owner="ent"), NOW)
-    assert propose(engine.match(match_id("fund", "funding")), engine) is None
+    assert propose(engine.record(match_id("fund", "funding")), engine) is None
 
 
 def test_the_book_reworks_the_consortia_a_support_offer_joins_or_leaves():
@@ -153,14 +153,14 @@ def test_a_need_gets_consortia_around_its_best_three_technology_matches_only():
                              region="CN-SC.CD"), NOW)
     ranked = sorted(engine.pairs_for("seek"), key=lambda pair: (-pair[3], pair[1]))
     assert [offer_id for _, offer_id, *_ in ranked] == ["t1", "t2", "t3", "t4", "tech"]  # one score: by id
-    teams = {offer_id: propose(engine.match(match_id(offer_id, "seek")), engine)
+    teams = {offer_id: propose(engine.record(match_id(offer_id, "seek")), engine)
              for offer_id in ("t1", "t2", "t3", "t4", "tech")}
     assert [offer_id for offer_id, team in teams.items() if team is not None] == ["t1", "t2", "t3"]
     book.note(m for m, *_ in engine.pairs_for("seek"))
     book.settle(engine)
     changes = engine.on_item(offer("t0", fields=["5G.RF"], zh="毫米波射频芯片", owner="lab0", trl=6,
                                    region="CN-SC.CD"), NOW)
-    book.note_matches([change.data for change in changes], engine)
+    book.note_matches(changes, engine)
     settled = dict(book.settle(engine))
     assert sorted(offer_id for offer_id in ("t0", "t1", "t2", "t3", "t4", "tech")
                   if settled[match_id(offer_id, "seek")] is not None) == ["t0", "t1", "t2"]

@@ -1,3 +1,5 @@
+import re
+from dataclasses import replace
 from datetime import timedelta
 
 from hypothesis import given, settings
@@ -11,7 +13,9 @@ from shared.events.matching import (
 )
 from shared.party_types import Kind, PartyType
 
-from services.matching.domain.engine import UPDATE_EPSILON, MatchEngine, is_news
+from services.matching.domain.engine import MatchEngine
+from services.matching.domain.explanation import UPDATE_EPSILON, is_news, render
+from services.matching.domain.scoring import score_pair
 from tests.unit.matching.factories import NOW, need, offer
 
 
@@ -203,27 +207,44 @@ def test_no_item_ever_holds_more_than_top_k_matches():
     assert max(held) == 3  # full items, none above k (a slot an outranked match frees stays free)
 
 
-def _with(data, score=None, zh=None, en=None, **sides):
-    explanation = data.explanation.model_copy(update={"zh": zh or data.explanation.zh, "en": en or data.explanation.en})
-    return data.model_copy(update={"score": data.score if score is None else score, "explanation": explanation,
-                                   **sides})
+_FIGURE = re.compile(r"\d+\.\d+")
+
+
+def _news_as_read(old, new):
+    """The rule as a reader sees it, on the rendered matches: the score moved by more than
+    UPDATE_EPSILON, a side changed, or a line changed other than in its figures."""
+    before, after = render(old), render(new)
+    facts = [[_FIGURE.sub("#", line) for line in lines]
+             for lines in (before.explanation.zh, after.explanation.zh, before.explanation.en, after.explanation.en)]
+    return (abs(before.score - after.score) > UPDATE_EPSILON or before.offer != after.offer
+            or before.need != after.need or facts[0] != facts[1] or facts[2] != facts[3])
 
 
 def test_a_rescored_match_is_news_only_for_a_material_score_move_or_a_changed_fact():
-    engine = MatchEngine()
-    engine.on_item(offer("o", zh="毫米波射频芯片", en="mmwave rf chip"), NOW)
-    engine.on_item(need("n", zh="射频芯片", en="rf chip"), NOW)
-    sent = engine.match(match_id("o", "n"))
-    aged = [line.replace(line.split()[-1], "0.10") if line.startswith("Freshness") else line
-            for line in sent.explanation.en]
-    assert aged != sent.explanation.en
-    assert not is_news(sent, _with(sent, score=sent.score - UPDATE_EPSILON * 0.9, en=aged))
-    assert is_news(sent, _with(sent, score=sent.score - UPDATE_EPSILON * 1.1))
-    other_terms = [line.replace("rf", "antenna") if line.startswith("Text relevance") else line
-                   for line in sent.explanation.en]
-    assert other_terms != sent.explanation.en and is_news(sent, _with(sent, en=other_terms))
-    retitled = sent.offer.model_copy(update={"title": LocalizedText(zh="新标题", en="new title")})
-    assert is_news(sent, _with(sent, offer=retitled))
+    o, n = offer("o", zh="毫米波射频芯片", en="mmwave rf chip", age_days=10), need("n", zh="射频芯片", en="rf chip")
+    sent = score_pair(o, n, now=NOW)
+    aged = score_pair(o, n, now=NOW + timedelta(days=1))  # freshness drifts: a figure, not a fact
+    variants = {
+        "aged": (aged, False),
+        "score just within epsilon": (replace(sent, score=sent.score - UPDATE_EPSILON * 0.9), False),
+        "score beyond epsilon": (replace(sent, score=sent.score - UPDATE_EPSILON * 1.1), True),
+        "other shared terms": (replace(sent, terms=("天线", "antenna")), True),
+        "a decline penalty": (replace(sent, factor=0.995), True),  # a line "lowered 0%" appears
+        "another penalty": (replace(replace(sent, factor=0.7), factor=0.6), True),
+        "a prior": (replace(sent, prior=0.002, bound=0.025), True),
+        "a new version, same content": (replace(sent, offer=o.model_copy(update={"version": 2})), False),
+        "a new title": (replace(sent, offer=o.model_copy(update={"title": LocalizedText(zh="新标题", en="new")})),
+                        True),
+        "a region now stated": (replace(sent, offer=o.model_copy(update={"region": "CN-SC.CD"})), True),
+        "a TRL the need does not ask for": (replace(sent, offer=o.model_copy(update={"trl": 7})), False),
+    }
+    for name, (variant, expected) in variants.items():
+        assert is_news(sent, variant) == expected == _news_as_read(sent, variant), name
+    penalised = replace(sent, factor=0.7)
+    assert not is_news(penalised, replace(penalised, factor=0.701)) and not _news_as_read(penalised,
+                                                                                          replace(penalised, factor=0.701))
+    assert is_news(penalised, replace(penalised, factor=0.6)) and _news_as_read(penalised, replace(penalised, factor=0.6))
+    assert not is_news(replace(sent, prior=0.01, bound=0.025), replace(sent, prior=0.02, bound=0.025))  # the same direction: a figure
 
 
 def test_an_update_that_only_ages_the_match_is_not_sent():

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 from shared.events.listing import ItemStatus
 from shared.party_types import Kind, PartyType, Side, may_post
 
+from services.matching.domain import index as index_module
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.scoring import pair_score
 from tests.unit.matching.factories import NOW, item, need, offer
@@ -135,6 +136,47 @@ def test_top_partners_equal_a_full_scan_after_updates_and_withdrawals():
     needs = [i for i in open_items if i.side is Side.NEED]
     for query, others in [(n, offers) for n in needs] + [(o, needs) for o in offers]:
         assert [(s, i.id) for s, i in top_partners(index, query, k=5, now=NOW)] == _scan(query, others, index, 5)
+
+
+def test_queries_from_offers_equal_a_full_scan_while_the_text_statistics_refresh():
+    """Needs' norms follow the text statistics' snapshot: partitions band them and postings keep
+    the least for one snapshot at a time. Queries between updates, across many refreshes, must
+    still give exactly what scoring every need gives."""
+    r = random.Random(7)
+    index, latest = CandidateIndex(), {}
+    generations = set()
+    for step in range(600):
+        side = r.choice([Side.NEED, Side.NEED, Side.OFFER])
+        item_id = f"{side.value}{r.randrange(120)}"
+        latest[item_id] = _random_items(r, side, item_id, 1)[0].model_copy(update={
+            "id": item_id, "status": ItemStatus.WITHDRAWN if r.random() < 0.1 else ItemStatus.OPEN})
+        index.upsert(latest[item_id])
+        generations.add(index.text.generation)
+        if step % 10 == 0:
+            needs = [i for i in latest.values() if i.status is ItemStatus.OPEN and i.side is Side.NEED]
+            query = _random_items(r, Side.OFFER, "q", 1)[0]
+            assert [(s, i.id) for s, i in top_partners(index, query, k=5, now=NOW)] == _scan(query, needs, index, 5)
+    assert len(generations) > 100  # the statistics refreshed all along
+
+
+def test_a_query_from_an_offer_considers_few_of_the_needs(monkeypatch):
+    """Pruning from offers as from needs: on 2,000 open needs, an offer's top 5 are found looking
+    at a small share of them (each need's text is bounded through its norm, not taken as whole)."""
+    r = random.Random(3)
+    needs = _random_items(r, Side.NEED, "n", 2000)
+    index = CandidateIndex()
+    for i in needs:
+        index.upsert(i)
+    considered: list[str] = []
+    real = index_module._Query.index_score
+    monkeypatch.setattr(index_module._Query, "index_score", lambda q, i: considered.append(i) or real(q, i))
+    counts = []
+    for query in _random_items(r, Side.OFFER, "q", 20):
+        considered.clear()
+        assert [(s, i.id) for s, i in top_partners(index, query, k=5, now=NOW)] == _scan(query, needs, index, 5)
+        counts.append(len(considered))
+    # with every shared term taken as a need's whole text: median 300, up to 758 of the 2,000
+    assert sorted(counts)[len(counts) // 2] < 50 and max(counts) < 200, counts
 
 
 def _scan(query, others, index, k):

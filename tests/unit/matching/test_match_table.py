@@ -1,5 +1,5 @@
 from services.matching.domain.match_table import MatchTable
-from services.matching.domain.scoring import score_pair, to_match_data
+from services.matching.domain.scoring import score_pair
 from tests.unit.matching.factories import NOW, need, offer
 
 
@@ -7,7 +7,7 @@ def _match(offer_id: str, need_id: str, zh: str):
     o, n = offer(offer_id, zh=zh), need(need_id, zh="毫米波射频芯片")
     scored = score_pair(o, n, now=NOW)
     assert scored is not None
-    return to_match_data(scored, o, n)
+    return scored
 
 
 def test_a_match_reads_back_equal_and_orders_by_its_score():

@@ -9,6 +9,7 @@ from services.deals.domain.funnel import OUTCOME, match_keys
 from services.matching.domain.engine import MatchEngine
 from services.matching.domain.index import CandidateIndex, top_partners
 from services.matching.domain.priors import ConversionPriors, keys_of
+from services.matching.domain.explanation import render
 from services.matching.domain.scoring import broken_rule, pair_score, score_pair
 from services.matching.processor import Processor, State
 from shared.events import new_event
@@ -22,6 +23,7 @@ from tests.unit.matching.labelled import (
 from tests.unit.matching.test_index import _random_items
 
 KEY = "5G|university>enterprise"
+BOUND = 0.025  # the most a prior moves a score in ranking: half (priors.WEIGHT) of the published PRIOR_CAP
 
 
 def _priors(**by_key: float) -> ConversionPriors:
@@ -43,10 +45,11 @@ def test_the_key_is_the_one_the_deals_service_publishes():
 def test_a_pair_gets_the_mean_prior_of_its_keys_a_key_unheard_of_counting_zero():
     o, n = offer("o", fields=["5G.RAN", "EIT.AI"]), need("n", fields=["5G.RF"])
     assert _priors().of(o, n) == 0.0
-    assert _priors(**{KEY: 0.04}).of(o, n) == 0.02
-    assert _priors(**{KEY: 0.04, "EIT|university>enterprise": -0.02}).of(o, n) == 0.01
+    assert _priors(**{KEY: 0.04}).of(o, n) == 0.01  # the mean of 0.04 and 0, weighted by half
+    assert _priors(**{KEY: 0.04, "EIT|university>enterprise": -0.02}).of(o, n) == 0.005
     assert _priors(**{"5G|institute>enterprise": 0.05}).of(o, n) == 0.0  # another party pair
-    assert _priors(**{KEY: 0.3}).of(offer("o"), need("n")) == PRIOR_CAP  # bounded whatever it is told
+    assert _priors(**{KEY: 0.3}).of(offer("o"), need("n")) == BOUND  # bounded whatever it is told
+    assert ConversionPriors().bound == BOUND == 0.5 * PRIOR_CAP
 
 
 def test_without_a_prior_a_pair_is_scored_and_explained_as_before():
@@ -55,22 +58,27 @@ def test_without_a_prior_a_pair_is_scored_and_explained_as_before():
     other_key = score_pair(o, n, now=NOW, priors=_priors(**{"BIO|university>enterprise": 0.05}))
     assert plain == other_key
     assert plain.score == plain.content == pair_score(o, n, now=NOW)
-    assert [f.name for f in plain.features] == ["field", "text", "trl", "amount", "region", "party", "freshness"]
+    assert [f.name for f in render(plain).features] == ["field", "text", "trl", "amount", "region", "party",
+                                                         "freshness"]
 
 
-@pytest.mark.parametrize(("prior", "value", "zh", "en"), [
-    (0.03, 0.8, "同领域同类型合作成交率较高，加 3.0 分", "Deals in this field and party pairing tend to sign: +3.0 points"),
-    (-0.05, 0.0, "同领域同类型合作成交率较低，减 5.0 分", "Deals in this field and party pairing seldom sign: −5.0 points"),
+@pytest.mark.parametrize(("published", "prior", "value", "zh", "en"), [
+    (0.03, 0.015, 0.8, "同领域同类型合作成交率较高，加 1.5 分",
+     "Deals in this field and party pairing tend to sign: +1.5 points"),
+    (-0.05, -0.025, 0.0, "同领域同类型合作成交率较低，减 2.5 分",
+     "Deals in this field and party pairing seldom sign: −2.5 points"),
 ])
-def test_a_prior_moves_the_score_and_is_a_score_part_and_a_line(prior, value, zh, en):
+def test_a_prior_moves_the_score_and_is_a_score_part_and_a_line(published, prior, value, zh, en):
     o, n = offer("o", zh="射频芯片"), need("n", fields=["5G.OPT"], zh="射频芯片 光纤 天线")
-    plain = score_pair(o, n, now=NOW)
-    scored = score_pair(o, n, now=NOW, priors=_priors(**{KEY: prior}))
-    assert scored.content == plain.content < 1 - PRIOR_CAP
-    assert scored.score == round(plain.content + prior, 6)
+    plain = render(score_pair(o, n, now=NOW))
+    numbers = score_pair(o, n, now=NOW, priors=_priors(**{KEY: published}))
+    scored = render(numbers)
+    assert numbers.content == pair_score(o, n, now=NOW) < 1 - BOUND
+    assert numbers.score == scored.score
+    assert scored.score == round(numbers.content + prior, 6)
     assert scored.features[:-1] == plain.features
     part = scored.features[-1]
-    assert (part.name, part.value, part.weight, part.contribution) == ("conversion", value, PRIOR_CAP, prior)
+    assert (part.name, part.value, part.weight, part.contribution) == ("conversion", value, BOUND, prior)
     assert scored.explanation.zh == [*plain.explanation.zh, zh]
     assert scored.explanation.en == [*plain.explanation.en, en]
 
@@ -84,7 +92,7 @@ def test_a_prior_never_saves_a_pair_breaking_a_hard_rule():
     for need_id, offer_ids in forbidden().items():
         for offer_id in offer_ids:
             o, n = by_id[offer_id], by_id[need_id]
-            assert everything.of(o, n) == PRIOR_CAP
+            assert everything.of(o, n) == BOUND
             assert score_pair(o, n, now=NOW, priors=everything) is None, (need_id, offer_id)
     # and a pair sharing a top-level field only, without content: the evidence rule
     o, n = offer("o", fields=["5G.RAN"], en="optical fibre amplifier"), need("n", fields=["5G.OPT"], en="antenna")
@@ -103,9 +111,9 @@ def _engine(threshold: float, prior: float, *items) -> MatchEngine:
 def test_a_prior_never_lifts_a_pair_over_the_threshold_nor_drops_one_below_it():
     o, n = offer("o", zh="射频芯片"), need("n", fields=["5G.OPT"], zh="射频芯片 光纤 天线")
     (plain,) = _engine(0.35, 0.0, o, n).matches()
-    assert _engine(plain.score + 0.001, PRIOR_CAP, o, n).matches() == []  # +0.05 does not admit it
-    kept = _engine(plain.score, -PRIOR_CAP, o, n).matches()  # content at the threshold: −0.05 keeps it
-    assert [(m.offer.item_id, m.score) for m in kept] == [("o", round(plain.score - PRIOR_CAP, 6))]
+    assert _engine(plain.score + 0.001, PRIOR_CAP, o, n).matches() == []  # the highest does not admit it
+    kept = _engine(plain.score, -PRIOR_CAP, o, n).matches()  # content at the threshold: the lowest keeps it
+    assert [(m.offer.item_id, m.score) for m in kept] == [("o", round(plain.score - BOUND, 6))]
 
 
 def test_a_changed_prior_re_ranks_the_current_matches_of_its_key_only():
@@ -116,14 +124,14 @@ def test_a_changed_prior_re_ranks_the_current_matches_of_its_key_only():
     for i in (uni, ent, n):
         engine.on_item(i, NOW)
     before = {m.offer.item_id: m.score for m in engine.matches_for("n")}
-    assert list(before) == ["uni", "ent"] and before["uni"] - before["ent"] < 2 * PRIOR_CAP
+    assert list(before) == ["uni", "ent"] and before["uni"] - before["ent"] < 2 * BOUND
 
     changes = engine.on_prior("5G|enterprise>enterprise", PRIOR_CAP, NOW)
     assert [(c.event_type, c.data.offer.item_id, c.data.score) for c in changes] == [
-        (MATCH_UPDATED, "ent", round(before["ent"] + PRIOR_CAP, 6))]
+        (MATCH_UPDATED, "ent", round(before["ent"] + BOUND, 6))]
     changes = engine.on_prior(KEY, -PRIOR_CAP, NOW)
     assert [(c.event_type, c.data.offer.item_id, c.data.score) for c in changes] == [
-        (MATCH_UPDATED, "uni", round(before["uni"] - PRIOR_CAP, 6))]
+        (MATCH_UPDATED, "uni", round(before["uni"] - BOUND, 6))]
     assert [m.offer.item_id for m in engine.matches_for("n")] == ["ent", "uni"]
     assert engine.on_prior(KEY, -PRIOR_CAP, NOW) == []  # the same prior again: nothing
     assert [(c.data.offer.item_id, c.data.score) for c in engine.on_prior(KEY, 0.0, NOW)] == [
@@ -174,7 +182,7 @@ def test_the_processor_keeps_the_latest_prior_per_key_and_restores_with_it():
                                    need_party_type=PartyType.ENTERPRISE, signed=6, closed={}, conversion=0.7,
                                    baseline=0.6, prior=value, version=version)
 
-    assert handle("conversion.prior_updated.v1", prior(0.04, 2), 2) == [(MATCH_UPDATED, round(content + 0.04, 6))]
+    assert handle("conversion.prior_updated.v1", prior(0.04, 2), 2) == [(MATCH_UPDATED, round(content + 0.02, 6))]
     assert handle("conversion.prior_updated.v1", prior(-0.05, 1), 3) == []  # an older version, late
     assert state.priors[KEY]["version"] == 2
     assert processor.restore().emissions == []  # rebuilt with the prior: the same match as sent

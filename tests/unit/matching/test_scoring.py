@@ -10,8 +10,9 @@ from shared.party_types import Kind, PartyType
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.scoring import (
     FEATURES, WEIGHTS, Rule, amount_fit, amounts_overlap, broken_rule, field_overlap, pair_score, region_fit,
-    score_pair, to_match_data, trl_fit,
+    score_pair, trl_fit,
 )
+from services.matching.domain.explanation import render
 from services.matching.domain.text import TextModel
 from tests.unit.matching.factories import NOW, need, offer
 
@@ -24,8 +25,8 @@ def test_weights_sum_to_one_and_cover_every_feature():
 def test_a_good_pair_is_scored_and_explained_in_both_languages():
     o = offer("o", fields=["5G.RAN"], zh="毫米波基站射频芯片", trl=6, amount=(1e6, 5e6), region="CN-SC.CD")
     n = need("n", fields=["5G.RAN"], zh="基站射频芯片", trl=5, amount=(2e6, 3e6), region_preference=["CN-SC"])
-    scored = score_pair(o, n, now=NOW)
-    assert scored is not None and 0.8 < scored.score <= 1
+    scored = render(score_pair(o, n, now=NOW))
+    assert 0.8 < scored.score <= 1
     assert [f.name for f in scored.features] == list(FEATURES)
     assert all(0 <= f.value <= 1 for f in scored.features)
     assert sum(f.contribution for f in scored.features) == pytest.approx(scored.score, abs=1e-5)
@@ -90,7 +91,7 @@ def test_rule_trl_floor_excludes_an_offer_below_the_needs_minimum():
     assert _broken(offer("o", zh="射频芯片", trl=4), n) is Rule.TRL_FLOOR
     assert score_pair(offer("o", zh="射频芯片", trl=4), n, now=NOW) is None
     assert _broken(offer("o", zh="射频芯片", trl=6), n) is None
-    unknown = score_pair(offer("o", zh="射频芯片"), n, now=NOW)  # no TRL stated: allowed, half the feature
+    unknown = render(score_pair(offer("o", zh="射频芯片"), n, now=NOW))  # no TRL stated: allowed, half the feature
     assert unknown is not None and unknown.features[2].value == 0.5
 
 
@@ -99,7 +100,7 @@ def test_rule_transfer_mode_needs_one_mode_in_common():
     assert _broken(offer("o", transfer_modes=[TransferMode.ASSIGNMENT]), n) is Rule.TRANSFER_MODE
     assert _broken(offer("o", transfer_modes=[TransferMode.ASSIGNMENT, TransferMode.LICENCE]), n) is None
     assert _broken(offer("o"), n) is None
-    scored = score_pair(offer("o", transfer_modes=[TransferMode.LICENCE, TransferMode.EQUITY]), n, now=NOW)
+    scored = render(score_pair(offer("o", transfer_modes=[TransferMode.LICENCE, TransferMode.EQUITY]), n, now=NOW))
     assert "转化方式：双方均接受许可" in scored.explanation.zh
     assert "Transfer mode: both accept licence" in scored.explanation.en
 
@@ -133,8 +134,8 @@ def test_rule_evidence_a_shared_top_level_field_alone_is_not_a_match():
 
 
 def test_region_strategy_named_in_the_explanation():
-    scored = score_pair(offer("o", region="CN-JS.SZ"), need("n", region="CN-SH.SH", region_preference=["RS-YRD"]),
-                        now=NOW)
+    scored = render(score_pair(offer("o", region="CN-JS.SZ"),
+                               need("n", region="CN-SH.SH", region_preference=["RS-YRD"]), now=NOW))
     assert "地域：在偏好的长三角范围内（苏州、上海市），同属长三角区域战略" in scored.explanation.zh
     assert ("Region: within the preferred Yangtze River Delta (Suzhou, Shanghai), both in the Yangtze River Delta "
             "strategy") in scored.explanation.en
@@ -180,7 +181,7 @@ def test_a_decline_penalty_lowers_similar_pairs_and_is_explained():
     penalties = FeedbackPenalties()
     penalties.record("p-n", offer("declined", fields=["5G.RAN"], trl=4), DeclineReason.NOT_OUR_FIELD)
     o, n = offer("o", fields=["5G.RAN"], trl=6), need("n", fields=["5G.RAN"], owner="p-n")
-    plain, lowered = score_pair(o, n, now=NOW), score_pair(o, n, now=NOW, feedback=penalties)
+    plain, lowered = render(score_pair(o, n, now=NOW)), render(score_pair(o, n, now=NOW, feedback=penalties))
     assert lowered.score == pytest.approx(plain.score * 0.6, abs=1e-5)
     assert "降权 40%" in lowered.explanation.zh[-1]
     other = need("n2", fields=["BIO.DX"], owner="p-n", en="x")
@@ -195,9 +196,9 @@ def test_too_early_applies_only_to_candidates_no_more_mature():
     assert penalties.factor(offer("mature", trl=7), n) == 1.0
 
 
-def test_to_match_data_has_the_stable_pair_id():
+def test_a_rendered_match_has_the_stable_pair_id():
     o, n = offer("o"), need("n")
-    data = to_match_data(score_pair(o, n, now=NOW), o, n)
+    data = render(score_pair(o, n, now=NOW))
     assert data.match_id == match_id("o", "n") and data.offer.item_id == "o" and data.need.owner_id == "p-n"
 
 

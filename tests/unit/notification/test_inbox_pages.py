@@ -39,3 +39,16 @@ def test_a_page_shows_the_entries_of_its_view():
     assert inbox.shown(entry, unread=False, archived=False)
     assert not inbox.shown(entry, unread=True, archived=False)
     assert not inbox.shown(entry, unread=False, archived=True)
+
+
+def test_entries_go_to_numbered_buckets_the_newest_kept_in_the_head():
+    assert [inbox.bucket_of(n) for n in (1, inbox.BUCKET, inbox.BUCKET + 1, 3 * inbox.BUCKET)] == [0, 0, 1, 2]
+    assert (inbox.field_of(17), inbox.seq_of("e17"), inbox.seq_of("seq"), inbox.seq_of("e")) == ("e17", 17, None, None)
+    size = inbox.BUCKET
+    kept = {n: f"t{n}" for n in range(size - 1, size + 1)}  # the head's bucket 0 holds its last two
+    full, newest = inbox.layout(kept, {size + 1: "new", size + 2: "newer"}, size + 2)
+    assert full == {0: {size - 1: f"t{size - 1}", size: f"t{size}"}}  # bucket 0 is full: a document now
+    assert newest == {size + 1: "new", size + 2: "newer"}
+    # an entry an earlier attempt left out of a full bucket goes back into that bucket
+    assert inbox.layout({}, {3: "again", size + 1: "new"}, size + 1) == ({0: {3: "again"}}, {size + 1: "new"})
+    assert inbox.layout({}, {1: "first"}, 1) == ({}, {1: "first"})

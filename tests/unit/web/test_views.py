@@ -89,11 +89,12 @@ def test_matches_are_ranked_and_name_the_counterpart():
 
 
 @pytest.mark.parametrize(("contribution", "language", "text", "share"), [
-    (0.03, "en", "Deal outcomes: +3.0 points (how deals of this field and party pairing end, at most ±5)", 0.03),
-    (-0.05, "zh-CN", "成交反馈：-5.0 分（同领域同类型合作的成交情况，至多 ±5 分）", 0.0),
+    (0.015, "en", "Deal outcomes: +1.5 points (how deals of this field and party pairing end, at most ±2.5)", 0.015),
+    (-0.025, "zh-CN", "成交反馈：-2.5 分（同领域同类型合作的成交情况，至多 ±2.5 分）", 0.0),
 ])
 def test_a_deal_outcome_prior_is_a_score_part_of_its_own(contribution, language, text, share):
-    (part,) = views.score_parts([{"name": "conversion", "value": 0.5 + contribution / 0.1, "weight": 0.05,
+    """The bound shown is the part's weight: the most a prior moves a score (matching's ``priors.bound``)."""
+    (part,) = views.score_parts([{"name": "conversion", "value": 0.5 + contribution / 0.05, "weight": 0.025,
                                   "contribution": contribution}], language)
     assert (part.text, part.share) == (text, share)
 
