@@ -39,6 +39,10 @@ SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
 _SETTINGS_APART = "recipient-settings-apart"
 _LEGACY_FIELDS = ("preferences", "preferences_updated_at", "webhook_secret", "previous_webhook_secret",
                   "webhook_disabled")
+# The ``changes`` document every writer of a recipient's documents marks (see ``known_recipients``).
+_RECIPIENTS_CHANGED = "recipients"
+# The fan-out forgets what it knows of recipients when it knows this many (memory stays bounded).
+KNOWN_RECIPIENTS_MAX = 100_000
 
 
 def slot_id(recipient: str, seq: int) -> str:
@@ -79,6 +83,7 @@ class RecipientRecord:
 
     def __init__(self, contact: dict[str, Any] | None, settings: dict[str, Any] | None,
                  webhook_disabled: dict[str, Any] | None):
+        self.name: dict[str, Any] | None = (contact or {}).get("name")  # the display name, from the profile
         known = (contact or {}).get("contact") or {}
         self.contact = Contact(email=known.get("email"), webhook_url=known.get("webhook_url"),
                                language=Language(known.get("language", Language.ZH_CN)))
@@ -115,7 +120,10 @@ class Store:
         self.delivery_heads = db["delivery_heads"]
         self.delivery_slots = db["delivery_slots"]
         self.digests = db["digests"]
+        self.changes = db["changes"]
         self.locks = locks  # per document, across processes (shared/locks.py)
+        self._known: dict[str, RecipientRecord] = {}  # see ``known_recipients``
+        self._known_token: object = object()  # the ``changes`` token they were read under (none yet)
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -129,6 +137,8 @@ class Store:
             (p.id, p.version, {"contact": {"email": p.email, "language": p.language.value,
                                            "webhook_url": p.webhook_url},
                                "name": p.display_name.model_dump(mode="json")}) for p in participants])
+        if participants:
+            await self._recipients_changed()
 
     async def recipient(self, participant_id: str) -> RecipientRecord:
         contact, settings, disabled = await asyncio.gather(
@@ -137,9 +147,41 @@ class Store:
             self.webhooks_disabled.find_one({"_id": participant_id}, {"_id": 0}))
         return RecipientRecord(contact, settings, disabled)
 
+    # The fan-out reads each recipient's three documents once, not once per notice: it keeps what it
+    # read until any recipient changes. Every writer of those documents (here, in any process) marks
+    # ``changes[recipients]`` with a new token after writing; the fan-out reads that one document per
+    # fetch, before its recipients, and forgets all it knew when the token moved. A write that lands
+    # while a fetch is handled is seen by the next fetch at the latest, as without the memory.
+
+    async def refresh_known_recipients(self) -> None:
+        """Forget the recipients read before if any of them changed since (one ``_id`` lookup)."""
+        mark = await self.changes.find_one({"_id": _RECIPIENTS_CHANGED})
+        token = mark["token"] if mark else None
+        if token != self._known_token or len(self._known) > KNOWN_RECIPIENTS_MAX:
+            self._known.clear()
+            self._known_token = token
+
+    async def known_recipients(self, participant_ids: Iterable[str]) -> dict[str, RecipientRecord]:
+        """The recipients as read since the last ``refresh_known_recipients``; those not read yet are now."""
+        wanted = set(participant_ids)
+        known = {p: self._known[p] for p in wanted if p in self._known}  # a refresh may clear them meanwhile
+        missing = sorted(wanted - known.keys())
+        read = dict(zip(missing, await asyncio.gather(*map(self.recipient, missing)), strict=True))
+        self._known.update(read)
+        return {**known, **read}
+
+    async def current_recipient(self, participant_id: str) -> RecipientRecord:
+        """The recipient as stored now: one lookup while no recipient changed, else their documents."""
+        await self.refresh_known_recipients()
+        return (await self.known_recipients([participant_id]))[participant_id]
+
+    async def _recipients_changed(self) -> None:
+        # Concurrent marks may lose one another's token (FerretDB v1), never all: the token moves.
+        await upsert_one(self.changes, _RECIPIENTS_CHANGED, {"$set": {"token": uuid.uuid4().hex}})
+
     async def names(self, participant_ids: set[str]) -> dict[str, dict[str, Any]]:
-        found = await find_by_ids(self.recipients, participant_ids, {"name": 1})
-        return {d["_id"]: d["name"] for d in found if d.get("name")}
+        found = await self.known_recipients(participant_ids)
+        return {p: r.name for p, r in found.items() if r.name}
 
     async def save_preferences(self, participant_id: str, preferences: Preferences, *,
                                new_secret: str | None, now: datetime,
@@ -156,9 +198,11 @@ class Store:
             # Saving the webhook again is how a participant turns a disabled endpoint back on
             # (disabled by 410 Gone or by failing for the whole retry window).
             await self.webhooks_disabled.delete_one({"_id": participant_id})
+        await self._recipients_changed()
 
     async def disable_webhook(self, participant_id: str, reason: str, now: datetime) -> None:
         await upsert_one(self.webhooks_disabled, participant_id, {"$set": {"at": now, "reason": reason}})
+        await self._recipients_changed()
 
     async def upgrade(self) -> int:
         """Preferences, secrets and the disabled mark that earlier versions kept in ``recipients``
@@ -177,6 +221,8 @@ class Store:
             await self.recipients.update_one({"_id": document["_id"]}, {"$unset": dict.fromkeys(_LEGACY_FIELDS, "")})
             upgraded += 1
         await upsert_one(self.upgrades, _SETTINGS_APART, {"$set": {"recipients": upgraded}})
+        if upgraded:
+            await self._recipients_changed()
         return upgraded
 
     # --- sessions: titles and times for agendas and registrations ----------------------------

@@ -196,7 +196,7 @@ class DeliveryWorker:
             secret = self._settings.operator_webhook_secret
             webhook_secrets = [secret.get_secret_value()] if secret else []
         else:
-            record = await self._store.recipient(recipient)
+            record = await self._store.current_recipient(recipient)
             if channel is Channel.WEBHOOK and record.webhook_disabled:
                 raise Undeliverable(ErrorClass.DISABLED)
             preferences = effective(record.preferences, record.contact, webhook_disabled=False)

@@ -12,7 +12,7 @@ import pytest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.locks import COLLECTION, KeyedLocks, StoreLeases
+from shared.locks import COLLECTION, HOLDER, KeyedLocks, StoreLeases
 from shared.mongo import make_client
 from tests.conftest import database_name
 from tests.infrastructure import Endpoints
@@ -76,10 +76,9 @@ async def test_a_lease_left_by_a_dead_holder_is_taken_over_once_expired(database
     assert await leases.count_documents({}) == 0  # the lease released, the take-over marker removed
 
 
-async def test_a_lease_still_valid_is_not_taken_over(databases):
-    leases = databases[0][COLLECTION]
-    await leases.insert_one({"_id": "k", "owner": "alive", "expires_at": datetime.now(UTC) + timedelta(minutes=5)})
-    locks = KeyedLocks(StoreLeases(databases[1][COLLECTION]))
+async def _waiting_for_k(database) -> asyncio.Task[None]:
+    """A process taking the lock of "k": still waiting for it a second later."""
+    locks = KeyedLocks(StoreLeases(database[COLLECTION]))
 
     async def take() -> None:
         async with locks.hold("k"):
@@ -88,6 +87,13 @@ async def test_a_lease_still_valid_is_not_taken_over(databases):
     waiting = asyncio.create_task(take())
     await asyncio.sleep(1.0)
     assert not waiting.done()
+    return waiting
+
+
+async def test_a_lease_still_valid_is_not_taken_over(databases):
+    leases = databases[0][COLLECTION]
+    await leases.insert_one({"_id": "k", "owner": "alive", "expires_at": datetime.now(UTC) + timedelta(minutes=5)})
+    waiting = await _waiting_for_k(databases[1])
     await leases.delete_one({"_id": "k", "owner": "alive"})  # its holder releases it
     await asyncio.wait_for(waiting, 10)
     assert await leases.count_documents({}) == 0
@@ -122,3 +128,27 @@ async def test_hold_if_free_gives_a_key_to_one_of_many_takers_and_takes_over_a_d
     async with locks[1].hold_if_free("k") as held:
         assert not held
     assert [lease["owner"] async for lease in leases.find({})] == ["alive"]
+
+
+async def test_a_holder_of_several_leases_renews_its_own_document_and_they_are_kept(databases):
+    leases = databases[0][COLLECTION]
+    past = datetime.now(UTC) - timedelta(seconds=1)
+    # a lease past its time whose holder (of several) is alive: its document renewed
+    await leases.insert_many([{"_id": "k", "owner": "alive", "expires_at": past},
+                              {"_id": HOLDER + "alive", "expires_at": datetime.now(UTC) + timedelta(minutes=5)}])
+    waiting = await _waiting_for_k(databases[1])
+    await leases.update_one({"_id": HOLDER + "alive"}, {"$set": {"expires_at": past}})  # its holder died
+    await asyncio.wait_for(waiting, 10)
+    assert await leases.find_one({"_id": "k"}) is None
+
+    await leases.delete_many({})
+    several = KeyedLocks(StoreLeases(databases[1][COLLECTION], lease_seconds=0.6))  # renewed every 0.2 s
+    async with several.hold_all(["a", "b", "c"]):
+        taken = {d["_id"]: d["expires_at"] for d in await leases.find({}).to_list()}
+        await asyncio.sleep(1.0)
+        now = {d["_id"]: d["expires_at"] for d in await leases.find({}).to_list()}
+        holder = [name for name in now if name.startswith(HOLDER)]
+        assert len(holder) == 1 and sorted(set(now) - set(holder)) == ["a", "b", "c"]
+        assert now[holder[0]] > taken[holder[0]]  # the holder's document is renewed
+        assert all(now[name] == taken[name] for name in now if name not in holder)  # the leases are not
+    assert await leases.count_documents({}) == 0

@@ -14,6 +14,7 @@ from pymongo.errors import AutoReconnect
 from services.notification import storage
 from services.notification.app import create_app
 from services.notification.domain import inbox
+from services.notification.domain.preferences import Preferences, new_webhook_secret
 from services.notification.events import FanOut
 from services.notification.live import Broadcaster
 from services.notification.storage import Store
@@ -250,6 +251,41 @@ async def test_a_replayed_session_or_participant_is_kept_once_not_dead_lettered(
             await store.save_contacts([participant])
         assert (await store.session("s_replayed")) == session
         assert (await store.recipient("p_replayed")).contact.email == participant.email
+    finally:
+        await mongo.drop_database(settings.database)
+        await mongo.close()
+
+
+async def test_the_fan_out_reads_a_recipient_once_until_one_changes(notification_settings, monkeypatch):
+    """A fetch reads each recipient's documents once, and later fetches read them again only after
+    some recipient changed, here through another process's store (the API of a replica)."""
+    settings = notification_settings()
+    mongo = make_client(settings.mongodb_uri)
+    store, elsewhere = (Store(mongo[settings.database], KeyedLocks()) for _ in range(2))
+    read: list[str] = []
+    reading = store.recipient
+
+    async def counted(participant_id):
+        read.append(participant_id)
+        return await reading(participant_id)
+
+    monkeypatch.setattr(store, "recipient", counted)
+    deliveries = Scheduled()
+    fan_out = FanOut(settings, store, Broadcaster(), deliveries, Scheduled())
+    try:
+        await fan_out.handle_batch([samples.match_created(match_id="m_0"), samples.match_created(match_id="m_1")])
+        await fan_out.handle_batch([samples.match_created(match_id="m_2")])
+        assert sorted(read) == ["p_ent", "p_uni"]  # once each, for names and preferences, in both fetches
+        webhook = Preferences.model_validate({"channels": {"webhook": {"enabled": True,
+                                                                        "url": "https://hooks.example.com/uni"}}})
+        await elsewhere.save_preferences("p_uni", webhook, new_secret=new_webhook_secret(), now=datetime.now(UTC))
+        await fan_out.handle_batch([samples.match_created(match_id="m_3")])
+        assert sorted(read) == ["p_ent", "p_ent", "p_uni", "p_uni"]
+        assert [(d["recipient"], d["channel"]) for d in deliveries.documents] == [("p_uni", "webhook")]
+        assert (await store.delivery(deliveries.documents[0]["_id"]))["payload"].count('"match_id":"m_3"') == 1
+        await fan_out.handle_batch([samples.match_created(match_id="m_4")])
+        assert len(read) == 4 and len(deliveries.documents) == 2
+        assert (await store.inbox_head("p_uni")).count == 5
     finally:
         await mongo.drop_database(settings.database)
         await mongo.close()

@@ -88,9 +88,19 @@ async def test_a_dns_failure_is_retried_not_dead_lettered(notification_settings,
             await wait_for(lambda: asyncio.sleep(0, result=any(r.answered == 200 for r in receiver.of("p_ent"))),
                            timeout=30, what="the webhook after two DNS failures")
         message_id = receiver.of("p_ent")[0].id
-        log = (await client.get(f"/operator/deliveries/{message_id}", headers=operator(settings))).json()
+
+        async def delivery_log():
+            return (await client.get(f"/operator/deliveries/{message_id}", headers=operator(settings))).json()
+
+        # the attempt is recorded once the receiver has answered it
+        await wait_for(lambda: _status_is(delivery_log, "delivered"), what="the delivery recorded")
+        log = await delivery_log()
         assert [a["error"] for a in log["attempts"]] == ["dns_failure", "dns_failure", None]
         assert log["status"] == "delivered"
+
+
+async def _status_is(read, status):
+    return (await read())["status"] == status
 
 
 async def test_a_url_refused_when_saved_names_the_reason(notification_settings):
