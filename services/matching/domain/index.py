@@ -22,9 +22,15 @@ A query from an offer meets needs that each divide the text they share by their 
 BM25 score against themselves, ``TextModel.item_self_score``), so a term's share of a need's text
 is bounded through that norm: the partitions of needs group their slots by norm in geometric
 bands (``NORM_RATIO``), and each posting of needs keeps the least norm in it. Norms follow from
-the text statistics' snapshot, so both are worked out again, lazily, after each refresh
-(``TextModel.generation``); in between an added need joins them, and a removed one may leave the
-least norm lower than it is, which only loosens the bound.
+the text statistics' snapshot, which is refreshed as the corpus changes; the bands are kept under
+the snapshot they were worked out with (``_NormBasis``), and each refresh only works out how far
+any norm can have fallen since: the least ratio of a term's idf now to its idf then (``slack``),
+which the bounds are multiplied by. Only when that falls below ``REBASE_BELOW``, or the corpus
+grew or shrank by as much (idf follows its size, so norms under an old snapshot would bound
+loosely), are the bands and least norms worked out again, under the new snapshot: a cost of the
+whole corpus's terms paid by one query every few refreshes, not by the first query into each
+partition after every refresh. A removed need may leave a posting's least
+norm lower than it is, which only loosens the bound.
 """
 
 from __future__ import annotations
@@ -47,7 +53,7 @@ from services.matching.domain.scoring import (
     SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, freshness_after, pair_score, pairing_fit, practical_score,
     trl_fit, with_prior,
 )
-from services.matching.domain.text import K1, TextModel, saturation
+from services.matching.domain.text import K1, TextModel, idf_of, saturation
 
 _FIELD_WEIGHT = WEIGHTS["field"]
 _TEXT_WEIGHT = WEIGHTS["text"]
@@ -59,6 +65,7 @@ BAND = 4  # candidates are taken in bands of this many units of bound, best band
 UPDATE_PERIOD_SECONDS = 30 * 86400  # a partition bounds freshness by the period of the last update
 NORM_RATIO = 1.25  # needs' norms are banded [r^b, r^(b+1)): a finer band bounds tighter, costs more bit sets
 _NORM_LOG = math.log(NORM_RATIO)
+REBASE_BELOW = 0.9  # the slack at which needs' norms are banded again under the current statistics
 # the field share of every item in one of the query's top-level fields; more if it lists a query code
 _TOP_SHARE = _FIELD_WEIGHT * SAME_TOP_LEVEL
 _CODE_BONUS = math.ceil(UNITS * (_FIELD_WEIGHT - _TOP_SHARE))
@@ -111,9 +118,7 @@ class _Partition:
         self.parties: dict[PartyType, int] = {}
         self.updated: dict[int, int] = {}  # by update period
         self.terms: dict[str, list[int]] = {}  # term -> [slots with it at least once, twice, ...]
-        # needs only: slots by band of norm, valid for the text statistics of ``norms_generation``
-        self.norms: dict[int, int] = {}
-        self.norms_generation = -1
+        self.norms: dict[int, int] = {}  # needs only: slots by band of norm (``_NormBasis``)
 
     def __bool__(self) -> bool:
         return bool(self.slots)
@@ -261,8 +266,8 @@ class CandidateIndex:
         self._partitions: dict[tuple[Kind, Side, str], _Partition] = {}  # by kind, side and top-level field
         # item id -> (field codes, top-level fields, term counts)
         self._shapes: dict[str, tuple[frozenset[str], frozenset[str], dict[str, int]]] = {}
-        # postings of needs: the least norm of an item in it, and the text generation it holds for
-        self._least_norm: dict[PostingKey, tuple[int, float]] = {}
+        self._basis = _NormBasis(self.text)
+        self._least_norm: dict[PostingKey, float] = {}  # postings of needs: the least norm in it, or lower
 
     def __len__(self) -> int:
         return len(self._items)
@@ -287,20 +292,18 @@ class CandidateIndex:
         tops = frozenset(taxonomy.top_level(c) for c in codes)
         counts = self.text.add(item)
         self._shapes[item.id] = (codes, tops, counts)
-        generation = self.text.generation
-        norm = self.text.item_self_score(item) if item.side is Side.NEED and counts else 0.0
+        norm = self._basis.norm(counts) if item.side is Side.NEED and counts else 0.0
         for top in tops:
             partition = self._partitions.setdefault((item.kind, item.side, top), _Partition())
             partition.add(item, _codes_in(codes, top), counts)
-            if norm and partition.norms_generation == generation:
+            if norm:
                 _include(partition.norms, _norm_band(norm), 1 << partition.slots[item.id])
         for term, tf in counts.items():
             key = (item.kind, item.side, term)
             self._terms.setdefault(key, set()).add(item.id)
             self._term_ceiling[key] = max(self._term_ceiling.get(key, 0.0), saturation(tf))
-            least = self._least_norm.get(key)
-            if norm and least is not None and least[0] == generation and norm < least[1]:
-                self._least_norm[key] = (generation, norm)
+            if norm:
+                self._least_norm[key] = min(norm, self._least_norm.get(key, norm))
 
     def remove(self, item_id: str) -> None:
         item = self._items.pop(item_id, None)
@@ -322,25 +325,35 @@ class CandidateIndex:
                 del self._terms[key], self._term_ceiling[key]
                 self._least_norm.pop(key, None)
 
-    def norm_bands(self, partition: _Partition) -> dict[int, int]:
-        """A partition of needs' slots by band of norm, for the current text statistics."""
-        generation = self.text.generation
-        if partition.norms_generation != generation:
-            partition.norms = {}
-            for item_id, slot in partition.slots.items():
-                if self._shapes[item_id][2]:  # an item without terms shares none
-                    _include(partition.norms, _norm_band(self.text.item_self_score(self._items[item_id])), 1 << slot)
-            partition.norms_generation = generation
-        return partition.norms
+    def norm_slack(self) -> float:
+        """How far needs' norms can have fallen since they were banded (norm now ≥ slack × norm
+        banded), for the current text statistics; bands them again when that is too far."""
+        basis = self._basis
+        if basis.generation != self.text.generation:
+            basis.slack, basis.generation = basis.fall(self.text), self.text.generation
+            # fallen too far, or the corpus grew or shrank so far that norms under the basis
+            # (idf follows the corpus size) would bound loosely
+            if basis.slack < REBASE_BELOW or not REBASE_BELOW < basis.size / max(1, len(self.text)) < 1 / REBASE_BELOW:
+                self._rebase()
+        return self._basis.slack
 
     def least_norm(self, key: PostingKey) -> float:
-        """The least norm of the needs in a posting, for the current text statistics (or lower)."""
-        generation = self.text.generation
-        least = self._least_norm.get(key)
-        if least is None or least[0] != generation:
-            least = (generation, min(self.text.item_self_score(self._items[i]) for i in self._terms[key]))
-            self._least_norm[key] = least
-        return least[1]
+        """The least norm of the needs in a posting, as banded (or lower)."""
+        return self._least_norm[key]
+
+    def _rebase(self) -> None:
+        """Band every need's norm under the current text statistics."""
+        self._basis = basis = _NormBasis(self.text)
+        norms = {item_id: basis.norm(counts) for item_id, (_, _, counts) in self._shapes.items()
+                 if counts and self._items[item_id].side is Side.NEED}
+        for (_, side, _), partition in self._partitions.items():
+            if side is Side.NEED:
+                partition.norms = {}
+                for item_id, slot in partition.slots.items():
+                    if item_id in norms:
+                        _include(partition.norms, _norm_band(norms[item_id]), 1 << slot)
+        self._least_norm = {key: min(norms[i] for i in posting) for key, posting in self._terms.items()
+                            if key[1] is Side.NEED}
 
     def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
         """The ids of the open items of a kind and side listing a field in any of ``top_fields``."""
@@ -350,6 +363,37 @@ class CandidateIndex:
             if partition is not None:
                 found.update(partition.slots)
         return sorted(found)
+
+
+class _NormBasis:
+    """The text statistics needs' norms are banded under, and ``slack``: how far any norm can have
+    fallen since, for the statistics of ``generation`` (norm now ≥ slack × norm under the basis)."""
+
+    def __init__(self, text: TextModel):
+        self.df, self.size = text.snapshot()
+        self.generation = text.generation
+        self.slack = 1.0
+        self._idf: dict[str, float] = {}
+
+    def idf(self, term: str) -> float:
+        idf = self._idf.get(term)
+        if idf is None:
+            idf = self._idf[term] = idf_of(self.df.get(term, 0), self.size)
+        return idf
+
+    def norm(self, counts: dict[str, int]) -> float:
+        """A need's norm under the basis (``TextModel.self_score`` with the basis's idf)."""
+        return sum(self.idf(t) * saturation(tf) for t, tf in counts.items())
+
+    def fall(self, text: TextModel) -> float:
+        """The least ratio of a term's idf now to its idf under the basis: a norm is a sum of idf
+        times saturation, so no norm fell further. Terms the snapshot now has not seen have the
+        largest idf it gives, so one ratio covers them all."""
+        df_now, size_now = text.snapshot()
+        least = idf_of(0, size_now) / idf_of(0, self.size)
+        for term in df_now:
+            least = min(least, text.idf(term) / self.idf(term))
+        return least
 
 
 def _codes_in(codes: frozenset[str], top: str) -> list[str]:
@@ -371,6 +415,7 @@ class _Query:
         # offer's frequency, not theirs), so there the sum is divided per candidate, and a term's
         # share is bounded by the least norm of the needs with it.
         self.per_candidate_norm = self.side is Side.NEED
+        self.slack = index.norm_slack() if self.per_candidate_norm else 1.0
         norm = 1.0 if self.per_candidate_norm else text.item_self_score(item)
         self.weights: dict[str, float] = {}
         self.postings: list[tuple[set[str], float]] = []  # (posting, ceiling of the term's share of text)
@@ -381,7 +426,7 @@ class _Query:
                 continue
             if self.per_candidate_norm:
                 self.weights[term] = weight = text.idf(term) * saturation(counts[term])
-                self.postings.append((posting, min(1.0, weight / index.least_norm(key))))
+                self.postings.append((posting, min(1.0, weight / (index.least_norm(key) * self.slack))))
             else:
                 self.weights[term] = weight = text.idf(term) / norm
                 self.postings.append((posting, weight * index._term_ceiling[key]))
@@ -420,7 +465,7 @@ class _Query:
         return sums, base
 
     def _add_text_shares(self, sums: list[int], partition: _Partition) -> None:
-        bands = self.index.norm_bands(partition) if self.per_candidate_norm else {}
+        bands = partition.norms
         for term, weight in self.weights.items():
             levels = partition.terms.get(term)
             if levels is None:
@@ -429,7 +474,7 @@ class _Query:
                 by_share: dict[int, int] = {}
                 for band, slots in bands.items():
                     if having := levels[0] & slots:
-                        share = math.ceil(UNITS * _TEXT_WEIGHT * min(1.0, weight / _band_floor(band)))
+                        share = math.ceil(UNITS * _TEXT_WEIGHT * min(1.0, weight / (_band_floor(band) * self.slack)))
                         _include(by_share, share, having)
                 for share, slots in by_share.items():
                     _add(sums, slots, share)

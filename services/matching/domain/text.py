@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 
 from shared.events.listing import ItemData
@@ -245,6 +245,11 @@ def in_reader_language(shared: list[str], offer: ItemData, need: ItemData) -> li
     return [t for t in found if t.lower() not in GENERIC_WORDS]
 
 
+def idf_of(df: int, size: int) -> float:
+    """BM25's idf of a term found in ``df`` of ``size`` documents, never negative."""
+    return math.log(1 + (size - df + 0.5) / (df + 0.5))
+
+
 def saturation(tf: int) -> float:
     """BM25's term-frequency part with b = 0: 1 for one occurrence, approaching K1 + 1."""
     return tf * (K1 + 1) / (tf + K1)
@@ -321,9 +326,13 @@ class TextModel:
         """BM25's idf from the statistics snapshot, never negative; a term it has not seen counts as rare."""
         idf = self._idf.get(term)
         if idf is None:
-            df = self._snapshot_df.get(term, 0)
-            idf = self._idf[term] = math.log(1 + (self._snapshot_size - df + 0.5) / (df + 0.5))
+            idf = self._idf[term] = idf_of(self._snapshot_df.get(term, 0), self._snapshot_size)
         return idf
+
+    def snapshot(self) -> tuple[Mapping[str, int], int]:
+        """The statistics idf is computed from: document frequencies and corpus size (never
+        changed in place: a refresh takes a new snapshot)."""
+        return self._snapshot_df, self._snapshot_size
 
     def self_score(self, counts: Counter[str]) -> float:
         return sum(self.idf(t) * saturation(tf) for t, tf in counts.items())

@@ -140,11 +140,12 @@ def test_top_partners_equal_a_full_scan_after_updates_and_withdrawals():
 
 def test_queries_from_offers_equal_a_full_scan_while_the_text_statistics_refresh():
     """Needs' norms follow the text statistics' snapshot: partitions band them and postings keep
-    the least for one snapshot at a time. Queries between updates, across many refreshes, must
-    still give exactly what scoring every need gives."""
+    the least under one snapshot, and each refresh says how far norms can have fallen since
+    (slack), banding them again when too far. Queries between updates, across many refreshes,
+    must still give exactly what scoring every need gives."""
     r = random.Random(7)
     index, latest = CandidateIndex(), {}
-    generations = set()
+    generations, slacks = set(), []
     for step in range(600):
         side = r.choice([Side.NEED, Side.NEED, Side.OFFER])
         item_id = f"{side.value}{r.randrange(120)}"
@@ -156,7 +157,10 @@ def test_queries_from_offers_equal_a_full_scan_while_the_text_statistics_refresh
             needs = [i for i in latest.values() if i.status is ItemStatus.OPEN and i.side is Side.NEED]
             query = _random_items(r, Side.OFFER, "q", 1)[0]
             assert [(s, i.id) for s, i in top_partners(index, query, k=5, now=NOW)] == _scan(query, needs, index, 5)
+            slacks.append(index.norm_slack())
     assert len(generations) > 100  # the statistics refreshed all along
+    # bounds were loosened by the slack, and norms banded again when it fell too far
+    assert min(slacks) >= index_module.REBASE_BELOW and sum(s < 1 for s in slacks) > 30 and slacks.count(1.0) > 2
 
 
 def test_a_query_from_an_offer_considers_few_of_the_needs(monkeypatch):
