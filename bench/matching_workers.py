@@ -21,7 +21,7 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from bench.common import free_port, write_section
+from bench.common import free_port, wait_ready, write_section
 from bench.matching_candidates import Corpus
 from bench.matching_service import OPERATOR, ROOT, _items, _publish_all
 from hardtech.namespace import delete_namespace
@@ -39,7 +39,7 @@ def _tree_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start(settings: Settings, workers: int, log: Path) -> list[subprocess.Popen[bytes]]:
+async def _start(settings: Settings, workers: int, log: Path) -> list[subprocess.Popen[bytes]]:
     env = {**os.environ, "HARDTECH_TOPIC_PREFIX": settings.topic_prefix, "MATCHING_PORT": str(settings.port),
            "MATCHING_DATADIR": str(settings.datadir), "MATCHING_DATABASE": settings.database,
            "MATCHING_WORKERS": str(workers), "HARDTECH_LOG_LEVEL": "WARNING"}
@@ -49,16 +49,13 @@ def _start(settings: Settings, workers: int, log: Path) -> list[subprocess.Popen
                  for n in range(1, workers + 1)]
     processes.append(subprocess.Popen([sys.executable, "-m", "services.matching"], cwd=ROOT, env=env,
                                       stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True))
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{settings.port}/readyz", timeout=1).status_code == 200:
-                return processes
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    _stop(processes)
-    raise RuntimeError(f"matching did not get ready; see {log}")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{settings.port}", timeout=1) as client:
+            await wait_ready(client, "matching", timeout=300)
+    except RuntimeError:
+        _stop(processes)
+        raise RuntimeError(f"matching did not get ready; see {log}") from None
+    return processes
 
 
 def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
@@ -95,7 +92,7 @@ async def measure(workers: int, preload: int, burst: int) -> tuple[float, float]
     settings = Settings(topic_prefix=namespace, port=free_port(), datadir=workdir / "data",
                         database=f"{namespace.rstrip('-')}_matching")
     await ensure_topics(settings, topics.ALL)
-    processes = _start(settings, workers, workdir / "matching.log")
+    processes = await _start(settings, workers, workdir / "matching.log")
     producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers, acks="all", linger_ms=5,
                                 enable_idempotence=True, **settings.kafka_client_options())
     await producer.start()
