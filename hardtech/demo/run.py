@@ -255,7 +255,8 @@ class Demo:
         with Progress(TextColumn("{task.description:<34}"), TextColumn("{task.fields[behind]}"),
                       TimeElapsedColumn(), console=self.console) as progress:
             task = progress.add_task("waiting for every group at lag 0", behind="")
-            ours = {spec.full_name(self.settings.topic_prefix) for spec in (*topics.ALL, topics.MATCHING_WORK)}
+            ours = {spec.full_name(self.settings.topic_prefix)
+                    for spec in (*topics.ALL, topics.MATCHING_WORK, topics.MATCHING_OWNERS)}
             while True:
                 # The stack's own groups: a broker shared with a test run also holds its test groups.
                 groups = [g for g in await self._groups() or [] if any(p["topic"] in ours for p in g["partitions"])]
