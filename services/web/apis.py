@@ -31,6 +31,9 @@ class ApiError(Exception):
         self.detail = detail
 
 
+KEEP_ALIVE_SECONDS = 2.0
+
+
 class Unavailable(Exception):
     """A service could not be reached."""
 
@@ -39,7 +42,9 @@ class Apis:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._listing, self._sessions = settings.listing_url, settings.events_sessions_url
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        # Idle connections are dropped before the services' own keep-alive (uvicorn's 5 s) ends them:
+        # a request sent on a connection the server is closing fails with no answer.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20, keepalive_expiry=KEEP_ALIVE_SECONDS)
         self._http = httpx.AsyncClient(timeout=settings.api_timeout_seconds, limits=limits)
         self._names: dict[str, tuple[float, dict[str, Any]]] = {}
         self._services = {settings.listing_url: "listing", settings.events_sessions_url: "events_sessions",

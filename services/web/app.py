@@ -3,6 +3,7 @@ files (htmx, the style sheet) and the error pages."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ from services.web.settings import Settings
 from shared.api.app import create_service_app
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -79,5 +81,6 @@ def _api_error(request: Request, exc: ApiError) -> Response:
                        detail=bilingual(detail, language))
 
 
-def _unavailable(request: Request, _: Exception) -> Response:
+def _unavailable(request: Request, exc: Exception) -> Response:
+    log.warning("%s %s: a service did not answer: %s", request.method, request.url.path, exc)
     return _error_page(request, 503, "error.unavailable")
