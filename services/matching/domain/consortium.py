@@ -107,9 +107,17 @@ class EngineView(Protocol):
 
     def pairs_for(self, item_id: str) -> list[tuple[str, str, str, float]]: ...
 
+    def match_ids_of(self, item_id: str) -> frozenset[str]: ...
+
+    def best_ids(self, item_id: str, n: int) -> list[str]: ...
+
     def record(self, match_id_: str) -> ScoredPair | None: ...
 
     def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]: ...
+
+    def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]: ...
+
+    def listing_ids(self, kind: Kind, side: Side, codes: Iterable[str]) -> set[str]: ...
 
 
 def consortium_id(technology_match_id: str) -> str:
@@ -199,6 +207,21 @@ def support_fit(offer: ItemData, tech: Technology, party_needs: list[ItemData]) 
     return SupportFit(offer, score, where)
 
 
+def fit_ceiling(offer: ItemData, field: float = 1.0) -> float:
+    """The most ``support_fit`` can give the offer around any technology whose field fit is at
+    most ``field``: every other factor at its best (region 1; a capital offer's stage 1 only with
+    its TRL and a ticket in CNY stated, else ``UNKNOWN`` for the missing one), rounded as scores are."""
+    kind = offer.kind
+    stage = 1.0
+    if kind is Kind.CAPITAL:
+        floor = 1.0 if offer.trl is not None else UNKNOWN
+        ticket = 1.0 if offer.amount is not None and offer.amount.currency == "CNY" and \
+            typical_ticket(offer.amount) is not None else UNKNOWN
+        stage = (floor + ticket) / 2
+    weights = SUPPORT_WEIGHTS[kind]
+    return round(weights[0] * field + weights[1] + weights[2] * stage, 6)
+
+
 def _covered(offer: ItemData, tech: Technology) -> tuple[float, str | None] | None:
     """(region fit, the party region the offer covers) or None when its region rules it out.
     A policy applies only in its region preference (else its own region); other offers may
@@ -276,22 +299,41 @@ def party_needs(tech: Technology, view: EngineView) -> dict[Kind, list[ItemData]
 
 
 def best_supports(tech: Technology, view: EngineView) -> dict[Kind, SupportFit]:
-    """Per support kind, the best fitting open offer of the market (see the module's rules)."""
+    """Per support kind, the best fitting open offer of the market (see the module's rules).
+
+    Exactly the best of every open offer of the kind in the technology's top-level fields, found
+    without fitting each: first the offers matched with a party's own need (their match's score
+    may count) and those listing one of the technology's field codes (field fit 1); the others
+    of its top-level fields (field fit ``SAME_TOP_LEVEL``) only when the best so far does not
+    beat the most such an offer can score (``fit_ceiling``)."""
     best: dict[Kind, SupportFit] = {}
     needs = party_needs(tech, view)
     for kind in SUPPORT_ROLES:
         # offer id -> (match id, score) of the matches of the parties' own needs
         matched = {offer_id: (mid, score) for n in needs[kind] for mid, offer_id, _, score in view.pairs_for(n.id)}
-        for offer in view.open_items(kind, Side.OFFER, tech.top_fields):
-            fit = support_fit(offer, tech, needs[kind])
+
+        def consider(offer_id: str, kind: Kind = kind, matched: dict[str, tuple[str, float]] = matched) -> None:
+            offer = view.get_item(offer_id)
+            fit = support_fit(offer, tech, needs[kind]) if offer is not None else None
             if fit is None:
-                continue
-            match = matched.get(offer.id)
+                return
+            match = matched.get(offer_id)
             if match is not None:
-                fit = SupportFit(offer, max(fit.score, match[1]), fit.where, match[0])
+                fit = SupportFit(fit.offer, max(fit.score, match[1]), fit.where, match[0])
             known = best.get(kind)
-            if known is None or (-fit.score, offer.id) < (-known.score, known.offer.id):
+            if known is None or (-fit.score, offer_id) < (-known.score, known.offer.id):
                 best[kind] = fit
+
+        first = matched.keys() | view.listing_ids(kind, Side.OFFER, tech.fields)
+        for offer_id in first:
+            consider(offer_id)
+        known = best.get(kind)
+        ceiling = round(sum(SUPPORT_WEIGHTS[kind]) - SUPPORT_WEIGHTS[kind][0] * (1 - SAME_TOP_LEVEL), 6)
+        if known is not None and known.score > ceiling:
+            continue  # no offer sharing only a top-level field can score as high
+        for offer_id in view.open_ids(kind, Side.OFFER, tech.top_fields):
+            if offer_id not in first:
+                consider(offer_id)
     return best
 
 
@@ -301,9 +343,9 @@ def _organisation(view: EngineView, participant_id: str) -> LocalizedText | None
 
 
 def among_best(tech_match_id: str, need_id: str, view: EngineView) -> bool:
-    """Whether the technology match is one of its need's best ``CONSORTIUM_TOP``."""
-    ranked = sorted(view.pairs_for(need_id), key=lambda pair: (-pair[3], pair[1]))
-    return any(match_id_ == tech_match_id for match_id_, *_ in ranked[:CONSORTIUM_TOP])
+    """Whether the technology match is one of its need's best ``CONSORTIUM_TOP`` (by score, then
+    the offer's id)."""
+    return tech_match_id in view.best_ids(need_id, CONSORTIUM_TOP)
 
 
 def propose(tech_match: ScoredPair, view: EngineView) -> ConsortiumData | None:
@@ -371,43 +413,59 @@ class ConsortiumBook:
         for change in touched:
             m = change.match
             if m.kind is Kind.TECHNOLOGY:
-                if change.for_participant is None:
+                # a decline for one participant leaves the match and its team; declined by both
+                # sides, the match is gone, and so is its team
+                if change.for_participant is None or view.record(m.match_id) is None:
                     self._stale.add(m.match_id)
-                    self._stale.update(other for other, *_ in view.pairs_for(m.need.id))
+                    self._stale.update(view.match_ids_of(m.need.id))
             else:
                 needy.add(m.need.owner_id)
         for party in needy:
             for item in view.items_of(party):
                 if item.kind is Kind.TECHNOLOGY:
-                    self._stale.update(m for m, *_ in view.pairs_for(item.id))
+                    self._stale.update(view.match_ids_of(item.id))
 
     def note_participant(self, participant_id: str, view: EngineView) -> None:
         """A participant registered or changed (its organisation's name): the consortia it is
         a member of show it anew."""
         for item in view.items_of(participant_id):
             if item.kind is Kind.TECHNOLOGY:
-                self._stale.update(m for m, *_ in view.pairs_for(item.id))
+                self._stale.update(view.match_ids_of(item.id))
             elif item.side is Side.OFFER:
                 self._stale.update(self._by_support.get(item.id, ()))
 
     def note_support_offer(self, offer: ItemData, view: EngineView, now: datetime) -> None:
         """A capital, service or policy offer was posted, changed or withdrawn: the consortia it
-        is a member of, and those in its fields it would now win, may change."""
+        is a member of, and those in its fields it would now win, may change.
+
+        Around a technology match with no team, the offer is fitted only when the match is among
+        its need's best ``CONSORTIUM_TOP`` (any other gets no consortium whatever the market
+        offers, and has none to retract); around a team, only when its ``fit_ceiling`` could
+        beat the member of its role."""
         if offer.side is not Side.OFFER or offer.kind not in SUPPORT_ROLES:
             return
         self._stale.update(self._by_support.get(offer.id, ()))
         if not is_live(offer, now):
             return
+        ceiling = fit_ceiling(offer)
         tops = sorted({taxonomy.top_level(c) for c in offer.fields})
-        for tech_offer in view.open_items(Kind.TECHNOLOGY, Side.OFFER, tops):
-            for tech_match_id, offer_id, need_id, _ in view.pairs_for(tech_offer.id):
+        for tech_offer_id in view.open_ids(Kind.TECHNOLOGY, Side.OFFER, tops):
+            for tech_match_id in view.match_ids_of(tech_offer_id):
                 if tech_match_id in self._stale:
                     continue
-                tech = technology(offer_id, need_id, view)
+                members = self._members.get(tech_match_id)
+                current = members.get(offer.kind) if members is not None else None
+                if current is not None and (-ceiling, offer.id) >= (-current[1], current[0]):
+                    continue  # it cannot win the role
+                tech_match = view.record(tech_match_id)
+                if tech_match is None:
+                    continue
+                if members is None and not among_best(tech_match_id, tech_match.need.id, view):
+                    continue
+                tech = technology(tech_match.offer.id, tech_match.need.id, view)
                 if tech is None:
                     continue
                 fit = support_fit(offer, tech, party_needs(tech, view)[offer.kind])
-                current = self._members.get(tech_match_id, {}).get(offer.kind)
                 # (a match with a party's own need re-works the consortium through note_matches)
                 if fit is not None and (current is None or (-fit.score, offer.id) < (-current[1], current[0])):
                     self._stale.add(tech_match_id)

@@ -25,6 +25,7 @@ Rules:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -104,6 +105,14 @@ class MatchEngine:
         """Open items of a kind and side in any of the top-level fields, by id."""
         return [self.index.item(i) for i in self.index.open_ids(kind, side, top_fields)]
 
+    def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
+        """The ids of ``open_items``, without reading the items."""
+        return self.index.open_ids(kind, side, top_fields)
+
+    def listing_ids(self, kind: Kind, side: Side, codes: Iterable[str]) -> set[str]:
+        """The ids of the open items of a kind and side listing any of the field codes."""
+        return self.index.listing_ids(kind, side, codes)
+
     def items_of(self, owner_id: str) -> list[ItemData]:
         return [self.index.item(i) for i in sorted(self._by_owner.get(owner_id, ()))]
 
@@ -133,6 +142,18 @@ class MatchEngine:
         """(match id, offer id, need id, score) of the item's current matches, by match id;
         nothing decoded."""
         return [(m, *self._matches.pair(m), self._matches.score(m)) for m in sorted(self._by_item.get(item_id, ()))]
+
+    def match_ids_of(self, item_id: str) -> frozenset[str]:
+        """The ids of the item's current matches, unordered; nothing read."""
+        return frozenset(self._by_item.get(item_id, ()))
+
+    def best_ids(self, item_id: str, n: int) -> list[str]:
+        """The ids of the item's ``n`` best current matches: by score, then the other item's id,
+        as top-k ranks them (``_make_room``)."""
+        held = self._by_item.get(item_id)
+        if not held:
+            return []
+        return heapq.nsmallest(n, held, key=lambda m: (-self._matches.score(m), self._partner(m, item_id)))
 
     def declined_by(self, match_id_: str) -> frozenset[str]:
         return frozenset(self._declined_by.get(match_id_, ()))
