@@ -218,3 +218,31 @@ def test_best_supports_is_the_full_scan_over_a_synthetic_market():
             assert best_supports(tech, engine) == _scan_best(tech, engine), match_id_
             compared += 1
     assert compared > 100
+
+
+def test_the_books_known_support_roles_are_the_markets_best_after_every_settle():
+    """The book keeps the support roles it found and forgets a kind only when an offer could
+    change it: after every event of a synthetic stream (new items from owners posting several,
+    support offers withdrawn and changed), each team it works out is the one worked out from the
+    whole market. (What it marks is main's rule, unchanged: a team whose inputs changed unmarked,
+    e.g. through a party's new capital need without a match, is kept as it was, as before.)"""
+    from bench.matching_candidates import Corpus
+    from shared.party_types import Side
+    corpus, engine, book = Corpus(seed=5, topical=True), MatchEngine(), ConsortiumBook()
+    kept: dict[str, object] = {}
+    support: list = []
+    for n in range(500):
+        item = corpus.item(n, Side.OFFER if n % 2 else Side.NEED).model_copy(update={"owner_id": f"p{n % 120}"})
+        if n % 7 == 0 and support:  # a support offer withdrawn, or moved to another field
+            old = support.pop(n % len(support))
+            item = old.model_copy(update={"version": old.version + 1, **(
+                {"status": ItemStatus.WITHDRAWN} if n % 2 else {"fields": item.fields})})
+        elif item.side is Side.OFFER and item.kind is not Kind.TECHNOLOGY:
+            support.append(item)
+        book.note_matches(engine.on_item(item, NOW), engine)
+        book.note_support_offer(item, engine, NOW)
+        for tech_match_id, proposal in book.settle(engine):
+            kept[tech_match_id] = proposal
+            record = engine.record(tech_match_id)
+            assert proposal == (propose(record, engine) if record is not None else None), (n, tech_match_id)
+    assert sum(proposal is not None for proposal in kept.values()) > 50
