@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import platform
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +53,28 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def start_in_tree(script: str, tree: Path, *args: object) -> subprocess.Popen[str]:
+    """``script --child args`` with another tree's code (``PYTHONPATH`` = the tree, e.g. a worktree
+    of main), its output piped: side-by-side benchmarks run one such child per tree at once."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.Popen([sys.executable, str(Path(script).resolve()), "--child", *map(str, args)],
+                            cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def trees(root: Path, against: Path | None, quick: bool) -> list[tuple[str, Path]]:
+    """The trees a side-by-side benchmark runs: this one, and ``--against`` unless ``--quick``."""
+    return [("this branch", root)] + ([("main (--against)", against)] if against and not quick else [])
+
+
+def child_result(child: subprocess.Popen[str]) -> dict[str, Any]:
+    """The JSON a ``start_in_tree`` child printed last."""
+    out, err = child.communicate()
+    if child.returncode != 0:
+        raise RuntimeError(f"a child failed:\n{err[-3000:]}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 def median(values: list[float]) -> float:

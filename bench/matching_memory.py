@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import tracemalloc
@@ -157,20 +154,6 @@ def _child(items: int, burst: int, trace: int) -> dict[str, Any]:
     return result
 
 
-def _start(tree: Path, items: int, burst: int, trace: int = 0) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(tree)}
-    return subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", str(items), str(burst),
-                             str(trace)], cwd=tree, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def _result(child: subprocess.Popen[str]) -> dict[str, Any]:
-    out, err = child.communicate()
-    if child.returncode != 0:
-        raise RuntimeError(f"a child failed:\n{err[-3000:]}")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    return result
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="2,000 items, 200 timed, no comparison")
@@ -183,14 +166,14 @@ def main() -> None:
     if args.child:
         print(json.dumps(_child(*args.child)))
         return
-    from bench.common import write_section
+    from bench.common import child_result, start_in_tree, write_section
     items, burst = (2_000, 200) if args.quick else (args.items, args.burst)
     trees = [("this branch", ROOT)] + ([("main (--against)", args.against)] if args.against and not args.quick else [])
     # At once: on a shared machine, the trees then see the same load while timed.
     print(f"{', '.join(label for label, _ in trees)}: {items:,} items, then {burst:,} timed ...", flush=True)
-    children = {label: _start(tree, items, burst) for label, tree in trees}
-    tracing = _start(ROOT, args.trace, 0, trace=12) if args.trace and not args.quick else None
-    results = {label: _result(child) for label, child in children.items()}
+    children = {label: start_in_tree(__file__, tree, items, burst, 0) for label, tree in trees}
+    tracing = start_in_tree(__file__, ROOT, args.trace, 0, 12) if args.trace and not args.quick else None
+    results = {label: child_result(child) for label, child in children.items()}
     print(results, flush=True)
     rows = ["| measure | " + " | ".join(results) + " |", "|---|" + "---|" * len(results)]
     for name, key, unit in (("resident memory before the items", "before_mib", "MiB"),
@@ -204,7 +187,7 @@ def main() -> None:
     body = (__doc__.split("\n\n")[0].replace("\n", " ") + f" Sizes: {items:,} items, {burst:,} timed"
             f"{' (--quick)' if args.quick else ''}.\n\n" + "\n".join(rows) + "\n")
     if tracing is not None:
-        traced = _result(tracing)
+        traced = child_result(tracing)
         body += (f"\nPython allocations of this branch over {args.trace:,} items (tracemalloc, "
                  f"{traced['traced_kib_per_item']:.1f} KiB per item traced of {traced['per_item_kib']:.1f} KiB "
                  f"resident), top sites per item:\n\n| site | KiB per item |\n|---|---|\n"

@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import cached_property, lru_cache, partial
 from typing import Any, Protocol
 
 from shared import regions, taxonomy
@@ -107,9 +107,17 @@ class EngineView(Protocol):
 
     def pairs_for(self, item_id: str) -> list[tuple[str, str, str, float]]: ...
 
+    def match_ids_of(self, item_id: str) -> frozenset[str]: ...
+
+    def best_ids(self, item_id: str, n: int) -> list[str]: ...
+
     def record(self, match_id_: str) -> ScoredPair | None: ...
 
     def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]: ...
+
+    def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]: ...
+
+    def listing_ids(self, kind: Kind, side: Side, codes: Iterable[str]) -> set[str]: ...
 
 
 def consortium_id(technology_match_id: str) -> str:
@@ -199,6 +207,21 @@ def support_fit(offer: ItemData, tech: Technology, party_needs: list[ItemData]) 
     return SupportFit(offer, score, where)
 
 
+def fit_ceiling(offer: ItemData, field: float = 1.0) -> float:
+    """The most ``support_fit`` can give the offer around any technology whose field fit is at
+    most ``field``: every other factor at its best (region 1; a capital offer's stage 1 only with
+    its TRL and a ticket in CNY stated, else ``UNKNOWN`` for the missing one), rounded as scores are."""
+    kind = offer.kind
+    stage = 1.0
+    if kind is Kind.CAPITAL:
+        floor = 1.0 if offer.trl is not None else UNKNOWN
+        ticket = 1.0 if offer.amount is not None and offer.amount.currency == "CNY" and \
+            typical_ticket(offer.amount) is not None else UNKNOWN
+        stage = (floor + ticket) / 2
+    weights = SUPPORT_WEIGHTS[kind]
+    return round(weights[0] * field + weights[1] + weights[2] * stage, 6)
+
+
 def _covered(offer: ItemData, tech: Technology) -> tuple[float, str | None] | None:
     """(region fit, the party region the offer covers) or None when its region rules it out.
     A policy applies only in its region preference (else its own region); other offers may
@@ -275,24 +298,53 @@ def party_needs(tech: Technology, view: EngineView) -> dict[Kind, list[ItemData]
     return needs
 
 
-def best_supports(tech: Technology, view: EngineView) -> dict[Kind, SupportFit]:
-    """Per support kind, the best fitting open offer of the market (see the module's rules)."""
-    best: dict[Kind, SupportFit] = {}
-    needs = party_needs(tech, view)
-    for kind in SUPPORT_ROLES:
-        # offer id -> (match id, score) of the matches of the parties' own needs
-        matched = {offer_id: (mid, score) for n in needs[kind] for mid, offer_id, _, score in view.pairs_for(n.id)}
-        for offer in view.open_items(kind, Side.OFFER, tech.top_fields):
-            fit = support_fit(offer, tech, needs[kind])
-            if fit is None:
-                continue
-            match = matched.get(offer.id)
-            if match is not None:
-                fit = SupportFit(offer, max(fit.score, match[1]), fit.where, match[0])
-            known = best.get(kind)
-            if known is None or (-fit.score, offer.id) < (-known.score, known.offer.id):
-                best[kind] = fit
+def matched_supports(needs: list[ItemData], view: EngineView) -> dict[str, tuple[str, float]]:
+    """Offer id -> (match id, score) of the current matches of the parties' own needs of a kind."""
+    return {offer_id: (mid, score) for n in needs for mid, offer_id, _, score in view.pairs_for(n.id)}
+
+
+def best_support(kind: Kind, tech: Technology, needs: list[ItemData], matched: Mapping[str, tuple[str, float]],
+                 view: EngineView) -> SupportFit | None:
+    """The best fitting open offer of the market for one support kind (see the module's rules);
+    ``needs``: the parties' needs of the kind, ``matched``: their matches (``matched_supports``).
+
+    Exactly the best of every open offer of the kind in the technology's top-level fields, found
+    without fitting each: first the offers matched with a party's own need (their match's score
+    may count) and those listing one of the technology's field codes (field fit 1); the others
+    of its top-level fields (field fit ``SAME_TOP_LEVEL``) only when the best so far does not
+    beat the most such an offer can score."""
+    best: SupportFit | None = None
+
+    def consider(offer_id: str) -> None:
+        nonlocal best
+        offer = view.get_item(offer_id)
+        fit = support_fit(offer, tech, needs) if offer is not None else None
+        if fit is None:
+            return
+        match = matched.get(offer_id)
+        if match is not None:
+            fit = SupportFit(fit.offer, max(fit.score, match[1]), fit.where, match[0])
+        if best is None or (-fit.score, offer_id) < (-best.score, best.offer.id):
+            best = fit
+
+    first = matched.keys() | view.listing_ids(kind, Side.OFFER, tech.fields)
+    for offer_id in first:
+        consider(offer_id)
+    ceiling = round(sum(SUPPORT_WEIGHTS[kind]) - SUPPORT_WEIGHTS[kind][0] * (1 - SAME_TOP_LEVEL), 6)
+    if best is not None and best.score > ceiling:
+        return best  # no offer sharing only a top-level field can score as high
+    for offer_id in view.open_ids(kind, Side.OFFER, tech.top_fields):
+        if offer_id not in first:
+            consider(offer_id)
     return best
+
+
+def best_supports(tech: Technology, view: EngineView) -> dict[Kind, SupportFit]:
+    """Per support kind, the best fitting open offer of the market (``best_support``)."""
+    needs = party_needs(tech, view)
+    best = {kind: best_support(kind, tech, needs[kind], matched_supports(needs[kind], view), view)
+            for kind in SUPPORT_ROLES}
+    return {kind: fit for kind, fit in best.items() if fit is not None}
 
 
 def _organisation(view: EngineView, participant_id: str) -> LocalizedText | None:
@@ -301,19 +353,21 @@ def _organisation(view: EngineView, participant_id: str) -> LocalizedText | None
 
 
 def among_best(tech_match_id: str, need_id: str, view: EngineView) -> bool:
-    """Whether the technology match is one of its need's best ``CONSORTIUM_TOP``."""
-    ranked = sorted(view.pairs_for(need_id), key=lambda pair: (-pair[3], pair[1]))
-    return any(match_id_ == tech_match_id for match_id_, *_ in ranked[:CONSORTIUM_TOP])
+    """Whether the technology match is one of its need's best ``CONSORTIUM_TOP`` (by score, then
+    the offer's id)."""
+    return tech_match_id in view.best_ids(need_id, CONSORTIUM_TOP)
 
 
-def propose(tech_match: ScoredPair, view: EngineView) -> ConsortiumData | None:
+def propose(tech_match: ScoredPair, view: EngineView,
+            supports_of: Callable[[Technology], dict[Kind, SupportFit]] | None = None) -> ConsortiumData | None:
     """The team around a technology match; None when it is no technology match, not among its
     need's best ``CONSORTIUM_TOP``, or no support role can be filled (two parties alone are a
-    match, not a consortium)."""
+    match, not a consortium). ``supports_of``: how the support roles are filled (``best_supports``
+    unless the ``ConsortiumBook`` knows them)."""
     tech = technology(tech_match.offer.id, tech_match.need.id, view) if tech_match.kind is Kind.TECHNOLOGY else None
     if tech is None or not among_best(tech_match.match_id, tech_match.need.id, view):
         return None
-    supports = best_supports(tech, view)
+    supports = supports_of(tech) if supports_of is not None else best_supports(tech, view)
     if not supports:
         return None
     why_provider = LocalizedText(zh=f"提供技术：{tech.offer.title.pick('zh')}",
@@ -346,18 +400,39 @@ def propose(tech_match: ScoredPair, view: EngineView) -> ConsortiumData | None:
                           score=round((2 * tech_match.score + filled) / ROLE_COUNT, 6))
 
 
+@dataclass
+class _Supports:
+    """The support roles last found around one technology match (``best_support`` per kind).
+    They hold while ``key`` does — the two items, their places, the parties' needs and those
+    needs' matches, objects by identity (``held`` keeps them alive) — and, per kind in
+    ``valid``, while the market has not changed in a way that could change the role: a support
+    offer that could now win it, or the member itself changing, takes its kind out of ``valid``."""
+
+    key: tuple[Any, ...]
+    held: tuple[Any, ...]
+    tops: frozenset[str]  # the technology's top-level fields: the support offers that can fill a role
+    best: dict[Kind, SupportFit]
+    valid: set[Kind]
+
+
 class ConsortiumBook:
-    """Which consortia may have changed since they were last worked out, and the support
-    members of each: derived state, rebuilt by noting every technology match after a restart.
+    """Which consortia may have changed since they were last worked out, the support members of
+    each, and the support roles found around each technology match among its need's best
+    ``CONSORTIUM_TOP``: derived state, rebuilt by noting every technology match after a restart.
 
     ``note_matches`` and ``note_support_offer`` mark consortia; ``settle`` works each marked one
     out once (however many of its inputs changed) and gives (technology match id, proposal or
-    None)."""
+    None). A consortium worked out again because its technology match's score moved, or another
+    match of its need changed, finds its support roles known (``_Supports``) instead of fitting
+    the market's offers again."""
 
     def __init__(self) -> None:
         self._stale: set[str] = set()  # technology match ids
         self._members: dict[str, dict[Kind, tuple[str, float]]] = {}  # tech match id -> kind -> (offer id, score)
         self._by_support: dict[str, set[str]] = {}  # support offer id -> tech match ids it is a member of
+        self._supports: dict[str, _Supports] = {}  # tech match id -> its support roles as last found
+        self._in_top: dict[str, set[str]] = {}  # top-level field -> tech match ids of ``_supports`` in it
+        self._found: set[str] = set()  # the tech match ids whose support roles the current ``settle`` found
 
     def note(self, technology_match_ids: Iterable[str]) -> None:
         self._stale.update(technology_match_ids)
@@ -371,53 +446,118 @@ class ConsortiumBook:
         for change in touched:
             m = change.match
             if m.kind is Kind.TECHNOLOGY:
-                if change.for_participant is None:
+                # a decline for one participant leaves the match and its team; declined by both
+                # sides, the match is gone, and so is its team
+                if change.for_participant is None or view.record(m.match_id) is None:
                     self._stale.add(m.match_id)
-                    self._stale.update(other for other, *_ in view.pairs_for(m.need.id))
+                    self._stale.update(view.match_ids_of(m.need.id))
             else:
                 needy.add(m.need.owner_id)
         for party in needy:
             for item in view.items_of(party):
                 if item.kind is Kind.TECHNOLOGY:
-                    self._stale.update(m for m, *_ in view.pairs_for(item.id))
+                    self._stale.update(view.match_ids_of(item.id))
 
     def note_participant(self, participant_id: str, view: EngineView) -> None:
         """A participant registered or changed (its organisation's name): the consortia it is
         a member of show it anew."""
         for item in view.items_of(participant_id):
             if item.kind is Kind.TECHNOLOGY:
-                self._stale.update(m for m, *_ in view.pairs_for(item.id))
+                self._stale.update(view.match_ids_of(item.id))
             elif item.side is Side.OFFER:
                 self._stale.update(self._by_support.get(item.id, ()))
 
     def note_support_offer(self, offer: ItemData, view: EngineView, now: datetime) -> None:
         """A capital, service or policy offer was posted, changed or withdrawn: the consortia it
-        is a member of, and those in its fields it would now win, may change."""
+        is a member of, and those in its fields it would now win, may change.
+
+        Only technology matches whose support roles were found (those among their need's best
+        ``CONSORTIUM_TOP``: any other gets no consortium whatever the market offers, and has none
+        to retract) in the offer's top-level fields are looked at, and the offer is fitted only
+        where its best possible fit (``fit_ceiling``) could beat the member of its role. A match
+        is marked as before (the offer would beat the member, or fills a team-less match's role)
+        where the offer reaches it through its technology offer's fields; the role found is
+        forgotten wherever the offer would beat it, or was it."""
         if offer.side is not Side.OFFER or offer.kind not in SUPPORT_ROLES:
             return
-        self._stale.update(self._by_support.get(offer.id, ()))
+        for tech_match_id in self._by_support.get(offer.id, ()):
+            self._stale.add(tech_match_id)
+            if (entry := self._supports.get(tech_match_id)) is not None:
+                entry.valid.clear()
         if not is_live(offer, now):
             return
-        tops = sorted({taxonomy.top_level(c) for c in offer.fields})
-        for tech_offer in view.open_items(Kind.TECHNOLOGY, Side.OFFER, tops):
-            for tech_match_id, offer_id, need_id, _ in view.pairs_for(tech_offer.id):
-                if tech_match_id in self._stale:
-                    continue
-                tech = technology(offer_id, need_id, view)
-                if tech is None:
-                    continue
-                fit = support_fit(offer, tech, party_needs(tech, view)[offer.kind])
-                current = self._members.get(tech_match_id, {}).get(offer.kind)
-                # (a match with a party's own need re-works the consortium through note_matches)
-                if fit is not None and (current is None or (-fit.score, offer.id) < (-current[1], current[0])):
-                    self._stale.add(tech_match_id)
+        kind, ceiling = offer.kind, fit_ceiling(offer)
+        tops = {taxonomy.top_level(c) for c in offer.fields}
+        for tech_match_id in set().union(*(self._in_top.get(top, ()) for top in tops)):
+            entry = self._supports[tech_match_id]
+            members = self._members.get(tech_match_id)
+            current = members.get(kind) if members is not None else None
+            marks = tech_match_id not in self._stale and (
+                current is None or (-ceiling, offer.id) < (-current[1], current[0]))
+            known = entry.best.get(kind)
+            forgets = kind in entry.valid and (known is None or (-ceiling, offer.id) < (-known.score, known.offer.id))
+            if not marks and not forgets:
+                continue  # it cannot win the role
+            tech_match = view.record(tech_match_id)
+            tech = technology(tech_match.offer.id, tech_match.need.id, view) if tech_match is not None else None
+            if tech_match is None or tech is None:
+                continue  # gone: marked when it went, its roles forgotten when settled
+            fit = support_fit(offer, tech, party_needs(tech, view)[kind])
+            if fit is None:
+                continue
+            if forgets and (known is None or (-fit.score, offer.id) < (-known.score, known.offer.id)):
+                entry.valid.discard(kind)
+            # (a match with a party's own need re-works the consortium through note_matches)
+            if marks and (current is None or (-fit.score, offer.id) < (-current[1], current[0])) \
+                    and any(taxonomy.top_level(c) in tops for c in tech.offer.fields) \
+                    and (members is not None or among_best(tech_match_id, tech_match.need.id, view)):
+                self._stale.add(tech_match_id)
+
+    def _supports_for(self, tech_match_id: str, tech: Technology, view: EngineView) -> dict[Kind, SupportFit]:
+        """The support roles around a technology match: as last found where that still holds."""
+        needs = party_needs(tech, view)
+        matched = {kind: matched_supports(needs[kind], view) for kind in SUPPORT_ROLES}
+        key = (id(tech.offer), id(tech.need), tech.places, tuple(id(n) for kind in SUPPORT_ROLES for n in needs[kind]),
+               tuple(sorted((kind.value, offer_id, *match) for kind, by_offer in matched.items()
+                            for offer_id, match in by_offer.items())))
+        entry = self._supports.get(tech_match_id)
+        if entry is None or entry.key != key:
+            self._forget_supports(tech_match_id)
+            entry = _Supports(key, (tech.offer, tech.need, needs), frozenset(tech.top_fields), {}, set())
+            self._supports[tech_match_id] = entry
+            for top in entry.tops:
+                self._in_top.setdefault(top, set()).add(tech_match_id)
+        for kind in SUPPORT_ROLES:
+            if kind not in entry.valid:
+                fit = best_support(kind, tech, needs[kind], matched[kind], view)
+                if fit is None:
+                    entry.best.pop(kind, None)
+                else:
+                    entry.best[kind] = fit
+                entry.valid.add(kind)
+        self._found.add(tech_match_id)
+        return dict(entry.best)
+
+    def _forget_supports(self, tech_match_id: str) -> None:
+        entry = self._supports.pop(tech_match_id, None)
+        if entry is None:
+            return
+        for top in entry.tops:
+            linked = self._in_top[top]
+            linked.discard(tech_match_id)
+            if not linked:
+                del self._in_top[top]
 
     def settle(self, view: EngineView) -> list[tuple[str, ConsortiumData | None]]:
         result: list[tuple[str, ConsortiumData | None]] = []
+        self._found = set()
         for tech_match_id in sorted(self._stale):
             tech_match = view.record(tech_match_id)
-            proposal = propose(tech_match, view) if tech_match is not None else None
+            proposal = propose(tech_match, view, partial(self._supports_for, tech_match_id, view=view)) \
+                if tech_match is not None else None
             self._remember(tech_match_id, proposal)
+            if tech_match_id not in self._found:  # no longer among its need's best: no roles to keep
+                self._forget_supports(tech_match_id)
             result.append((tech_match_id, proposal))
         self._stale.clear()
         return result

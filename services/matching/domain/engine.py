@@ -25,6 +25,7 @@ Rules:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +95,7 @@ class MatchEngine:
         self._by_owner: dict[str, set[str]] = {}  # open item ids per participant
         self._declined_by: dict[str, set[str]] = {}  # match id -> participants who declined it
         self._declined_partners: dict[str, set[str]] = {}  # item id -> partner ids never to propose
+        self._best: dict[str, tuple[int, list[str]]] = {}  # item id -> (n, ``best_ids``) until its matches change
 
     # --- queries -----------------------------------------------------------------------------
 
@@ -103,6 +105,14 @@ class MatchEngine:
     def open_items(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[ItemData]:
         """Open items of a kind and side in any of the top-level fields, by id."""
         return [self.index.item(i) for i in self.index.open_ids(kind, side, top_fields)]
+
+    def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
+        """The ids of ``open_items``, without reading the items."""
+        return self.index.open_ids(kind, side, top_fields)
+
+    def listing_ids(self, kind: Kind, side: Side, codes: Iterable[str]) -> set[str]:
+        """The ids of the open items of a kind and side listing any of the field codes."""
+        return self.index.listing_ids(kind, side, codes)
 
     def items_of(self, owner_id: str) -> list[ItemData]:
         return [self.index.item(i) for i in sorted(self._by_owner.get(owner_id, ()))]
@@ -133,6 +143,27 @@ class MatchEngine:
         """(match id, offer id, need id, score) of the item's current matches, by match id;
         nothing decoded."""
         return [(m, *self._matches.pair(m), self._matches.score(m)) for m in sorted(self._by_item.get(item_id, ()))]
+
+    def match_ids_of(self, item_id: str) -> frozenset[str]:
+        """The ids of the item's current matches, unordered; nothing read."""
+        return frozenset(self._by_item.get(item_id, ()))
+
+    def best_ids(self, item_id: str, n: int) -> list[str]:
+        """The ids of the item's ``n`` best current matches: by score, then the other item's id,
+        as top-k ranks them (``_make_room``)."""
+        known = self._best.get(item_id)
+        if known is not None and known[0] == n:
+            return known[1]
+        held = self._by_item.get(item_id)
+        best = heapq.nsmallest(n, held, key=lambda m: (-self._matches.score(m), self._partner(m, item_id))) \
+            if held else []
+        self._best[item_id] = (n, best)
+        return best
+
+    def _changed(self, scored: ScoredPair) -> None:
+        """A match of the two items was added, re-scored or dropped: their rankings are stale."""
+        self._best.pop(scored.offer.id, None)
+        self._best.pop(scored.need.id, None)
 
     def declined_by(self, match_id_: str) -> frozenset[str]:
         return frozenset(self._declined_by.get(match_id_, ()))
@@ -230,6 +261,7 @@ class MatchEngine:
         if not is_news(old, scored):
             return []
         self._matches.put(scored)
+        self._changed(scored)
         return [MatchChange(MATCH_UPDATED, scored)]
 
     def _create_best(self, item: ItemData, now: datetime) -> list[MatchChange]:
@@ -256,6 +288,7 @@ class MatchEngine:
             scored = self._score(item, partner, now)
             assert scored is not None  # top_partners found its content score at least at the threshold
             self._matches.put(scored)
+            self._changed(scored)
             self._by_item.setdefault(scored.offer.id, set()).add(scored.match_id)
             self._by_item.setdefault(scored.need.id, set()).add(scored.match_id)
             changes.append(MatchChange(MATCH_CREATED, scored))
@@ -280,6 +313,7 @@ class MatchEngine:
 
     def _drop(self, data: ScoredPair, reason: RetractReason) -> MatchChange:
         self._matches.discard(data.match_id)
+        self._changed(data)
         for item_id in (data.offer.id, data.need.id):
             linked = self._by_item.get(item_id)
             if linked is not None:
@@ -291,6 +325,7 @@ class MatchEngine:
     def _forget(self, item: ItemData) -> None:
         known = self.index.get(item.id)
         self.index.remove(item.id)
+        self._best.pop(item.id, None)
         if known is not None:
             owned = self._by_owner.get(known.owner_id)
             if owned is not None:

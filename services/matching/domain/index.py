@@ -355,6 +355,16 @@ class CandidateIndex:
         self._least_norm = {key: min(norms[i] for i in posting) for key, posting in self._terms.items()
                             if key[1] is Side.NEED}
 
+    def listing_ids(self, kind: Kind, side: Side, codes: Iterable[str]) -> set[str]:
+        """The ids of the open items of a kind and side listing any of ``codes`` itself (a
+        top-level code matches items listing that code, not its sub-fields)."""
+        found: set[str] = set()
+        for code in codes:
+            partition = self._partitions.get((kind, side, taxonomy.top_level(code)))
+            if partition is not None:
+                found.update(partition.ids_of(partition.codes.get(code, 0)))
+        return found
+
     def open_ids(self, kind: Kind, side: Side, top_fields: Iterable[str]) -> list[str]:
         """The ids of the open items of a kind and side listing a field in any of ``top_fields``."""
         found: set[str] = set()

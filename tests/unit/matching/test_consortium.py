@@ -164,3 +164,85 @@ def test_a_need_gets_consortia_around_its_best_three_technology_matches_only():
     settled = dict(book.settle(engine))
     assert sorted(offer_id for offer_id in ("t0", "t1", "t2", "t3", "t4", "tech")
                   if settled[match_id(offer_id, "seek")] is not None) == ["t0", "t1", "t2"]
+
+
+def _scan_best(tech, view) -> dict:
+    """The reference: every open offer of each kind in the technology's top-level fields fitted."""
+    from services.matching.domain.consortium import SUPPORT_ROLES, SupportFit, party_needs, support_fit
+    from shared.party_types import Side
+    best: dict = {}
+    needs = party_needs(tech, view)
+    for kind in SUPPORT_ROLES:
+        matched = {o: (m, s) for n in needs[kind] for m, o, _, s in view.pairs_for(n.id)}
+        for item in view.open_items(kind, Side.OFFER, tech.top_fields):
+            fit = support_fit(item, tech, needs[kind])
+            if fit is None:
+                continue
+            if item.id in matched:
+                fit = SupportFit(item, max(fit.score, matched[item.id][1]), fit.where, matched[item.id][0])
+            known = best.get(kind)
+            if known is None or (-fit.score, item.id) < (-known.score, known.offer.id):
+                best[kind] = fit
+    return best
+
+
+def test_an_offer_sharing_only_the_top_level_field_still_wins_when_the_sub_field_ones_fit_worse():
+    """Offers listing the technology's own sub-field are fitted first; the rest of its top-level
+    field only when one of them could still score higher: here the sub-field's only fund prefers
+    another region and invests late, and a fund of a sibling sub-field fits better."""
+    from services.matching.domain.consortium import best_supports, technology
+    engine = _engine()
+    engine.on_item(_capital("far", "vc1", trl=9, region_preference=["CN-GD.SZ"]), NOW)  # field 1, region far, late
+    engine.on_item(_capital("near", "vc2", fields=["5G.RAN"], trl=3, amount=(3e6, 20e6)), NOW)  # field 0.5
+    tech = technology("tech", "seek", engine)
+    found = best_supports(tech, engine)
+    assert found == _scan_best(tech, engine)
+    assert found[Kind.CAPITAL].offer.id == "near"
+
+
+def test_best_supports_is_the_full_scan_over_a_synthetic_market():
+    """The pruned search against fitting every offer of the top-level fields, on 600 synthetic
+    items whose owners post several (so parties' own needs and their matches count too)."""
+    from bench.matching_candidates import Corpus
+    from services.matching.domain.consortium import best_supports, technology
+    from shared.party_types import Side
+    corpus, engine = Corpus(seed=11, topical=True), MatchEngine()
+    for n in range(600):
+        item = corpus.item(n, Side.OFFER if n % 2 else Side.NEED)
+        engine.on_item(item.model_copy(update={"owner_id": f"p{n % 150}"}), NOW)
+    compared = 0
+    for match_id_ in sorted(engine._matches):
+        record = engine.record(match_id_)
+        tech = technology(record.offer.id, record.need.id, engine)
+        if tech is not None:
+            assert best_supports(tech, engine) == _scan_best(tech, engine), match_id_
+            compared += 1
+    assert compared > 100
+
+
+def test_the_books_known_support_roles_are_the_markets_best_after_every_settle():
+    """The book keeps the support roles it found and forgets a kind only when an offer could
+    change it: after every event of a synthetic stream (new items from owners posting several,
+    support offers withdrawn and changed), each team it works out is the one worked out from the
+    whole market. (What it marks is main's rule, unchanged: a team whose inputs changed unmarked,
+    e.g. through a party's new capital need without a match, is kept as it was, as before.)"""
+    from bench.matching_candidates import Corpus
+    from shared.party_types import Side
+    corpus, engine, book = Corpus(seed=5, topical=True), MatchEngine(), ConsortiumBook()
+    kept: dict[str, object] = {}
+    support: list = []
+    for n in range(500):
+        item = corpus.item(n, Side.OFFER if n % 2 else Side.NEED).model_copy(update={"owner_id": f"p{n % 120}"})
+        if n % 7 == 0 and support:  # a support offer withdrawn, or moved to another field
+            old = support.pop(n % len(support))
+            item = old.model_copy(update={"version": old.version + 1, **(
+                {"status": ItemStatus.WITHDRAWN} if n % 2 else {"fields": item.fields})})
+        elif item.side is Side.OFFER and item.kind is not Kind.TECHNOLOGY:
+            support.append(item)
+        book.note_matches(engine.on_item(item, NOW), engine)
+        book.note_support_offer(item, engine, NOW)
+        for tech_match_id, proposal in book.settle(engine):
+            kept[tech_match_id] = proposal
+            record = engine.record(tech_match_id)
+            assert proposal == (propose(record, engine) if record is not None else None), (n, tech_match_id)
+    assert sum(proposal is not None for proposal in kept.values()) > 50

@@ -249,3 +249,24 @@ def test_a_member_registering_later_is_named_in_its_consortium():
     named = _run(processor, _item_event(_participant("vc", PartyType.INVESTOR, "蓉创投资", "Rongchuang Capital")))
     assert _types(named) == ["consortium.updated.v1"]
     assert named.emissions[0].event.data.members[2].organisation.zh == "蓉创投资"
+
+
+def test_a_technology_match_declined_by_both_sides_loses_its_consortium():
+    """Each decline is sent to its decliner only; once both sides declined, the match is gone from
+    the engine, and its consortium is retracted rather than left standing around no match."""
+    processor = Processor(_state())
+    _run(processor, _item_event(TECH_OFFER), _item_event(TECH_NEED), _item_event(CAPITAL_OFFER))
+    tech = match_id_of("o1", "n1")
+
+    def decline(participant: str) -> CloudEvent:
+        return _event("match.feedback_given.v1", MatchFeedbackData(
+            match_id=tech, participant_id=participant, decision=FeedbackDecision.DECLINE,
+            reason=DeclineReason.NOT_OUR_FIELD))
+
+    # for "ent" only, then re-scored with its decline's penalty: the team stays, its score moved
+    first = _run(processor, decline("ent"))
+    assert _types(first) == ["match.retracted.v1", "match.updated.v1", "consortium.updated.v1"]
+    both = _run(processor, decline("uni"))
+    assert _types(both) == ["match.retracted.v1", "consortium.retracted.v1"]
+    assert both.emissions[0].event.data.for_participant == "uni"
+    assert both.emissions[1].event.data.reason == "technology match retracted"
