@@ -372,11 +372,15 @@ class Store:
         if there:
             entries, claimed = await self._not_stored(entries, there, heads)
             claims.update(claimed)
-        pending = {r: [e for e in entries if e["recipient"] == r] for r in sorted({e["recipient"] for e in entries})}
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            pending.setdefault(entry["recipient"], []).append(entry)
         added = {r: len(mine) for r, mine in pending.items()}
         written: dict[str, InboxHead] = {}
         while pending:
-            tips, buckets, moved = [], [], []
+            tips: list[dict[str, Any]] = []
+            buckets: list[dict[str, Any]] = []
+            moved: list[tuple[str, str]] = []
             for recipient, mine in pending.items():
                 head = heads[recipient]
                 new = {head.seq + 1 + i: e for i, e in enumerate(mine)}
@@ -425,8 +429,11 @@ class Store:
         recipients = sorted({e["recipient"] for e in entries if e["notification"] in claims})
         heads.update(zip(recipients, await asyncio.gather(*map(self._load, recipients)), strict=True))
         stored: set[str] = set()
-        for recipient in recipients:
-            mine = {e["notification"] for e in entries if e["recipient"] == recipient and e["notification"] in claims}
+        claimed: dict[str, set[str]] = {}
+        for entry in entries:
+            if entry["notification"] in claims:
+                claimed.setdefault(entry["recipient"], set()).add(entry["notification"])
+        for recipient, mine in claimed.items():
             numbers = {n for m in mine for n in claims[m]}
             found = await self.slots(recipient, numbers, heads[recipient])
             stored.update(f["notification"] for f in found if f["notification"] in mine
