@@ -340,3 +340,61 @@ async def test_the_fan_out_reads_a_recipient_once_until_one_changes(notification
     finally:
         await mongo.drop_database(settings.database)
         await mongo.close()
+
+
+def _handled(client, count):
+    async def handled() -> bool:
+        return sum(c.stats.processed for c in client._transport.app.state.resources.consumers) >= count
+    return handled
+
+
+async def test_a_burst_with_redelivered_records_gives_each_entry_once(notification_settings, producer):
+    """Through the broker: a burst in which 15 records come twice, then a restarted service (which
+    knows no tip) given more, and old records again: each recipient's inbox holds each entry once,
+    numbered without gaps, and the unread count follows reads exactly."""
+    settings = notification_settings()
+    firsts = [samples.match_created("p_uni", "p_ent", match_id=f"m_{n}") for n in range(30)]
+    seconds = [samples.match_created("p_res", "p_ent", match_id=f"r_{n}") for n in range(10)]
+    await publish(producer, settings, *firsts, *seconds, *firsts[5:15], *seconds[:5])
+    async with running(create_app(settings)) as client:
+        await wait_for(_handled(client, 55), what="55 records handled")
+        expected = {"p_uni": 30, "p_ent": 40, "p_res": 10}
+        for recipient, count in expected.items():
+            entries = await _everything(client, settings, recipient)
+            assert [e["seq"] for e in entries] == list(range(count, 0, -1))
+            assert len({e["data"]["match_id"] for e in entries}) == count
+            assert (await client.get("/inbox/unread-count", headers=auth(settings, recipient))).json() == {
+                "unread": count}
+        ent = auth(settings, "p_ent")
+        entries = await _everything(client, settings, "p_ent")
+        for entry in entries[:5] + entries[:2]:  # read, two of them twice
+            assert (await client.post(f"/inbox/{entry['id']}/read", headers=ent)).status_code == 200
+        assert (await client.post(f"/inbox/{entries[0]['id']}/archive", headers=ent)).status_code == 200
+        assert (await client.post(f"/inbox/{entries[9]['id']}/archive", headers=ent)).status_code == 200
+        assert (await client.get("/inbox/unread-count", headers=ent)).json() == {"unread": 34}
+    later = [samples.match_created("p_uni", "p_ent", match_id=f"m_{n}") for n in range(30, 35)]
+    async with running(create_app(settings)) as client:  # a new process: it knows no tip
+        await publish(producer, settings, *later, *firsts[:5], *later[:2])
+        await wait_for(_handled(client, 12), what="12 records handled")
+        uni = await _everything(client, settings, "p_uni")
+        assert [e["seq"] for e in uni] == list(range(35, 0, -1))
+        assert sorted(e["data"]["match_id"] for e in uni) == sorted(f"m_{n}" for n in range(35))
+        assert (await client.get("/inbox/unread-count", headers=auth(settings, "p_uni"))).json() == {"unread": 35}
+        assert (await client.get("/inbox/unread-count", headers=ent)).json() == {"unread": 39}
+        assert [e["seq"] for e in await _everything(client, settings, "p_ent")] == list(range(45, 0, -1))
+
+
+async def _everything(client, settings, recipient, **params) -> list[dict]:
+    """Every page of a recipient's inbox, archived entries included."""
+    found = []
+    for archived in ("false", "true"):
+        cursor = None
+        while True:
+            response = await client.get("/inbox", params={"limit": 20, "archived": archived, **params,
+                                                          **({"cursor": cursor} if cursor else {})},
+                                        headers=auth(settings, recipient))
+            assert response.status_code == 200, response.text
+            found += response.json()["items"]
+            if (cursor := response.json()["next_cursor"]) is None:
+                break
+    return sorted(found, key=lambda e: e["seq"], reverse=True)
