@@ -46,8 +46,9 @@ _LEGACY_FIELDS = ("preferences", "preferences_updated_at", "webhook_secret", "pr
 _RECIPIENTS_CHANGED = "recipients"
 # The fan-out forgets what it knows of recipients when it knows this many (memory stays bounded).
 KNOWN_RECIPIENTS_MAX = 100_000
-# ... and the newest tips of inboxes it wrote (each up to a bucket of entries) past this many.
-KNOWN_INBOXES_MAX = 20_000
+# ... and the newest tips of the inboxes it wrote longest ago (each up to a bucket of entries, ~1-2
+# KB each) past this many.
+KNOWN_INBOXES_MAX = 5_000
 # The upgrade that gave the inboxes of the earlier layout their first tip.
 _INBOX_TIPS = "inbox-tips"
 
@@ -406,6 +407,7 @@ class Store:
             await insert_new(self.inbox_buckets, [b for b in buckets if b["recipient"] not in taken])
             for recipient in pending.keys() - taken:
                 tip = written[recipient]
+                self._tips.pop(recipient, None)  # to the end: the order is when each was written last
                 self._tips[recipient] = replace(tip, kept={n: t for n, t in tip.kept.items()
                                                            if inbox.bucket_of(n) == inbox.bucket_of(tip.seq)})
             # Another writer took these versions (or the recipient was not new): read and number again.
@@ -413,8 +415,9 @@ class Store:
             heads.update(zip(again, await asyncio.gather(*map(self._load, again)), strict=True))
             pending = {r: pending[r] for r in again}
         await self._move_hints(written)
-        if len(self._tips) > KNOWN_INBOXES_MAX:
-            self._tips.clear()
+        if len(self._tips) > KNOWN_INBOXES_MAX:  # forget the half written to longest ago
+            for recipient in list(self._tips)[:KNOWN_INBOXES_MAX // 2]:
+                del self._tips[recipient]
         return added
 
     async def _not_stored(self, entries: list[dict[str, Any]], there: set[str],
