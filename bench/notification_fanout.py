@@ -16,8 +16,8 @@ to a real HTTP receiver that verifies each Standard Webhooks signature and answe
 e-mail to a real SMTP receiver (aiosmtpd, as the development sink ``hardtech.devsink``); both run
 in a thread of their own, beside the service's event loop.
 
-    .venv/bin/python -m bench.notification_fanout [--quick] [--burst 3000] [--inbox-rates 50] [--rates 200,500] [--label NAME] [--out FILE]
-        [--beside FILE]
+    .venv/bin/python -m bench.notification_fanout [--quick] [--burst 3000] [--capacity-only] [--warm] [--inbox-rates 50]
+        [--rates 200,500] [--label NAME] [--out FILE] [--beside FILE]
 
 To compare with other code (e.g. main): run it from a worktree of that code with ``--label`` and
 ``--out FILE``, then here with ``--beside FILE``: the section shows both, this code first.
@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 import threading
 import time
 import uuid
@@ -60,6 +61,7 @@ from shared.mongo import make_client
 from shared.party_types import Kind, PartyType
 
 RECEIVER_DELAY = 0.010
+recorded_warm: set[str] = set()  # recipients of warm-up entries stored
 PAIRS = 250  # events cycle through this many (offer owner, need owner) pairs: 500 recipients
 HOLD_P99_SECONDS = 2.0  # a rate is held when p99 event -> inbox stays within this (the SSE goal)
 DRAIN_TIMEOUT = 180.0
@@ -172,6 +174,7 @@ def _record_inbox(store: Store, received: dict[str, float], match_of: dict[str, 
                 received.setdefault(f"{match_of[entry['event_id']]}|{entry['recipient']}", now)
             else:  # the warm-up
                 received.setdefault("warm-up", now)
+                recorded_warm.add(entry["recipient"])
         return result
 
     store.write_entries = timed  # type: ignore[method-assign]
@@ -180,7 +183,8 @@ def _record_inbox(store: Store, received: dict[str, float], match_of: dict[str, 
 async def _publish(producer: Producer, topic: str, events: list[Any], rate: float | None, run: Run) -> None:
     """All at once (a burst), or ``rate`` notifications/s (two per event) in ticks of 50 ms."""
     started = time.time()
-    if rate is None:
+    if rate is None:  # timed from the burst's publishing, not from when its events were made (before the warm-up)
+        events = [e.model_copy(update={"time": datetime.now(UTC)}) for e in events]
         for event in events:
             run.sent_at[event.data.match_id] = event.time.timestamp()
         await asyncio.gather(*(producer.send_event(topic, e, key=e.subject) for e in events))
@@ -206,7 +210,8 @@ async def _wait_for(what: dict[str, float], expected: int, deadline: float) -> N
         await asyncio.sleep(0.1)
 
 
-async def run_once(name: str, events: int, *, rate: float | None, channels: bool, receivers: Receivers) -> Run:
+async def run_once(name: str, events: int, *, rate: float | None, channels: bool, receivers: Receivers,
+                   warm: bool = False) -> Run:
     prefix = f"bench{uuid.uuid4().hex[:8]}-"
     settings = Settings(topic_prefix=prefix, database=f"{prefix}notification", allow_private_webhooks=True,
                         delivery_poll_seconds=0.2,
@@ -235,6 +240,15 @@ async def run_once(name: str, events: int, *, rate: float | None, channels: bool
         await producer.send_event(topics.MATCHES.full_name(prefix), warm_up, key=warm_up.subject)
         await _wait_for(run.inbox, 1, time.time() + 120)
         del run.inbox["warm-up"]
+        if warm:  # a match to every pair first: the service has met every recipient before the burst
+            recorded_warm.clear()
+            seen = [_match(-2 - pair, pair=str(pair)) for pair in range(PAIRS)]
+            await asyncio.gather(*(producer.send_event(topics.MATCHES.full_name(prefix), e, key=e.subject)
+                                   for e in seen))
+            deadline = time.time() + DRAIN_TIMEOUT
+            while len(recorded_warm) < 2 * PAIRS and time.time() < deadline:
+                await asyncio.sleep(0.1)
+            run.inbox.pop("warm-up", None)
         await _publish(producer, topics.MATCHES.full_name(prefix), batch, rate, run)
         deadline = time.time() + DRAIN_TIMEOUT
         await _wait_for(run.inbox, run.expected, deadline)
@@ -245,7 +259,7 @@ async def run_once(name: str, events: int, *, rate: float | None, channels: bool
     # e-mails arrive under their Message-ID, <notification id@hardtech-express>
     run.emails = _emails_by_event(receivers.emails, batch)
     heads = await asyncio.gather(*(store.inbox_head(r) for r in recipients))
-    run.stored = sum(h.count for h in heads)
+    run.stored = sum(h.count for h in heads) - (2 * PAIRS if warm else 0)
     await producer.stop()
     await mongo.drop_database(settings.database)
     await mongo.close()
@@ -291,17 +305,20 @@ def _table(runs: list[Run]) -> str:
 
 
 async def main(quick: bool, rates: list[float] | None, label: str, burst: int | None,
-               inbox_rates: list[float]) -> str:
+               inbox_rates: list[float], capacity_only: bool = False, warm: bool = False) -> str:
     burst = burst or (500 if quick else 3000)
     seconds = 8 if quick else 20
     receivers = Receivers()
     receivers.start()
     try:
-        runs = [await run_once("capacity: burst, inbox only", burst, rate=None, channels=False, receivers=receivers)]
+        runs = [await run_once("capacity: burst, inbox only" + (", recipients met before" if warm else ""), burst,
+                               rate=None, channels=False, receivers=receivers, warm=warm)]
         capacity = runs[0].rate_of(runs[0].inbox)
         print(f"capacity {capacity:.0f} inbox notifications/s", flush=True)
         steady = [(rate, False) for rate in inbox_rates] + [
             (rate, True) for rate in rates or [round(capacity * share / 10) * 10 for share in (0.5, 0.8)]]
+        if capacity_only:
+            steady = []
         for rate, channels in steady:
             events = max(10, int(rate / 2 * seconds))
             runs.append(await run_once(f"sustained {seconds} s, {'every channel' if channels else 'inbox only'}",
@@ -326,7 +343,7 @@ async def main(quick: bool, rates: list[float] | None, label: str, burst: int | 
         "`time`; nothing is counted in the store while measuring; after each run every inbox head is read by "
         "`_id` and its count checked.\n\n"
         f"{table}\n\n"
-        "Command: `.venv/bin/python -m bench.notification_fanout" + (" --quick`" if quick else "`"))
+        "Command: `.venv/bin/python -m bench.notification_fanout " + " ".join(sys.argv[1:]) + "`")
     return body
 
 if __name__ == "__main__":
@@ -337,12 +354,16 @@ if __name__ == "__main__":
     parser.add_argument("--burst", type=int, help="events of the capacity run (default 3000, quick 500)")
     parser.add_argument("--inbox-rates", default="", help="offered notifications/s of sustained runs with the "
                                                           "inbox only (default none)")
+    parser.add_argument("--capacity-only", action="store_true", help="the burst alone, no sustained runs")
+    parser.add_argument("--warm", action="store_true", help="before the burst, one match to every pair: the "
+                                                            "service has met every recipient (its steady state)")
     parser.add_argument("--label", default="This code", help="what the figures are of, in the section")
     parser.add_argument("--out", help="write the section's body here instead of bench/results/notification.md")
     parser.add_argument("--beside", help="a body written with --out by a run on other code, shown after this one's")
     args = parser.parse_args()
     section = asyncio.run(main(args.quick, [float(r) for r in args.rates.split(",")] if args.rates else None,
-                               args.label, args.burst, [float(r) for r in args.inbox_rates.split(",") if r]))
+                               args.label, args.burst, [float(r) for r in args.inbox_rates.split(",") if r],
+                               args.capacity_only, args.warm))
     if args.beside:  # the same benchmark run on other code just before (e.g. main, from a worktree of it)
         section += "\n\n" + Path(args.beside).read_text().strip()
     if args.out:

@@ -25,6 +25,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         live = app.state.live = Broadcaster()
         await store.ensure_indexes()
         await store.upgrade()
+        await store.upgrade_inbox()
         deliveries = app.state.deliveries = DeliveryWorker(settings, store, resources.producer)
         digests = DigestWorker(settings, store, deliveries)
         fan_out = FanOut(settings, store, live, deliveries, digests)

@@ -38,10 +38,8 @@ CONSUMED_TOPICS = (topics.MATCHES, topics.CONSORTIA, topics.AGENDAS, topics.SESS
                    topics.PARTICIPANTS, topics.NOTIFICATION_NOTICES)
 DELIVERY_DEAD_LETTER = topics.dead_letter("notification-webhooks")
 # Records per fetch handed to the fan-out in one call: its writes are a handful of bulk commands
-# whatever the number (updates go in commands of shared.mongo.BULK_CHUNK statements), and what it
-# pays per recipient (a head read and moved, a lease) is paid once per fetch, however many notices
-# the recipient gets in it: a burst of 2,000 matches to 500 participants was stored in 57 s in
-# fetches of 2,000, 97 s in fetches of 500 (bench.notification_fanout, loaded machine).
+# whatever the number, and what it pays per recipient (a tip inserted, its newest bucket copied
+# forward) is paid once per fetch, however many notices the recipient gets in it.
 FETCH_RECORDS = 2000
 
 
@@ -77,8 +75,9 @@ class Writes:
 class FanOut:
     """Turns each fetch of events into inbox entries, live events and deliveries, idempotently, in
     a few bulk commands per fetch. A recipient's notices come from every partition, which the
-    replicas' consumers share: a fetch holds its recipients' inbox locks (shared/locks.py, across
-    processes) and reads their heads under them, so no two write one inbox at once."""
+    replicas' consumers share: the inbox is written by inserts whose unique ``_id``s number its
+    entries (``Store.write_entries``), so two writers of one inbox never give a number twice and no
+    lock is held."""
 
     def __init__(self, settings: Settings, store: Store, live: Broadcaster, deliveries: Scheduler,
                  digests: Scheduler):
@@ -156,18 +155,8 @@ class FanOut:
     async def _write_inbox(self, entries: list[dict[str, Any]]) -> None:
         if not entries:
             return
-        recipients = sorted({e["recipient"] for e in entries})
-        async with self._store.locks.hold_all(("inbox", r) for r in recipients):
-            heads = dict(zip(recipients, await asyncio.gather(*map(self._store.recovered_head, recipients)),
-                             strict=True))
-            following = {r: h.seq for r, h in heads.items()}
-            for entry in entries:
-                following[entry["recipient"]] += 1
-                entry["seq"] = following[entry["recipient"]]
-            await self._store.reserve(following)
-            moved = await self._store.write_entries(entries, heads)
-        for recipient, head in moved.items():
-            metrics.count(Channel.INBOX, "sent", head.count - heads[recipient].count)
+        for recipient, added in (await self._store.write_entries(entries)).items():
+            metrics.count(Channel.INBOX, "sent", added)
             self._live.notify(recipient)
 
     async def _write_deliveries(self, deliveries: list[dict[str, Any]]) -> None:

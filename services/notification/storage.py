@@ -7,7 +7,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -31,8 +31,11 @@ SECRET_OVERLAP = timedelta(hours=24)
 # An inbox entry's event data (a match's parties and explanations) is stored packed: read whole,
 # most of the entry's elements (shared.mongo.pack).
 ENTRY_PACKED = ("data",)
-# What the unread count reads of an inbox's head.
-HEAD_COUNTERS = {"seq": 1, "count": 1, "reserved": 1, "first": 1}
+# What the unread count reads of an inbox's tip.
+TIP_COUNTERS = {"v": 1, "seq": 1, "count": 1, "first": 1}
+# The head's hint to the newest tip moves to every this many-th version of a recipient's tip: one
+# update per recipient per this many writes to their inbox, a reader's probes past it stay few.
+TIP_HINT_EVERY = 8
 # What the delivery worker's schedule holds of a delivery.
 SCHEDULED = {"_id": 1, "due_at": 1, "recipient": 1, "channel": 1}
 # The upgrade that moved what the API and the delivery worker write out of ``recipients``.
@@ -43,6 +46,11 @@ _LEGACY_FIELDS = ("preferences", "preferences_updated_at", "webhook_secret", "pr
 _RECIPIENTS_CHANGED = "recipients"
 # The fan-out forgets what it knows of recipients when it knows this many (memory stays bounded).
 KNOWN_RECIPIENTS_MAX = 100_000
+# ... and the newest tips of the inboxes it wrote longest ago (each up to a bucket of entries, ~1-2
+# KB each) past this many.
+KNOWN_INBOXES_MAX = 5_000
+# The upgrade that gave the inboxes of the earlier layout their first tip.
+_INBOX_TIPS = "inbox-tips"
 
 
 def slot_id(recipient: str, seq: int) -> str:
@@ -51,6 +59,25 @@ def slot_id(recipient: str, seq: int) -> str:
 
 def bucket_id(recipient: str, bucket: int) -> str:
     return f"{recipient}:b{bucket}"
+
+
+def tip_id(recipient: str, version: int) -> str:
+    return f"{recipient}:v{version}"
+
+
+def _bucket(recipient: str, bucket: int, texts: Mapping[int, str]) -> dict[str, Any]:
+    return {"_id": bucket_id(recipient, bucket), "recipient": recipient,
+            **{inbox.field_of(n): t for n, t in texts.items()}}
+
+
+def _number(entries: list[dict[str, Any]], heads: Mapping[str, InboxHead]) -> dict[str, int]:
+    """The numbers entries get, in their order, above their recipients' ``heads``."""
+    following = {r: h.seq for r, h in heads.items()}
+    numbers = {}
+    for entry in entries:
+        following[entry["recipient"]] += 1
+        numbers[entry["notification"]] = following[entry["recipient"]]
+    return numbers
 
 
 def _entry(text: str, marks: dict[str, Any], seq: int) -> dict[str, Any]:
@@ -64,15 +91,21 @@ def _entry(text: str, marks: dict[str, Any], seq: int) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class InboxHead:
-    seq: int  # the highest sequence number in the inbox (0: empty)
-    count: int  # entries ever added
-    reserved: int  # the highest sequence number a write may have used
-    first: int | None = None  # the first number kept in buckets (None: none yet, all are documents)
-    kept: Mapping[int, str] = field(default_factory=dict)  # the newest bucket's entries, packed
+    """An inbox as its newest tip has it (all zero and no tip: empty)."""
+    seq: int = 0  # the highest sequence number in the inbox (0: empty)
+    count: int = 0  # entries ever added
+    first: int | None = 1  # the first number kept in buckets (below it: a document each, as before)
+    kept: Mapping[int, str] = field(default_factory=dict)  # the entries the tip holds, packed
+    version: int = -1  # the tip's version (-1: none yet)
 
     def bucketed(self, seq: int) -> bool:
         """Whether entry ``seq`` is kept in a bucket (else in a document of its own, as before)."""
         return self.first is not None and seq >= self.first if seq <= self.seq else True
+
+
+def _head_of(tip: Mapping[str, Any]) -> InboxHead:
+    return InboxHead(seq=tip["seq"], count=tip["count"], first=tip.get("first"), version=tip["v"],
+                     kept={n: v for k, v in tip.items() if (n := inbox.seq_of(k)) is not None})
 
 
 class RecipientRecord:
@@ -113,6 +146,8 @@ class Store:
         self.inbox = db["inbox"]
         self.inbox_ids = db["inbox_ids"]
         self.inbox_heads = db["inbox_heads"]
+        self.inbox_tips = db["inbox_tips"]
+        self.inbox_moved = db["inbox_moved"]
         self.inbox_reads = db["inbox_reads"]
         self.inbox_buckets = db["inbox_buckets"]
         self.inbox_flags = db["inbox_flags"]
@@ -124,6 +159,7 @@ class Store:
         self.locks = locks  # per document, across processes (shared/locks.py)
         self._known: dict[str, RecipientRecord] = {}  # see ``known_recipients``
         self._known_token: object = object()  # the ``changes`` token they were read under (none yet)
+        self._tips: dict[str, InboxHead] = {}  # the newest tip written per recipient (see ``write_entries``)
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -235,118 +271,229 @@ class Store:
         document = await self.sessions.find_one({"_id": session_id})
         return SessionData.model_validate(document["data"]) if document else None
 
-    # --- inbox: per recipient, a head document holding the newest bucket of entries --------------
+    # --- inbox: per recipient, numbered entries in buckets, written by inserts only ----------------
     #
-    # FerretDB v1 answers only ``_id`` lookups from an index, so every inbox read is a bounded number
-    # of them. Entries are numbered per recipient and kept in buckets of ``inbox.BUCKET`` (each entry
-    # one packed JSON text under ``e<seq>``): the head ``inbox_heads[recipient]`` holds the last
-    # sequence number, how many entries were ever added, and the newest bucket's entries; each full
-    # bucket below it is ``inbox_buckets[f"{recipient}:b{n}"]``. An entry's read and archived flags
-    # are ``inbox_flags[f"{recipient}:b{n}"]``; how many entries left the unread state is
-    # ``inbox_reads[recipient]``. A page of the newest entries is the head and about ``limit / BUCKET``
-    # buckets with their flags; the unread count is the head and the reads. Entries written before
-    # the buckets (numbers below the head's ``first``, or all of a head without it) stay one
-    # document each in ``inbox`` and are read as they are. The fan-out consumer is the only writer of
-    # heads and buckets, under the recipient's ``("inbox", recipient)`` lock (its replicas share the
-    # partitions), the API the only writer of flags and reads, under ``("inbox_reads", recipient)``:
-    # the locks hold across processes (shared/locks.py); FerretDB v1 loses concurrent updates to one
-    # document.
+    # FerretDB v1 answers only ``_id`` look-ups from an index and applies ~100 updates/s against
+    # ~2,500 inserted documents/s, so the fan-out writes an inbox by inserts alone and every read is
+    # a bounded number of ``_id`` look-ups. Entries are numbered per recipient (``seq`` 1, 2, …) and
+    # kept in buckets of ``inbox.BUCKET`` (each entry one packed JSON text under ``e<seq>``). Each
+    # write to a recipient's inbox inserts a new *tip* ``inbox_tips[f"{recipient}:v{version}"]``
+    # (versions 0, 1, 2, … per recipient): the highest number, how many entries were ever added, and
+    # the entries of the newest bucket (copied forward from the previous tip) plus those of any bucket
+    # the write filled. The tip's unique ``_id`` is the claim: of two writers that both want version
+    # v, one inserts it and the other reads the newest tip and numbers again, so numbers are never
+    # given twice, without a lock. After its tip, the writer inserts each bucket the write filled as
+    # ``inbox_buckets[f"{recipient}:b{n}"]`` (whoever loads a tip later inserts them again if missing:
+    # a writer that died in between). ``inbox_heads[recipient].tip`` is a hint, moved (``$max``) every
+    # ``TIP_HINT_EVERY`` versions: a reader finds the newest tip from it by exponential probing, a few
+    # look-ups. The fan-out remembers each recipient's newest tip it wrote (``_tips``), so a warm
+    # write reads nothing; a recipient it does not know yet is taken to be new (its tip version 0):
+    # when that insert finds a tip there, the recipient's newest tip is read and its entries are
+    # numbered again.
+    #
+    # Redelivered records add nothing twice: ``inbox_ids[notification]`` (unique) is inserted before
+    # the tip, with the number planned for it. When it is there already, the entry is stored if its
+    # slot (or, for one numbered again after a conflict, the slot in ``inbox_moved[notification]``)
+    # holds that notification; otherwise an earlier attempt died before its tip and the entry is
+    # written now. An entry's read and archived flags are ``inbox_flags[f"{recipient}:b{n}"]``; how
+    # many entries left the unread state is ``inbox_reads[recipient]``, written by the API under the
+    # recipient's ``("inbox_reads", recipient)`` lock. Entries written before the buckets (numbers
+    # below ``first``) stay one document each in ``inbox`` and are read as they are; inboxes of the
+    # earlier layout (a head document holding the newest bucket) get their tip version 0 at start-up
+    # (``upgrade_inbox``).
 
     async def inbox_head(self, recipient: str, *, entries: bool = True) -> InboxHead:
-        """The recipient's head; with the newest bucket's entries unless ``entries`` is False."""
-        head = await self.inbox_heads.find_one({"_id": recipient}, None if entries else HEAD_COUNTERS) or {}
-        seq = head.get("seq", 0)
-        kept = {n: v for k, v in head.items() if (n := inbox.seq_of(k)) is not None}
-        return InboxHead(seq=seq, count=head.get("count", 0), reserved=head.get("reserved", 0),
-                         first=head.get("first"), kept=kept)
+        """The recipient's newest tip; with the newest bucket's entries unless ``entries`` is False."""
+        tip = await self._newest_tip(recipient, None if entries else TIP_COUNTERS)
+        return InboxHead() if tip is None else _head_of(tip)
 
-    async def recovered_head(self, recipient: str) -> InboxHead:
-        """The head as the consumer resumes it: entries written in (seq, reserved] by a run that died
-        before it moved the head are counted, and their numbers are never given out again."""
-        head = await self.inbox_head(recipient)
-        if head.reserved <= head.seq:
+    async def _newest_tip(self, recipient: str, projection: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        """The tip with the highest version: from the head's hint, the next versions probed at
+        distances 1, 2, 4 … until one is missing, then halving the gap (``2 log2(lag)`` look-ups at
+        most, the lag below ``TIP_HINT_EVERY`` but after a writer died)."""
+        hint = await self.inbox_heads.find_one({"_id": recipient}, {"tip": 1})
+        low = (hint or {}).get("tip", 0)
+        at_low, after = await asyncio.gather(self._tip(recipient, low, projection),
+                                             self._tip(recipient, low + 1, projection))
+        if at_low is None:
+            return None  # no tip yet: an empty inbox
+        if after is None:
+            return at_low
+        best, low, step = after, low + 1, 1
+        while (probe := await self._tip(recipient, low + step, projection)) is not None:
+            best, low, step = probe, low + step, step * 2
+        high = low + step
+        while high - low > 1:
+            middle = (low + high) // 2
+            if (probe := await self._tip(recipient, middle, projection)) is not None:
+                best, low = probe, middle
+            else:
+                high = middle
+        return best
+
+    async def _tip(self, recipient: str, version: int, projection: Mapping[str, Any] | None) -> dict[str, Any] | None:
+        return await self.inbox_tips.find_one({"_id": tip_id(recipient, version)}, projection)
+
+    async def _load(self, recipient: str) -> InboxHead:
+        """The recipient's newest tip, for writing: the buckets it filled are inserted if missing
+        (their writer may have died after the tip), and only the newest bucket's entries are kept."""
+        tip = await self._newest_tip(recipient, None)
+        if tip is None:
+            return InboxHead()
+        head = _head_of(tip)
+        newest = inbox.bucket_of(head.seq)
+        closed, kept = inbox.layout({}, dict(head.kept), head.seq)
+        await insert_new(self.inbox_buckets, [_bucket(recipient, b, texts) for b, texts in closed.items()])
+        return replace(head, kept={n: t for n, t in kept.items() if inbox.bucket_of(n) == newest})
+
+    async def write_entries(self, entries: list[dict[str, Any]]) -> dict[str, int]:
+        """Add inbox entries (each with ``notification`` and ``recipient``), numbered per recipient in
+        their order, by inserts: their ids, one tip per recipient, the buckets they filled. Return
+        how many entries each recipient got (an entry already stored, from a redelivered record, is
+        not added again). When it raises, the recipients are read again by the next attempt."""
+        entries = list({e["notification"]: e for e in reversed(entries)}.values())[::-1]  # first of each
+        if not entries:
+            return {}
+        recipients = {e["recipient"] for e in entries}
+        try:
+            return await self._write_entries(entries)
+        except BaseException:
+            for recipient in recipients:
+                self._tips.pop(recipient, None)
+            raise
+
+    async def _write_entries(self, entries: list[dict[str, Any]]) -> dict[str, int]:
+        heads = {r: self._tips.get(r, InboxHead()) for r in {e["recipient"] for e in entries}}
+        planned = _number(entries, heads)
+        there = await insert_new(self.inbox_ids, [{"_id": e["notification"], "recipient": e["recipient"],
+                                                   "slot": slot_id(e["recipient"], planned[e["notification"]])}
+                                                  for e in entries])
+        # the slots each entry's id claims (an entry is stored where one of them holds it)
+        claims = {e["notification"]: {planned[e["notification"]]} for e in entries if e["notification"] not in there}
+        if there:
+            entries, claimed = await self._not_stored(entries, there, heads)
+            claims.update(claimed)
+        pending: dict[str, list[dict[str, Any]]] = {}
+        for entry in entries:
+            pending.setdefault(entry["recipient"], []).append(entry)
+        added = {r: len(mine) for r, mine in pending.items()}
+        written: dict[str, InboxHead] = {}
+        while pending:
+            tips: list[dict[str, Any]] = []
+            buckets: list[dict[str, Any]] = []
+            moved: list[tuple[str, str]] = []
+            for recipient, mine in pending.items():
+                head = heads[recipient]
+                new = {head.seq + 1 + i: e for i, e in enumerate(mine)}
+                texts = {n: to_json({**e, "seq": n, "read": False, "archived": False}).decode() for n, e in new.items()}
+                closed, kept = inbox.layout(dict(head.kept), texts, head.seq + len(new))
+                tip = InboxHead(seq=head.seq + len(new), count=head.count + len(new), first=head.first, kept=kept,
+                                version=head.version + 1)
+                tips.append({"_id": tip_id(recipient, tip.version), "recipient": recipient, "v": tip.version,
+                             "seq": tip.seq, "count": tip.count, "first": tip.first,
+                             **{inbox.field_of(n): t for b in closed.values() for n, t in b.items()},
+                             **{inbox.field_of(n): t for n, t in kept.items()}})
+                buckets += [_bucket(recipient, b, t) for b, t in closed.items()]
+                written[recipient] = tip
+                moved += [(e["notification"], slot_id(recipient, n)) for n, e in new.items()
+                          if n not in claims[e["notification"]]]
+            # An entry numbered otherwise than its id says is found through ``inbox_moved``, written
+            # before the tip like the id (a slot that does not hold the entry claims nothing).
+            await self._moved(moved)
+            for notification, slot in moved:
+                claims[notification].add(int(slot.rsplit(":", 1)[1]))
+            there = await insert_new(self.inbox_tips, tips)
+            taken = {t["recipient"] for t in tips if t["_id"] in there}
+            await insert_new(self.inbox_buckets, [b for b in buckets if b["recipient"] not in taken])
+            for recipient in pending.keys() - taken:
+                tip = written[recipient]
+                self._tips.pop(recipient, None)  # to the end: the order is when each was written last
+                self._tips[recipient] = replace(tip, kept={n: t for n, t in tip.kept.items()
+                                                           if inbox.bucket_of(n) == inbox.bucket_of(tip.seq)})
+            # Another writer took these versions (or the recipient was not new): read and number again.
+            again = sorted(taken)
+            heads.update(zip(again, await asyncio.gather(*map(self._load, again)), strict=True))
+            pending = {r: pending[r] for r in again}
+        await self._move_hints(written)
+        if len(self._tips) > KNOWN_INBOXES_MAX:  # forget the half written to longest ago
+            for recipient in list(self._tips)[:KNOWN_INBOXES_MAX // 2]:
+                del self._tips[recipient]
+        return added
+
+    async def _not_stored(self, entries: list[dict[str, Any]], there: set[str],
+                          heads: dict[str, InboxHead]) -> tuple[list[dict[str, Any]], dict[str, set[int]]]:
+        """Of ``entries``, those not stored yet, and the slots the ids of those in ``there`` claim
+        (inserted before: stored if one of their slots holds them). Their recipients' ``heads`` are
+        read (their newest tips)."""
+        pointers = await find_by_ids(self.inbox_ids, there) + await find_by_ids(self.inbox_moved, there)
+        claims: dict[str, set[int]] = {}
+        for pointer in pointers:
+            claims.setdefault(pointer["_id"], set()).add(int(pointer["slot"].rsplit(":", 1)[1]))
+        recipients = sorted({e["recipient"] for e in entries if e["notification"] in claims})
+        heads.update(zip(recipients, await asyncio.gather(*map(self._load, recipients)), strict=True))
+        stored: set[str] = set()
+        claimed: dict[str, set[str]] = {}
+        for entry in entries:
+            if entry["notification"] in claims:
+                claimed.setdefault(entry["recipient"], set()).add(entry["notification"])
+        for recipient, mine in claimed.items():
+            numbers = {n for m in mine for n in claims[m]}
+            found = await self.slots(recipient, numbers, heads[recipient])
+            stored.update(f["notification"] for f in found if f["notification"] in mine
+                          and f["seq"] in claims[f["notification"]])
+        return ([e for e in entries if e["notification"] not in stored],
+                {n: c for n, c in claims.items() if n not in stored})
+
+    async def _moved(self, moved: list[tuple[str, str]]) -> None:
+        there = await insert_new(self.inbox_moved, [{"_id": n, "slot": s} for n, s in moved])
+        await bulk_write_chunked(self.inbox_moved, [UpdateOne({"_id": n}, {"$set": {"slot": s}})
+                                                    for n, s in moved if n in there])
+
+    async def _move_hints(self, written: dict[str, InboxHead]) -> None:
+        """Move the heads' hints to every ``TIP_HINT_EVERY``-th version (a lost or refused move only
+        costs readers a look-up or two)."""
+        hints = [UpdateOne({"_id": r}, {"$max": {"tip": h.version}}, upsert=True)
+                 for r, h in written.items() if (h.version + 1) % TIP_HINT_EVERY == 0]
+        try:
+            await bulk_write_chunked(self.inbox_heads, hints)
+        except BulkWriteError as exc:  # two writers inserting one head
+            if any(e.get("code") != DUPLICATE_KEY for e in exc.details.get("writeErrors", [])):
+                raise
+
+    async def upgrade_inbox(self) -> int:
+        """Give every inbox of the earlier layout (a head holding counters and the newest bucket,
+        moved per write) its tip version 0, so the fan-out numbers on from it; how many. Runs once
+        per database (a scan on FerretDB v1); a crash midway repeats it, and the inserts are
+        idempotent."""
+        if await self.upgrades.find_one({"_id": _INBOX_TIPS}) is not None:
+            return 0
+        tips = []
+        async for document in self.inbox_heads.find({"$or": [{"seq": {"$exists": True}},
+                                                              {"reserved": {"$exists": True}}]}):
+            head = await self._recovered_head(document)
+            newest = inbox.bucket_of(head.seq) if head.seq else 0
+            tips.append({"_id": tip_id(document["_id"], 0), "recipient": document["_id"], "v": 0, "seq": head.seq,
+                         "count": head.count, "first": head.seq + 1 if head.first is None else head.first,
+                         **{inbox.field_of(n): t for n, t in head.kept.items() if inbox.bucket_of(n) == newest}})
+        await insert_new(self.inbox_tips, tips)
+        await upsert_one(self.upgrades, _INBOX_TIPS, {"$set": {"inboxes": len(tips)}})
+        return len(tips)
+
+    async def _recovered_head(self, document: dict[str, Any]) -> InboxHead:
+        """An earlier layout's head as that layout resumed it: entries written in (seq, reserved] by
+        a run that died before it moved the head are counted."""
+        recipient, seq, reserved = document["_id"], document.get("seq", 0), document.get("reserved", 0)
+        kept = {n: v for k, v in document.items() if (n := inbox.seq_of(k)) is not None}
+        head = InboxHead(seq=seq, count=document.get("count", 0), first=document.get("first"), kept=kept)
+        if reserved <= seq:
             return head
-        numbers = range(head.seq + 1, head.reserved + 1)
+        numbers = range(seq + 1, reserved + 1)
         if head.first is None:  # written before the buckets: one document per entry
             found = len(await find_by_ids(self.inbox, [slot_id(recipient, n) for n in numbers], {"_id": 1}))
         else:  # only full buckets are written before the head moves
             buckets = await find_by_ids(self.inbox_buckets, {bucket_id(recipient, inbox.bucket_of(n)) for n in numbers})
             found = sum(1 for b in buckets for k in b if (n := inbox.seq_of(k)) is not None and n in numbers)
-        return InboxHead(seq=head.reserved, count=head.count + found, reserved=head.reserved, first=head.first,
-                         kept=head.kept)
-
-    async def reserve(self, reservations: dict[str, int]) -> None:
-        """Record the highest sequence number about to be used per recipient, before using it. A new
-        inbox keeps every entry in buckets (``first``); one that has a head already says so when
-        it is first written to (``$min``), so its older entries are read where they are."""
-        await bulk_write_chunked(self.inbox_heads, [
-            UpdateOne({"_id": r}, {"$max": {"reserved": n}, "$setOnInsert": {"first": 1}}, upsert=True)
-            for r, n in reservations.items()])
-
-    async def write_entries(self, entries: list[dict[str, Any]], heads: dict[str, InboxHead]) -> dict[str, InboxHead]:
-        """Add inbox entries (each with ``recipient`` and a tentative ``seq`` above its head, in
-        order) in a few bulk commands; return the heads after them, once they are stored.
-
-        A notification already in an inbox (a replayed event) keeps the number it has and is
-        written again only where it is missing, so retrying a batch is harmless. Full buckets are
-        inserted first, then each head is moved with its newest bucket in one update."""
-        entries = list({e["notification"]: e for e in reversed(entries)}.values())[::-1]  # first of each
-        if not entries:
-            return {}
-        pointers = [{"_id": e["notification"], "recipient": e["recipient"], "slot": slot_id(e["recipient"], e["seq"])}
-                    for e in entries]
-        known = await insert_new(self.inbox_ids, pointers)
-        if known:
-            existing = {p["_id"]: p for p in await find_by_ids(self.inbox_ids, known)}
-            for entry in entries:
-                if entry["notification"] in known:  # keep the number the first attempt gave it
-                    entry["seq"] = int(existing[entry["notification"]]["slot"].rsplit(":", 1)[1])
-        # A number at or below the (recovered) head was given by an earlier attempt: written then
-        # unless missing from its bucket now; one below the buckets' first is an older document's.
-        again = [e for e in entries if e["seq"] <= heads[e["recipient"]].seq]
-        stored = await self._stored(again, heads)
-        added: dict[str, dict[int, str]] = {}
-        for entry in entries:
-            head = heads[entry["recipient"]]
-            if entry["seq"] <= head.seq and (not head.bucketed(entry["seq"]) or entry["notification"] in stored):
-                continue
-            text = to_json({**entry, "read": False, "archived": False}).decode()
-            added.setdefault(entry["recipient"], {})[entry["seq"]] = text
-        moved: dict[str, InboxHead] = {}
-        full: list[dict[str, Any]] = []
-        updates = []
-        for recipient, new in added.items():
-            head = heads[recipient]
-            seq = max(head.seq, *new)
-            buckets, kept = inbox.layout(dict(head.kept), new, seq)
-            full += [{"_id": bucket_id(recipient, b), "recipient": recipient,
-                      **{inbox.field_of(n): text for n, text in texts.items()}} for b, texts in buckets.items()]
-            moved[recipient] = InboxHead(seq=seq, count=head.count + len(new), reserved=max(head.reserved, seq),
-                                         first=min(head.first or seq, *new), kept=kept)
-            update: dict[str, Any] = {
-                "$set": {"seq": seq, "count": moved[recipient].count,
-                         **{inbox.field_of(n): t for n, t in kept.items() if n in new}},
-                "$max": {"reserved": seq}, "$min": {"first": min(new)}}
-            if gone := [n for n in head.kept if n not in kept]:
-                update["$unset"] = {inbox.field_of(n): "" for n in gone}
-            updates.append(UpdateOne({"_id": recipient}, update, upsert=True))
-        there = await insert_new(self.inbox_buckets, full)
-        if there:  # full already (a retried batch), or missing what a failed attempt left out
-            await bulk_write_chunked(self.inbox_buckets, [
-                UpdateOne({"_id": b["_id"]}, {"$set": {k: v for k, v in b.items() if k != "_id"}})
-                for b in full if b["_id"] in there])
-        await bulk_write_chunked(self.inbox_heads, updates)
-        return moved
-
-    async def _stored(self, entries: list[dict[str, Any]], heads: dict[str, InboxHead]) -> set[str]:
-        """Which of these entries (numbered at or below their head) are in their buckets."""
-        wanted = [e for e in entries if heads[e["recipient"]].bucketed(e["seq"])]
-        ids = {bucket_id(e["recipient"], inbox.bucket_of(e["seq"])) for e in wanted
-               if e["seq"] not in heads[e["recipient"]].kept}
-        buckets = {b["_id"]: b for b in await find_by_ids(self.inbox_buckets, ids)}
-        return {e["notification"] for e in wanted
-                if e["seq"] in heads[e["recipient"]].kept
-                or inbox.field_of(e["seq"]) in buckets.get(bucket_id(e["recipient"], inbox.bucket_of(e["seq"])), {})}
+        return replace(head, seq=reserved, count=head.count + found)
 
     async def slots(self, recipient: str, numbers: Iterable[int],
                     head: InboxHead | None = None) -> list[dict[str, Any]]:
@@ -380,20 +527,28 @@ class Store:
         pointer = await self.inbox_ids.find_one({"_id": notification_id})
         if pointer is None or pointer["recipient"] != recipient:
             return None
-        seq = int(pointer["slot"].rsplit(":", 1)[1])
         async with self.locks.hold(("inbox_reads", recipient)):
             head = await self.inbox_head(recipient)
-            if not head.bucketed(seq):
-                return await self._mark_document(recipient, pointer["slot"], fields)
-            found = await self.slots(recipient, [seq], head)
-            if not found:
+            entry = await self._entry_at(recipient, notification_id, pointer["slot"], head)
+            if entry is None:  # numbered again after its id was written (a conflict): moved
+                moved = await self.inbox_moved.find_one({"_id": notification_id})
+                entry = moved and await self._entry_at(recipient, notification_id, moved["slot"], head)
+            if entry is None:
                 return None
-            entry = found[0]
+            seq = entry["seq"]
+            if not head.bucketed(seq):
+                return await self._mark_document(recipient, slot_id(recipient, seq), fields)
             await upsert_one(self.inbox_flags, bucket_id(recipient, inbox.bucket_of(seq)),
                              {"$set": {f"{inbox.field_of(seq)}_{k}": v for k, v in fields.items()}})
             if not entry["read"] and not entry["archived"]:
                 await self.inbox_reads.update_one({"_id": recipient}, {"$inc": {"left": 1}}, upsert=True)
             return {**entry, **fields}
+
+    async def _entry_at(self, recipient: str, notification_id: str, slot: str,
+                        head: InboxHead) -> dict[str, Any] | None:
+        """The entry in ``slot`` if it is that notification's."""
+        found = await self.slots(recipient, [int(slot.rsplit(":", 1)[1])], head)
+        return found[0] if found and found[0]["notification"] == notification_id else None
 
     async def _mark_document(self, recipient: str, slot: str, fields: dict[str, Any]) -> dict[str, Any] | None:
         """``mark`` for an entry written before the buckets, one document of its own."""
