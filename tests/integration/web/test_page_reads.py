@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from contextlib import AsyncExitStack
 
-import httpx
 import pytest
 
 from services.listing.app import create_app as create_listing
