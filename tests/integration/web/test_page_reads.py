@@ -1,14 +1,16 @@
-"""What the web app's match and team pages cost the store, over the real matching and listing
+"""What the web app's match, team and inbox pages cost the store, over the real matching and listing
 services (broker and store): a page of 20 matches and the page of teams are each one ``_id``
 look-up on matching (the participant's listing, which holds each match's and consortium's copy),
 plus listing's look-ups of the names shown (one each); the pages of
-matches link forward and back through matching's cursors and rank on across pages."""
+matches link forward and back through matching's cursors and rank on across pages, and the inbox
+likewise (20 entries a page, a few look-ups on notification)."""
 
 from __future__ import annotations
 
 import re
 from contextlib import AsyncExitStack
 
+import httpx
 import pytest
 
 from services.listing.app import create_app as create_listing
@@ -16,6 +18,7 @@ from services.listing.settings import Settings as ListingSettings
 from services.matching.app import create_app as create_matching
 from services.matching.ledger import SOURCE
 from services.matching.settings import Settings as MatchingSettings
+from services.notification.app import create_app as create_notification
 from services.web.app import create_app as create_web
 from services.web.settings import Settings as WebSettings
 from shared.auth import issue_token
@@ -26,7 +29,9 @@ from shared.events.matching import (
 )
 from shared.party_types import Kind, PartyType
 from tests.browser.conftest import serving
-from tests.support import free_port, running
+from tests.integration.notification.conftest import auth, publish
+from tests.support import free_port, running, wait_for
+from tests.unit.notification import samples
 
 pytestmark = pytest.mark.integration
 CSRF = "csrf-page-reads"
@@ -95,4 +100,41 @@ async def test_a_page_of_matches_and_the_teams_are_one_lookup_on_matching(make_s
         teams = await app.get("/teams", headers=headers)
         assert teams.status_code == 200 and teams.text.count('class="card team"') == 12, teams.text[-2000:]
         assert mongo_commands.lookups() == {"consortia_by_participant": 1, "participants": 9}  # every member
+        assert mongo_commands.scans() == []
+
+
+async def test_a_page_of_the_inbox_is_twenty_entries_in_a_few_lookups(make_settings, notification_settings, producer,
+                                                                   mongo_commands):
+    settings = notification_settings()
+    await publish(producer, settings, *(samples.match_created(need_owner=ME, match_id=f"m_{n}") for n in range(45)))
+    async with AsyncExitStack() as stack:
+        notification_url = await stack.enter_async_context(serving(create_notification(settings), free_port()))
+        app = await stack.enter_async_context(running(create_web(make_settings(WebSettings,
+                                                                               notification_url=notification_url))))
+        api = await stack.enter_async_context(httpx.AsyncClient(base_url=notification_url))
+
+        async def delivered() -> bool:
+            return (await api.get("/inbox/unread-count", headers=auth(settings, ME))).json()["unread"] == 45
+
+        await wait_for(delivered, timeout=60, what="45 entries in the inbox")
+        headers = {"cookie": f"hardtech_session={issue_token(settings, ME, PartyType.ENTERPRISE)[0]}; "
+                             f"hardtech_csrf={CSRF}; hardtech_lang=en"}
+
+        async def shown(path: str) -> tuple[int, dict[str, str], dict[str, int]]:
+            mongo_commands.clear()
+            answer = await app.get(path, headers=headers)
+            assert answer.status_code == 200, answer.text[-1000:]
+            links = {rel: href.replace("&amp;", "&") for href, rel in PAGE_LINK.findall(answer.text)}
+            return answer.text.count('class="card entry'), links, mongo_commands.lookups()
+
+        # entries 41-45 are the head's newest bucket, 1-20 and 21-40 full buckets
+        # (the head and the buckets its window reaches, the read flags of each bucket shown)
+        entries, links, lookups = await shown("/inbox")
+        assert (entries, set(links), lookups) == (20, {"next"}, {"inbox_heads": 1, "inbox_buckets": 2, "inbox_flags": 3})
+        entries, second, lookups = await shown(links["next"])
+        assert (entries, set(second), lookups) == (20, {"prev", "next"},
+                                                   {"inbox_heads": 1, "inbox_buckets": 2, "inbox_flags": 2})
+        entries, third, lookups = await shown(second["next"])
+        assert (entries, set(third), lookups) == (5, {"prev"}, {"inbox_heads": 1, "inbox_buckets": 1, "inbox_flags": 1})
+        assert (await shown(third["prev"]))[1] == second and (await shown(second["prev"]))[1] == links
         assert mongo_commands.scans() == []
