@@ -160,6 +160,14 @@ class CommandLog(CommandListener):
                 found.append((name, collection, command.get("query", command.get("pipeline", {}))))
         return found
 
+    def lookups(self) -> dict[str, int]:
+        """The finds per collection since the log was cleared (the token checks make none)."""
+        found: dict[str, int] = {}
+        for name, collection, _ in self.filters():
+            if name == "find":
+                found[collection] = found.get(collection, 0) + 1
+        return found
+
     def scans(self) -> list[tuple[str, str, dict[str, Any]]]:
         """The selecting commands that are not an equality on one ``_id``."""
         return [(name, collection, where) for name, collection, where in self.filters()

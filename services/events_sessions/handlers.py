@@ -185,8 +185,8 @@ class SessionService:
 
     async def my_meetings(self, participant_id: str) -> list[agendas.MyMeeting]:
         meetings: list[agendas.MyMeeting] = []
-        for agenda in await self.store.agendas_of(participant_id):
-            meetings.extend(agendas.meetings_of(participant_id, agenda, await self.store.get(agenda.session_id)))
+        for agenda, session in await self.store.agendas_of(participant_id):
+            meetings.extend(agendas.meetings_of(participant_id, agenda, session))
         return sorted(meetings, key=agendas.meeting_order)
 
     async def my_calendar(self, participant_id: str) -> bytes:

@@ -16,6 +16,8 @@ holds at least those; readers check each session or agenda they read from it.
 
 from __future__ import annotations
 
+import asyncio
+
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
@@ -227,8 +229,11 @@ class SessionStore:
         document = await self.agendas.find_one({"_id": session_id}, {"data_json": 1})
         return None if document is None else AgendaData.model_validate_json(document["data_json"])
 
-    async def agendas_of(self, participant_id: str) -> list[AgendaData]:
-        """The agendas with a meeting of the participant's, each read by ``_id``."""
-        documents = await find_by_ids(self.agendas, await self._noted(participant_id, "agendas"))
-        return [AgendaData.model_validate_json(d["data_json"]) for d in documents
-                if participant_id in d.get("participants", [])]
+    async def agendas_of(self, participant_id: str) -> list[tuple[AgendaData, Session]]:
+        """The agendas with a meeting of the participant's, each with its session: the list noted
+        for the participant, then its agendas and their sessions together, each read by ``_id``."""
+        noted = await self._noted(participant_id, "agendas")
+        documents, sessions = await asyncio.gather(find_by_ids(self.agendas, noted), find_by_ids(self.sessions, noted))
+        by_id = {d["_id"]: d for d in sessions}
+        return [(AgendaData.model_validate_json(d["data_json"]), to_session(by_id[d["_id"]])) for d in documents
+                if participant_id in d.get("participants", []) and d["_id"] in by_id]

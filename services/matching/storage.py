@@ -85,15 +85,21 @@ class MatchingStore:
             change.fields.update(fields)
             if hide_for is not None:
                 change.hidden_for.add(hide_for)
-        for collection, by_id in changes.items():
-            await _write(self.db[collection], by_id)
+        # Who a proposed consortium had before (by _id, before anything is written): a member that a
+        # later proposal leaves out drops from their listing.
+        proposed = {e.data.consortium_id for e in events if isinstance(e.data, ConsortiumData)}
+        members = {d["_id"]: set(d.get("participant_ids", []))
+                   for d in await find_by_ids(self.consortia, proposed, {"participant_ids": True})}
+        # The listings first: events written again after a failure find the documents as they were.
         # A participant's listing gathers events of every partition, which the replicas' projections
         # share: its writes hold its lock, held across processes (shared/locks.py).
-        for collection, by_participant in _listings(events, now).items():
+        for collection, by_participant in _listings(events, now, members).items():
             async with self._locks.hold_all((collection, participant) for participant in by_participant):
                 await bulk_write_chunked(self.db[collection], [
                     UpdateOne({"_id": participant}, {"$set": fields}, upsert=True)
                     for participant, fields in by_participant.items()])
+        for collection, by_id in changes.items():
+            await _write(self.db[collection], by_id)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -131,9 +137,10 @@ class MatchingStore:
                               limit: int) -> Page:
         if viewer is not None:
             listed = [e for e in await self._listing(CONSORTIA_BY_PARTICIPANT, viewer)
-                      if status is None or e["status"] == status]
+                      if (status is None or e["status"] == status) and e.get("member", True)]
             documents, next_after = await _listed_page(self.consortia, viewer, listed, after, limit)
-            # A member a later proposal left out is still listed: the consortium itself says who is in.
+            # An entry listed before the copies (read by _id) may be of a consortium that a later
+            # proposal left the viewer out of, which only the consortium's own document then says.
             return [d for d in documents if viewer in d["participant_ids"]], next_after
         clauses: list[Filter] = [HAS_DATA]
         if status is not None:
@@ -235,11 +242,14 @@ def viewer_status(document: dict[str, Any], viewer: str | None) -> str:
     return str(document["status"])
 
 
-def _listings(events: Sequence[CloudEvent[Any]], now: datetime) -> dict[str, dict[str, dict[str, Any]]]:
+def _listings(events: Sequence[CloudEvent[Any]], now: datetime,
+              members: dict[str, set[str]]) -> dict[str, dict[str, dict[str, Any]]]:
     """Per listing collection and participant, the fields of their entries that ``events`` set, in
-    order (the last value wins). A match's entry holds a copy of what its page shows (its data,
-    packed, its retraction's reason and when it changed), so a participant's page of matches is
-    their listing alone."""
+    order (the last value wins). A match's or consortium's entry holds a copy of what its page
+    shows (its data, packed, its retraction's reason and when it changed), so a participant's page
+    of matches, or of consortia, is their listing alone. ``members`` are the consortia's members
+    before these events (updated here): a member a later proposal leaves out is marked
+    ``member: false`` in their listing, which drops the consortium from their page."""
     listings: dict[str, dict[str, dict[str, Any]]] = {MATCHES_BY_PARTICIPANT: {}, CONSORTIA_BY_PARTICIPANT: {}}
 
     def put(collection: str, participants: Iterable[str], entry_id: str, fields: dict[str, Any]) -> None:
@@ -262,11 +272,16 @@ def _listings(events: Sequence[CloudEvent[Any]], now: datetime) -> dict[str, dic
                 put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED,
                                                                      "reason": data.reason.value, "updated_at": now})
         elif isinstance(data, ConsortiumData):
-            put(CONSORTIA_BY_PARTICIPANT, {m.participant_id for m in data.members}, data.consortium_id,
-                {"id": data.consortium_id, "score": data.score, "status": ACTIVE})
+            team = {m.participant_id for m in data.members}
+            put(CONSORTIA_BY_PARTICIPANT, team, data.consortium_id,
+                {"id": data.consortium_id, "score": data.score, "status": ACTIVE, "member": True, "reason": None,
+                 DATA_TEXT: data.model_dump_json(), "updated_at": now})
+            put(CONSORTIA_BY_PARTICIPANT, members.get(data.consortium_id, set()) - team, data.consortium_id,
+                {"id": data.consortium_id, "member": False})
+            members[data.consortium_id] = team
         elif isinstance(data, ConsortiumRetractedData):
             put(CONSORTIA_BY_PARTICIPANT, set(data.participant_ids), data.consortium_id,
-                {"id": data.consortium_id, "status": RETRACTED})
+                {"id": data.consortium_id, "status": RETRACTED, "reason": data.reason, "updated_at": now})
     return {collection: by_participant for collection, by_participant in listings.items() if by_participant}
 
 
@@ -295,11 +310,17 @@ async def _listed_page(collection: AsyncCollection[dict[str, Any]], viewer: str,
 
 
 def _copied(entry: dict[str, Any], viewer: str) -> dict[str, Any]:
-    """A match as its document holds it, from the copy in a participant's listing (whose own
-    ``hidden`` mark stands for the document's ``hidden_for``)."""
-    return {"_id": entry["id"], "kind": entry["kind"], "score": entry["score"], "status": entry["status"],
-            "reason": entry.get("reason"), "updated_at": entry["updated_at"], "data": json.loads(entry[DATA_TEXT]),
-            "hidden_for": [viewer] if entry.get("hidden") else []}
+    """A match or consortium as its document holds it, from the copy in a participant's listing
+    (a match's ``hidden`` mark there stands for the document's ``hidden_for``; a consortium is
+    listed only for its members)."""
+    data = json.loads(entry[DATA_TEXT])
+    document = {"_id": entry["id"], "score": entry["score"], "status": entry["status"], "reason": entry.get("reason"),
+                "updated_at": entry["updated_at"], "data": data, "hidden_for": [viewer] if entry.get("hidden") else []}
+    if "kind" in entry:
+        document["kind"] = entry["kind"]
+    if "members" in data:
+        document["participant_ids"] = sorted({m["participant_id"] for m in data["members"]})
+    return document
 
 
 async def _best_first(collection: AsyncCollection[dict[str, Any]], clauses: list[Filter], after: After | None,

@@ -90,8 +90,9 @@ async def participant_names(request: Request, who: Visitor, ids: Iterable[str]) 
     return {pid: names.participant_name(p, who.language) for pid, p in found.items()}
 
 
-async def match_rows(request: Request, who: Visitor, matches: list[dict[str, Any]]) -> list[views.MatchRow]:
+async def match_rows(request: Request, who: Visitor, matches: list[dict[str, Any]], *,
+                     first_rank: int = 1) -> list[views.MatchRow]:
     """Matches ranked, each naming the counterpart."""
     me = who.participant_id or ""
     display = await participant_names(request, who, views.counterpart_ids(matches, me))
-    return views.match_rows(matches, me, display, who.language)
+    return views.match_rows(matches, me, display, who.language, first_rank=first_rank)

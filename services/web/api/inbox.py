@@ -15,12 +15,16 @@ from services.web.api.common import Refused, Who, apis, back_to, form_of, pages,
 from services.web.domain import views
 
 router = APIRouter()
+PAGE = 20  # entries on a page
 
 
 @router.get("/inbox")
-async def inbox(request: Request, who: Who) -> Response:
-    entries = (await apis(request).inbox(token_of(who), limit=50))["items"]
-    return pages(request).render(request, who, "inbox.html", entries=[views.inbox_entry(e) for e in entries])
+async def inbox(request: Request, who: Who, cursor: str = "", back: str = "") -> Response:
+    """The newest entries, PAGE at a time (the notification service's cursors; see ``views.paging``)."""
+    answer = await apis(request).inbox(token_of(who), limit=PAGE, **({"cursor": cursor} if cursor else {}))
+    where = views.paging("/inbox", cursor, back, answer.get("next_cursor"), len(answer["items"]), 0, PAGE)
+    return pages(request).render(request, who, "inbox.html", entries=[views.inbox_entry(e) for e in answer["items"]],
+                                 paging=where, here=request.url.path + (f"?{request.url.query}" if cursor else ""))
 
 
 @router.post("/inbox/{notification_id}/read")

@@ -12,13 +12,19 @@ from shared.events.matching import DeclineReason
 
 router = APIRouter()
 REASONS = [r.value for r in DeclineReason]
+PAGE = 20  # matches on a page
 
 
 @router.get("/matches")
-async def my_matches(request: Request, who: Who, notice: str | None = None) -> Response:
-    answer = await apis(request).matches(token_of(who), limit=100)
-    rows = await match_rows(request, who, answer["items"])
-    return pages(request).render(request, who, "matches.html", rows=rows, reasons=REASONS,
+async def my_matches(request: Request, who: Who, notice: str | None = None, cursor: str = "",
+                     back: str = "") -> Response:
+    """The active matches, best first, PAGE at a time (matching's cursors; see ``views.paging``)."""
+    answer = await apis(request).matches(token_of(who), status="active", limit=PAGE,
+                                         **({"cursor": cursor} if cursor else {}))
+    where = views.paging("/matches", cursor, back, answer.get("next_cursor"), len(answer["items"]),
+                         answer.get("total") or 0, PAGE)
+    rows = await match_rows(request, who, answer["items"], first_rank=max(where.first, 1))
+    return pages(request).render(request, who, "matches.html", rows=rows, reasons=REASONS, paging=where,
                                  notice=notice if notice == "matches.feedback_sent" else None)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from services.web.domain import names
 from services.web.domain.i18n import error_message, translate
@@ -49,11 +50,13 @@ def mine_of(match: dict[str, Any], me: str) -> dict[str, Any]:
     return match["offer"] if match["offer"]["owner_id"] == me else match["need"]
 
 
-def match_rows(matches: list[dict[str, Any]], me: str, display: dict[str, str], language: str) -> list[MatchRow]:
-    """Matches best first, each naming the counterpart (``display`` maps ids to names)."""
+def match_rows(matches: list[dict[str, Any]], me: str, display: dict[str, str], language: str, *,
+               first_rank: int = 1) -> list[MatchRow]:
+    """Matches best first, each naming the counterpart (``display`` maps ids to names); the
+    first is ranked ``first_rank`` (a later page's)."""
     ranked = sorted(matches, key=lambda m: (m["status"] != "active", -m["score"], m["match_id"]))
     rows = []
-    for rank, match in enumerate(ranked, start=1):
+    for rank, match in enumerate(ranked, start=first_rank):
         other = counterpart_of(match, me)
         explanation = match["explanation"]["zh" if language == "zh-CN" else "en"]
         rows.append(MatchRow(
@@ -325,3 +328,37 @@ def preferences_body(values: dict[str, Any]) -> dict[str, Any]:
 def preference_errors(errors: dict[str, str]) -> dict[str, str]:
     """The API's error keys (channels_email_address…) as the form's (email_address…)."""
     return {key.removeprefix("channels_"): message for key, message in errors.items()}
+
+
+PAGE_SEPARATOR = "."  # never in a cursor (URL-safe base64)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where a page of a list is: its items' numbers (from 1) of the total, and the links to the
+    pages before and after it (None when there is none)."""
+
+    first: int
+    last: int
+    total: int
+    previous: str | None
+    next: str | None
+
+
+def paging(path: str, cursor: str, back: str, next_cursor: str | None, shown: int, total: int,
+           size: int) -> Paging:
+    """A list read a page at a time with the API's cursors, which only go forward: the link to the
+    next page carries the cursors of the pages before it (``back``, the first page has none), so
+    that the link to the previous page is the last of them."""
+    earlier = [c for c in back.split(PAGE_SEPARATOR) if c] if cursor else []
+    first = (len(earlier) + 1) * size + 1 if cursor else 1
+
+    def link(to: str | None, before: list[str]) -> str:
+        if not to:
+            return path
+        return f"{path}?{urlencode({'cursor': to, **({'back': PAGE_SEPARATOR.join(before)} if before else {})})}"
+
+    previous = None if not cursor else link(earlier[-1] if earlier else None, earlier[:-1])
+    following = link(next_cursor, [*earlier, cursor] if cursor else []) if next_cursor else None
+    return Paging(first=first if shown else 0, last=first + shown - 1 if shown else 0, total=total,
+                  previous=previous, next=following)

@@ -73,6 +73,15 @@ async def test_my_registrations_and_agenda_and_a_sessions_registrations_are_id_l
             assert [r["participant_id"] for r in listed] == ["uni-1", "ent-1", "inv-1"]
             assert (await client.get(f"/sessions/{sids[0]}/agenda", headers=organiser)).status_code == 200
             assert mongo_commands.filters() and mongo_commands.scans() == []
+            # what the web app's session page and agenda wait on, in look-ups by _id
+            mongo_commands.clear()
+            assert (await client.get(f"/sessions/{sids[0]}")).status_code == 200
+            assert (await client.get(f"/sessions/{sids[0]}/registrations/me", headers=uni)).status_code == 200
+            assert mongo_commands.lookups() == {"sessions": 2}
+            mongo_commands.clear()
+            assert len((await client.get("/me/agenda", headers=uni)).json()["items"]) == 1
+            # the list noted for the participant, then its agendas with their sessions, together
+            assert mongo_commands.lookups() == {"participant_sessions": 1, "agendas": 1, "sessions": 1}
             if not upgraded:  # as in a database of an earlier version: noted once at start
                 await store.participant_sessions.delete_many({})
                 await store.upgrades.delete_many({})

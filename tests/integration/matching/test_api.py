@@ -16,8 +16,8 @@ from shared.auth import issue_token
 from shared.events import new_event
 from shared.events.common import LocalizedText
 from shared.events.matching import (
-    AgendaData, AgendaSlot, ConsortiumData, ConsortiumMember, ConsortiumRole, Explanation, FeatureScore, MatchData,
-    MatchRetractedData, MatchSide, Meeting, RetractReason,
+    AgendaData, AgendaSlot, ConsortiumData, ConsortiumMember, ConsortiumRetractedData, ConsortiumRole, Explanation,
+    FeatureScore, MatchData, MatchRetractedData, MatchSide, Meeting, RetractReason,
 )
 from shared.party_types import Kind, PartyType
 from shared.settings import DEV_OPERATOR_TOKEN
@@ -179,4 +179,57 @@ async def test_a_participants_pages_are_id_lookups(registry_topics, make_setting
         assert [c["consortium"]["consortium_id"] for c in consortia["items"]] == ["c_1"]
         agenda = (await client.get("/agendas/s1", headers=ent)).json()
         assert [m["participant_ids"] for m in agenda["meetings"]] == [["ent", "uni1"]]
+        assert mongo_commands.filters() and mongo_commands.scans() == []
+
+
+def _team(consortium_id: str, score: float, *members: str) -> ConsortiumData:
+    return ConsortiumData(consortium_id=consortium_id, technology_match_id=f"m_{consortium_id}", score=score,
+                          missing_roles=[ConsortiumRole.POLICY],
+                          members=[ConsortiumMember(role=ConsortiumRole.CAPITAL, participant_id=p,
+                                                    party_type=PartyType.INVESTOR, item_id=f"o_{p}") for p in members])
+
+
+async def test_a_participants_consortia_are_their_listing_alone_and_a_member_left_out_drops_them(
+        registry_topics, make_settings, mongo_commands):
+    settings = make_settings(Settings)
+    app = create_app(settings)
+    async with running(app) as client:
+        store = app.state.store
+        for team in (_team("c_1", 0.6, "ent", "uni", "inv"), _team("c_2", 0.8, "ent"), _team("c_3", 0.5, "ent")):
+            await store.project(new_event("consortium.proposed.v1", team, source=SOURCE))
+        who = {p: _auth(issue_token(settings, p, PartyType.ENTERPRISE)[0]) for p in ("ent", "uni", "inv", "pol")}
+
+        async def listed(participant: str, **params: str) -> list[tuple[str, str, list[str]]]:
+            mongo_commands.clear()
+            items = (await client.get("/consortia", params=params, headers=who[participant])).json()["items"]
+            assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
+                ("find", "consortia_by_participant")]  # one look-up: the listing holds each consortium's copy
+            return [(c["consortium"]["consortium_id"], c["status"],
+                     [m["participant_id"] for m in c["consortium"]["members"]]) for c in items]
+
+        assert await listed("ent", status="active") == [
+            ("c_2", "active", ["ent"]), ("c_1", "active", ["ent", "uni", "inv"]), ("c_3", "active", ["ent"])]
+        assert await listed("inv") == [("c_1", "active", ["ent", "uni", "inv"])]
+        # a later proposal leaves the investor out; in one batch, another comes in and goes again
+        await store.project_many([
+            new_event("consortium.updated.v1", _team("c_1", 0.7, "ent", "uni"), source=SOURCE),
+            new_event("consortium.updated.v1", _team("c_3", 0.5, "ent", "pol"), source=SOURCE),
+            new_event("consortium.updated.v1", _team("c_3", 0.55, "ent"), source=SOURCE),
+            new_event("consortium.retracted.v1", ConsortiumRetractedData(
+                consortium_id="c_2", technology_match_id="m_c_2", participant_ids=["ent"], reason="outranked"),
+                source=SOURCE)])
+        assert await listed("inv") == [] and await listed("pol") == []
+        assert await listed("uni") == [("c_1", "active", ["ent", "uni"])]
+        assert await listed("ent", status="active") == [("c_1", "active", ["ent", "uni"]), ("c_3", "active", ["ent"])]
+        assert await listed("ent", status="retracted") == [("c_2", "retracted", ["ent"])]
+        mongo_commands.clear()
+        retracted = (await client.get("/consortia", params={"status": "retracted"}, headers=who["ent"])).json()
+        assert retracted["items"][0]["retract_reason"] == "outranked"
+        # a listing written before the copies: its consortia are read by _id, one look-up each
+        await store.db["consortia_by_participant"].update_one({"_id": "ent"}, {"$unset": {"entries.c_1.data_json": ""}})
+        mongo_commands.clear()
+        before = (await client.get("/consortia", params={"status": "active"}, headers=who["ent"])).json()["items"]
+        assert [c["consortium"]["consortium_id"] for c in before] == ["c_1", "c_3"]
+        assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
+            ("find", "consortia_by_participant"), ("find", "consortia")]
         assert mongo_commands.filters() and mongo_commands.scans() == []

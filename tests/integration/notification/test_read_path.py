@@ -59,18 +59,18 @@ async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notific
         # it reaches and the flags of the buckets it shows, by _id.
         mongo_commands.clear()
         first = (await client.get("/inbox", params={"limit": 10}, headers=headers)).json()
-        assert _lookups(mongo_commands) == {"inbox_heads": 1, "inbox_tips": 2, "inbox_flags": 1}
+        assert mongo_commands.lookups() == {"inbox_heads": 1, "inbox_tips": 2, "inbox_flags": 1}
         mongo_commands.clear()
         second = (await client.get("/inbox", params={"limit": 10, "cursor": first["next_cursor"]},
                                    headers=headers)).json()
         # (a tip that filled bucket 0 holds its entries too, for as long as it is the newest)
-        assert _lookups(mongo_commands) == {"inbox_heads": 1, "inbox_tips": 2, "inbox_flags": 2,
+        assert mongo_commands.lookups() == {"inbox_heads": 1, "inbox_tips": 2, "inbox_flags": 2,
                                             **({} if 20 in tip.kept else {"inbox_buckets": 1})}
         seqs = [e["seq"] for e in first["items"] + second["items"]]
         assert seqs == list(range(40, 20, -1))  # newest first, nothing twice
         mongo_commands.clear()
         assert (await client.get("/inbox/unread-count", headers=headers)).json() == {"unread": 40}
-        assert _lookups(mongo_commands) == {"inbox_heads": 1, "inbox_tips": 2, "inbox_reads": 1}
+        assert mongo_commands.lookups() == {"inbox_heads": 1, "inbox_tips": 2, "inbox_reads": 1}
         read = await client.post(f"/inbox/{first['items'][0]['id']}/read", headers=headers)
         archived = await client.post(f"/inbox/{second['items'][-1]['id']}/archive", headers=headers)
         assert read.json()["read"] and archived.json()["archived"]
@@ -83,15 +83,6 @@ async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notific
         assert [e["seq"] for e in everything] == list(range(40, 21, -1)) + list(range(20, 0, -1))
         assert len({e["data"]["match_id"] for e in everything}) == 39  # all but the archived one
         assert mongo_commands.filters() and mongo_commands.scans() == []
-
-
-def _lookups(log) -> dict[str, int]:
-    """The finds by _id per collection since the log was cleared (the token check makes none)."""
-    found: dict[str, int] = {}
-    for name, collection, _ in log.filters():
-        if name == "find":
-            found[collection] = found.get(collection, 0) + 1
-    return found
 
 
 async def test_a_cursor_that_is_not_the_callers_is_refused(notification_settings, producer):

@@ -212,3 +212,23 @@ def test_the_signup_form_becomes_the_api_body_and_a_name_needs_one_language():
     assert views.signup_errors({"organisation": "a", "organisation_en": "b", "region": "c"}) == {
         "organisation_zh": "a", "organisation_en": "b", "region": "c"}
     assert views.item_errors({"title": "a", "title_zh": "b"}) == {"title_zh": "b"}
+
+
+def test_a_list_paged_with_forward_cursors_links_back_through_the_cursors_it_came_by():
+    first = views.paging("/matches", "", "", "c2", 20, 57, 20)
+    assert first == views.Paging(first=1, last=20, total=57, previous=None, next="/matches?cursor=c2")
+    second = views.paging("/matches", "c2", "", "c3", 20, 57, 20)
+    assert second == views.Paging(first=21, last=40, total=57, previous="/matches",
+                                  next="/matches?cursor=c3&back=c2")
+    third = views.paging("/matches", "c3", "c2", None, 17, 57, 20)
+    assert third == views.Paging(first=41, last=57, total=57, previous="/matches?cursor=c2", next=None)
+    fourth = views.paging("/matches", "c4", "c2.c3", "c5", 20, 99, 20)
+    assert (fourth.first, fourth.previous, fourth.next) == (61, "/matches?cursor=c3&back=c2",
+                                                           "/matches?cursor=c5&back=c2.c3.c4")
+    assert views.paging("/matches", "", "", None, 0, 0, 20) == views.Paging(0, 0, 0, None, None)
+
+
+def test_a_later_page_of_matches_ranks_on_from_the_pages_before():
+    matches = [_match("m_b", 0.4, "p_uni", "p_me"), _match("m_a", 0.9, "p_other", "p_me")]
+    assert [(r.match_id, r.rank) for r in views.match_rows(matches, "p_me", {}, "en", first_rank=21)] == [
+        ("m_a", 21), ("m_b", 22)]

@@ -1,0 +1,140 @@
+"""What the web app's match, team and inbox pages cost the store, over the real matching and listing
+services (broker and store): a page of 20 matches and the page of teams are each one ``_id``
+look-up on matching (the participant's listing, which holds each match's and consortium's copy),
+plus listing's look-ups of the names shown (one each); the pages of
+matches link forward and back through matching's cursors and rank on across pages, and the inbox
+likewise (20 entries a page, a few look-ups on notification)."""
+
+from __future__ import annotations
+
+import re
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+
+from services.listing.app import create_app as create_listing
+from services.listing.settings import Settings as ListingSettings
+from services.matching.app import create_app as create_matching
+from services.matching.ledger import SOURCE
+from services.matching.settings import Settings as MatchingSettings
+from services.notification.app import create_app as create_notification
+from services.web.app import create_app as create_web
+from services.web.settings import Settings as WebSettings
+from shared.auth import issue_token
+from shared.events import new_event
+from shared.events.common import LocalizedText
+from shared.events.matching import (
+    ConsortiumData, ConsortiumMember, ConsortiumRole, Explanation, FeatureScore, MatchData, MatchSide,
+)
+from shared.party_types import Kind, PartyType
+from tests.browser.conftest import serving
+from tests.integration.notification.conftest import auth, publish
+from tests.support import free_port, running, wait_for
+from tests.unit.notification import samples
+
+pytestmark = pytest.mark.integration
+CSRF = "csrf-page-reads"
+ME = "p_ent"
+PAGE_LINK = re.compile(r'<a href="([^"]+)" rel="(prev|next)">')
+
+
+def _match(n: int) -> MatchData:
+    side = {"title": LocalizedText(zh=f"条目{n}", en=f"Item {n}")}
+    return MatchData(match_id=f"m_{n:03d}", kind=Kind.TECHNOLOGY, score=round(0.3 + n / 100, 2),
+                     offer=MatchSide(item_id=f"o{n}", owner_id=f"p_uni{n % 5}", party_type=PartyType.UNIVERSITY, **side),
+                     need=MatchSide(item_id=f"n{n}", owner_id=ME, party_type=PartyType.ENTERPRISE, **side),
+                     features=[FeatureScore(name="field", value=1, weight=0.3, contribution=0.3)],
+                     explanation=Explanation(zh=["领域：5G通信"], en=["Field: 5G communications"]))
+
+
+def _team(n: int) -> ConsortiumData:
+    members = [ConsortiumMember(role=role, participant_id=pid, party_type=party, item_id=f"i{n}{pid}")
+               for role, pid, party in ((ConsortiumRole.TECHNOLOGY_SEEKER, ME, PartyType.ENTERPRISE),
+                                        (ConsortiumRole.TECHNOLOGY_PROVIDER, f"p_uni{n % 5}", PartyType.UNIVERSITY),
+                                        (ConsortiumRole.CAPITAL, f"p_inv{n % 3}", PartyType.INVESTOR))]
+    return ConsortiumData(consortium_id=f"c_{n:03d}", technology_match_id=f"m_{n:03d}", members=members,
+                          missing_roles=[ConsortiumRole.SERVICE, ConsortiumRole.POLICY], score=0.5 + n / 100)
+
+
+async def test_a_page_of_matches_and_the_teams_are_one_lookup_on_matching(make_settings, registry_topics,
+                                                                          mongo_commands):
+    matching_settings = make_settings(MatchingSettings)
+    matching = create_matching(matching_settings)
+    async with AsyncExitStack() as stack:
+        matching_url = await stack.enter_async_context(serving(matching, free_port()))
+        listing_url = await stack.enter_async_context(serving(create_listing(make_settings(ListingSettings)),
+                                                              free_port()))
+        web = create_web(make_settings(WebSettings, matching_url=matching_url, listing_url=listing_url))
+        app = await stack.enter_async_context(running(web))
+        await matching.state.store.project_many([
+            *(new_event("match.created.v1", _match(n), source=SOURCE) for n in range(45)),
+            *(new_event("consortium.proposed.v1", _team(n), source=SOURCE) for n in range(12))])
+        headers = {"cookie": f"hardtech_session={issue_token(matching_settings, ME, PartyType.ENTERPRISE)[0]}; "
+                             f"hardtech_csrf={CSRF}; hardtech_lang=en"}
+
+        async def shown(path: str) -> tuple[list[str], dict[str, str], dict[str, int]]:
+            mongo_commands.clear()
+            answer = await app.get(path, headers=headers)
+            assert answer.status_code == 200, answer.text[-1000:]
+            ranks = re.findall(r'<span class="rank">No\. (\d+)</span>', answer.text)
+            links = {rel: href.replace("&amp;", "&") for href, rel in PAGE_LINK.findall(answer.text)}
+            return ranks, links, mongo_commands.lookups()
+
+        ranks, links, lookups = await shown("/matches")
+        assert ranks == [str(n) for n in range(1, 21)] and set(links) == {"next"}
+        # matching's listing of the participant, and the names of the five counterparts (listing, by
+        # _id; none of them has signed up here, so none is kept by the app and each page asks again)
+        assert lookups == {"matches_by_participant": 1, "participants": 5}
+        ranks, links, lookups = await shown(links["next"])
+        assert ranks == [str(n) for n in range(21, 41)] and set(links) == {"prev", "next"}
+        assert lookups == {"matches_by_participant": 1, "participants": 5}
+        second = links
+        ranks, links, lookups = await shown(links["next"])
+        assert ranks == [str(n) for n in range(41, 46)] and set(links) == {"prev"}
+        assert "41–45 of 45 active matches" in (await app.get(second["next"], headers=headers)).text
+        assert (await shown(links["prev"]))[0] == [str(n) for n in range(21, 41)]
+        assert (await shown(second["prev"]))[0] == [str(n) for n in range(1, 21)]
+
+        mongo_commands.clear()
+        teams = await app.get("/teams", headers=headers)
+        assert teams.status_code == 200 and teams.text.count('class="card team"') == 12, teams.text[-2000:]
+        assert mongo_commands.lookups() == {"consortia_by_participant": 1, "participants": 9}  # every member
+        assert mongo_commands.scans() == []
+
+
+async def test_a_page_of_the_inbox_is_twenty_entries_in_a_few_lookups(make_settings, notification_settings, producer,
+                                                                   mongo_commands):
+    settings = notification_settings()
+    await publish(producer, settings, *(samples.match_created(need_owner=ME, match_id=f"m_{n}") for n in range(45)))
+    async with AsyncExitStack() as stack:
+        notification_url = await stack.enter_async_context(serving(create_notification(settings), free_port()))
+        app = await stack.enter_async_context(running(create_web(make_settings(WebSettings,
+                                                                               notification_url=notification_url))))
+        api = await stack.enter_async_context(httpx.AsyncClient(base_url=notification_url))
+
+        async def delivered() -> bool:
+            return (await api.get("/inbox/unread-count", headers=auth(settings, ME))).json()["unread"] == 45
+
+        await wait_for(delivered, timeout=60, what="45 entries in the inbox")
+        headers = {"cookie": f"hardtech_session={issue_token(settings, ME, PartyType.ENTERPRISE)[0]}; "
+                             f"hardtech_csrf={CSRF}; hardtech_lang=en"}
+
+        async def shown(path: str) -> tuple[int, dict[str, str], dict[str, int]]:
+            mongo_commands.clear()
+            answer = await app.get(path, headers=headers)
+            assert answer.status_code == 200, answer.text[-1000:]
+            links = {rel: href.replace("&amp;", "&") for href, rel in PAGE_LINK.findall(answer.text)}
+            return answer.text.count('class="card entry'), links, mongo_commands.lookups()
+
+        # entries 41-45 are the head's newest bucket, 1-20 and 21-40 full buckets
+        # (the head and the buckets its window reaches, the read flags of each bucket shown)
+        entries, links, lookups = await shown("/inbox")
+        assert (entries, set(links), lookups) == (20, {"next"}, {"inbox_heads": 1, "inbox_buckets": 2, "inbox_flags": 3})
+        entries, second, lookups = await shown(links["next"])
+        assert (entries, set(second), lookups) == (20, {"prev", "next"},
+                                                   {"inbox_heads": 1, "inbox_buckets": 2, "inbox_flags": 2})
+        entries, third, lookups = await shown(second["next"])
+        assert (entries, set(third), lookups) == (5, {"prev"}, {"inbox_heads": 1, "inbox_buckets": 1, "inbox_flags": 1})
+        assert (await shown(third["prev"]))[1] == second and (await shown(second["prev"]))[1] == links
+        assert mongo_commands.scans() == []
