@@ -19,11 +19,11 @@ from confluent_kafka.admin import (
     ResourceType,
     ScramCredentialInfo,
     ScramMechanism,
-    UserScramCredentialDeletion,
     UserScramCredentialUpsertion,
 )
 
 from hardtech.errors import SetupError
+from shared.auth import new_secret
 from shared.kafka_principals import SERVICES, Grant, Resource, service_grants
 from shared.settings import CommonSettings, dev_kafka_password
 
@@ -100,13 +100,17 @@ def principal_exists(admin: AdminClient, principal: str) -> bool:
 
 
 def revoke(admin: AdminClient, principal: str) -> None:
-    """Delete every ACL of ``principal`` and its SCRAM credential."""
+    """Delete every ACL of ``principal`` and replace its SCRAM credential by one nobody holds.
+
+    Not a deletion: Kafka 4.1.1 (KRaft) accepts no credential written at format time after a
+    restart that follows the deletion of any user's SCRAM credential, so deleting one locked
+    every process out at the broker's next restart (measured: format, add a user, delete it,
+    restart; replacing the credential instead keeps every other one)."""
     # None matches any resource name and any host (the stubs type them as str).
     everything = AclBindingFilter(ResourceType.ANY, None, ResourcePatternType.ANY,  # type: ignore[arg-type]
                                   f"User:{principal}", None, AclOperation.ANY, AclPermissionType.ANY)  # type: ignore[arg-type]
     _wait(admin.delete_acls([everything]).values(), f"deleting the ACLs of {principal}")
-    deletion = UserScramCredentialDeletion(principal, ScramMechanism.SCRAM_SHA_512)
-    _wait(admin.alter_user_scram_credentials([deletion]).values(), f"deleting the SCRAM credential of {principal}")
+    set_password(admin, principal, new_secret())
 
 
 def provision_services(settings: CommonSettings) -> int:

@@ -235,7 +235,7 @@ def subscriber_add(
 @subscriber.command("revoke")
 @one_line_errors
 def subscriber_revoke(name: Annotated[str, typer.Argument(help="the subscriber's principal")]) -> None:
-    """Delete a subscriber's ACLs and credential: it can no longer connect."""
+    """Delete a subscriber's ACLs and replace its credential by one nobody holds: it can no longer connect."""
     from hardtech import kafka_access
     from shared.kafka_principals import check_subscriber_name
     from shared.settings import CommonSettings
