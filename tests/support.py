@@ -51,7 +51,7 @@ def kafka_security(bootstrap: str) -> dict[str, Any]:
 def production_principal(settings: CommonSettings, *services: str) -> Iterator[dict[str, Any]]:
     """Settings of a Kafka principal a service may run with in production mode, which refuses the
     development passwords: on a broker that requires SASL a throwaway principal with a strong
-    password and the ACLs of ``services`` in ``settings``' namespace, deleted afterwards; no
+    password and the ACLs of ``services`` in ``settings``' namespace, revoked afterwards; no
     settings on a PLAINTEXT broker."""
     if not settings.kafka_sasl:
         yield {}
