@@ -110,8 +110,6 @@ def _child(items: int, timed: int) -> dict[str, Any]:
     return result
 
 
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="1,000 items, 100 timed per mode, no comparison")
