@@ -37,6 +37,7 @@ from shared.events.matching import (
 )
 from shared.party_types import Kind, Side
 
+from services.matching.domain.compact import compact_item
 from services.matching.domain.explanation import UPDATE_EPSILON, is_news, render, retraction
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.index import CandidateIndex, top_partners
@@ -179,6 +180,7 @@ class MatchEngine:
             self.participants[participant.id] = participant
 
     def on_item(self, item: ItemData, now: datetime) -> list[MatchChange]:
+        item = compact_item(item)  # what the index and the matches hold of it
         known = self.index.get(item.id)
         if known is not None and item.version < known.version:
             return []  # a stale version arriving late changes nothing

@@ -26,6 +26,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
+from sys import intern
 
 from shared.events.listing import ItemData
 from shared.party_types import Side
@@ -286,7 +287,8 @@ class TextModel:
             counts.update(self._analyse(text))
         if self.bridge and item.side is Side.OFFER:
             counts.update(bridged(item, counts, self._analyse, self.glossary))
-        return counts
+        # one copy of each term, however many items' counts (and postings, and bit sets) name it
+        return Counter({intern(term): tf for term, tf in counts.items()})
 
     def add(self, item: ItemData) -> Counter[str]:
         self.remove(item)
