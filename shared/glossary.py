@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from shared.caches import TEXT_CACHE_ENTRIES
 from shared.taxonomy import FIELDS
 
 _TABLE: dict[str, str] = {
@@ -349,7 +350,7 @@ def matches_in_english(words: list[str], top_fields: frozenset[str]) -> tuple[li
     return _matches_in_english(tuple(words), top_fields)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def _matches_in_english(words: tuple[str, ...], top_fields: frozenset[str]) -> tuple[list[Entry], set[int]]:
     index = _by_first_word(top_fields)
     found: dict[int, Entry] = {}
@@ -362,7 +363,7 @@ def _matches_in_english(words: tuple[str, ...], top_fields: frozenset[str]) -> t
     return [found[rank] for rank in sorted(found)], covered
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def matches_in_chinese(text: str, top_fields: frozenset[str]) -> list[Entry]:
     """The entries with a Chinese term in ``text``."""
     return [e for e in entries_of(top_fields) if any(t in text for t in e.zh)]

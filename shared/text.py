@@ -10,6 +10,8 @@ from functools import lru_cache
 
 import jieba
 
+from shared.caches import TEXT_CACHE_ENTRIES
+
 jieba.setLogLevel(logging.WARNING)
 
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
@@ -76,7 +78,7 @@ def words(text: str) -> list[str]:
     return [w for _, w in found if w.lower() not in STOP_WORDS and w.lower() not in GENERIC_WORDS]
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def _boundaries(text: str) -> tuple[frozenset[int], frozenset[int]]:
     """Where jieba's precise mode (no new-word guessing) starts and ends the words of a text."""
     _initialised()

@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from sys import intern
 
+from shared.caches import TEXT_CACHE_ENTRIES
 from shared.events.listing import ItemData
 from shared.party_types import Side
 from shared.glossary import latin_words, matches_in_chinese, matches_in_english
@@ -43,12 +44,12 @@ _CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
 _LATIN_WORD = re.compile(r"[a-z0-9][a-z0-9\-\+\.]*[a-z0-9\+]|[a-z0-9]")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def jieba_terms(text: str) -> list[str]:
     return tokens(text)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def ngram_terms(text: str) -> list[str]:
     """Chinese as overlapping character bigrams (a lone character stays a unigram), Latin as words."""
     lowered = text.lower()
@@ -84,7 +85,7 @@ def is_chinese(term: str) -> bool:
     return bool(_CJK_RUN.search(term))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def _words(text: str) -> tuple[str, ...]:
     return tuple(words(text))
 
@@ -95,7 +96,7 @@ def display_terms(item: ItemData) -> tuple[str, ...]:
     return _display_terms(item.title.zh, item.title.en, tuple(item.keywords))
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def _display_terms(zh: str | None, en: str | None, keywords: tuple[str, ...]) -> tuple[str, ...]:
     found = [k.strip() for k in keywords if len(k.strip()) > 1 and k.strip().lower() not in GENERIC_WORDS]
     for title in (zh, en):
@@ -113,7 +114,7 @@ def _latin(text: str) -> str:
     return " " + " ".join(w.strip(".") for w in _NOT_LATIN.split(text) if w.strip(".")) + " "
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=TEXT_CACHE_ENTRIES)
 def _haystacks(text: str) -> tuple[str, str]:
     """The lower-cased text, and its Latin words: what terms are looked for in."""
     lowered = text.lower()
