@@ -170,7 +170,7 @@ async def test_the_projection_process_is_started_again_after_a_crash_and_ends_wi
     async def restarted():
         return [pid for pid in matching_process.children() if pid != projection]
 
-    [again] = await wait_for(restarted, what="a new projection process")
+    [again] = await wait_for(restarted, timeout=60, what="a new projection process")
     tech_offer, tech_need = _pair(0)
     await publisher.item(tech_offer)
     await publisher.item(tech_need)
@@ -179,7 +179,8 @@ async def test_the_projection_process_is_started_again_after_a_crash_and_ends_wi
         async def listed():
             return (await api.get("/matches")).json()["items"]
 
-        [match] = await wait_for(listed, what="the match projected by the new projection process")
+        # A new projection process joins its consumer group first: seconds on a loaded machine.
+        [match] = await wait_for(listed, timeout=60, what="the match projected by the new projection process")
     assert match["match_id"] == match_id("o0", "n0")
 
     os.kill(matching_process.pid, signal.SIGKILL)  # the worker alone, not its process group
