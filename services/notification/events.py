@@ -17,7 +17,7 @@ from services.notification import metrics
 from services.notification.domain import fanout
 from services.notification.domain.digest import digest_id, due_at, window_end
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Channel, Notice, notification_id
-from services.notification.domain.preferences import DeliveryMode, Effective, effective
+from services.notification.domain.preferences import DeliveryMode, Effective
 from services.notification.domain.render import Rendered, render
 from services.notification.live import Broadcaster
 from services.notification.settings import Settings
@@ -123,7 +123,7 @@ class FanOut:
     def _preferences(self, recipient: str, record: RecipientRecord | None) -> Effective:
         if record is None:  # the operator
             return operator_preferences(self._settings)
-        return effective(record.preferences, record.contact, webhook_disabled=record.webhook_disabled is not None)
+        return record.wants
 
     def _plan(self, writes: Writes, event_id: str, notice: Notice, preferences: Effective, now: datetime) -> None:
         if not preferences.wants(notice):

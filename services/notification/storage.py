@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,7 +18,7 @@ from pymongo.errors import BulkWriteError
 from pydantic_core import to_json
 
 from services.notification.domain import inbox
-from services.notification.domain.preferences import Contact, Preferences
+from services.notification.domain.preferences import Contact, Effective, Preferences, effective
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
@@ -125,6 +126,17 @@ class RecipientRecord:
         self.webhook_secret: str | None = settings.get("webhook_secret")
         self.previous_webhook_secret: dict[str, Any] | None = settings.get("previous_webhook_secret")
         self.webhook_disabled = webhook_disabled
+
+    @cached_property
+    def wants(self) -> Effective:
+        """What the fan-out sends them: worked out once per record (a record is read again, not
+        changed, when the recipient changes), not once per notice."""
+        return effective(self.preferences, self.contact, webhook_disabled=self.webhook_disabled is not None)
+
+    @cached_property
+    def wants_regardless_of_disabled(self) -> Effective:
+        """``wants`` as if their webhook were on (the delivery worker checks the mark itself)."""
+        return effective(self.preferences, self.contact, webhook_disabled=False)
 
     def webhook_secrets(self, now: datetime) -> list[str]:
         """The secrets a webhook is signed with: the current one, and the one it replaced while

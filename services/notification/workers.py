@@ -199,7 +199,7 @@ class DeliveryWorker:
             record = await self._store.current_recipient(recipient)
             if channel is Channel.WEBHOOK and record.webhook_disabled:
                 raise Undeliverable(ErrorClass.DISABLED)
-            preferences = effective(record.preferences, record.contact, webhook_disabled=False)
+            preferences = record.wants_regardless_of_disabled
             webhook_secrets = record.webhook_secrets(now)
         if channel is Channel.EMAIL:
             if not (preferences.email and self._settings.email_enabled):
