@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -160,8 +160,9 @@ class FanOut:
             self._live.notify(recipient)
 
     async def _write_deliveries(self, deliveries: list[dict[str, Any]]) -> None:
-        if deliveries:
-            self._deliveries.schedule(await self._store.add_deliveries(deliveries))
+        if deliveries:  # stored claimed: their first attempts need no claim (DeliveryWorker)
+            claim = timedelta(seconds=self._settings.delivery_lease_seconds)
+            self._deliveries.schedule(await self._store.add_deliveries(deliveries, claimed_for=claim))
 
     async def _write_digests(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         if items:
