@@ -9,6 +9,10 @@ webhooks and e-mail; in the same run:
     webhook's receipt and to the e-mail's receipt, and whether the service held the rate (every
     notification stored, p99 event -> inbox within 2 s).
 
+A burst is published by a process of its own (the service's event loop and CPU time are the
+consumer's alone); each run reports the process's CPU time per notification (in a burst the
+consumer's; in sustained runs it includes publishing and both receivers).
+
 The benchmark counts nothing in the store while it measures (a scan would compete with the
 service): an inbox entry is timed when the service's ``Store.write_entries`` returns, i.e. once
 it is stored, and every inbox is checked by ``_id`` reads of its head after the run. Webhooks go
