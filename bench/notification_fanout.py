@@ -9,6 +9,10 @@ webhooks and e-mail; in the same run:
     webhook's receipt and to the e-mail's receipt, and whether the service held the rate (every
     notification stored, p99 event -> inbox within 2 s).
 
+A burst is published by a process of its own (the service's event loop and CPU time are the
+consumer's alone); each run reports the process's CPU time per notification (in a burst the
+consumer's; in sustained runs it includes publishing and both receivers).
+
 The benchmark counts nothing in the store while it measures (a scan would compete with the
 service): an inbox entry is timed when the service's ``Store.write_entries`` returns, i.e. once
 it is stored, and every inbox is checked by ``_id`` reads of its head after the run. Webhooks go
@@ -27,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import sys
 import threading
@@ -60,6 +65,7 @@ from shared.locks import KeyedLocks
 from shared.mongo import make_client
 from shared.party_types import Kind, PartyType
 
+TREE = Path(__file__).resolve().parent.parent  # the code the burst's publisher runs
 RECEIVER_DELAY = 0.010
 recorded_warm: set[str] = set()  # recipients of warm-up entries stored
 PAIRS = 250  # events cycle through this many (offer owner, need owner) pairs: 500 recipients
@@ -123,7 +129,7 @@ class Receivers:
         self.emails.clear()
 
 
-def _match(n: int, pair: str | None = None) -> Any:
+def _match(n: int, pair: str | None = None, token: str | None = None) -> Any:
     def side(item: str, owner: str, party: PartyType) -> MatchSide:
         return MatchSide(item_id=item, owner_id=owner, party_type=party, title=LocalizedText(zh="芯片", en="Chip"))
 
@@ -131,7 +137,8 @@ def _match(n: int, pair: str | None = None) -> Any:
     data = MatchData(match_id=f"m_{n}", kind=Kind.TECHNOLOGY, offer=side(f"l_{n}", f"o_{pair}", PartyType.UNIVERSITY),
                      need=side(f"d_{n}", f"n_{pair}", PartyType.ENTERPRISE), score=0.8, features=[],
                      explanation=Explanation(zh=["领域一致"], en=["Same field"]))
-    return new_event("match.created.v1", data, source="/bench", subject=f"m_{n}")
+    return new_event("match.created.v1", data, source="/bench", subject=f"m_{n}",
+                     event_id=f"{token}-{n}" if token else None)
 
 
 @dataclass
@@ -144,6 +151,7 @@ class Run:
     emails: dict[str, float] = field(default_factory=dict)
     sent_at: dict[str, float] = field(default_factory=dict)  # match id -> event time
     published_seconds: float = 0.0
+    cpu_seconds: float | None = None  # this process's CPU time, from the burst's publishing to its last entry
     stored: int = 0  # the heads' count after the run (read by _id)
     channels: bool = False
 
@@ -180,16 +188,53 @@ def _record_inbox(store: Store, received: dict[str, float], match_of: dict[str, 
     store.write_entries = timed  # type: ignore[method-assign]
 
 
-async def _publish(producer: Producer, topic: str, events: list[Any], rate: float | None, run: Run) -> None:
-    """All at once (a burst), or ``rate`` notifications/s (two per event) in ticks of 50 ms."""
-    started = time.time()
-    if rate is None:  # timed from the burst's publishing, not from when its events were made (before the warm-up)
-        events = [e.model_copy(update={"time": datetime.now(UTC)}) for e in events]
-        for event in events:
-            run.sent_at[event.data.match_id] = event.time.timestamp()
-        await asyncio.gather(*(producer.send_event(topic, e, key=e.subject) for e in events))
+class BurstPublisher:
+    """A burst is published by a process of its own (``--publish-burst``), started before the
+    service's warm-up: the service's event loop and CPU time are then the consumer's alone, as in
+    a deployment, where the service does not publish its own input (published from the service's
+    loop, the burst took that loop for its first seconds and made the consumer's first fetches small)."""
+
+    def __init__(self, topic: str, events: int, token: str):
+        self._args = ("--publish-burst", topic, str(events), token)
+        self._process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.notification_fanout", *self._args, cwd=TREE,
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+        assert self._process.stdout is not None
+        if (await self._process.stdout.readline()).strip() != b"ready":
+            raise RuntimeError("the burst's publisher did not start")
+
+    async def publish(self, run: Run) -> None:
+        """Publish the burst now; each event's time is when its publisher stamped it."""
+        process = self._process
+        assert process is not None and process.stdin is not None and process.stdout is not None
+        started = time.time()
+        process.stdin.write(b"go\n")
+        await process.stdin.drain()
+        run.sent_at.update(json.loads(await process.stdout.readline()))
         run.published_seconds = time.time() - started
-        return
+        await process.wait()
+
+
+async def _publish_burst_child(topic: str, events: int, token: str) -> None:
+    """The burst's publisher (``--publish-burst``): ready once connected, then on ``go`` publishes
+    every event at once and prints each match's event time (JSON)."""
+    producer = Producer(Settings(), client_id="bench-burst")
+    batch = [_match(n, token=token) for n in range(events)]
+    await producer.reachable(10.0)
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    batch = [e.model_copy(update={"time": datetime.now(UTC)}) for e in batch]
+    await asyncio.gather(*(producer.send_event(topic, e, key=e.subject) for e in batch))
+    print(json.dumps({e.data.match_id: e.time.timestamp() for e in batch}), flush=True)
+    await producer.stop()
+
+
+async def _publish(producer: Producer, topic: str, events: list[Any], rate: float, run: Run) -> None:
+    """``rate`` notifications/s (two per event) in ticks of 50 ms."""
+    started = time.time()
     per_second = rate / 2
     sent = 0
     pending: list[asyncio.Task[None]] = []
@@ -229,10 +274,15 @@ async def run_once(name: str, events: int, *, rate: float | None, channels: bool
             await store.save_preferences(recipient, preferences, new_secret=secret, now=datetime.now(UTC))
     receivers.clear()
     run = Run(name, rate, 2 * events, webhooks=receivers.webhooks, channels=channels)
-    batch = [_match(n) for n in range(events)]
+    token = uuid.uuid4().hex[:8]
+    batch = [_match(n, token=token) for n in range(events)]
     match_of = {e.id: e.data.match_id for e in batch}
     app = create_app(settings)
     producer = Producer(settings, client_id="bench")
+    burst = None
+    if rate is None:
+        burst = BurstPublisher(topics.MATCHES.full_name(prefix), events, token)
+        await burst.start()
     async with app.router.lifespan_context(app):
         _record_inbox(app.state.store, run.inbox, match_of)
         # one event first, to the warm-up pair: the consumer has joined its group when it is stored
@@ -249,9 +299,14 @@ async def run_once(name: str, events: int, *, rate: float | None, channels: bool
             while len(recorded_warm) < 2 * PAIRS and time.time() < deadline:
                 await asyncio.sleep(0.1)
             run.inbox.pop("warm-up", None)
-        await _publish(producer, topics.MATCHES.full_name(prefix), batch, rate, run)
+        cpu = time.process_time()
+        if burst is not None:
+            await burst.publish(run)
+        else:
+            await _publish(producer, topics.MATCHES.full_name(prefix), batch, rate, run)
         deadline = time.time() + DRAIN_TIMEOUT
         await _wait_for(run.inbox, run.expected, deadline)
+        run.cpu_seconds = time.process_time() - cpu
         if channels:
             await _wait_for(receivers.webhooks, run.expected, deadline)
             await _wait_for(receivers.emails, run.expected, deadline)
@@ -281,8 +336,8 @@ def _ms(values: list[float], q: float) -> str:
 
 def _table(runs: list[Run]) -> str:
     lines = ["| run | offered notif./s | inbox notif./s | p50 → inbox ms | p99 → inbox ms | webhooks/s | "
-             "p50 → webhook ms | p99 → webhook ms | e-mails/s | p50 → e-mail ms | p99 → e-mail ms | held |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "p50 → webhook ms | p99 → webhook ms | e-mails/s | p50 → e-mail ms | p99 → e-mail ms | CPU µs / notif. | held |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for run in runs:
         inbox = run.latencies(run.inbox)
         cells = [run.name, "burst" if run.rate is None else f"{run.rate:.0f}", f"{run.rate_of(run.inbox):.0f}",
@@ -293,6 +348,7 @@ def _table(runs: list[Run]) -> str:
                 cells += [f"{run.rate_of(received):.0f}", _ms(latencies, 50), _ms(latencies, 99)]
             else:
                 cells += ["—", "—", "—"]
+        cells.append("—" if run.cpu_seconds is None else f"{run.cpu_seconds / run.expected * 1e6:.0f}")
         missing = [f"{what} {len(got)}/{run.expected}" for what, got, on in
                    (("inbox", run.inbox, True), ("webhooks", run.webhooks, run.channels),
                     ("e-mails", run.emails, run.channels)) if on and len(got) < run.expected]
@@ -359,8 +415,13 @@ if __name__ == "__main__":
                                                             "service has met every recipient (its steady state)")
     parser.add_argument("--label", default="This code", help="what the figures are of, in the section")
     parser.add_argument("--out", help="write the section's body here instead of bench/results/notification.md")
+    parser.add_argument("--publish-burst", nargs=3, metavar=("TOPIC", "EVENTS", "TOKEN"), help=argparse.SUPPRESS)
     parser.add_argument("--beside", help="a body written with --out by a run on other code, shown after this one's")
     args = parser.parse_args()
+    if args.publish_burst:  # the burst's publisher, a process of its own (BurstPublisher)
+        topic, count, token = args.publish_burst
+        asyncio.run(_publish_burst_child(topic, int(count), token))
+        sys.exit(0)
     section = asyncio.run(main(args.quick, [float(r) for r in args.rates.split(",")] if args.rates else None,
                                args.label, args.burst, [float(r) for r in args.inbox_rates.split(",") if r],
                                args.capacity_only, args.warm))

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic_core import to_json
 from pymongo import AsyncMongoClient, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure, PyMongoError
 
 
 def make_client(uri: str, *, timeout_ms: int = 3000, **options: Any) -> AsyncMongoClient[dict[str, Any]]:
@@ -84,6 +84,64 @@ async def bulk_write_chunked(collection: AsyncCollection[dict[str, Any]], reques
         result = await collection.bulk_write(list(requests[start:start + BULK_CHUNK]), ordered=False)
         matched += result.matched_count
     return matched
+
+
+class BulkWrites:
+    """Writes to one collection made by many concurrent tasks, sent together: ``write`` waits for
+    the bulk command that carries its statement. While one command is under way the statements of
+    the next gather, so N concurrent writers cost about N / ``BULK_CHUNK`` commands instead of N
+    (FerretDB v1 pays per command as much as per statement). Statements are applied unordered; a
+    statement that fails raises in its own writer only, the others of its command stand (so a
+    writer that retries its own statement never repeats one that succeeded)."""
+
+    def __init__(self, collection: AsyncCollection[dict[str, Any]]):
+        self._collection = collection
+        self._gathering: list[tuple[Any, asyncio.Future[None]]] = []
+        self._sending: asyncio.Task[None] | None = None
+
+    async def write(self, request: Any) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self._gathering.append((request, done))
+        if self._sending is None or self._sending.done():
+            self._sending = asyncio.create_task(self._send())
+        await done
+
+    async def close(self) -> None:
+        """Stop sending (the writers still waiting get ``CancelledError``)."""
+        if self._sending is not None:
+            self._sending.cancel()
+            await asyncio.gather(self._sending, return_exceptions=True)
+        for _, done in self._gathering:
+            done.cancel()
+        self._gathering = []
+
+    async def _send(self) -> None:
+        while self._gathering:
+            command, self._gathering = self._gathering[:BULK_CHUNK], self._gathering[BULK_CHUNK:]
+            answered = False
+            failed: dict[int, Exception] = {}
+            try:
+                await self._collection.bulk_write([request for request, _ in command], ordered=False)
+                answered = True
+            except BulkWriteError as exc:
+                answered = True
+                failed = {e["index"]: OperationFailure(e.get("errmsg", "write failed"), e.get("code"), e)
+                          for e in exc.details.get("writeErrors", [])}
+                if not failed:  # e.g. a write concern error: none is known to stand
+                    failed = dict.fromkeys(range(len(command)), exc)
+            except Exception as exc:
+                answered = True
+                failed = dict.fromkeys(range(len(command)), exc)
+            finally:
+                for index, (_, done) in enumerate(command):
+                    if done.done():
+                        continue
+                    if not answered:  # cancelled: so are its writers
+                        done.cancel()
+                    elif index in failed:
+                        done.set_exception(failed[index])
+                    else:
+                        done.set_result(None)
 
 
 async def upsert_one(collection: AsyncCollection[dict[str, Any]], _id: Any, update: Mapping[str, Any]) -> None:

@@ -7,7 +7,7 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ from services.notification import metrics
 from services.notification.domain import fanout
 from services.notification.domain.digest import digest_id, due_at, window_end
 from services.notification.domain.notices import OPERATOR_RECIPIENT, Channel, Notice, notification_id
-from services.notification.domain.preferences import DeliveryMode, Effective, effective
+from services.notification.domain.preferences import DeliveryMode, Effective
 from services.notification.domain.render import Rendered, render
 from services.notification.live import Broadcaster
 from services.notification.settings import Settings
@@ -123,7 +123,7 @@ class FanOut:
     def _preferences(self, recipient: str, record: RecipientRecord | None) -> Effective:
         if record is None:  # the operator
             return operator_preferences(self._settings)
-        return effective(record.preferences, record.contact, webhook_disabled=record.webhook_disabled is not None)
+        return record.wants
 
     def _plan(self, writes: Writes, event_id: str, notice: Notice, preferences: Effective, now: datetime) -> None:
         if not preferences.wants(notice):
@@ -160,8 +160,9 @@ class FanOut:
             self._live.notify(recipient)
 
     async def _write_deliveries(self, deliveries: list[dict[str, Any]]) -> None:
-        if deliveries:
-            self._deliveries.schedule(await self._store.add_deliveries(deliveries))
+        if deliveries:  # stored claimed: their first attempts need no claim (DeliveryWorker)
+            claim = timedelta(seconds=self._settings.delivery_lease_seconds)
+            self._deliveries.schedule(await self._store.add_deliveries(deliveries, claimed_for=claim))
 
     async def _write_digests(self, items: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
         if items:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,13 +19,13 @@ from pymongo.errors import BulkWriteError
 from pydantic_core import to_json
 
 from services.notification.domain import inbox
-from services.notification.domain.preferences import Contact, Preferences
+from services.notification.domain.preferences import Contact, Effective, Preferences, effective
 from shared.events.common import Language
 from shared.events.listing import ParticipantData
 from shared.events.sessions import SessionData
 from shared.locks import KeyedLocks
-from shared.mongo import (BULK_CHUNK, DUPLICATE_KEY, bulk_write_chunked, ensure_indexes, find_by_ids, insert_new,
-                          keep_newest_many, unpack, upsert_one)
+from shared.mongo import (BULK_CHUNK, DUPLICATE_KEY, BulkWrites, bulk_write_chunked, ensure_indexes, find_by_ids,
+                          insert_new, keep_newest_many, unpack, upsert_one)
 
 PENDING, DELIVERED, DEAD = "pending", "delivered", "dead"
 # After a secret is rotated, webhooks carry the previous secret's signature too for this long.
@@ -49,6 +51,9 @@ KNOWN_RECIPIENTS_MAX = 100_000
 # ... and the newest tips of the inboxes it wrote longest ago (each up to a bucket of entries, ~1-2
 # KB each) past this many.
 KNOWN_INBOXES_MAX = 5_000
+# The delivery worker's attempts share one read of the recipients' ``changes`` token per this long
+# (a change is seen by deliveries this much later at most, as by the fan-out's next fetch).
+RECIPIENTS_FRESH_SECONDS = 0.5  # changes made by this process are seen at once
 # The upgrade that gave the inboxes of the earlier layout their first tip.
 _INBOX_TIPS = "inbox-tips"
 
@@ -126,6 +131,17 @@ class RecipientRecord:
         self.previous_webhook_secret: dict[str, Any] | None = settings.get("previous_webhook_secret")
         self.webhook_disabled = webhook_disabled
 
+    @cached_property
+    def wants(self) -> Effective:
+        """What the fan-out sends them: worked out once per record (a record is read again, not
+        changed, when the recipient changes), not once per notice."""
+        return effective(self.preferences, self.contact, webhook_disabled=self.webhook_disabled is not None)
+
+    @cached_property
+    def wants_regardless_of_disabled(self) -> Effective:
+        """``wants`` as if their webhook were on (the delivery worker checks the mark itself)."""
+        return effective(self.preferences, self.contact, webhook_disabled=False)
+
     def webhook_secrets(self, now: datetime) -> list[str]:
         """The secrets a webhook is signed with: the current one, and the one it replaced while
         that one's overlap lasts."""
@@ -160,6 +176,9 @@ class Store:
         self._known: dict[str, RecipientRecord] = {}  # see ``known_recipients``
         self._known_token: object = object()  # the ``changes`` token they were read under (none yet)
         self._tips: dict[str, InboxHead] = {}  # the newest tip written per recipient (see ``write_entries``)
+        self._attempts = BulkWrites(self.deliveries)  # delivery attempts' records, sent together
+        self._refreshing: asyncio.Future[None] | None = None  # the delivery worker's read of the token
+        self._refreshed_at = float("-inf")
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -207,13 +226,27 @@ class Store:
         return {**known, **read}
 
     async def current_recipient(self, participant_id: str) -> RecipientRecord:
-        """The recipient as stored now: one lookup while no recipient changed, else their documents."""
-        await self.refresh_known_recipients()
+        """The recipient as stored at most ``RECIPIENTS_FRESH_SECONDS`` ago (the delivery worker's
+        concurrent attempts share one read of the token, not one each), else their documents."""
+        if self._refreshing is None and time.monotonic() - self._refreshed_at >= RECIPIENTS_FRESH_SECONDS:
+            self._refreshed_at = time.monotonic()
+            self._refreshing = asyncio.ensure_future(self.refresh_known_recipients())
+            self._refreshing.add_done_callback(self._refreshed)
+        if self._refreshing is not None:
+            await asyncio.shield(self._refreshing)
         return (await self.known_recipients([participant_id]))[participant_id]
+
+    def _refreshed(self, refreshing: asyncio.Future[None]) -> None:
+        self._refreshing = None
+        if refreshing.cancelled() or refreshing.exception() is not None:
+            self._refreshed_at = float("-inf")  # the next attempt reads it
 
     async def _recipients_changed(self) -> None:
         # Concurrent marks may lose one another's token (FerretDB v1), never all: the token moves.
         await upsert_one(self.changes, _RECIPIENTS_CHANGED, {"$set": {"token": uuid.uuid4().hex}})
+        # A change made here (the API, the delivery worker) is seen by the next delivery at once, not
+        # ``RECIPIENTS_FRESH_SECONDS`` later (an operator turns an endpoint on again, then replays).
+        self._refreshed_at = float("-inf")
 
     async def names(self, participant_ids: set[str]) -> dict[str, dict[str, Any]]:
         found = await self.known_recipients(participant_ids)
@@ -564,19 +597,30 @@ class Store:
 
     # --- deliveries: the due-time store of webhook and e-mail messages --------------------------
 
-    async def add_deliveries(self, deliveries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    async def add_deliveries(self, deliveries: list[dict[str, Any]], *,
+                             claimed_for: timedelta | None = None) -> list[dict[str, Any]]:
         """Store new deliveries in a few bulk commands, each numbered in its recipient's list (see
-        ``my_deliveries``); those that were not there already."""
-        documents = [{"status": PENDING, "attempt_count": 0, "attempts": [], "lease": None, "failed_at": None, **d}
+        ``my_deliveries``); those that were not there already. ``claimed_for``: stored claimed by
+        the caller (a lease, as ``claim`` sets, due again in the store only when it runs out), so
+        their first attempt needs no claim of its own: the documents returned carry the lease and
+        the due time the caller keeps."""
+        lease = uuid.uuid4().hex if claimed_for is not None else None
+        documents = [{"status": PENDING, "attempt_count": 0, "attempts": [], "lease": lease, "failed_at": None, **d}
                      for d in deliveries]
         await self._number_deliveries(documents)
-        there = await insert_new(self.deliveries, documents)
+        there = await insert_new(self.deliveries, self._claimed(documents, claimed_for))
         numbered = [d for d in documents if d["_id"] not in there]
         # a delivery a previous attempt of this batch stored keeps its number: its slot is written now
         numbered += [d for d in await find_by_ids(self.deliveries, there, {"recipient": 1, "seq": 1}) if "seq" in d]
         await insert_new(self.delivery_slots, [{"_id": slot_id(d["recipient"], d["seq"]), "delivery": d["_id"]}
                                                      for d in numbered])
         return [d for d in documents if d["_id"] not in there]
+
+    def _claimed(self, documents: list[dict[str, Any]], claimed_for: timedelta | None) -> list[dict[str, Any]]:
+        """``documents`` as stored: claimed, due in the store when the claim runs out."""
+        if claimed_for is None:
+            return documents
+        return [{**d, "due_at": d["due_at"] + claimed_for} for d in documents]
 
     async def pending_deliveries(self) -> list[dict[str, Any]]:
         """Every pending delivery's id and due time: read once, when the delivery worker starts."""
@@ -593,9 +637,14 @@ class Store:
 
     async def record_attempt(self, delivery_id: str, lease: str, attempt: dict[str, Any],
                              fields: dict[str, Any]) -> None:
-        await self.deliveries.update_one({"_id": delivery_id, "lease": lease},
-                                         {"$set": {**fields, "lease": None}, "$push": {"attempts": attempt},
-                                          "$inc": {"attempt_count": 1}})
+        """Record an attempt and release the claim; concurrent attempts' records go in one bulk
+        command (FerretDB v1 applies ~100 updates/s: one command per attempt capped deliveries)."""
+        await self._attempts.write(UpdateOne({"_id": delivery_id, "lease": lease},
+                                             {"$set": {**fields, "lease": None}, "$push": {"attempts": attempt},
+                                              "$inc": {"attempt_count": 1}}))
+
+    async def stop_recording(self) -> None:
+        await self._attempts.close()
 
     async def delivery(self, delivery_id: str) -> dict[str, Any] | None:
         return await self.deliveries.find_one({"_id": delivery_id})

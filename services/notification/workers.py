@@ -32,7 +32,7 @@ from services.notification.events import (
     operator_preferences, publish_dead_letter, publish_webhook_disabled, webhook_payload,
 )
 from services.notification.settings import Settings
-from services.notification.storage import DEAD, DELIVERED, PENDING, Store
+from services.notification.storage import DEAD, DELIVERED, PENDING, SCHEDULED, Store
 from shared.events.notification import WebhookDisabledData
 from shared.kafka import Producer
 from shared.locks import LEASE_SECONDS
@@ -102,6 +102,7 @@ class DeliveryWorker:
             for task in self._inflight:
                 task.cancel()
             await asyncio.gather(*self._inflight, return_exceptions=True)
+            await self._store.stop_recording()
             await self._webhooks.close()
 
     def _start_due(self) -> None:
@@ -133,18 +134,27 @@ class DeliveryWorker:
             # Tried again once the lease runs out: nothing is lost.
             log.error("delivery attempt failed unexpectedly", exc_info=task.exception())
             lease_end = datetime.now(UTC) + timedelta(seconds=self._settings.delivery_lease_seconds)
-            self._due.push({**due, "due_at": lease_end})
+            self._due.push(_scheduled(due, lease_end))
         self._wake.set()
 
     async def _claim_and_attempt(self, due: dict[str, Any], now: datetime) -> None:
-        """Claim the delivery and attempt it, under its lock (a lease in the store, shared/locks.py):
+        """Attempt a delivery this process stored claimed (its first attempt: ``add_deliveries``
+        with ``claimed_for``, the fan-out's and the digests') at once; claim any other and attempt
+        it, under its lock (a lease in the store, shared/locks.py):
         one replica attempts a delivery that several have scheduled (each reads every pending one
         when it starts), the others leave it and look again once that attempt's claim would have
         run out, when they find it delivered or due later (nothing to do), or due if its holder died."""
+        if due.get("lease"):  # stored claimed by this process: no other attempts it before the claim runs out
+            claim_end = due["due_at"] + timedelta(seconds=self._settings.delivery_lease_seconds)
+            if now + timedelta(seconds=self._settings.webhook_timeout_seconds) < claim_end:
+                await self._attempt(due)
+            else:  # waited here until its claim nearly ran out: claimed again once it has
+                self.schedule([_scheduled(due, claim_end + timedelta(seconds=LEASE_SECONDS))])
+            return
         async with self._store.locks.hold_if_free(("delivery", due["_id"])) as held:
             if not held:
                 later = datetime.now(UTC) + timedelta(seconds=self._settings.delivery_lease_seconds + LEASE_SECONDS)
-                self.schedule([{**due, "due_at": later}])
+                self.schedule([_scheduled(due, later)])
                 return
             delivery = await self._store.claim(due["_id"], now, self._settings.delivery_lease_seconds)
             if delivery is not None:  # else delivered, given up, or due later already
@@ -164,6 +174,8 @@ class DeliveryWorker:
             result = AttemptResult(None, ErrorClass.REFUSED_URL, None, 0)
             await self._give_up(delivery, now, number, result, f"undeliverable: {ErrorClass.REFUSED_URL}")
             return
+        # A receiver's Retry-After counts from its answer, not from when the request was started.
+        answered = datetime.now(UTC)
         outcome = verdict(result.status_code)
         if outcome is Verdict.DELIVERED:
             metrics.count(delivery["channel"], "sent")
@@ -175,7 +187,7 @@ class DeliveryWorker:
                 await self._store.disable_webhook(delivery["recipient"], "endpoint answered 410 Gone", now)
             await self._give_up(delivery, now, number, result, "endpoint answered 410 Gone; webhook disabled")
             return
-        delay = self._policy.delay(number, retry_after_seconds(result.retry_after, now=now))
+        delay = self._policy.delay(number, retry_after_seconds(result.retry_after, now=answered))
         if delay is None:
             reason = f"gave up after {number} attempts: {result.error}"
             if delivery["channel"] == Channel.WEBHOOK and delivery["recipient"] != OPERATOR_RECIPIENT:
@@ -184,10 +196,10 @@ class DeliveryWorker:
             await self._give_up(delivery, now, number, result, reason)
             return
         metrics.count(delivery["channel"], "retried")
-        next_at = now + timedelta(seconds=delay)
+        next_at = answered + timedelta(seconds=delay)
         await self._record(delivery, now, number, result, {"status": PENDING, "due_at": next_at,
                                                            "last_error": result.error}, next_at=next_at)
-        self.schedule([{**delivery, "due_at": next_at}])
+        self.schedule([_scheduled(delivery, next_at)])
 
     async def _send(self, delivery: dict[str, Any], now: datetime) -> AttemptResult:
         recipient, channel = delivery["recipient"], Channel(delivery["channel"])
@@ -199,7 +211,7 @@ class DeliveryWorker:
             record = await self._store.current_recipient(recipient)
             if channel is Channel.WEBHOOK and record.webhook_disabled:
                 raise Undeliverable(ErrorClass.DISABLED)
-            preferences = effective(record.preferences, record.contact, webhook_disabled=False)
+            preferences = record.wants_regardless_of_disabled
             webhook_secrets = record.webhook_secrets(now)
         if channel is Channel.EMAIL:
             if not (preferences.email and self._settings.email_enabled):
@@ -273,7 +285,8 @@ class DigestWorker:
                 digest = await self._store.digest(due["_id"])
                 if digest is not None and digest.get("items"):
                     delivery = await self._digest_delivery(digest, digest["items"])
-                    self._deliveries.schedule(await self._store.add_deliveries([delivery]))
+                    claim = timedelta(seconds=self._settings.delivery_lease_seconds)
+                    self._deliveries.schedule(await self._store.add_deliveries([delivery], claimed_for=claim))
                     flushed += 1
                 if digest is not None:
                     await self._store.drop_digest(due["_id"])
@@ -297,6 +310,11 @@ class DigestWorker:
         return {"_id": message_id, "channel": digest["channel"], "recipient": recipient,
                 "type": NotificationType.DIGEST.value, "event_id": digest["_id"], "subject": rendered.subject,
                 "created_at": now, "body": rendered.body, "payload": payload, "due_at": now}
+
+
+def _scheduled(delivery: dict[str, Any], due_at: datetime) -> dict[str, Any]:
+    """What the schedule keeps of a delivery to be claimed at ``due_at`` (never its old claim)."""
+    return {**{k: delivery[k] for k in SCHEDULED}, "due_at": due_at}
 
 
 async def _read_at_start(read: Callable[[], Awaitable[list[dict[str, Any]]]], what: str) -> list[dict[str, Any]]:

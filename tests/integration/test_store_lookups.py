@@ -11,8 +11,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from shared.mongo import keep_newest, keep_newest_many, make_client, pack, unpack, upsert_one
+from pymongo import InsertOne, UpdateOne
+from pymongo.errors import OperationFailure
+
+from shared.mongo import (DUPLICATE_KEY, BulkWrites, keep_newest, keep_newest_many, make_client, pack, unpack,
+                          upsert_one)
 from shared.settings import CommonSettings
+from tests.support import CommandLog
 
 pytestmark = pytest.mark.integration
 
@@ -86,6 +91,31 @@ async def test_a_packed_value_is_one_stored_element_read_back_as_json(common_set
         await db.items.insert_one({"_id": "s0", "book": {"p1": {"role": "presenter"}}})
         assert unpack(await db.items.find_one({"_id": "s0"}), ["book"]) == {"_id": "s0",
                                                                          "book": {"p1": {"role": "presenter"}}}
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_concurrent_bulk_writes_go_together_and_a_failed_statement_fails_its_writer_only(
+        common_settings: CommonSettings):
+    log = CommandLog()
+    client = make_client(common_settings.mongodb_uri, event_listeners=[log])
+    db = client[f"{common_settings.topic_prefix}bulkwrites"]
+    try:
+        await db.items.insert_many([{"_id": n, "n": 0} for n in range(100)])
+        writes = BulkWrites(db.items)
+        log.clear()
+        statements: list[object] = [UpdateOne({"_id": n}, {"$inc": {"n": 1}}) for n in range(100)]
+        statements[7] = InsertOne({"_id": 3})  # there already: fails, alone
+        outcomes = await asyncio.gather(*(writes.write(s) for s in statements), return_exceptions=True)
+        assert [n for n, o in enumerate(outcomes) if o is not None] == [7]
+        assert isinstance(outcomes[7], OperationFailure) and outcomes[7].code == DUPLICATE_KEY
+        # 100 writers, commands of at most BULK_CHUNK statements: 40 (39 updates and the insert) + 40 + 20
+        assert [len(c["updates"]) for name, _, c in log.commands if name == "update"] == [39, 40, 20]
+        assert [len(c["documents"]) for name, _, c in log.commands if name == "insert"] == [1]
+        counts = {d["_id"]: d["n"] async for d in db.items.find({})}
+        assert counts == {n: 0 if n == 7 else 1 for n in range(100)}
+        await writes.close()
     finally:
         await client.drop_database(db.name)
         await client.close()

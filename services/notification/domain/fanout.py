@@ -88,12 +88,13 @@ def _match_parties(data: MatchData | MatchRetractedData) -> list[tuple[str, Matc
 
 
 def _match_created(kind: NotificationType, data: MatchData, names: Mapping[str, dict[str, Any]]) -> list[Notice]:
+    sides = {id(data.offer): _side(data.offer), id(data.need): _side(data.need)}  # each dumped once
+    explanation = data.explanation.model_dump(mode="json")
     return [
         Notice(recipient, kind, {
             "match_id": data.match_id, "kind": data.kind.value, "score": data.score,
-            "own": _side(own), "other": _side(other), "other_name": names.get(other.owner_id),
-            "link": f"/matches/{data.match_id}",
-            "explanation": data.explanation.model_dump(mode="json"),
+            "own": sides[id(own)], "other": sides[id(other)], "other_name": names.get(other.owner_id),
+            "link": f"/matches/{data.match_id}", "explanation": explanation,
         }, score=data.score)
         for recipient, own, other in _match_parties(data)
     ]

@@ -5,7 +5,7 @@ the last failure goes to the dead-letter topic; operators replay."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from standardwebhooks.webhooks import Webhook
@@ -49,6 +49,8 @@ async def test_retries_keep_the_webhook_id_and_honour_retry_after(notification_s
         assert body["type"] == "match.created" and body["data"]["id"] == attempts[0].id
         assert "mmWave phased-array chip" in body["data"]["subject"] or "毫米波" in body["data"]["subject"]
 
+        # the receiver answers before the service records its answer: wait for the log to say so
+        await wait_for(lambda: _status(client, settings, attempts[0].id, "delivered"), what="the delivery logged")
         log = await _log(client, settings, attempts[0].id)
         assert log["status"] == "delivered" and log["attempt_count"] == 4
         assert [a["status_code"] for a in log["attempts"]] == [500, None, 429, 200]
@@ -63,6 +65,30 @@ async def test_retries_keep_the_webhook_id_and_honour_retry_after(notification_s
         metrics = (await client.get("/metrics", headers=OPERATOR)).text
         for outcome in ("sent", "failed", "retried"):
             assert f'notifications_total{{channel="webhook",outcome="{outcome}"}}' in metrics
+
+
+async def test_a_first_attempt_needs_no_claim_of_its_own(notification_settings, producer, receiver,
+                                                         mongo_commands):
+    """The fan-out stores a delivery claimed (a lease, due in the store only when it runs out), so
+    its first attempt takes no lock and makes no claim: the attempt's record is its one update."""
+    settings = notification_settings()
+    async with running(create_app(settings)) as client:
+        await enable_webhook(client, settings, receiver, "p_ent")
+        mongo_commands.clear()
+        await publish(producer, settings, samples.match_created("p_uni", "p_ent"))
+        await wait_for(_delivered(receiver, "p_ent", 1), what="the webhook")
+        [attempt] = receiver.of("p_ent")
+        await wait_for(lambda: _status(client, settings, attempt.id, "delivered"), what="the delivery logged")
+        [stored] = [d for name, collection, c in mongo_commands.commands if name == "insert"
+                    and collection == "deliveries" for d in c["documents"] if d["_id"] == attempt.id]
+        assert stored["lease"] and stored["due_at"] - stored["created_at"] >= timedelta(
+            seconds=settings.delivery_lease_seconds), "stored claimed, due in the store when the claim runs out"
+        sent = [(name, collection) for name, collection, _ in mongo_commands.commands]
+        assert ("findAndModify", "deliveries") not in sent, "no claim"
+        assert not [d for name, collection, c in mongo_commands.commands if name == "insert" and collection == "locks"
+                    for d in c["documents"] if attempt.id in str(d["_id"])], "no lock"
+        log = await _log(client, settings, attempt.id)
+        assert log["attempt_count"] == 1 and log["attempts"][0]["status_code"] == 200
 
 
 async def test_gone_disables_the_endpoint_and_dead_letters(notification_settings, producer, receiver):
