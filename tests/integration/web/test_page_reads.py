@@ -3,7 +3,8 @@ services (broker and store): a page of 20 matches and the page of teams are each
 look-up on matching (the participant's listing, which holds each match's and consortium's copy),
 plus listing's look-ups of the names shown (one each); the pages of
 matches link forward and back through matching's cursors and rank on across pages, and the inbox
-likewise (20 entries a page, a few look-ups on notification)."""
+likewise (20 entries a page, a few look-ups on notification). The home page counts the visitor's
+items without reading them, and a session's page asks only for what it shows."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from shared.events.matching import (
 from shared.party_types import Kind, PartyType
 from tests.browser.conftest import serving
 from tests.integration.events_sessions.conftest import Clock, session_body
+from tests.integration.listing.conftest import item_body, register
 from tests.integration.notification.conftest import auth, publish
 from tests.support import free_port, running, wait_for
 from tests.unit.notification import samples
@@ -44,11 +46,11 @@ PAGE_LINK = re.compile(r'<a href="([^"]+)" rel="(prev|next)">')
 TIMING = re.compile(r'([a-z_]+);dur=([0-9.]+)(?:;desc="([^"]*)")?')
 
 
-def _match(n: int) -> MatchData:
+def _match(n: int, need_owner: str = ME) -> MatchData:
     side = {"title": LocalizedText(zh=f"条目{n}", en=f"Item {n}")}
     return MatchData(match_id=f"m_{n:03d}", kind=Kind.TECHNOLOGY, score=round(0.3 + n / 100, 2),
                      offer=MatchSide(item_id=f"o{n}", owner_id=f"p_uni{n % 5}", party_type=PartyType.UNIVERSITY, **side),
-                     need=MatchSide(item_id=f"n{n}", owner_id=ME, party_type=PartyType.ENTERPRISE, **side),
+                     need=MatchSide(item_id=f"n{n}", owner_id=need_owner, party_type=PartyType.ENTERPRISE, **side),
                      features=[FeatureScore(name="field", value=1, weight=0.3, contribution=0.3)],
                      explanation=Explanation(zh=["领域：5G通信"], en=["Field: 5G communications"]))
 
@@ -203,4 +205,44 @@ async def test_a_session_page_asks_only_for_what_it_shows(make_settings, registr
         assert 'name="target_id"' not in page and set(waited) == {"events_sessions"}
         assert lookups == {"sessions": 2}
         assert all(desc == "requests 2, round trips 1" for desc in waited.values())
+        assert mongo_commands.scans() == []
+
+
+async def test_the_home_page_counts_the_items_without_reading_them(make_settings, notification_settings,
+                                                                   registry_topics, mongo_commands):
+    """The home page: the three best matches and how many (matching), the unread count
+    (notification), then the profile, how many offers and needs (listing's index, no item read) and
+    the three counterparts' names (listing), each service once."""
+    matching = create_matching(make_settings(MatchingSettings))
+    async with AsyncExitStack() as stack:
+        matching_url = await stack.enter_async_context(serving(matching, free_port()))
+        listing_url = await stack.enter_async_context(serving(create_listing(make_settings(ListingSettings)),
+                                                              free_port()))
+        notification_url = await stack.enter_async_context(serving(create_notification(notification_settings()),
+                                                                   free_port()))
+        app = await stack.enter_async_context(running(create_web(make_settings(
+            WebSettings, matching_url=matching_url, listing_url=listing_url, notification_url=notification_url))))
+        listing = await stack.enter_async_context(httpx.AsyncClient(base_url=listing_url))
+        me = await register(listing, "enterprise")
+        for n in range(3):
+            posted = await listing.post("/demands", headers=me.headers,
+                                        json=item_body(title={"en": f"Need {n}"}, keywords=[], description=None))
+            assert posted.status_code == 201, posted.text
+        await matching.state.store.project_many([
+            new_event("match.created.v1", _match(n, need_owner=me.id), source=SOURCE) for n in range(12)])
+        token = me.headers["Authorization"].removeprefix("Bearer ")
+        headers = {"cookie": f"hardtech_session={token}; hardtech_csrf={CSRF}; hardtech_lang=en"}
+        for read in ("the first time", "again"):
+            mongo_commands.clear()
+            answer = await app.get("/", headers=headers)
+            assert answer.status_code == 200, answer.text[-1000:]
+            assert "0 offers" in answer.text and "3 needs" in answer.text and "12 matches" in answer.text
+            waited = {name: desc for name, _, desc in TIMING.findall(answer.headers["server-timing"]) if desc}
+            assert waited == {"matching": "requests 1, round trips 1", "notification": "requests 1, round trips 1",
+                              "listing": "requests 3, round trips 1"}
+            # the profile and the three names by _id, the owner term's two heads and one posting (no
+            # item); the listing of matches; the unread count of an empty inbox (no tip to remember)
+            assert mongo_commands.lookups() == {"participants": 1 + 3, "search_heads": 2, "search_postings": 1,
+                                                "matches_by_participant": 1,
+                                                "inbox_heads": 1, "inbox_tips": 2, "inbox_reads": 1}, read
         assert mongo_commands.scans() == []
