@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from hardtech.infra import ferretdb, kafka
 from shared.settings import KAFKA_ADMIN_PRINCIPAL, CommonSettings
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -29,6 +30,14 @@ os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
 if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
     os.environ.setdefault("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
 os.environ.setdefault("KAFKA_SASL_USERNAME", KAFKA_ADMIN_PRINCIPAL)
+# The local stack's broker and store on the ports the harness is configured with
+# (HARDTECH_KAFKA_PORT, HARDTECH_FERRETDB_PORT, read by hardtech.infra as `hardtech up` and the test
+# harness read them), unless the environment names its own: the settings' defaults are the
+# standard ports, which another stack may be using. The services a benchmark starts inherit them.
+if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap()
+if not os.environ.get("MONGODB_URI"):
+    os.environ["MONGODB_URI"] = ferretdb.uri()
 
 
 def kafka_security(bootstrap: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ background tasks (outbox relay, consumers) started and stopped with the app."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 import time
@@ -126,8 +127,19 @@ def serve_http(create_app: Callable[[S], FastAPI], settings_class: type[S]) -> N
 
 def run_http(app: FastAPI, settings: ServiceSettings) -> None:
     service_logging.configure(settings.service_name, settings.log_level)
+    freeze_startup_objects()
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False,
                 timeout_graceful_shutdown=5)
+
+
+def freeze_startup_objects() -> None:
+    """Keep what the process holds once it is set up (modules, routes, models, templates: ~90,000
+    objects in the web app) out of the cyclic garbage collector's full collections, which otherwise
+    walk all of it every so often while a request waits (140-330 ms each in the web app on the
+    shared 2-core machine; the one slow page in 50 of the investor's /matches). Called once per
+    process, before serving; not in tests, whose many apps' garbage would stay forever."""
+    gc.collect()
+    gc.freeze()
 
 
 class Resources:

@@ -113,6 +113,19 @@ async def my_profile(principal: Participant, service: Service) -> ParticipantDat
     return await service.participant(principal.subject)
 
 
+class ItemCounts(BaseModel):
+    offers: int = Field(description="The caller's offers (listings), in every status")
+    needs: int = Field(description="The caller's needs (demands), in every status")
+
+
+@participants.get("/participants/me/item-counts", response_model=ItemCounts)
+async def my_item_counts(principal: Participant, service: Service) -> ItemCounts:
+    """How many offers and needs I have, in every status, without reading them (a home page's
+    figures; the items themselves: ``GET /listings?mine=true``)."""
+    counts = await service.owned_counts(principal.subject)
+    return ItemCounts(offers=counts[Side.OFFER], needs=counts[Side.NEED])
+
+
 @participants.patch("/participants/me", response_model=ParticipantData, responses=ERRORS)
 async def update_my_profile(body: ParticipantPatch, principal: Participant, service: Service) -> ParticipantData:
     return await service.update_participant(principal.subject, body)

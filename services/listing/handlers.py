@@ -166,6 +166,9 @@ class ListingService:
         return await self._change_item(side, item_id, principal, "withdrawn",
                                        lambda current: items.withdraw(current, now()))
 
+    async def owned_counts(self, participant_id: str) -> dict[Side, int]:
+        return await self._store.owned_counts(participant_id)
+
     async def search_start(self, side: Side, query: ItemQuery, cursor: list[Any]) -> Position | str:
         """Where a page of the search starts, or why the cursor is refused."""
         return search.parse_cursor(cursor, subject=query.subject, search=search.search_code(side, query),

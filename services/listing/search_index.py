@@ -198,6 +198,16 @@ class SearchIndex:
         postings = await find_by_ids(self.postings, [f"{side.value}:{term}:{bucket}" for term in terms])
         return intersect([p["ids"] for p in postings]) if len(postings) == len(terms) else []
 
+    async def count(self, side: Side, term: str) -> int:
+        """How many items are posted under ``term``: its head, then its postings, all by ``_id``,
+        no item read (the postings hold at least the items that have the term: an item whose write
+        failed after its terms were posted is counted too)."""
+        head = await self.heads.find_one({"_id": f"{side.value}:{term}"}, {"buckets": 1})
+        if head is None:
+            return 0
+        postings = await find_by_ids(self.postings, [f"{side.value}:{term}:{b}" for b in head["buckets"]])
+        return sum(len(set(p["ids"])) for p in postings)
+
     # building
 
     async def clear(self) -> None:

@@ -267,6 +267,12 @@ class ListingStore:
                     return found, Position(bucket, found[-1].id) if more else None
         return found, None
 
+    async def owned_counts(self, owner_id: str) -> dict[Side, int]:
+        """How many offers and needs the participant has, in any status, from the search index's
+        postings of their owner term (no item read)."""
+        counts = await asyncio.gather(*(self.search.count(side, search.owner_term(owner_id)) for side in Side))
+        return dict(zip(Side, counts, strict=True))
+
     async def expiring(self, side: Side) -> list[tuple[datetime, str]]:
         """Every draft or open item's expiry and id: read once, when the service starts (a scan)."""
         cursor = self.items[side].find({"status": {"$in": [ItemStatus.DRAFT.value, ItemStatus.OPEN.value]},

@@ -179,6 +179,7 @@ class Store:
         self._attempts = BulkWrites(self.deliveries)  # delivery attempts' records, sent together
         self._refreshing: asyncio.Future[None] | None = None  # the delivery worker's read of the token
         self._refreshed_at = float("-inf")
+        self._seen: dict[str, int] = {}  # the newest tip version read per recipient (see ``_newest_tip``)
 
     async def ensure_indexes(self) -> None:
         # For the scans made once at start-up (pending deliveries) and by operators' replays.
@@ -319,8 +320,9 @@ class Store:
     # ``inbox_buckets[f"{recipient}:b{n}"]`` (whoever loads a tip later inserts them again if missing:
     # a writer that died in between). ``inbox_heads[recipient].tip`` is a hint, moved (``$max``) every
     # ``TIP_HINT_EVERY`` versions: a reader finds the newest tip from it by exponential probing, a few
-    # look-ups. The fan-out remembers each recipient's newest tip it wrote (``_tips``), so a warm
-    # write reads nothing; a recipient it does not know yet is taken to be new (its tip version 0):
+    # look-ups, or, for a recipient this process has seen, from the newest version it saw (``_seen``,
+    # without the hint). The fan-out remembers each recipient's newest tip it wrote (``_tips``), so a
+    # warm write reads nothing; a recipient it does not know yet is taken to be new (its tip version 0):
     # when that insert finds a tip there, the recipient's newest tip is read and its entries are
     # numbered again.
     #
@@ -341,28 +343,50 @@ class Store:
         return InboxHead() if tip is None else _head_of(tip)
 
     async def _newest_tip(self, recipient: str, projection: Mapping[str, Any] | None) -> dict[str, Any] | None:
-        """The tip with the highest version: from the head's hint, the next versions probed at
+        """The tip with the highest version: from the newest version this process has seen of the
+        recipient's (a tip it wrote or read: versions only grow, so that is where the newest is
+        probed from, without the head), else from the head's hint; the next versions probed at
         distances 1, 2, 4 … until one is missing, then halving the gap (``2 log2(lag)`` look-ups at
         most, the lag below ``TIP_HINT_EVERY`` but after a writer died)."""
-        hint = await self.inbox_heads.find_one({"_id": recipient}, {"tip": 1})
-        low = (hint or {}).get("tip", 0)
-        at_low, after = await asyncio.gather(self._tip(recipient, low, projection),
-                                             self._tip(recipient, low + 1, projection))
-        if at_low is None:
-            return None  # no tip yet: an empty inbox
-        if after is None:
-            return at_low
-        best, low, step = after, low + 1, 1
-        while (probe := await self._tip(recipient, low + step, projection)) is not None:
-            best, low, step = probe, low + step, step * 2
-        high = low + step
-        while high - low > 1:
-            middle = (low + high) // 2
-            if (probe := await self._tip(recipient, middle, projection)) is not None:
-                best, low = probe, middle
-            else:
-                high = middle
+        seen = max(self._seen.get(recipient, -1), self._tips[recipient].version if recipient in self._tips else -1)
+        if seen >= 0:
+            at_low, after = await asyncio.gather(self._tip(recipient, seen, projection),
+                                                 self._tip(recipient, seen + 1, projection))
+            if at_low is None:  # not there (the database was replaced): from the hint, as if never seen
+                self._seen.pop(recipient, None)
+                self._tips.pop(recipient, None)
+                return await self._newest_tip(recipient, projection)
+            low = seen
+        else:
+            hint = await self.inbox_heads.find_one({"_id": recipient}, {"tip": 1})
+            low = (hint or {}).get("tip", 0)
+            at_low, after = await asyncio.gather(self._tip(recipient, low, projection),
+                                                 self._tip(recipient, low + 1, projection))
+            if at_low is None:
+                return None  # no tip yet: an empty inbox
+        best = at_low
+        if after is not None:
+            best, low, step = after, low + 1, 1
+            while (probe := await self._tip(recipient, low + step, projection)) is not None:
+                best, low, step = probe, low + step, step * 2
+            high = low + step
+            while high - low > 1:
+                middle = (low + high) // 2
+                if (probe := await self._tip(recipient, middle, projection)) is not None:
+                    best, low = probe, middle
+                else:
+                    high = middle
+        self._saw(recipient, best["v"])
         return best
+
+    def _saw(self, recipient: str, version: int) -> None:
+        """Remember the newest tip version seen of a recipient's (past ``KNOWN_INBOXES_MAX``
+        recipients, the half seen longest ago is forgotten)."""
+        self._seen.pop(recipient, None)  # to the end: the order is when each was seen last
+        self._seen[recipient] = version
+        if len(self._seen) > KNOWN_INBOXES_MAX:
+            for forgotten in list(self._seen)[:KNOWN_INBOXES_MAX // 2]:
+                del self._seen[forgotten]
 
     async def _tip(self, recipient: str, version: int, projection: Mapping[str, Any] | None) -> dict[str, Any] | None:
         return await self.inbox_tips.find_one({"_id": tip_id(recipient, version)}, projection)

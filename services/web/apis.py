@@ -103,6 +103,10 @@ class Apis:
                 self._names[found["id"]] = (now + self.settings.name_cache_seconds, found)
         return {i: self._names[i][1] for i in ids if i in self._names and self._names[i][0] >= now}
 
+    async def item_counts(self, token: str) -> dict[str, int]:
+        """How many offers and needs the visitor has, in every status."""
+        return await self.call("GET", f"{self._listing}/participants/me/item-counts", token)
+
     async def items(self, token: str, side: str, **params: Any) -> dict[str, Any]:
         return await self.call("GET", f"{self._listing}/{_path(side)}", token, params=params)
 

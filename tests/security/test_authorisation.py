@@ -142,6 +142,7 @@ MATRIX: dict[str, list[Route]] = {
               fields=keys("access_token", "token_type", "expires_in")),
         Route("GET", "/.well-known/jwks.json", anyone(200), fields=keys("keys"), count_of="keys", counts=anyone(1)),
         Route("GET", "/participants/me", participants(200), fields=PROFILE),
+        Route("GET", "/participants/me/item-counts", participants(200), fields=keys("offers", "needs")),
         Route("PATCH", "/participants/me", participants(200), body={"display_name": {"zh": "新名称", "en": "New name"}},
               fields=PROFILE),
         Route("GET", "/participants/{owner_id}", signed_in(200),

@@ -33,9 +33,15 @@ EVERY_ITEM = "all"  # the term of every item: a search without filters
 def item_terms(*, status: str, kind: str, party_type: str, owner_id: str, field_index: Iterable[str],
                region_index: Iterable[str], text_terms: Iterable[str]) -> set[str]:
     """The index terms of an item, from what the store keeps of it."""
-    return {EVERY_ITEM, f"status:{status}", f"kind:{kind}", f"party:{party_type}", f"owner:{owner_id}",
+    return {EVERY_ITEM, f"status:{status}", f"kind:{kind}", f"party:{party_type}", owner_term(owner_id),
             *(f"field:{code}" for code in field_index), *(f"region:{code}" for code in region_index),
             *(f"text:{term}" for term in text_terms)}
+
+
+def owner_term(owner_id: str) -> str:
+    """The term of every item of one owner, in any status (an item's owner never changes, so it is
+    never withdrawn)."""
+    return f"owner:{owner_id}"
 
 
 def query_terms(query: ItemQuery) -> list[str]:
@@ -45,7 +51,7 @@ def query_terms(query: ItemQuery) -> list[str]:
     if status is not None:
         terms.append(f"status:{status.value}")
     if query.owner_only():
-        terms.append(f"owner:{query.subject}")
+        terms.append(owner_term(query.subject))
     if query.kind is not None:
         terms.append(f"kind:{query.kind.value}")
     if query.party_type is not None:

@@ -30,12 +30,11 @@ async def home(request: Request, who: Who) -> Response:
     # are asked together first, matching for the three best matches and how many there are.
     matches, unread = await asyncio.gather(apis(request).matches(token, status="active", limit=TOP),
                                            apis(request).unread(token))
-    me, offers, needs, rows = await asyncio.gather(
-        apis(request).me(token), apis(request).items(token, "offer", **MINE),
-        apis(request).items(token, "need", **MINE), match_rows(request, who, matches["items"]))
-    return pages(request).render(request, who, "home.html", me=me, offers=len(offers["items"]),
-                                 needs=len(needs["items"]), matches=rows, match_count=matches.get("total", len(rows)),
-                                 unread=unread)
+    # (how many offers and needs, not the items: listing counts them from its index)
+    me, counts, rows = await asyncio.gather(apis(request).me(token), apis(request).item_counts(token),
+                                            match_rows(request, who, matches["items"]))
+    return pages(request).render(request, who, "home.html", me=me, offers=counts["offers"], needs=counts["needs"],
+                                 matches=rows, match_count=matches.get("total", len(rows)), unread=unread)
 
 
 @router.get("/items")

@@ -30,18 +30,25 @@ async def browse_sessions(request: Request, who: Who, city: str = "", zone: str 
 
 @router.get("/sessions/{session_id}")
 async def session_page(session_id: str, request: Request, who: Who, notice: str | None = None) -> Response:
+    """The session and the visitor's registration; then only what the page shows of the others
+    (``sessions.session_page_asks``): nothing once registration is closed, the visitor's open
+    offers while they may register, their matches' counterparts (named) once registered."""
     token = token_of(who)
-    session, registration, matches = await asyncio.gather(
-        apis(request).session(session_id), apis(request).my_registration(token, session_id),
-        apis(request).matches(token, status="active", limit=100))
-    offers, rows = await asyncio.gather(  # listing's, with the names the matches need
-        apis(request).items(token, "offer", mine="true", status="open", limit=100),
-        match_rows(request, who, matches["items"]))
+    found, registration = await asyncio.gather(apis(request).session(session_id),
+                                               apis(request).my_registration(token, session_id))
+    session = sessions.summary(found, who.language)
+    offers: list[dict[str, Any]] = []
+    targets: list[tuple[str, str]] = []
+    asks = sessions.session_page_asks(session, registration)
+    if asks == "offers":
+        offers = (await apis(request).items(token, "offer", mine="true", status="open", limit=100))["items"]
+    elif asks == "targets":
+        matches = await apis(request).matches(token, status="active", limit=100)
+        targets = sessions.meeting_targets(await match_rows(request, who, matches["items"]))
     return pages(request).render(
-        request, who, "session.html", session=sessions.summary(session, who.language), registration=registration,
-        targets=sessions.meeting_targets(rows),
+        request, who, "session.html", session=session, registration=registration, targets=targets,
         preferences=[p.value for p in MeetingPreference],
-        offers=[(o["id"], names.text(o["title"], who.language)) for o in offers["items"]],
+        offers=[(o["id"], names.text(o["title"], who.language)) for o in offers],
         notice=notice if notice in ("session.registered", "session.requested") else None)
 
 

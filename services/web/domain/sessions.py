@@ -51,6 +51,16 @@ def in_zone(session: dict[str, Any], zone: str | None) -> bool:
     return not zone or session.get("high_tech_zone") == zone
 
 
+def session_page_asks(session: SessionSummary, registration: dict[str, Any] | None) -> str | None:
+    """What a session's page shows beyond the session and the visitor's registration, so what it
+    asks the other services for: while it accepts registrations, the visitor's open offers to
+    present (``"offers"``, not registered) or their matches' counterparts to ask to meet
+    (``"targets"``, registered); nothing once registration is closed."""
+    if not session.accepting:
+        return None
+    return "targets" if registration is not None and registration["status"] != "cancelled" else "offers"
+
+
 def meeting_targets(rows: list[MatchRow]) -> list[tuple[str, str]]:
     """Whom a participant may ask to meet: their matches' counterparts, each once, best first."""
     targets: dict[str, str] = {}

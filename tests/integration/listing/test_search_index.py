@@ -158,3 +158,38 @@ async def test_changes_submitted_together_are_written_in_one_batch(infra, mongo_
 
 
 WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
+
+
+async def test_my_item_counts_are_the_index_postings_of_my_owner_term(small_buckets, mongo_commands):
+    """A home page's figures: how many offers and needs the caller has, in every status, from the
+    heads and postings of their owner term (by _id), no item read."""
+    async with running(create_app(small_buckets)) as client:
+        university = await register(client, "university")
+        institute = await register(client, "institute")
+        newcomer = await register(client, "enterprise")
+        offers = []
+        for n in range(9):  # the university's 5 offers at 0, 2, 4, 6, 8: buckets 0, 1 and 2 of 3 items
+            owner = university if n % 2 == 0 else institute
+            posted = await client.post("/listings", headers=owner.headers,
+                                       json=item_body(title={"en": f"Offer {n}"}, keywords=[], description=None))
+            assert posted.status_code == 201, posted.text
+            offers.append(posted.json()["id"])
+        for n in range(2):
+            posted = await client.post("/demands", headers=university.headers,
+                                       json=item_body(title={"en": f"Need {n}"}, keywords=[], description=None))
+            assert posted.status_code == 201, posted.text
+        withdrawn = await client.post(f"/listings/{offers[2]}/withdraw", headers=university.headers)
+        assert withdrawn.status_code == 200, withdrawn.text
+
+        mongo_commands.clear()
+        counted = await client.get("/participants/me/item-counts", headers=university.headers)
+        assert counted.status_code == 200 and counted.json() == {"offers": 5, "needs": 2}  # the withdrawn one too
+        assert mongo_commands.lookups() == {"search_heads": 2, "search_postings": 3 + 1}
+        assert (await client.get("/participants/me/item-counts", headers=institute.headers)).json() == {
+            "offers": 4, "needs": 0}
+        mongo_commands.clear()
+        assert (await client.get("/participants/me/item-counts", headers=newcomer.headers)).json() == {
+            "offers": 0, "needs": 0}
+        assert mongo_commands.lookups() == {"search_heads": 2}
+        assert (await client.get("/participants/me/item-counts")).status_code == 401
+        assert mongo_commands.scans() == []

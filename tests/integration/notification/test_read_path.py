@@ -54,23 +54,34 @@ async def test_inbox_reads_are_id_lookups_and_a_fetch_is_written_in_bulk(notific
         tip = await client._transport.app.state.store.inbox_head("p_uni")
         assert (tip.seq, tip.count, tip.version) == (40, 40, fetches - 1)
 
-        # Entries 21-40 are the newest tip's bucket, 1-20 a full bucket: a page is the head's hint,
-        # the tip it names and the next version (missing: the hint is the newest), the full buckets
-        # it reaches and the flags of the buckets it shows, by _id.
+        # Entries 21-40 are the newest tip's bucket, 1-20 a full bucket: a page is the newest tip
+        # this process wrote (or read) and the next version (missing: it is the newest), the full
+        # buckets it reaches and the flags of the buckets it shows, by _id.
         mongo_commands.clear()
         first = (await client.get("/inbox", params={"limit": 10}, headers=headers)).json()
-        assert mongo_commands.lookups() == {"inbox_heads": 1, "inbox_tips": 2, "inbox_flags": 1}
+        assert mongo_commands.lookups() == {"inbox_tips": 2, "inbox_flags": 1}
         mongo_commands.clear()
         second = (await client.get("/inbox", params={"limit": 10, "cursor": first["next_cursor"]},
                                    headers=headers)).json()
         # (a tip that filled bucket 0 holds its entries too, for as long as it is the newest)
-        assert mongo_commands.lookups() == {"inbox_heads": 1, "inbox_tips": 2, "inbox_flags": 2,
+        assert mongo_commands.lookups() == {"inbox_tips": 2, "inbox_flags": 2,
                                             **({} if 20 in tip.kept else {"inbox_buckets": 1})}
         seqs = [e["seq"] for e in first["items"] + second["items"]]
         assert seqs == list(range(40, 20, -1))  # newest first, nothing twice
         mongo_commands.clear()
         assert (await client.get("/inbox/unread-count", headers=headers)).json() == {"unread": 40}
-        assert mongo_commands.lookups() == {"inbox_heads": 1, "inbox_tips": 2, "inbox_reads": 1}
+        assert mongo_commands.lookups() == {"inbox_tips": 2, "inbox_reads": 1}
+        # A process that has seen none of this inbox (a replica, a restarted service) starts from the
+        # head's hint (none below version 7: version 0), probing up to the newest version (0-3 here:
+        # the versions 0 and 1, then 2 for a newest 1, then 2, 4 and 3 for a newest 2 or 3), then
+        # remembers the version it found.
+        elsewhere = Store(client._transport.app.state.store.inbox.database, KeyedLocks())
+        probed = {0: 2, 1: 3, 2: 5, 3: 5}[tip.version]
+        for lookups in ({"inbox_heads": 1, "inbox_tips": probed, "inbox_reads": 1},
+                        {"inbox_tips": 2, "inbox_reads": 1}):
+            mongo_commands.clear()
+            assert await elsewhere.unread_count("p_uni") == 40
+            assert mongo_commands.lookups() == lookups
         read = await client.post(f"/inbox/{first['items'][0]['id']}/read", headers=headers)
         archived = await client.post(f"/inbox/{second['items'][-1]['id']}/archive", headers=headers)
         assert read.json()["read"] and archived.json()["archived"]

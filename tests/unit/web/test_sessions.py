@@ -125,3 +125,11 @@ def test_an_edit_sends_only_what_changed_and_keeps_the_meeting_plans_limits():
                          "min_meetings": 1, "max_meetings": 4}}
     cleared = sessions.session_form({**typed, "title_zh": " "}, NOW, "en")
     assert sessions.session_changes(original, cleared.body)["title"] is None
+
+
+def test_a_session_page_asks_only_for_what_it_shows():
+    open_, closed = sessions.summary(SESSION, "en"), sessions.summary({**SESSION, "accepting_registrations": False}, "en")
+    confirmed, waitlisted, cancelled = ({"status": s} for s in ("confirmed", "waitlisted", "cancelled"))
+    assert [sessions.session_page_asks(open_, r) for r in (None, cancelled, confirmed, waitlisted)] == [
+        "offers", "offers", "targets", "targets"]
+    assert [sessions.session_page_asks(closed, r) for r in (None, cancelled, confirmed)] == [None, None, None]
