@@ -5,17 +5,20 @@ Two views of the same items, per kind and side:
 - *Postings*: each text term -> the items with it, and the largest BM25 saturation among them.
 - *Partitions*: the items listing a field in one top-level field, each in a numbered slot, with
   bit sets over the slots (Python ints): per field code listed, per TRL, per owner party type,
-  per period of last update, and per term one per term-frequency level (the slots whose item has
-  the term at least once, at least twice, ...).
+  per period of last update, per set of transfer modes, per currency and band of the least and of
+  the largest amount, per region, per region preference (and whether required), and per term one
+  per term-frequency level (the slots whose item has the term at least once, at least twice, ...).
 
 The *index score* of a candidate is the field and text part of its match score; the other
 (practical) features can add at most ``WEIGHT_BEYOND_INDEX``. ``top_partners`` finds exactly the
 top-k a scan of every item would:
-in each partition of the query's top-level fields it adds up, for all slots at once with
+in each partition of the query's top-level fields it drops the groups a hard rule excludes (TRL
+floor, transfer modes, amounts, required regions) and the slots whose text could not be evidence,
+adds up, for all other slots at once with
 bit-sliced integer arithmetic (a few big-int operations per query term and bit set, whatever the
-number of items), a bound on every candidate's score — its field and text share, TRL, party and
-freshness fit — and scores candidates by falling bound until the bound drops below the k-th best
-score found so far. Candidates of other top-level fields (field share 0) are reached through the
+number of items), a bound on every candidate's score — its field and text share, TRL, party,
+freshness, amount and region fit — and scores candidates by falling bound until the bound drops
+below the k-th best score found so far. Candidates of other top-level fields (field share 0) are reached through the
 postings of the query's rarer terms only (MaxScore).
 
 A query from an offer meets needs that each divide the text they share by their own norm (their
