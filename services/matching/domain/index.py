@@ -5,17 +5,20 @@ Two views of the same items, per kind and side:
 - *Postings*: each text term -> the items with it, and the largest BM25 saturation among them.
 - *Partitions*: the items listing a field in one top-level field, each in a numbered slot, with
   bit sets over the slots (Python ints): per field code listed, per TRL, per owner party type,
-  per period of last update, and per term one per term-frequency level (the slots whose item has
-  the term at least once, at least twice, ...).
+  per period of last update, per set of transfer modes, per currency and band of the least and of
+  the largest amount, per region, per region preference (and whether required), and per term one
+  per term-frequency level (the slots whose item has the term at least once, at least twice, ...).
 
 The *index score* of a candidate is the field and text part of its match score; the other
 (practical) features can add at most ``WEIGHT_BEYOND_INDEX``. ``top_partners`` finds exactly the
 top-k a scan of every item would:
-in each partition of the query's top-level fields it adds up, for all slots at once with
+in each partition of the query's top-level fields it drops the groups a hard rule excludes (TRL
+floor, transfer modes, amounts, required regions) and the slots whose text could not be evidence,
+adds up, for all other slots at once with
 bit-sliced integer arithmetic (a few big-int operations per query term and bit set, whatever the
-number of items), a bound on every candidate's score — its field and text share, TRL, party and
-freshness fit — and scores candidates by falling bound until the bound drops below the k-th best
-score found so far. Candidates of other top-level fields (field share 0) are reached through the
+number of items), a bound on every candidate's score — its field and text share, TRL, party,
+freshness, amount and region fit — and scores candidates by falling bound until the bound drops
+below the k-th best score found so far. Candidates of other top-level fields (field share 0) are reached through the
 postings of the query's rarer terms only (MaxScore).
 
 A query from an offer meets needs that each divide the text they share by their own norm (their
@@ -50,8 +53,8 @@ from shared.party_types import Kind, PartyType, Side
 from services.matching.domain.feedback import FeedbackPenalties
 from services.matching.domain.priors import ConversionPriors
 from services.matching.domain.scoring import (
-    SAME_TOP_LEVEL, WEIGHT_BEYOND_INDEX, WEIGHTS, freshness_after, pair_score, pairing_fit, practical_score,
-    trl_fit, with_prior,
+    SAME_TOP_LEVEL, TEXT_FLOOR, UNKNOWN, WEIGHT_BEYOND_INDEX, WEIGHTS, freshness_after, pair_score, pairing_fit,
+    practical_score, preference_allows, preference_fit, trl_fit, with_prior,
 )
 from services.matching.domain.text import K1, TextModel, idf_of, saturation
 
@@ -60,8 +63,8 @@ _TEXT_WEIGHT = WEIGHTS["text"]
 GroupKey = TypeVar("GroupKey", bound=Hashable)
 _ROUNDING = 1e-6  # scores are rounded to 6 places; accumulated sums differ in the last bits
 TF_LEVELS = 3  # a partition tells term frequencies 1, 2 and 3 or more apart
-UNITS = 128  # the bit-sliced bounds count score in 1/UNITS, each share rounded up
-BAND = 4  # candidates are taken in bands of this many units of bound, best band first
+UNITS = 1024  # the bit-sliced bounds count score in 1/UNITS, each share rounded up
+BAND = UNITS // 32  # candidates are taken in bands of this many units of bound, best band first
 UPDATE_PERIOD_SECONDS = 30 * 86400  # a partition bounds freshness by the period of the last update
 NORM_RATIO = 1.25  # needs' norms are banded [r^b, r^(b+1)): a finer band bounds tighter, costs more bit sets
 _NORM_LOG = math.log(NORM_RATIO)
@@ -69,7 +72,10 @@ REBASE_BELOW = 0.9  # the slack at which needs' norms are banded again under the
 # the field share of every item in one of the query's top-level fields; more if it lists a query code
 _TOP_SHARE = _FIELD_WEIGHT * SAME_TOP_LEVEL
 _CODE_BONUS = math.ceil(UNITS * (_FIELD_WEIGHT - _TOP_SHARE))
-_UNBOUNDED = WEIGHTS["amount"] + WEIGHTS["region"]  # practical weights a partition bound takes in full
+# a candidate not listing a query code needs this much text share (in UNITS, rounded down) to be evidence
+_EVIDENCE_UNITS = math.floor(UNITS * _TEXT_WEIGHT * TEXT_FLOOR * (1 - 1e-9))
+# amounts are grouped by the band of their least and of their largest amount: [b_(i-1), b_i), ten per decade
+AMOUNT_BANDS = tuple(10 ** (i / 10) for i in range(131))
 
 _saturation = cache(saturation)  # memoised: term frequencies are few small numbers
 
@@ -82,6 +88,11 @@ def opposite(side: Side) -> Side:
 
 def _update_period(item: ItemData) -> int:
     return int(item.updated_at.timestamp() // UPDATE_PERIOD_SECONDS)
+
+
+def _amount_band(amount: float) -> int:
+    """The band of an amount: ``AMOUNT_BANDS[band - 1] <= amount < AMOUNT_BANDS[band]``."""
+    return bisect.bisect_right(AMOUNT_BANDS, amount)
 
 
 def _norm_band(norm: float) -> int:
@@ -117,6 +128,11 @@ class _Partition:
         self.trls: dict[int | None, int] = {}
         self.parties: dict[PartyType, int] = {}
         self.updated: dict[int, int] = {}  # by update period
+        self.regions: dict[str | None, int] = {}  # by the item's own region
+        self.preferences: dict[tuple[tuple[str, ...], bool], int] = {}  # by region preference and whether required
+        self.modes: dict[frozenset[str], int] = {}  # by the transfer modes listed
+        self.amounts: dict[tuple[str, int] | None, int] = {}  # by currency and band of the least amount; None: none
+        self.amount_tops: dict[tuple[str, int], int] = {}  # by currency and band of the largest amount (none: inf)
         self.terms: dict[str, list[int]] = {}  # term -> [slots with it at least once, twice, ...]
         self.norms: dict[int, int] = {}  # needs only: slots by band of norm (``_NormBasis``)
 
@@ -130,6 +146,14 @@ class _Partition:
         yield self.trls, item.trl
         yield self.parties, item.owner_party_type
         yield self.updated, _update_period(item)
+        yield self.regions, item.region
+        yield self.preferences, (tuple(item.region_preference), item.region_required)
+        yield self.modes, frozenset(item.transfer_modes)
+        amount = item.amount
+        yield self.amounts, None if amount is None else (amount.currency, _amount_band(amount.min or 0.0))
+        if amount is not None:
+            top = amount.max if amount.max is not None else math.inf
+            yield self.amount_tops, (amount.currency, _amount_band(top))
 
     def add(self, item: ItemData, codes: Iterable[str], counts: dict[str, int]) -> None:
         slot = heapq.heappop(self._free) if self._free else len(self.ids)
@@ -446,16 +470,22 @@ class _Query:
         found = (self.index._partitions.get((self.kind, self.side, top)) for top in sorted(self.tops))
         return [p for p in found if p is not None]
 
-    def bounds(self, partition: _Partition, now: datetime) -> tuple[list[int], int]:
-        """(bit-sliced sums, base): per slot, sum + base bounds in UNITS the candidate's score less
-        the top-level share and the amount and region weights (taken in full). Each term's share
-        of text is rounded up per frequency level, each practical fit per group of equal TRL,
-        owner party type or update period."""
+    def bounds(self, partition: _Partition, now: datetime) -> tuple[list[int], int, int]:
+        """(bit-sliced sums, base, slots): the slots of the candidates no hard rule read from the
+        partition's groups excludes, and per slot, sum + base bounds in UNITS the candidate's score
+        less the top-level share. Each term's share of text is rounded up per frequency level (or
+        band of norm), each practical fit per group of equal TRL, owner party type, update period,
+        amount band, region or region preference."""
         sums: list[int] = []
         self._add_text_shares(sums, partition)
-        _add(sums, partition.listing(self.codes), _CODE_BONUS)
+        listing = partition.listing(self.codes)
+        slots = partition.occupied & ~self._excluded(partition)
+        # without a shared sub-field, text relevance below TEXT_FLOOR is no evidence (Rule.EVIDENCE)
+        slots &= listing | _at_least(sums, _EVIDENCE_UNITS, slots)
+        _add(sums, listing, _CODE_BONUS)
         item, offering = self.item, self.item.side is Side.OFFER
         updated = item.updated_at.timestamp()
+        preferences, region, amount = tuple(item.region_preference), item.region, item.amount
 
         def trl(candidate_trl: int | None) -> float:
             return trl_fit(item.trl, candidate_trl) if offering else trl_fit(candidate_trl, item.trl)
@@ -469,10 +499,56 @@ class _Query:
             # the older side's update is at the latest the query's, or the end of the candidate's period
             return freshness_after((now.timestamp() - min(updated, (period + 1) * UPDATE_PERIOD_SECONDS)) / 86400)
 
+        def amount_fit(key: tuple[str, int] | None) -> float:
+            # ranges in one currency that do not overlap were excluded; two currencies are UNKNOWN
+            return UNKNOWN if key is not None and amount is not None and key[0] != amount.currency else 1.0
+
+        def preference_here(candidate_region: str | None) -> float:  # the query's preference, half of region
+            return preference_fit(preferences, candidate_region)
+
+        def preference_there(key: tuple[tuple[str, ...], bool]) -> float:  # the candidate's, the other half
+            return preference_fit(key[0], region)
+
+        half_region = WEIGHTS["region"] / 2
         base = (_add_fit_shares(sums, partition.trls, WEIGHTS["trl"], trl)
                 + _add_fit_shares(sums, partition.parties, WEIGHTS["party"], party)
-                + _add_fit_shares(sums, partition.updated, WEIGHTS["freshness"], freshness))
-        return sums, base
+                + _add_fit_shares(sums, partition.updated, WEIGHTS["freshness"], freshness)
+                + _add_fit_shares(sums, partition.amounts, WEIGHTS["amount"], amount_fit)
+                + _add_fit_shares(sums, partition.regions, half_region, preference_here)
+                + _add_fit_shares(sums, partition.preferences, half_region, preference_there))
+        return sums, base, slots
+
+    def _excluded(self, partition: _Partition) -> int:
+        """Slots of candidates a hard rule excludes, as far as the partition's groups tell: TRL
+        below the need's minimum, no common transfer mode, amounts in one currency that cannot
+        overlap, a required region the other side is not in (``scoring.broken_rule``)."""
+        item, excluded = self.item, 0
+        for trl, slots in partition.trls.items():
+            offered, minimum = (item.trl, trl) if item.side is Side.OFFER else (trl, item.trl)
+            if minimum is not None and offered is not None and offered < minimum:
+                excluded |= slots
+        if item.transfer_modes:
+            for modes, slots in partition.modes.items():
+                if modes and modes.isdisjoint(item.transfer_modes):
+                    excluded |= slots
+        if (amount := item.amount) is not None:
+            least = amount.min or 0.0
+            most = amount.max if amount.max is not None else math.inf
+            for key, slots in partition.amounts.items():  # a least amount above the query's largest
+                if key is not None and key[0] == amount.currency and key[1] and AMOUNT_BANDS[key[1] - 1] > most:
+                    excluded |= slots
+            for (currency, band), slots in partition.amount_tops.items():  # a largest below the query's least
+                if currency == amount.currency and band < len(AMOUNT_BANDS) and AMOUNT_BANDS[band] <= least:
+                    excluded |= slots
+        required = tuple(item.region_preference), item.region_required
+        if item.region_required and item.region_preference:
+            for region, slots in partition.regions.items():
+                if not preference_allows(*required, region):
+                    excluded |= slots
+        for (preferences, candidate_requires), slots in partition.preferences.items():
+            if candidate_requires and not preference_allows(preferences, True, item.region):
+                excluded |= slots
+        return excluded
 
     def _add_text_shares(self, sums: list[int], partition: _Partition) -> None:
         bands = partition.norms
@@ -599,15 +675,16 @@ class _Search:
     def own_fields(self, query: _Query) -> None:
         """Step 1: bands of falling bound over the partitions of the item's top-level fields."""
         bounded = [(partition, *query.bounds(partition, self.now)) for partition in query.partitions()]
+        bounded = [entry for entry in bounded if entry[3]]
         if not bounded:
             return
         taken = [0] * len(bounded)  # per partition, the slots of the bands done
-        value = max(base + _highest(sums, partition.occupied) for partition, sums, base in bounded)
+        value = max(base + _highest(sums, slots) for _, sums, base, slots in bounded)
         while value >= (needed := self._needed_bound()):
             low = max(needed, value - BAND + 1)
             band: set[str] = set()  # an item listing fields in two of them is in two partitions
-            for n, (partition, sums, base) in enumerate(bounded):
-                reached = _at_least(sums, low - base, partition.occupied)
+            for n, (partition, sums, base, slots) in enumerate(bounded):
+                reached = _at_least(sums, low - base, slots)
                 band.update(partition.ids_of(reached ^ taken[n]))  # bands fall, so reached holds taken
                 taken[n] = reached
             self.score_best_first(query, band)
@@ -615,7 +692,7 @@ class _Search:
 
     def _needed_bound(self) -> int:
         """The least partition bound (see ``_Query.bounds``) of a candidate that could enter."""
-        return math.ceil(UNITS * (self.best.bar - _ROUNDING - _TOP_SHARE - _UNBOUNDED))
+        return math.ceil(UNITS * (self.best.bar - _ROUNDING - _TOP_SHARE))
 
     def other_fields(self, query: _Query) -> None:
         """Step 2: the most common terms are set aside while even a full share of them could not

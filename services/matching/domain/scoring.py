@@ -165,10 +165,16 @@ def _upper(money: MoneyRange) -> float:
 
 def region_allowed(item: ItemData, partner_region: str | None) -> bool:
     """An item requiring its region preference allows only partners located within it."""
-    if not item.region_required or not item.region_preference:
+    return preference_allows(tuple(item.region_preference), item.region_required, partner_region)
+
+
+@lru_cache(maxsize=65536)
+def preference_allows(preferences: tuple[str, ...], required: bool, partner_region: str | None) -> bool:
+    """Whether a region preference, required or not, allows a partner located in ``partner_region``."""
+    if not required or not preferences:
         return True
     return partner_region is not None and regions.is_known(partner_region) and any(
-        regions.is_preference(wanted) and regions.covers(wanted, partner_region) for wanted in item.region_preference)
+        regions.is_preference(wanted) and regions.covers(wanted, partner_region) for wanted in preferences)
 
 
 def field_overlap(a: list[str], b: list[str]) -> float:

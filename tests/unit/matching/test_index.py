@@ -4,7 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.events.listing import ItemStatus
+from shared.events.common import MoneyRange
+from shared.events.listing import ItemStatus, TransferMode
 from shared.party_types import Kind, PartyType, Side, may_post
 
 from services.matching.domain import index as index_module
@@ -78,9 +79,16 @@ def _items(draw, side: Side, prefix: str):
              en=" ".join(draw(st.lists(st.sampled_from(_WORDS), min_size=1, max_size=4))),
              trl=draw(st.none() | st.integers(1, 9)), age_days=draw(st.integers(0, 400)),
              region=draw(st.none() | st.sampled_from(["CN-SC.CD", "CN-BJ.BJ", "CN-GD.SZ"])),
-             region_preference=draw(st.sampled_from([[], ["CN-SC"], ["CN-GD.SZ"]])))
+             region_preference=draw(st.sampled_from([[], ["CN-SC"], ["CN-GD.SZ"]])),
+             region_required=draw(st.booleans()), amount=draw(st.sampled_from(_AMOUNTS)),
+             transfer_modes=draw(st.sampled_from(_MODES)))
         for n in range(count)
     ]
+
+
+# ranges in and across the amount bands of the index (ten per decade), open-ended ones too
+_AMOUNTS = [None, (None, 1e6), (1e6, 2e6), (1.5e6, 1.6e6), (2e6, None), (5e5, 1e6), (3e6, 9e6), (1e6, 1e6)]
+_MODES = [[], [TransferMode.LICENCE], [TransferMode.ASSIGNMENT], [TransferMode.LICENCE, TransferMode.EQUITY]]
 
 
 @settings(max_examples=60, deadline=None)
@@ -93,13 +101,17 @@ def test_top_partners_equal_a_full_scan_in_both_directions(offers, needs, k):
         assert [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)] == _scan(query, others, index, k)
 
 
-def _random_items(r: random.Random, side: Side, prefix: str, count: int) -> list:
+def _random_items(r: random.Random, side: Side, prefix: str, count: int, constrained: bool = True) -> list:
+    """Items of random fields, words, TRL, age and region; ``constrained``: some also require
+    their region, state amounts and transfer modes (hard rules that exclude pairs)."""
     words = ["beamforming", "antenna", "chip", "毫米波", "基站", "射频", "optical", "robot", "laser", "wafer",
              "ran1", "ran2", "ran3", "rf7", "rf8"]
     fields = ["5G.RAN", "5G.RF", "5G.OPT", "IMFG.ROB", "BIO.DX", "5G", "IMFG"]
     return [item(f"{prefix}{n}", side, fields=r.sample(fields, r.randint(1, 2)),
                  en=" ".join(r.choices(words, k=r.randint(1, 6))), trl=r.choice([None, *range(1, 10)]), age_days=r.randint(0, 400),
-                 region=r.choice([None, "CN-SC.CD", "CN-BJ.BJ"]), region_preference=r.choice([[], ["CN-SC"]]))
+                 region=r.choice([None, "CN-SC.CD", "CN-BJ.BJ"]), region_preference=r.choice([[], ["CN-SC"]]),
+                 **({"region_required": r.random() < 0.2, "amount": r.choice(_AMOUNTS), "transfer_modes": r.choice(_MODES)}
+                    if constrained else {}))
             for n in range(count)]
 
 
@@ -167,7 +179,7 @@ def test_a_query_from_an_offer_considers_few_of_the_needs(monkeypatch):
     """Pruning from offers as from needs: on 2,000 open needs, an offer's top 5 are found looking
     at a small share of them (each need's text is bounded through its norm, not taken as whole)."""
     r = random.Random(3)
-    needs = _random_items(r, Side.NEED, "n", 2000)
+    needs = _random_items(r, Side.NEED, "n", 2000, constrained=False)
     index = CandidateIndex()
     for i in needs:
         index.upsert(i)
@@ -175,12 +187,66 @@ def test_a_query_from_an_offer_considers_few_of_the_needs(monkeypatch):
     real = index_module._Query.index_score
     monkeypatch.setattr(index_module._Query, "index_score", lambda q, i: considered.append(i) or real(q, i))
     counts = []
-    for query in _random_items(r, Side.OFFER, "q", 20):
+    for query in _random_items(r, Side.OFFER, "q", 20, constrained=False):
         considered.clear()
         assert [(s, i.id) for s, i in top_partners(index, query, k=5, now=NOW)] == _scan(query, needs, index, 5)
         counts.append(len(considered))
     # with every shared term taken as a need's whole text: median 300, up to 758 of the 2,000
     assert sorted(counts)[len(counts) // 2] < 50 and max(counts) < 200, counts
+
+
+@pytest.mark.parametrize("side", [Side.NEED, Side.OFFER])
+def test_the_last_place_is_decided_by_region_and_amount_fit(side):
+    """Partners alike in field and text differ only in how well their region and amounts fit:
+    the index bounds those per group of region, region preference and amount band, not in full,
+    and must still rank exactly as scoring every partner."""
+    other = Side.OFFER if side is Side.NEED else Side.NEED
+    index = CandidateIndex()
+    text = "beamforming antenna"
+    partners = [
+        item("p-far", other, en=text, region="CN-BJ.BJ"),  # outside the query's preferred province
+        item("p-near", other, en=text, region="CN-SC.CD"),
+        item("p-near-usd", other, en=text, region="CN-SC.CD").model_copy(  # two currencies: amount fit 0.5
+            update={"amount": MoneyRange(min=1e6, max=2e6, currency="USD")}),
+        item("p-wants-gd", other, en=text, region="CN-SC.CD", region_preference=["CN-GD"]),  # its preference misses
+    ]
+    for partner in partners:
+        index.upsert(partner)
+    query = item("q", side, en=text, region="CN-SC.CD", region_preference=["CN-SC"], amount=(1e6, 3e6))
+    for k in range(1, 5):
+        found = [(s, i.id) for s, i in top_partners(index, query, k=k, now=NOW)]
+        assert found == _scan(query, partners, index, k)
+    assert [i for _, i in _scan(query, partners, index, 4)] == ["p-near", "p-far", "p-wants-gd", "p-near-usd"]
+
+
+@pytest.mark.parametrize("side", [Side.NEED, Side.OFFER])
+def test_partners_a_hard_rule_excludes_are_never_looked_at(side, monkeypatch):
+    """TRL below the minimum, no common transfer mode, amounts that cannot overlap, a required
+    region the other side is not in, no evidence: the partitions' groups rule such candidates
+    out before their index score is worked out."""
+    other = Side.OFFER if side is Side.NEED else Side.NEED
+    text = "beamforming antenna"
+    offering = side is Side.OFFER
+    excluded = [
+        item("x-trl", other, en=text, trl=9 if offering else 3),  # TRL 5 offered, minimum 9; TRL 3 offered, minimum 7
+        item("x-mode", other, en=text, transfer_modes=[TransferMode.ASSIGNMENT]),
+        item("x-amount-low", other, en=text, amount=(1e5, 5e5)),
+        item("x-amount-high", other, en=text, amount=(5e6, None)),
+        item("x-required", other, en=text, region="CN-SC.CD", region_preference=["CN-GD"], region_required=True),
+        item("x-evidence", other, fields=["5G.OPT"], en="optical"),  # the top-level field alone
+    ]
+    kept = item("kept", other, en=text, amount=(2e6, 4e6), trl=5 if offering else 7)
+    index = CandidateIndex()
+    for partner in [*excluded, kept]:
+        index.upsert(partner)
+    query = item("q", side, en=text, trl=5 if offering else 7, transfer_modes=[TransferMode.LICENCE],
+                 amount=(1e6, 3e6), region="CN-BJ.BJ")
+    looked_at: list[str] = []
+    real = index_module._Query.index_score
+    monkeypatch.setattr(index_module._Query, "index_score", lambda q, i: looked_at.append(i) or real(q, i))
+    assert [i.id for _, i in top_partners(index, query, k=10, now=NOW)] == ["kept"]
+    assert [i for _, i in _scan(query, [*excluded, kept], index, 10)] == ["kept"]
+    assert looked_at == ["kept"]
 
 
 def _scan(query, others, index, k):
