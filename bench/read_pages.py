@@ -492,34 +492,32 @@ async def seeded_matches(settings: NotificationSettings, matching_db: str) -> di
 
 
 def side_by_side() -> None:
-    """One table of every run's section (each checkout, each size), p50 / p99 per page, into
-    ``read_pages.md``; the runs' own sections are folded into it."""
+    """One table of every run's section (each checkout, each size) into ``read_pages.md``: per page
+    p50 / p99 ms and the finds and KB one request read; the runs' own sections are folded into it
+    (their paragraphs kept below the table)."""
     runs = sorted(RESULTS.glob("read_pages_*.md"), key=lambda path: (path.stem.split("_")[2] != "main",
                                                                       int(path.stem.split("_")[-1])))
-    columns, stamps, starts = [], [], []
+    columns, notes = [], []
     pages: dict[str, dict[str, str]] = {}
     for path in runs:
         text = path.read_text()
         label, documents = path.stem.split("_")[2], int(path.stem.split("_")[-1])
-        columns.append(f"{label}, {documents:,} docs")
-        stamps.append(f"{label} at {documents:,} {text.splitlines()[2].removeprefix('Measured ').split(' on ')[0]}")
-        if "started in " in text:
-            starts.append(f"{label} at {documents:,}: {text.split('started in ')[1].split(' s ')[0]} s")
+        columns.append(f"{label}, {documents:,}")
+        stamp = text.splitlines()[2].removeprefix("Measured ").split(" on ")[0]
+        notes.append(f"- **{columns[-1]}** ({stamp}): " + text.split("\n\n")[2].strip())
         for line in text.splitlines():
             if line.startswith("| `"):
-                name, requests, p50, p99, *_ = (cell.strip() for cell in line.strip("|").split("|"))
-                pages.setdefault(name, {})[columns[-1]] = f"{float(p50):,.0f} / {float(p99):,.0f} ({requests})"
+                name, _, p50, p99, finds, _, kb = (cell.strip() for cell in line.strip("|").split("|"))
+                pages.setdefault(name, {})[columns[-1]] = f"{float(p50):,.0f} / {float(p99):,.0f} · {finds} · {kb}"
     lines = ["| page | " + " | ".join(columns) + " |", "|---|" + "---:|" * len(columns)]
     lines += [f"| {name} | " + " | ".join(cells.get(c, "—") for c in columns) + " |" for name, cells in pages.items()]
-    write_section("read_pages", "Page reads: today's code (main) and the read models (readpath)",
-                  "p50 / p99 in ms (requests measured) per page, for one participant holding 1,000 inbox entries, "
-                  "deliveries, matches (100 consortia) and offers among the documents counted of each kind; "
-                  "FerretDB v1 (SQLite), the services in-process. Where a page took seconds, fewer requests were "
-                  "made (at least 3, within the budget a page). — : no such page in that checkout. The listing "
-                  "service's start, which builds the search index of a database without one: "
-                  + "; ".join(starts) + ". Runs: " + "; ".join(stamps) + ". Command: `.venv/bin/python -m bench.read_pages "
-                  "--documents N --label L` in each checkout (the older one a `git worktree` of main with this "
-                  "file copied in), then `--side-by-side`.\n\n" + "\n".join(lines))
+    write_section("read_pages", "Page reads on FerretDB: main and this branch, 10,000 and 100,000 documents",
+                  "Each cell: p50 / p99 ms · finds (`_id` look-ups) · KB found, of one request, for the participant "
+                  "measured; FerretDB v1 (SQLite), the services in-process (ASGI), so the figures are the service "
+                  "and the store without a network. Columns: checkout, deliveries, matches and offers in the store "
+                  "(inbox entries: ten times as many). Runs (`.venv/bin/python -m bench.read_pages --keep NAME "
+                  "--matching-db DB --label L` in each checkout, main's a `git worktree` with this file copied in, on "
+                  "one seeded store; then `--side-by-side`):\n\n" + "\n".join(notes) + "\n\n" + "\n".join(lines))
     for path in runs:
         path.unlink()
 
