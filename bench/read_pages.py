@@ -4,17 +4,23 @@
 (``/listings`` plain, in Chinese, in English, with filters, one's own), p50 and p99 each, at a
 given number of documents of each kind.
 
-The store is seeded directly in the shape the code under test reads (this file runs unchanged
-against an older checkout, to put both side by side): inbox entries with ``insert_many``,
-deliveries through the notification store (where it lists them), matches and consortia through
-the matching service's own projection (``project_many``), offers as the listing store writes
-their documents, with ``insert_many`` (a checkout with the search index builds it when the service
-starts, as for a database of an earlier version; the time is reported). One participant, the one
-measured, holds ``--mine`` of the inbox entries, deliveries, matches and offers; the others share
-the rest. The services run in-process (ASGI), so the figures are the service and the store,
-without a network.
+The store is seeded through the services' own writers, in chunks, with progress (at 100,000
+documents it takes ~25 minutes on a loaded machine): inbox entries (``--inbox``, ten times
+``--documents`` by default) through ``Store.write_entries`` (ids, tips, buckets, hints, as the
+fan-out writes them), deliveries through ``Store.add_deliveries``, offers as the listing store
+writes their documents with ``insert_many`` and their search index built at the listing service's
+first start (as for a database of an earlier version; up to 20,000 offers) or by
+``SearchIndex.build`` from the same documents, matches and consortia through the matching
+service's projection (``project_many``) of the checkout measured, into a database of its own
+(``--matching-db``: each checkout's read model in its layout). ``--keep NAME`` keeps the seeded
+store, and later runs (another checkout: a ``git worktree`` of main with this file copied in)
+reuse it. One participant, the one measured, holds ``--mine`` of the inbox entries, deliveries,
+matches and offers; the others share the rest. The services run in-process (ASGI), so the figures
+are the service and the store, without a network; each page's finds and the KB they found are
+counted on one request (a pymongo command listener).
 
-    .venv/bin/python -m bench.read_pages [--documents 10000] [--quick]
+    .venv/bin/python -m bench.read_pages [--documents 10000] [--keep k10 --matching-db matching-L --label L]
+    .venv/bin/python -m bench.read_pages --side-by-side   # the runs' sections into read_pages.md
 """
 
 from __future__ import annotations
