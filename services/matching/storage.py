@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pydantic_core import to_json
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -35,6 +36,14 @@ CONSORTIA = "consortia"
 # this document plus the page's documents by ``_id``, however many matches there are.
 MATCHES_BY_PARTICIPANT = "matches_by_participant"
 CONSORTIA_BY_PARTICIPANT = "consortia_by_participant"
+# A listing is one JSON text, ``listing``: ``{id: {id, kind, score, status, hidden, member}}``, what
+# a page filters and sorts on; the page's matches (consortia) are then read by ``_id``. FerretDB v1
+# decodes a document element by element on every read: the layout before (``entries``, a
+# sub-document per match holding a copy of it) took 1.4-2.1 s to read at 1,000 matches, the same
+# entries as one text ~20-70 ms (measured 2026-12-07, bench/results/read_pages.md).
+LISTING = "listing"
+ENTRIES = "entries"  # the layout before: folded into the text by the next write of the listing
+SUMMARY = frozenset({"id", "kind", "score", "status", "hidden", "member"})
 AGENDAS = "agendas"
 FEEDBACK = "feedback"
 # A match's or consortium's event data is stored packed (shared.mongo.pack): read whole, and most
@@ -92,12 +101,20 @@ class MatchingStore:
                    for d in await find_by_ids(self.consortia, proposed, {"participant_ids": True})}
         # The listings first: events written again after a failure find the documents as they were.
         # A participant's listing gathers events of every partition, which the replicas' projections
-        # share: its writes hold its lock, held across processes (shared/locks.py).
-        for collection, by_participant in _listings(events, now, members).items():
+        # share: it is read, changed and written under its lock, held across processes (shared/locks.py).
+        for collection, by_participant in _listings(events, members).items():
             async with self._locks.hold_all((collection, participant) for participant in by_participant):
-                await bulk_write_chunked(self.db[collection], [
-                    UpdateOne({"_id": participant}, {"$set": fields}, upsert=True)
-                    for participant, fields in by_participant.items()])
+                stored = {d["_id"]: d for d in await find_by_ids(self.db[collection], by_participant)}
+                updates = []
+                for participant, changed in by_participant.items():
+                    listing = _summaries(stored.get(participant))
+                    for entry_id, fields in changed.items():
+                        listing.setdefault(entry_id, {"id": entry_id}).update(fields)
+                    update: dict[str, Any] = {"$set": {LISTING: to_json(listing).decode()}}
+                    if ENTRIES in stored.get(participant, {}):  # the layout before: folded into the text
+                        update["$unset"] = {ENTRIES: ""}
+                    updates.append(UpdateOne({"_id": participant}, update, upsert=True))
+                await bulk_write_chunked(self.db[collection], updates)
         for collection, by_id in changes.items():
             await _write(self.db[collection], by_id)
 
@@ -149,8 +166,8 @@ class MatchingStore:
 
     async def _listing(self, collection: str, participant: str) -> list[dict[str, Any]]:
         """A participant's listed matches or consortia (those known only from a retraction have no score)."""
-        document = await self.db[collection].find_one({"_id": participant}) or {}
-        return [e for e in document.get("entries", {}).values() if "score" in e]
+        document = await self.db[collection].find_one({"_id": participant})
+        return [e for e in _listed(document).values() if "score" in e]
 
     async def agenda(self, session_id: str) -> AgendaData | None:
         document = await self.agendas.find_one({"_id": session_id})
@@ -242,56 +259,60 @@ def viewer_status(document: dict[str, Any], viewer: str | None) -> str:
     return str(document["status"])
 
 
-def _listings(events: Sequence[CloudEvent[Any]], now: datetime,
-              members: dict[str, set[str]]) -> dict[str, dict[str, dict[str, Any]]]:
+def _listings(events: Sequence[CloudEvent[Any]],
+              members: dict[str, set[str]]) -> dict[str, dict[str, dict[str, dict[str, Any]]]]:
     """Per listing collection and participant, the fields of their entries that ``events`` set, in
-    order (the last value wins). A match's or consortium's entry holds a copy of what its page
-    shows (its data, packed, its retraction's reason and when it changed), so a participant's page
-    of matches, or of consortia, is their listing alone. ``members`` are the consortia's members
+    order (the last value wins): what a page filters and sorts on (``SUMMARY``), not the match or
+    consortium itself, which a page reads by ``_id``. ``members`` are the consortia's members
     before these events (updated here): a member a later proposal leaves out is marked
     ``member: false`` in their listing, which drops the consortium from their page."""
-    listings: dict[str, dict[str, dict[str, Any]]] = {MATCHES_BY_PARTICIPANT: {}, CONSORTIA_BY_PARTICIPANT: {}}
+    listings: dict[str, dict[str, dict[str, dict[str, Any]]]] = {MATCHES_BY_PARTICIPANT: {},
+                                                                 CONSORTIA_BY_PARTICIPANT: {}}
 
     def put(collection: str, participants: Iterable[str], entry_id: str, fields: dict[str, Any]) -> None:
         for participant in participants:
-            listing = listings[collection].setdefault(participant, {})
-            listing.update({f"entries.{_field_name(entry_id)}.{k}": v for k, v in fields.items()})
+            listings[collection].setdefault(participant, {}).setdefault(entry_id, {}).update(fields)
 
     for event in events:
         data = event.data
         if isinstance(data, MatchData):
             put(MATCHES_BY_PARTICIPANT, {data.offer.owner_id, data.need.owner_id}, data.match_id,
-                {"id": data.match_id, "kind": data.kind.value, "score": data.score, "status": ACTIVE,
-                 "reason": None, DATA_TEXT: data.model_dump_json(), "updated_at": now})
+                {"kind": data.kind.value, "score": data.score, "status": ACTIVE})
         elif isinstance(data, MatchRetractedData):
             parties = {data.offer.owner_id, data.need.owner_id}
             if data.for_participant is not None:  # declined: retracted for them, whatever comes later
-                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id,
-                    {"id": data.match_id, "hidden": True})
+                put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id, {"hidden": True})
             else:
-                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"id": data.match_id, "status": RETRACTED,
-                                                                     "reason": data.reason.value, "updated_at": now})
+                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"status": RETRACTED})
         elif isinstance(data, ConsortiumData):
             team = {m.participant_id for m in data.members}
             put(CONSORTIA_BY_PARTICIPANT, team, data.consortium_id,
-                {"id": data.consortium_id, "score": data.score, "status": ACTIVE, "member": True, "reason": None,
-                 DATA_TEXT: data.model_dump_json(), "updated_at": now})
+                {"score": data.score, "status": ACTIVE, "member": True})
             put(CONSORTIA_BY_PARTICIPANT, members.get(data.consortium_id, set()) - team, data.consortium_id,
-                {"id": data.consortium_id, "member": False})
+                {"member": False})
             members[data.consortium_id] = team
         elif isinstance(data, ConsortiumRetractedData):
-            put(CONSORTIA_BY_PARTICIPANT, set(data.participant_ids), data.consortium_id,
-                {"id": data.consortium_id, "status": RETRACTED, "reason": data.reason, "updated_at": now})
+            put(CONSORTIA_BY_PARTICIPANT, set(data.participant_ids), data.consortium_id, {"status": RETRACTED})
     return {collection: by_participant for collection, by_participant in listings.items() if by_participant}
+
+
+def _listed(document: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A stored listing's entries by id: its text, and the entries of the layout before it (one
+    sub-document each, with a copy of the match or consortium), which a page then shows as copied."""
+    if document is None:
+        return {}
+    listed = {e["id"]: e for e in document.get(ENTRIES, {}).values()}
+    listed.update(json.loads(document[LISTING]) if LISTING in document else {})
+    return listed
+
+
+def _summaries(document: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """A stored listing's entries as the text keeps them: the summary only, no copies."""
+    return {i: {k: v for k, v in e.items() if k in SUMMARY} for i, e in _listed(document).items()}
 
 
 def _listed_status(entry: dict[str, Any]) -> str:
     return RETRACTED if entry.get("hidden") else entry["status"]
-
-
-def _field_name(entry_id: str) -> str:
-    """An id as a field name: no ``.`` (a path) and no ``$`` (an operator); distinct ids stay distinct."""
-    return entry_id.replace("%", "%25").replace(".", "%2E").replace("$", "%24")
 
 
 async def _listed_page(collection: AsyncCollection[dict[str, Any]], viewer: str, listed: list[dict[str, Any]],
@@ -301,7 +322,7 @@ async def _listed_page(collection: AsyncCollection[dict[str, Any]], viewer: str,
     if after is not None:
         ordered = [e for e in ordered if (-e["score"], e["id"]) > (-after[0], after[1])]
     page = ordered[:limit]
-    found = {e["id"]: _copied(e, viewer) for e in page if DATA_TEXT in e}  # entries written before copies: look-ups
+    found = {e["id"]: _copied(e, viewer) for e in page if DATA_TEXT in e}  # a copy in the layout before the text
     found.update({d["_id"]: unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page
                                                                                     if e["id"] not in found])})
     documents = [found[e["id"]] for e in page if e["id"] in found and "data" in found[e["id"]]]

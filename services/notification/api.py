@@ -157,10 +157,12 @@ Documents = list[dict[str, Any]]
 
 
 async def _numbered_page(me: str, view: str, newest: int, page: PageParams,
-                         shown: Callable[[range], Awaitable[Documents]]) -> tuple[Documents, str | None]:
+                         shown: Callable[[range], Awaitable[Documents]], *,
+                         filtered: bool = True) -> tuple[Documents, str | None]:
     """A page of a participant's numbered list (inbox, deliveries) downwards from the cursor or the
     newest number: the documents ``shown`` of at most ``inbox.scan_budget`` numbers read, and the
-    next page's cursor."""
+    next page's cursor. Without a filter (``filtered`` False) no more numbers are read than the
+    page wants: each costs look-ups of its own (a delivery's slot and document)."""
     at = newest
     if page.cursor is not None:
         cursor = inbox.parse_cursor(decode_cursor(page.cursor), recipient=me, view=view, head_seq=newest)
@@ -170,7 +172,7 @@ async def _numbered_page(me: str, view: str, newest: int, page: PageParams,
     entries: list[dict[str, Any]] = []
     budget = inbox.scan_budget(page.limit)
     while at > 0 and budget > 0 and len(entries) <= page.limit:
-        numbers = inbox.window(at, page.limit + 1 - len(entries), budget)
+        numbers = inbox.window(at, page.limit + 1 - len(entries), budget, filtered=filtered)
         entries += await shown(numbers)
         at, budget = at - len(numbers), budget - len(numbers)
     if len(entries) > page.limit:
@@ -301,7 +303,8 @@ async def my_deliveries(principal: Participant, store: StoreDep, page: Annotated
     async def shown(numbers: range) -> list[dict[str, Any]]:
         return [d for d in await store.my_deliveries(me, numbers) if delivery_status in (None, d["status"])]
 
-    found, cursor = await _numbered_page(me, delivery_status or "all", await store.delivery_head(me), page, shown)
+    found, cursor = await _numbered_page(me, delivery_status or "all", await store.delivery_head(me), page, shown,
+                                         filtered=delivery_status is not None)
     return Page(items=[DeliveryLog.of(d) for d in found], next_cursor=cursor)
 
 

@@ -32,10 +32,11 @@ def parse_cursor(key: list[Any], *, recipient: str, view: str, head_seq: int) ->
     return int(at)
 
 
-def window(at: int, wanted: int, budget_left: int) -> range:
+def window(at: int, wanted: int, budget_left: int, *, filtered: bool = True) -> range:
     """The next sequence numbers to read downwards from ``at``: what is still wanted, plus some
-    slack for entries the filter may skip, within the budget."""
-    size = min(budget_left, wanted + wanted // 4 + 2, at)
+    slack for entries a filter may skip (none without one: a number without its entry is a
+    rare gap, and the page reads on past it), within the budget."""
+    size = min(budget_left, wanted + (wanted // 4 + 2 if filtered else 0), at)
     return range(at, at - size, -1)
 
 

@@ -3,6 +3,7 @@ operators see all, filters and cursors, errors that name the problem, feedback t
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -162,16 +163,31 @@ async def test_a_participants_pages_are_id_lookups(registry_topics, make_setting
         ent = _auth(issue_token(settings, "ent", PartyType.ENTERPRISE)[0])
         mongo_commands.clear()
         first = (await client.get("/matches", params={"limit": 5}, headers=ent)).json()
-        # a page of matches is the participant's listing alone, which holds a copy of each match
+        # a page of matches is the participant's listing (one text: what the filters read), then the
+        # page's matches by _id
         assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
-            ("find", "matches_by_participant")]
+            ("find", "matches_by_participant"), *[("find", "matches")] * 5]
+        listing = await store.db["matches_by_participant"].find_one({"_id": "ent"})
+        assert set(listing) == {"_id", "listing"} and len(json.loads(listing["listing"])) == 30
         second = (await client.get("/matches", params={"limit": 5, "cursor": first["next_cursor"]},
                                    headers=ent)).json()
         assert [m["match_id"] for m in first["items"] + second["items"]] == [f"m_{n:03d}" for n in range(29, 19, -1)]
         assert first["items"][0] == (await client.get("/matches/m_029", headers=ent)).json()
-        # a listing written before the copies: its matches are read by _id, the same
-        await store.db["matches_by_participant"].update_one({"_id": "ent"}, {"$unset": {"entries.m_029.data_json": ""}})
+        # a listing of the layout before the text (an entry per match, most with a copy of it) reads the
+        # same, the copies without look-ups; the next write of it folds it into the text
+        stored = {d["_id"]: d async for d in store.db["matches"].find({})}
+        legacy = {i: {**e, "reason": None, "updated_at": stored[i]["updated_at"],
+                      **({"data_json": stored[i]["data_json"]} if i != "m_029" else {})}
+                  for i, e in json.loads(listing["listing"]).items()}
+        await store.db["matches_by_participant"].replace_one({"_id": "ent"}, {"entries": legacy})
+        mongo_commands.clear()
         assert (await client.get("/matches", params={"limit": 5}, headers=ent)).json() == first
+        assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
+            ("find", "matches_by_participant"), ("find", "matches")]  # m_029 had no copy
+        await store.project(new_event("match.created.v1", _match(30, "ent", 0.1, Kind.CAPITAL), source=SOURCE))
+        folded = await store.db["matches_by_participant"].find_one({"_id": "ent"})
+        assert set(folded) == {"_id", "listing"} and len(json.loads(folded["listing"])) == 31
+        assert (await client.get("/matches", params={"limit": 5}, headers=ent)).json()["items"] == first["items"]
         technology = (await client.get("/matches", params={"kind": "technology", "min_score": 0.7, "status": "active"},
                                        headers=ent)).json()
         assert [m["match_id"] for m in technology["items"]] == ["m_027", "m_024", "m_021"]
@@ -203,7 +219,7 @@ async def test_a_participants_consortia_are_their_listing_alone_and_a_member_lef
             mongo_commands.clear()
             items = (await client.get("/consortia", params=params, headers=who[participant])).json()["items"]
             assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
-                ("find", "consortia_by_participant")]  # one look-up: the listing holds each consortium's copy
+                ("find", "consortia_by_participant"), *[("find", "consortia")] * len(items)]  # the listing, then by _id
             return [(c["consortium"]["consortium_id"], c["status"],
                      [m["participant_id"] for m in c["consortium"]["members"]]) for c in items]
 
@@ -225,8 +241,12 @@ async def test_a_participants_consortia_are_their_listing_alone_and_a_member_lef
         mongo_commands.clear()
         retracted = (await client.get("/consortia", params={"status": "retracted"}, headers=who["ent"])).json()
         assert retracted["items"][0]["retract_reason"] == "outranked"
-        # a listing written before the copies: its consortia are read by _id, one look-up each
-        await store.db["consortia_by_participant"].update_one({"_id": "ent"}, {"$unset": {"entries.c_1.data_json": ""}})
+        # a listing of the layout before the text, with a copy of c_3 and none of c_1: c_1 is read by _id
+        listing = json.loads((await store.db["consortia_by_participant"].find_one({"_id": "ent"}))["listing"])
+        c_3 = await store.db["consortia"].find_one({"_id": "c_3"})
+        listing["c_3"].update(data_json=c_3["data_json"], reason=None, updated_at=c_3["updated_at"])
+        await store.db["consortia_by_participant"].replace_one({"_id": "ent"}, {"entries": {
+            i.replace("_", "-"): e for i, e in listing.items()}})
         mongo_commands.clear()
         before = (await client.get("/consortia", params={"status": "active"}, headers=who["ent"])).json()["items"]
         assert [c["consortium"]["consortium_id"] for c in before] == ["c_1", "c_3"]

@@ -129,8 +129,13 @@ async def test_my_deliveries_are_id_lookups_newest_first(notification_settings, 
         await wait_for(lambda: _delivered(client, mine, 25), what="25 webhooks delivered")
 
         mongo_commands.clear()
+        first = await client.get("/me/deliveries", params={"limit": 10}, headers=mine)
+        # the head, then the slot and the document of each of the page's numbers and one more: no
+        # slack read without a filter
+        assert mongo_commands.lookups() == {"delivery_heads": 1, "delivery_slots": 11, "deliveries": 11}
+        mongo_commands.clear()
         pages = await _pages(client, mine, limit=10)
-        assert [len(page["items"]) for page in pages] == [10, 10, 5]
+        assert [len(page["items"]) for page in pages] == [10, 10, 5] and pages[0] == first.json()
         seen = [d["id"] for page in pages for d in page["items"]]
         assert sorted(seen) == sorted({hook.id for hook in receiver.of("p_ent")}) and len(set(seen)) == 25
         assert [d["channel"] for page in pages for d in page["items"]] == ["webhook"] * 25

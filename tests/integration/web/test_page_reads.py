@@ -90,12 +90,13 @@ async def test_a_page_of_matches_and_the_teams_are_one_lookup_on_matching(make_s
 
         ranks, links, lookups = await shown("/matches")
         assert ranks == [str(n) for n in range(1, 21)] and set(links) == {"next"}
-        # matching's listing of the participant, and the names of the five counterparts (listing, by
-        # _id; none of them has signed up here, so none is kept by the app and each page asks again)
-        assert lookups == {"matches_by_participant": 1, "participants": 5}
+        # matching's listing of the participant, the page's matches by _id, and the names of the five
+        # counterparts (listing, by _id; none of them has signed up here, so none is kept by the app
+        # and each page asks again)
+        assert lookups == {"matches_by_participant": 1, "matches": 20, "participants": 5}
         ranks, links, lookups = await shown(links["next"])
         assert ranks == [str(n) for n in range(21, 41)] and set(links) == {"prev", "next"}
-        assert lookups == {"matches_by_participant": 1, "participants": 5}
+        assert lookups == {"matches_by_participant": 1, "matches": 20, "participants": 5}
         second = links
         ranks, links, lookups = await shown(links["next"])
         assert ranks == [str(n) for n in range(41, 46)] and set(links) == {"prev"}
@@ -106,7 +107,8 @@ async def test_a_page_of_matches_and_the_teams_are_one_lookup_on_matching(make_s
         mongo_commands.clear()
         teams = await app.get("/teams", headers=headers)
         assert teams.status_code == 200 and teams.text.count('class="card team"') == 12, teams.text[-2000:]
-        assert mongo_commands.lookups() == {"consortia_by_participant": 1, "participants": 9}  # every member
+        assert mongo_commands.lookups() == {"consortia_by_participant": 1, "consortia": 12,
+                                            "participants": 9}  # the listing, each team by _id, every member
         assert mongo_commands.scans() == []
 
 

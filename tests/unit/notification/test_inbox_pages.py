@@ -12,6 +12,7 @@ def test_a_window_reads_what_is_wanted_with_some_slack_within_the_budget_and_the
     assert list(inbox.window(100, 21, 60)) == list(range(100, 72, -1))
     assert list(inbox.window(5, 21, 60)) == [5, 4, 3, 2, 1]
     assert list(inbox.window(100, 21, 3)) == [100, 99, 98]
+    assert list(inbox.window(100, 21, 60, filtered=False)) == list(range(100, 79, -1))  # no slack without a filter
 
 
 def test_the_callers_cursor_of_this_view_is_accepted():
