@@ -201,7 +201,8 @@ async def test_a_session_page_asks_only_for_what_it_shows(make_settings, registr
         assert registered.status_code == 201, registered.text
         page, lookups, waited = await shown()  # registered: the counterparts of the matches to ask to meet
         assert page.count('<option value="p_uni') == 5 and set(waited) == {"events_sessions", "matching", "listing"}
-        assert lookups == {"sessions": 2, "matches_by_participant": 1, "participants": 5}
+        # the listing of matches, then each of the 25 active matches by _id (matching's page layout)
+        assert lookups == {"sessions": 2, "matches_by_participant": 1, "matches": 25, "participants": 5}
         assert (await api.post(f"{path}/close", headers=organiser)).status_code == 200
         page, lookups, waited = await shown()  # closed: the session and the registration alone
         assert 'name="target_id"' not in page and set(waited) == {"events_sessions"}
@@ -243,8 +244,8 @@ async def test_the_home_page_counts_the_items_without_reading_them(make_settings
             assert waited == {"matching": "requests 1, round trips 1", "notification": "requests 1, round trips 1",
                               "listing": "requests 3, round trips 1"}
             # the profile and the three names by _id, the owner term's two heads and one posting (no
-            # item); the listing of matches; the unread count of an empty inbox (no tip to remember)
+            # item); the listing of matches and the three best by _id; the unread count of an empty inbox (no tip to remember)
             assert mongo_commands.lookups() == {"participants": 1 + 3, "search_heads": 2, "search_postings": 1,
-                                                "matches_by_participant": 1,
+                                                "matches_by_participant": 1, "matches": 3,
                                                 "inbox_heads": 1, "inbox_tips": 2, "inbox_reads": 1}, read
         assert mongo_commands.scans() == []
