@@ -30,14 +30,25 @@ os.environ.setdefault("HARDTECH_ENVIRONMENT", "local")
 if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
     os.environ.setdefault("KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
 os.environ.setdefault("KAFKA_SASL_USERNAME", KAFKA_ADMIN_PRINCIPAL)
-# The local stack's broker and store on the ports the harness is configured with
-# (HARDTECH_KAFKA_PORT, HARDTECH_FERRETDB_PORT, read by hardtech.infra as `hardtech up` and the test
-# harness read them), unless the environment names its own: the settings' defaults are the
-# standard ports, which another stack may be using. The services a benchmark starts inherit them.
-if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
-    os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap()
-if not os.environ.get("MONGODB_URI"):
-    os.environ["MONGODB_URI"] = ferretdb.uri()
+
+
+def use_local_stack() -> None:
+    """The local stack's broker and store on the ports the harness is configured with
+    (HARDTECH_KAFKA_PORT, HARDTECH_FERRETDB_PORT, read by hardtech.infra as `hardtech up` and the
+    test harness read them), unless the environment names its own: the settings' defaults are the
+    standard ports, which another stack may be using. The services a benchmark starts inherit them."""
+    if not os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        os.environ["KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap()
+    if not os.environ.get("MONGODB_URI"):
+        os.environ["MONGODB_URI"] = ferretdb.uri()
+
+
+# Only in a benchmark's own process (``python -m bench.…``): tests import some benchmark modules,
+# and endpoints set in their environment would tell the test harness that a broker and a store
+# are given, so it would not start its own.
+_main_module = getattr(sys.modules.get("__main__"), "__spec__", None)
+if _main_module is not None and _main_module.name.startswith("bench."):
+    use_local_stack()
 
 
 def kafka_security(bootstrap: str) -> dict[str, Any]:

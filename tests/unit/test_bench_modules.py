@@ -35,7 +35,8 @@ def test_the_benchmark_module_imports(module: str, environment_kept: None):
 def _bench_environment(**given: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items()
            if k not in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI") and not k.startswith("HARDTECH_")}
-    script = ("import os, bench.common; from services.matching.settings import Settings; s = Settings(); "
+    script = ("import os, bench.common; bench.common.use_local_stack(); "
+              "from services.matching.settings import Settings; s = Settings(); "
               "print(os.environ['KAFKA_BOOTSTRAP_SERVERS'], os.environ['MONGODB_URI'], "
               "s.kafka_bootstrap_servers, s.mongodb_uri)")
     done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env={**env, **given}, capture_output=True,
@@ -56,3 +57,12 @@ def test_a_benchmark_uses_the_standard_ports_without_them_and_endpoints_given_ov
                                MONGODB_URI="mongodb://10.0.0.2:27017")
     assert given == {"env_kafka": "10.0.0.1:9092", "env_mongo": "mongodb://10.0.0.2:27017",
                      "kafka": "10.0.0.1:9092", "mongo": "mongodb://10.0.0.2:27017"}
+
+
+def test_a_process_that_only_imports_a_benchmark_module_keeps_its_endpoints_unset():
+    """Tests import benchmark modules (the demo's events); endpoints set then would tell the test
+    harness that a broker and a store are given, and it would start none."""
+    env = {k: v for k, v in os.environ.items() if k not in ("KAFKA_BOOTSTRAP_SERVERS", "MONGODB_URI")}
+    script = "import os, bench.matching_demo; print(os.environ.get('KAFKA_BOOTSTRAP_SERVERS'), os.environ.get('MONGODB_URI'))"
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["None", "None"]
