@@ -6,6 +6,7 @@ outbox. Only operators that FerretDB v1 supports are used (``$or``, ``$ne`` on a
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,7 +44,12 @@ CONSORTIA_BY_PARTICIPANT = "consortia_by_participant"
 # entries as one text ~20-70 ms (measured 2026-12-07, bench/results/read_pages.md).
 LISTING = "listing"
 ENTRIES = "entries"  # the layout before: folded into the text by the next write of the listing
-SUMMARY = frozenset({"id", "kind", "score", "status", "hidden", "member"})
+SUMMARY = frozenset({"id", "kind", "score", "status", "hidden", "member", "stamp"})
+# A document's ``stamp`` is the id of the last event that set its fields, and its listing entries
+# carry the same: the query API keeps the documents it read (``_Read``) and reads one again only when
+# its entry's stamp differs. A page of matches was then the listing alone once read (20 look-ups a
+# page otherwise, ~35 ms of a 50 ms page on the demo's data at 2026-12-07 23:33, bench/results/web_pages.md).
+KEPT_DOCUMENTS = 2048
 AGENDAS = "agendas"
 FEEDBACK = "feedback"
 # A match's or consortium's event data is stored packed (shared.mongo.pack): read whole, and most
@@ -71,6 +77,7 @@ class MatchingStore:
         self.consortia = db[CONSORTIA]
         self.agendas = db[AGENDAS]
         self.feedback = db[FEEDBACK]
+        self._read = {MATCHES: _Read(), CONSORTIA: _Read()}
 
     async def ensure_indexes(self) -> None:
         # The operators' pages (participants' pages are read from their listings, by _id).
@@ -92,6 +99,8 @@ class MatchingStore:
             collection, document_id, fields, hide_for = _change_of(event.data, now)
             change = changes.setdefault(collection, {}).setdefault(document_id, _Change())
             change.fields.update(fields)
+            if fields:
+                change.fields["stamp"] = event.id
             if hide_for is not None:
                 change.hidden_for.add(hide_for)
         # Who a proposed consortium had before (by _id, before anything is written): a member that a
@@ -148,14 +157,15 @@ class MatchingStore:
 
     async def listed_page(self, viewer: str, listed: list[dict[str, Any]], after: After | None, limit: int) -> Page:
         """A page of a participant's listed matches, best first."""
-        return await _listed_page(self.matches, viewer, listed, after, limit)
+        return await _listed_page(self.matches, self._read[MATCHES], viewer, listed, after, limit)
 
     async def consortium_page(self, *, viewer: str | None, status: str | None, after: After | None,
                               limit: int) -> Page:
         if viewer is not None:
             listed = [e for e in await self._listing(CONSORTIA_BY_PARTICIPANT, viewer)
                       if (status is None or e["status"] == status) and e.get("member", True)]
-            documents, next_after = await _listed_page(self.consortia, viewer, listed, after, limit)
+            documents, next_after = await _listed_page(self.consortia, self._read[CONSORTIA], viewer, listed,
+                                                       after, limit)
             # An entry listed before the copies (read by _id) may be of a consortium that a later
             # proposal left the viewer out of, which only the consortium's own document then says.
             return [d for d in documents if viewer in d["participant_ids"]], next_after
@@ -275,24 +285,26 @@ def _listings(events: Sequence[CloudEvent[Any]],
 
     for event in events:
         data = event.data
+        stamp = {"stamp": event.id}  # the document's, unless the event only hides it for someone
         if isinstance(data, MatchData):
             put(MATCHES_BY_PARTICIPANT, {data.offer.owner_id, data.need.owner_id}, data.match_id,
-                {"kind": data.kind.value, "score": data.score, "status": ACTIVE})
+                {"kind": data.kind.value, "score": data.score, "status": ACTIVE, **stamp})
         elif isinstance(data, MatchRetractedData):
             parties = {data.offer.owner_id, data.need.owner_id}
             if data.for_participant is not None:  # declined: retracted for them, whatever comes later
                 put(MATCHES_BY_PARTICIPANT, {data.for_participant}, data.match_id, {"hidden": True})
             else:
-                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"status": RETRACTED})
+                put(MATCHES_BY_PARTICIPANT, parties, data.match_id, {"status": RETRACTED, **stamp})
         elif isinstance(data, ConsortiumData):
             team = {m.participant_id for m in data.members}
             put(CONSORTIA_BY_PARTICIPANT, team, data.consortium_id,
-                {"score": data.score, "status": ACTIVE, "member": True})
+                {"score": data.score, "status": ACTIVE, "member": True, **stamp})
             put(CONSORTIA_BY_PARTICIPANT, members.get(data.consortium_id, set()) - team, data.consortium_id,
-                {"member": False})
+                {"member": False, **stamp})
             members[data.consortium_id] = team
         elif isinstance(data, ConsortiumRetractedData):
-            put(CONSORTIA_BY_PARTICIPANT, set(data.participant_ids), data.consortium_id, {"status": RETRACTED})
+            put(CONSORTIA_BY_PARTICIPANT, set(data.participant_ids), data.consortium_id,
+                {"status": RETRACTED, **stamp})
     return {collection: by_participant for collection, by_participant in listings.items() if by_participant}
 
 
@@ -315,17 +327,45 @@ def _listed_status(entry: dict[str, Any]) -> str:
     return RETRACTED if entry.get("hidden") else entry["status"]
 
 
-async def _listed_page(collection: AsyncCollection[dict[str, Any]], viewer: str, listed: list[dict[str, Any]],
-                       after: After | None, limit: int) -> Page:
-    """A page of a participant's listing, best first (score descending, then id), read by ``_id``."""
+class _Read:
+    """The documents this process read last (at most ``KEPT_DOCUMENTS``), each with its stamp."""
+
+    def __init__(self) -> None:
+        self._documents: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def current(self, entry: dict[str, Any]) -> dict[str, Any] | None:
+        """The document an entry lists, if the one kept has the entry's stamp."""
+        document = self._documents.get(entry["id"])
+        if document is None or "stamp" not in entry or document.get("stamp") != entry["stamp"]:
+            return None
+        self._documents.move_to_end(entry["id"])
+        return document
+
+    def keep(self, documents: Iterable[dict[str, Any]]) -> None:
+        for document in documents:
+            if "stamp" in document:
+                self._documents[document["_id"]] = document
+                self._documents.move_to_end(document["_id"])
+        while len(self._documents) > KEPT_DOCUMENTS:
+            self._documents.popitem(last=False)
+
+
+async def _listed_page(collection: AsyncCollection[dict[str, Any]], read: _Read, viewer: str,
+                       listed: list[dict[str, Any]], after: After | None, limit: int) -> Page:
+    """A page of a participant's listing, best first (score descending, then id): the documents
+    read by ``_id``, but for those kept with their entry's stamp."""
     ordered = sorted(listed, key=lambda e: (-e["score"], e["id"]))
     if after is not None:
         ordered = [e for e in ordered if (-e["score"], e["id"]) > (-after[0], after[1])]
     page = ordered[:limit]
     found = {e["id"]: _copied(e, viewer) for e in page if DATA_TEXT in e}  # a copy in the layout before the text
-    found.update({d["_id"]: unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page
-                                                                                    if e["id"] not in found])})
-    documents = [found[e["id"]] for e in page if e["id"] in found and "data" in found[e["id"]]]
+    found.update({e["id"]: kept for e in page if e["id"] not in found and (kept := read.current(e)) is not None})
+    fetched = [unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page if e["id"] not in found])]
+    read.keep(fetched)
+    found.update({d["_id"]: d for d in fetched})
+    # Who a match is hidden for changes without a stamp (a decline): the viewer's entry says it.
+    documents = [{**found[e["id"]], "hidden_for": [viewer] if e.get("hidden") else []}
+                 for e in page if e["id"] in found and "data" in found[e["id"]]]
     more = len(ordered) > limit
     return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
 

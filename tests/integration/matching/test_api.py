@@ -173,10 +173,31 @@ async def test_a_participants_pages_are_id_lookups(registry_topics, make_setting
                                    headers=ent)).json()
         assert [m["match_id"] for m in first["items"] + second["items"]] == [f"m_{n:03d}" for n in range(29, 19, -1)]
         assert first["items"][0] == (await client.get("/matches/m_029", headers=ent)).json()
+        # read again: the listing alone, each match kept with its entry's stamp; one changed since is read
+        await store.project(new_event("match.updated.v1", _match(27, "ent", 0.775), source=SOURCE))
+        mongo_commands.clear()
+        again = (await client.get("/matches", params={"limit": 5}, headers=ent)).json()
+        assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
+            ("find", "matches_by_participant"), ("find", "matches")]
+        assert [(m["match_id"], m["score"]) for m in again["items"]] == [
+            ("m_029", 0.79), ("m_028", 0.78), ("m_027", 0.775), ("m_026", 0.76), ("m_025", 0.75)]
+        # declined by the viewer (no new stamp): their page says so at once
+        await store.project(new_event("match.retracted.v1", MatchRetractedData(
+            match_id="m_026", kind=Kind.CAPITAL, offer=_side("o26", "uni26", PartyType.UNIVERSITY),
+            need=_side("n26", "ent", PartyType.ENTERPRISE), reason=RetractReason.DECLINED, for_participant="ent"),
+            source=SOURCE))
+        mongo_commands.clear()
+        declined = (await client.get("/matches", params={"limit": 5}, headers=ent)).json()
+        assert [(m["match_id"], m["status"]) for m in declined["items"]][3] == ("m_026", "retracted")
+        assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
+            ("find", "matches_by_participant")]
+        first = declined
         # a listing of the layout before the text (an entry per match, most with a copy of it) reads the
         # same, the copies without look-ups; the next write of it folds it into the text
         stored = {d["_id"]: d async for d in store.db["matches"].find({})}
-        legacy = {i: {**e, "reason": None, "updated_at": stored[i]["updated_at"],
+        listing = await store.db["matches_by_participant"].find_one({"_id": "ent"})
+        legacy = {i: {**{k: v for k, v in e.items() if k != "stamp"}, "reason": None,
+                      "updated_at": stored[i]["updated_at"],
                       **({"data_json": stored[i]["data_json"]} if i != "m_029" else {})}
                   for i, e in json.loads(listing["listing"]).items()}
         await store.db["matches_by_participant"].replace_one({"_id": "ent"}, {"entries": legacy})
@@ -215,17 +236,18 @@ async def test_a_participants_consortia_are_their_listing_alone_and_a_member_lef
             await store.project(new_event("consortium.proposed.v1", team, source=SOURCE))
         who = {p: _auth(issue_token(settings, p, PartyType.ENTERPRISE)[0]) for p in ("ent", "uni", "inv", "pol")}
 
-        async def listed(participant: str, **params: str) -> list[tuple[str, str, list[str]]]:
+        async def listed(participant: str, read: int, **params: str) -> list[tuple[str, str, list[str]]]:
+            """The page, having read the listing and ``read`` consortia by _id (the others kept)."""
             mongo_commands.clear()
             items = (await client.get("/consortia", params=params, headers=who[participant])).json()["items"]
             assert [(name, collection) for name, collection, _ in mongo_commands.filters()] == [
-                ("find", "consortia_by_participant"), *[("find", "consortia")] * len(items)]  # the listing, then by _id
+                ("find", "consortia_by_participant"), *[("find", "consortia")] * read]
             return [(c["consortium"]["consortium_id"], c["status"],
                      [m["participant_id"] for m in c["consortium"]["members"]]) for c in items]
 
-        assert await listed("ent", status="active") == [
+        assert await listed("ent", 3, status="active") == [
             ("c_2", "active", ["ent"]), ("c_1", "active", ["ent", "uni", "inv"]), ("c_3", "active", ["ent"])]
-        assert await listed("inv") == [("c_1", "active", ["ent", "uni", "inv"])]
+        assert await listed("inv", 0) == [("c_1", "active", ["ent", "uni", "inv"])]  # kept from ent's page
         # a later proposal leaves the investor out; in one batch, another comes in and goes again
         await store.project_many([
             new_event("consortium.updated.v1", _team("c_1", 0.7, "ent", "uni"), source=SOURCE),
@@ -234,10 +256,11 @@ async def test_a_participants_consortia_are_their_listing_alone_and_a_member_lef
             new_event("consortium.retracted.v1", ConsortiumRetractedData(
                 consortium_id="c_2", technology_match_id="m_c_2", participant_ids=["ent"], reason="outranked"),
                 source=SOURCE)])
-        assert await listed("inv") == [] and await listed("pol") == []
-        assert await listed("uni") == [("c_1", "active", ["ent", "uni"])]
-        assert await listed("ent", status="active") == [("c_1", "active", ["ent", "uni"]), ("c_3", "active", ["ent"])]
-        assert await listed("ent", status="retracted") == [("c_2", "retracted", ["ent"])]
+        assert await listed("inv", 0) == [] and await listed("pol", 0) == []
+        assert await listed("uni", 1) == [("c_1", "active", ["ent", "uni"])]  # changed since it was kept
+        assert await listed("ent", 1, status="active") == [("c_1", "active", ["ent", "uni"]),
+                                                           ("c_3", "active", ["ent"])]
+        assert await listed("ent", 1, status="retracted") == [("c_2", "retracted", ["ent"])]
         mongo_commands.clear()
         retracted = (await client.get("/consortia", params={"status": "retracted"}, headers=who["ent"])).json()
         assert retracted["items"][0]["retract_reason"] == "outranked"
@@ -246,7 +269,7 @@ async def test_a_participants_consortia_are_their_listing_alone_and_a_member_lef
         c_3 = await store.db["consortia"].find_one({"_id": "c_3"})
         listing["c_3"].update(data_json=c_3["data_json"], reason=None, updated_at=c_3["updated_at"])
         await store.db["consortia_by_participant"].replace_one({"_id": "ent"}, {"entries": {
-            i.replace("_", "-"): e for i, e in listing.items()}})
+            i.replace("_", "-"): {k: v for k, v in e.items() if k != "stamp"} for i, e in listing.items()}})
         mongo_commands.clear()
         before = (await client.get("/consortia", params={"status": "active"}, headers=who["ent"])).json()["items"]
         assert [c["consortium"]["consortium_id"] for c in before] == ["c_1", "c_3"]
