@@ -358,7 +358,7 @@ async def _listed_page(collection: AsyncCollection[dict[str, Any]], read: _Read,
     if after is not None:
         ordered = [e for e in ordered if (-e["score"], e["id"]) > (-after[0], after[1])]
     page = ordered[:limit]
-    found = {e["id"]: _copied(e, viewer) for e in page if DATA_TEXT in e}  # a copy in the layout before the text
+    found = {e["id"]: _copied(e) for e in page if DATA_TEXT in e}  # a copy in the layout before the text
     found.update({e["id"]: kept for e in page if e["id"] not in found and (kept := read.current(e)) is not None})
     fetched = [unpack(d, DATA) for d in await find_by_ids(collection, [e["id"] for e in page if e["id"] not in found])]
     read.keep(fetched)
@@ -370,13 +370,13 @@ async def _listed_page(collection: AsyncCollection[dict[str, Any]], read: _Read,
     return documents, ((page[-1]["score"], page[-1]["id"]) if more else None)
 
 
-def _copied(entry: dict[str, Any], viewer: str) -> dict[str, Any]:
+def _copied(entry: dict[str, Any]) -> dict[str, Any]:
     """A match or consortium as its document holds it, from the copy in a participant's listing
-    (a match's ``hidden`` mark there stands for the document's ``hidden_for``; a consortium is
+    (who it is hidden for comes from the entry, as for every document of a page; a consortium is
     listed only for its members)."""
     data = json.loads(entry[DATA_TEXT])
     document = {"_id": entry["id"], "score": entry["score"], "status": entry["status"], "reason": entry.get("reason"),
-                "updated_at": entry["updated_at"], "data": data, "hidden_for": [viewer] if entry.get("hidden") else []}
+                "updated_at": entry["updated_at"], "data": data}
     if "kind" in entry:
         document["kind"] = entry["kind"]
     if "members" in data:
